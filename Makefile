@@ -1,0 +1,32 @@
+# Two commands do everything: `make demo` and `make test`.
+PY      ?= python3
+VENV    := .venv
+BIN     := $(VENV)/bin
+STAMP   := $(VENV)/.installed
+CONFIG  ?= config/hall.example.toml
+
+.PHONY: demo test lint bench system clean
+
+system:
+	@bash scripts/ensure-system.sh
+
+$(STAMP): pyproject.toml
+	@bash scripts/ensure-system.sh
+	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	@$(BIN)/python -m pip install -q --upgrade pip
+	@$(BIN)/python -m pip install -q -e '.[dev]'
+	@touch $(STAMP)
+
+demo: $(STAMP)
+	@$(BIN)/hallctl config check $(CONFIG)
+	@$(BIN)/hallctl simulate --config $(CONFIG) --day --seed 7
+
+test: $(STAMP)
+	@$(BIN)/ruff check .
+	@$(BIN)/python -m pytest
+
+bench: $(STAMP)
+	@$(BIN)/python benchmarks/bench_core.py
+
+clean:
+	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,0 +1,1 @@
+"""Hall server side: configuration, queue engine, ledger, bus protocol and node agents."""

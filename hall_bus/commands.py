@@ -1,0 +1,190 @@
+"""Commands a node may send to the hall: one pydantic model per op, so a bad one is refused with a precise reason.
+
+The same models serve the scenario runner, the hall bus and the kiosk; the `op` field selects the model.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+
+from .config import GroupCode
+
+RATING_LEVELS: tuple[str, ...] = ("非常满意", "满意", "基本满意", "不满意", "非常不满意")
+FOLLOW_UP_LEVELS = frozenset({"不满意", "非常不满意"})
+Position = Literal["front", "end", "original"]
+Outcome = Literal["done", "materials_missing", "refused"]
+CounterNo = Annotated[int, Field(ge=1, le=9999)]
+TicketRef = Annotated[str, Field(min_length=2, max_length=40)]
+HelperId = Annotated[str, Field(min_length=1, max_length=40)]
+
+
+class _Cmd(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    request_id: Annotated[str, Field(min_length=1, max_length=80)] | None = None
+
+
+class Issue(_Cmd):
+    op: Literal["issue"]
+    service: str
+    group: GroupCode | None = None  # None: suggest from the visitor facts below
+    appointment_at: datetime | None = None
+    birth_date: date | None = None
+    first_visit: bool = False
+    cannot_read: bool = False
+    pregnant: bool = False
+    with_infant: bool = False
+    limited_mobility: bool = False
+    node: str | None = None
+
+    @model_validator(mode="after")
+    def _aware(self) -> Issue:
+        if self.appointment_at is not None and self.appointment_at.tzinfo is None:
+            raise ValueError("appointment_at needs a UTC offset, e.g. 2026-11-23T10:00:00+08:00")
+        return self
+
+
+class ClaimHelp(_Cmd):
+    op: Literal["claim_help"]
+    help_id: str
+    helper: HelperId
+
+
+class HandoverHelp(_Cmd):
+    op: Literal["handover_help"]
+    help_id: str
+    from_helper: HelperId
+    to_helper: HelperId
+    note: str = ""
+
+
+class FinishHelp(_Cmd):
+    op: Literal["finish_help"]
+    help_id: str
+    helper: HelperId
+
+
+class CounterOp(_Cmd):
+    op: Literal["open_counter", "close_counter", "pause_counter", "resume_counter", "call_next", "recall",
+                "no_show", "start"]
+    counter: CounterNo
+
+
+class CallTicket(_Cmd):
+    op: Literal["call_ticket"]
+    counter: CounterNo
+    ticket: TicketRef
+
+
+class Requeue(_Cmd):
+    op: Literal["requeue"]
+    ticket: TicketRef
+    position: Position = "end"
+
+
+class Finish(_Cmd):
+    op: Literal["finish"]
+    counter: CounterNo
+    outcome: Outcome = "done"
+    materials: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
+    reason: str = ""
+
+    @model_validator(mode="after")
+    def _complete(self) -> Finish:
+        if self.outcome == "materials_missing" and not self.materials:
+            raise ValueError("outcome materials_missing needs the list of missing materials (一次性告知)")
+        if self.outcome == "refused" and not self.reason.strip():
+            raise ValueError("outcome refused needs a reason")
+        return self
+
+
+class Transfer(_Cmd):
+    op: Literal["transfer"]
+    counter: CounterNo
+    to_service: str | None = None
+    to_counter: CounterNo | None = None
+    position: Position = "front"
+
+    @model_validator(mode="after")
+    def _target(self) -> Transfer:
+        if self.to_service is None and self.to_counter is None:
+            raise ValueError("transfer needs to_service or to_counter")
+        return self
+
+
+class Park(_Cmd):
+    op: Literal["park"]
+    counter: CounterNo
+    note: str = ""
+
+
+class ResumeParked(_Cmd):
+    op: Literal["resume_parked"]
+    counter: CounterNo
+    ticket: TicketRef
+
+
+class Rate(_Cmd):
+    op: Literal["rate"]
+    ticket: TicketRef
+    level: Literal["非常满意", "满意", "基本满意", "不满意", "非常不满意"] | Annotated[int, Field(ge=1, le=5)]
+    comment: str = ""
+
+    @property
+    def level_name(self) -> str:
+        """Levels may come as 1..5 from a five-button pad: 1 is 非常满意 (the leftmost, green button)."""
+        return RATING_LEVELS[self.level - 1] if isinstance(self.level, int) else self.level
+
+
+class CloseFollowUp(_Cmd):
+    op: Literal["close_followup"]
+    followup_id: str
+    note: Annotated[str, Field(min_length=1)]
+
+
+Command = Annotated[
+    Issue | ClaimHelp | HandoverHelp | FinishHelp | CounterOp | CallTicket | Requeue | Finish | Transfer | Park
+    | ResumeParked | Rate | CloseFollowUp,
+    Field(discriminator="op"),
+]
+_ADAPTER: TypeAdapter[Any] = TypeAdapter(Command)
+
+OPS: tuple[str, ...] = (
+    "issue", "claim_help", "handover_help", "finish_help", "open_counter", "close_counter", "pause_counter",
+    "resume_counter", "call_next", "call_ticket", "recall", "no_show", "requeue", "start", "finish", "transfer",
+    "park", "resume_parked", "rate", "close_followup",
+)
+
+
+class CommandInvalid(ValueError):
+    """A command that does not fit its schema; the message names the field."""
+
+
+def parse_command(data: Any) -> Any:
+    if not isinstance(data, dict):
+        raise CommandInvalid(f"a command must be a JSON object, got {type(data).__name__}")
+    op = data.get("op")
+    if op is None:
+        raise CommandInvalid("missing 'op'")
+    if op not in OPS:
+        import difflib
+
+        close = difflib.get_close_matches(str(op), OPS, n=1)
+        hint = f" (did you mean {close[0]!r}?)" if close else ""
+        raise CommandInvalid(f"unknown op {op!r}{hint}")
+    try:
+        return _ADAPTER.validate_python(data)
+    except ValidationError as exc:
+        parts = []
+        for err in exc.errors():
+            loc = [str(p) for p in err["loc"][1:]]  # drop the discriminator tag
+            field = ".".join(loc) or "command"
+            msg = err["msg"].replace("Value error, ", "")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown field"
+            elif err["type"] == "missing":
+                msg = "missing"
+            parts.append(f"{field}: {msg}")
+        raise CommandInvalid(f"{op}: " + "; ".join(parts)) from None

@@ -1,0 +1,269 @@
+"""The hall's configuration: services, zones, counters, assistance groups, nodes and their devices.
+
+Loaded from TOML and validated with pydantic; every problem is reported as one line naming the file, the line
+(where it can be placed) and the key path, so a technician can fix a hall file without reading Python.
+"""
+
+from __future__ import annotations
+
+import difflib
+import tomllib
+from collections import Counter as Tally
+from datetime import time
+from functools import cached_property
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from .errors import ConfigError
+from .toml_locate import line_for, locate_keys
+
+GroupCode = Literal["normal", "guide", "accompany", "delegate", "wheelchair_push", "home_visit"]
+GROUP_CODES: tuple[str, ...] = ("normal", "guide", "accompany", "delegate", "wheelchair_push", "home_visit")
+Role = Literal["kiosk", "greeter", "counter", "board", "display", "admin"]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class HallInfo(_Strict):
+    name: str = Field(min_length=1)
+    timezone: str = "Asia/Shanghai"
+    day_rollover: time = time(3, 0)
+    recall_limit: int = Field(default=3, ge=0, le=10)
+    starvation_minutes: float = Field(default=30, gt=0)
+    appointment_grace_minutes: float = Field(default=10, ge=0)
+    rolling_window: int = Field(default=20, ge=1, le=1000)
+    snapshot_every: int = Field(default=5000, ge=10)
+
+    @field_validator("timezone")
+    @classmethod
+    def _known_zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r} (for China use 'Asia/Shanghai')") from None
+        return value
+
+    @property
+    def tz(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
+
+
+class AgeRules(_Strict):
+    accompany_min_age: int = Field(default=60, ge=0, le=130)
+    delegate_min_age: int = Field(default=80, ge=0, le=130)
+
+    @model_validator(mode="after")
+    def _ordered(self) -> AgeRules:
+        if self.delegate_min_age < self.accompany_min_age:
+            raise ValueError("delegate_min_age must not be below accompany_min_age")
+        return self
+
+
+class Service(_Strict):
+    name: str = Field(min_length=1)
+    prefix: Annotated[str, Field(pattern=r"^[A-Z]{1,2}$")]
+    avg_minutes: float = Field(gt=0, le=480)
+    promised_minutes: float = Field(gt=0, description="承诺时限: minutes from ticket to case finished")
+    share: float = Field(default=1.0, ge=0, description="relative share of visitors, for the day simulation")
+
+
+class Zone(_Strict):
+    id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$")]
+    name: str = Field(min_length=1)
+    kind: Literal["assistance", "department"]
+
+
+class Counter(_Strict):
+    number: int = Field(ge=1, le=9999)
+    zone: str
+    services: dict[str, Annotated[float, Field(gt=0, le=100)]] = Field(min_length=1)
+    name: str | None = None
+
+
+class GroupRule(_Strict):
+    label: str = Field(min_length=1)
+    zone: str | None = None
+    green_channel: bool = False
+    helper_required: bool = False
+    seated_wait: bool = False
+    counter_queue: bool = True
+    appointment: bool = False
+    share: float = Field(default=0.0, ge=0, description="share of visitors, for the day simulation")
+
+
+class Device(BaseModel):
+    """A device on a node. Driver-specific keys are allowed here; each driver validates its own."""
+
+    model_config = ConfigDict(extra="allow", frozen=True)
+    name: str = Field(min_length=1)
+    type: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9-]*$")]
+
+
+class Node(_Strict):
+    id: Annotated[str, Field(pattern=r"^[a-z0-9][a-z0-9_-]*$")]
+    role: Role
+    counter: int | None = None
+    devices: list[Device] = Field(default_factory=list)
+
+
+class HallConfig(_Strict):
+    hall: HallInfo
+    age: AgeRules = AgeRules()
+    services: list[Service] = Field(min_length=1)
+    zones: list[Zone] = Field(min_length=1)
+    counters: list[Counter] = Field(min_length=1)
+    groups: dict[GroupCode, GroupRule]
+    nodes: list[Node] = Field(default_factory=list)
+
+    @cached_property
+    def services_by_name(self) -> dict[str, Service]:
+        return {s.name: s for s in self.services}
+
+    @cached_property
+    def counters_by_number(self) -> dict[int, Counter]:
+        return {c.number: c for c in self.counters}
+
+    @cached_property
+    def zones_by_id(self) -> dict[str, Zone]:
+        return {z.id: z for z in self.zones}
+
+
+def cross_check(cfg: HallConfig) -> list[tuple[tuple[str | int, ...], str]]:
+    """Rules that span sections. Returned as (key path, message) so they are reported like schema errors."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+
+    def dupes(items: list[Any], attr: str, section: str) -> None:
+        seen = Tally(getattr(i, attr) for i in items)
+        for idx, item in enumerate(items):
+            if seen[getattr(item, attr)] > 1:
+                problems.append(((section, idx, attr), f"duplicate {attr} {getattr(item, attr)!r}"))
+
+    dupes(cfg.services, "name", "services")
+    dupes(cfg.services, "prefix", "services")
+    dupes(cfg.zones, "id", "zones")
+    dupes(cfg.counters, "number", "counters")
+    dupes(cfg.nodes, "id", "nodes")
+
+    zones = {z.id: z for z in cfg.zones}
+    services = {s.name for s in cfg.services}
+    for idx, counter in enumerate(cfg.counters):
+        if counter.zone not in zones:
+            problems.append((("counters", idx, "zone"), f"unknown zone {counter.zone!r}{_hint(counter.zone, zones)}"))
+        for name in counter.services:
+            if name not in services:
+                problems.append(
+                    (("counters", idx, "services", name), f"unknown service {name!r}{_hint(name, services)}")
+                )
+
+    missing_groups = [g for g in GROUP_CODES if g not in cfg.groups]
+    for g in missing_groups:
+        problems.append((("groups",), f"missing group {g!r} (all of {', '.join(GROUP_CODES)} are needed)"))
+
+    for code, rule in cfg.groups.items():
+        if rule.zone is not None and rule.zone not in zones:
+            problems.append((("groups", code, "zone"), f"unknown zone {rule.zone!r}{_hint(rule.zone, zones)}"))
+            continue
+        if rule.counter_queue and rule.zone is not None and not any(c.zone == rule.zone for c in cfg.counters):
+            problems.append((("groups", code, "zone"), f"no counter is in zone {rule.zone!r}, so nobody can call it"))
+
+    dept_zones = {z.id for z in cfg.zones if z.kind == "department"}
+    for idx, service in enumerate(cfg.services):
+        if not any(service.name in c.services and c.zone in dept_zones for c in cfg.counters):
+            problems.append((("services", idx, "name"), f"no department-zone counter serves {service.name!r}"))
+
+    counters = {c.number for c in cfg.counters}
+    for idx, node in enumerate(cfg.nodes):
+        if node.role == "counter":
+            if node.counter is None:
+                problems.append((("nodes", idx, "counter"), "a counter node needs 'counter = <window number>'"))
+            elif node.counter not in counters:
+                problems.append((("nodes", idx, "counter"), f"no counter number {node.counter}"))
+        elif node.counter is not None:
+            problems.append((("nodes", idx, "counter"), f"only counter nodes have a counter (role is {node.role})"))
+        names = Tally(d.name for d in node.devices)
+        for didx, device in enumerate(node.devices):
+            if names[device.name] > 1:
+                problems.append((("nodes", idx, "devices", didx, "name"), f"duplicate device name {device.name!r}"))
+    return problems
+
+
+def _hint(value: str, known: Any) -> str:
+    close = difflib.get_close_matches(value, list(known), n=1)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _all_field_names() -> set[str]:
+    names: set[str] = set()
+    for model in (HallInfo, AgeRules, Service, Zone, Counter, GroupRule, Device, Node, HallConfig):
+        names.update(model.model_fields)
+    return names
+
+
+def format_path(path: tuple[str | int, ...]) -> str:
+    out = ""
+    for part in path:
+        if isinstance(part, int):
+            out += f"[{part}]"
+        else:
+            out += ("." if out else "") + str(part)
+    return out or "(top level)"
+
+
+def _describe(error: dict[str, Any]) -> str:
+    kind = error["type"]
+    if kind == "missing":
+        return "missing required key"
+    if kind == "extra_forbidden":
+        key = str(error["loc"][-1])
+        return "unknown key" + _hint(key, _all_field_names())
+    if kind == "literal_error":
+        return f"{error['msg'].lower()}, got {error['input']!r}"
+    return error["msg"].replace("Value error, ", "")
+
+
+def parse_config(text: str, source: str = "<config>") -> HallConfig:
+    """Validate TOML text. Raises ConfigError with one line per problem."""
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{source}: TOML syntax error: {exc}") from None
+    locations = locate_keys(text)
+
+    def where(path: tuple[str | int, ...]) -> str:
+        line = line_for(locations, path)
+        return f"{source}:{line}" if line else source
+
+    try:
+        cfg = HallConfig.model_validate(data)
+    except ValidationError as exc:
+        lines = []
+        for err in exc.errors():
+            path = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+            lines.append(f"{where(path)}: {format_path(path)}: {_describe(err)}")
+        raise ConfigError(lines[0], lines=lines) from None
+    problems = cross_check(cfg)
+    if problems:
+        lines = [f"{where(path)}: {format_path(path)}: {msg}" for path, msg in problems]
+        raise ConfigError(lines[0], lines=lines)
+    return cfg
+
+
+def load_config(path: str | Path) -> HallConfig:
+    p = Path(path)
+    try:
+        raw = p.read_bytes()
+    except FileNotFoundError:
+        raise ConfigError(f"{p}: no such file") from None
+    except OSError as exc:
+        raise ConfigError(f"{p}: cannot read: {exc.strerror}") from None
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        raise ConfigError(f"{p}:{line}: not UTF-8 text (save the file as UTF-8)") from None
+    return parse_config(text, str(p))
