@@ -6,7 +6,7 @@ server a SystemClock, so every decision replays the same way.
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, timezone
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Protocol
 from zoneinfo import ZoneInfo
 
@@ -27,7 +27,7 @@ class ManualClock:
     """A clock that only moves when told to; times without an offset are taken in the hall's zone."""
 
     def __init__(self, start: datetime, tz: ZoneInfo | None = None) -> None:
-        self.tz = tz or start.tzinfo or timezone.utc
+        self.tz = tz or start.tzinfo or UTC
         self._now = self._aware(start)
 
     def _aware(self, t: datetime) -> datetime:

@@ -5,6 +5,7 @@ The same models serve the scenario runner, the hall bus and the kiosk; the `op` 
 
 from __future__ import annotations
 
+import difflib
 from datetime import date, datetime
 from typing import Annotated, Any, Literal
 
@@ -169,8 +170,6 @@ def parse_command(data: Any) -> Any:
     if op is None:
         raise CommandInvalid("missing 'op'")
     if op not in OPS:
-        import difflib
-
         close = difflib.get_close_matches(str(op), OPS, n=1)
         hint = f" (did you mean {close[0]!r}?)" if close else ""
         raise CommandInvalid(f"unknown op {op!r}{hint}")

@@ -66,7 +66,7 @@ class QueueEngine:
             "rate": self._rate,
             "close_followup": self._close_followup,
         }
-        self._appliers: dict[str, Callable[[float, dict[str, Any]], None]] = {
+        self.appliers: dict[str, Callable[[float, dict[str, Any]], None]] = {
             "day_opened": self._ap_day_opened,
             "ticket_issued": self._ap_ticket_issued,
             "help_requested": self._ap_help_requested,
@@ -111,7 +111,7 @@ class QueueEngine:
         at = event["at"]
         if self._ts_cache[0] != at:
             self._ts_cache = (at, datetime.fromisoformat(at).timestamp())
-        self._appliers[event["type"]](self._ts_cache[1], event["data"])
+        self.appliers[event["type"]](self._ts_cache[1], event["data"])
         seq = event.get("seq")
         if seq is not None:
             self.state.seq = seq
@@ -390,7 +390,8 @@ class QueueEngine:
     def _emit_called(self, t: Ticket, number: int, now: datetime) -> dict[str, Any]:
         self._emit("ticket_called", now, ticket=t.id, number=t.number, counter=number, service=t.service,
                    group=t.group, label=self._label(t.group), seated=t.seated)
-        return {"ticket": t.id, "number": t.number, "counter": number, "group": t.group}
+        return {"ticket": t.id, "number": t.number, "counter": number, "service": t.service, "group": t.group,
+                "label": self._label(t.group)}
 
     def _call_next(self, cmd: c.CounterOp, now: datetime) -> dict[str, Any]:
         counter = self._ready_to_call(cmd.counter)
@@ -445,7 +446,8 @@ class QueueEngine:
                        materials: list[str], reason: str) -> dict[str, Any]:
         now_ts = now.timestamp()
         begun = t.started_ts or t.called_ts or now_ts
-        total_s = round(now_ts - t.issued_ts, 3)
+        # An appointment's promised time runs from the appointment, not from the day it was booked.
+        total_s = round(now_ts - max(t.issued_ts, t.appointment_ts or 0.0), 3)
         promised = self.cfg.services_by_name[t.service].promised_minutes * 60
         data: dict[str, Any] = dict(
             ticket=t.id, number=t.number, counter=counter, service=t.service, group=t.group, outcome=outcome,
@@ -486,7 +488,7 @@ class QueueEngine:
         return {"ticket": t.id, "number": t.number}
 
     def _resume_parked(self, cmd: c.ResumeParked, now: datetime) -> dict[str, Any]:
-        counter = self._counter(cmd.counter)
+        self._counter(cmd.counter)
         t = self._ticket(cmd.ticket)
         if t.status != s.PARKED or t.counter != cmd.counter:
             raise CommandRejected("not_parked_here", f"{t.number} is not parked at counter {cmd.counter}")
@@ -547,10 +549,7 @@ class QueueEngine:
     def _ap_ticket_issued(self, ts: float, d: dict[str, Any]) -> None:
         st = self.state
         appt = d["appointment_at"]
-        if d["helper_required"]:
-            status = s.WAITING_HELPER
-        else:
-            status = s.WAITING if d["counter_queue"] else s.VISIT
+        status = s.WAITING_HELPER if d["helper_required"] else s.WAITING if d["counter_queue"] else s.VISIT
         st.tickets[d["ticket"]] = Ticket(
             id=d["ticket"], number=d["number"], day=st.day or "", service=d["service"], group=d["group"],
             zone=d["zone"], green=d["green"], seated=d["seated"], issued_ts=ts, queue_ts=ts, status=status,

@@ -1,0 +1,150 @@
+"""`hallctl`: the one command-line tool for the hall. Subcommands register themselves from their own modules.
+
+User mistakes (a wrong file, a bad argument) print one line per problem and exit 2; they never show a
+traceback, because the person at the console is a technician or a supervisor, not a Python programmer.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+from .config import load_config
+from .errors import UserError
+
+Handler = Callable[[argparse.Namespace], int]
+
+
+def _config_check(args: argparse.Namespace) -> int:
+    cfg = load_config(args.file)
+    print(f"ok: {cfg.hall.name}: {len(cfg.services)} services, {len(cfg.zones)} zones, "
+          f"{len(cfg.counters)} counters, {len(cfg.nodes)} nodes")
+    return 0
+
+
+def _simulate(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+    if args.day == (args.script is not None):
+        raise UserError("simulate: give exactly one of --script FILE or --day")
+    if args.day:
+        return _simulate_day(cfg, args)
+    from .scenario import open_script, run_scenario
+
+    try:
+        lines, source = open_script(args.script)
+    except OSError as exc:
+        raise UserError(f"{args.script}: cannot read: {exc.strerror}") from None
+    with tempfile.TemporaryDirectory(prefix="hall-sim-") as tmp:
+        data = Path(args.data) if args.data else Path(tmp)
+        res = run_scenario(cfg, lines, source=source, data_dir=data, out=sys.stdout, err=sys.stderr,
+                           stop_on_error=args.stop_on_error)
+    if res.errors:
+        what = "stopped at the first error" if res.stopped_early else "those lines were skipped"
+        print(f"{source}: {res.errors} line(s) with errors; {what}; {res.commands} command(s) ran",
+              file=sys.stderr)
+        return 1
+    return 0
+
+
+def _simulate_day(cfg, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+    from .core import HallCore
+    from .daysim import DayPlan, run_day
+    from .report import print_day_report
+
+    for name in ("visitors", "helpers"):
+        if getattr(args, name) < 0:
+            raise UserError(f"--{name} must not be negative")
+    if args.counters_open is not None and args.counters_open < 1:
+        raise UserError("--counters-open must be at least 1")
+    plan = DayPlan(visitors=args.visitors, counters_open=args.counters_open, helpers=args.helpers,
+                   seed=args.seed)
+    if args.data:
+        from datetime import datetime
+
+        from .clock import ManualClock
+
+        clock = ManualClock(datetime.combine(plan.day, plan.open_at, cfg.hall.tz), cfg.hall.tz)
+        core = HallCore(cfg, args.data, clock)
+        sink: list[dict] = []
+
+        def submit(cmd: dict) -> dict:
+            answer = core.submit(cmd)
+            sink.extend(answer.get("events", []))
+            return answer
+
+        try:
+            report = run_day(cfg, plan, submit=submit, clock=clock, sink=sink)
+        finally:
+            core.close()
+    else:
+        report = run_day(cfg, plan)
+    if args.json:
+        print(json.dumps(report.as_dict(), ensure_ascii=False, indent=2))
+    else:
+        print_day_report(cfg, report)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="hallctl", description="County service hall (帮办代办) control tool")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    config = sub.add_parser("config", help="hall configuration files")
+    config_sub = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
+    check = config_sub.add_parser("check", help="validate a hall TOML file; prints ok or one line per error")
+    check.add_argument("file")
+    check.set_defaults(handler=_config_check)
+
+    sim = sub.add_parser("simulate", help="run a scenario script or a simulated day through the queue engine")
+    sim.add_argument("--config", required=True, help="hall TOML file")
+    sim.add_argument("--script", help="JSON-lines scenario ('-' for stdin); events go to stdout")
+    sim.add_argument("--day", action="store_true", help="simulate a whole day and print the report")
+    sim.add_argument("--data", help="data directory for the ledger (default: a temporary one)")
+    sim.add_argument("--stop-on-error", action="store_true", help="stop at the first bad scenario line")
+    sim.add_argument("--visitors", type=int, default=600)
+    sim.add_argument("--counters-open", type=int, default=None, help="windows open (default: all)")
+    sim.add_argument("--helpers", type=int, default=6, help="帮办员 on the floor")
+    sim.add_argument("--seed", type=int, default=1)
+    sim.add_argument("--json", action="store_true", help="print the day report as JSON")
+    sim.set_defaults(handler=_simulate)
+
+    for register in _extensions():
+        register(sub)
+    return parser
+
+
+def _extensions() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
+    """Later parts (bus, devices) add their subcommands here, each from its own module."""
+    found = []
+    for module, attr in (("hall_bus.bus_cli", "register"), ("devices.cli", "register")):
+        try:
+            mod = __import__(module, fromlist=[attr])
+        except ModuleNotFoundError as exc:
+            if exc.name != module:
+                raise
+            continue
+        found.append(getattr(mod, attr))
+    return found
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.handler(args)
+    except UserError as exc:
+        for line in exc.lines:
+            print(line, file=sys.stderr)
+        return exc.exit_code
+    except KeyboardInterrupt:
+        return 130
+    except BrokenPipeError:
+        return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

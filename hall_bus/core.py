@@ -1,0 +1,178 @@
+"""The hall core: the queue engine bound to its ledger. Every accepted command is durable before it is answered.
+
+This is the one place commands enter the hall, whether from the scenario runner or (later) the bus server.
+It owns three promises: an answer is sent only after its events are fsynced; a retried request id gets the
+first answer back and changes nothing; after a restart the state is exactly what the ledger says.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from pydantic import BaseModel
+
+from .clock import Clock
+from .commands import CommandInvalid, parse_command
+from .config import HallConfig
+from .engine import CommandRejected, QueueEngine
+from .errors import LedgerError
+from .ledger import Entry, Ledger
+from .state import HallState
+
+log = logging.getLogger(__name__)
+Answer = dict[str, Any]
+
+
+class HallCore:
+    def __init__(self, config: HallConfig, data_dir: Path | str, clock: Clock) -> None:
+        self.cfg = config
+        self.clock = clock
+        self.ledger = Ledger(data_dir, hall_name=config.hall.name)
+        self._answers: dict[str, Answer] = {}  # recent answers; the ledger holds all of them
+        self.engine = self._rebuild()
+        self._snapshot_seq = self.engine.state.seq
+
+    # ------------------------------------------------------------------ start-up
+
+    def _rebuild(self) -> QueueEngine:
+        """State from the newest readable snapshot plus the events after it."""
+        state: HallState | None = None
+        for seq, data in self.ledger.snapshots():
+            try:
+                state = HallState.from_dict(data)
+            except (KeyError, TypeError, ValueError):
+                log.warning("snapshot at seq %d unreadable; trying an older one", seq)
+                continue
+            if state.seq != seq:
+                state = None
+                continue
+            break
+        engine = QueueEngine(self.cfg, self.clock, state)
+        replay(engine, self.ledger, after=engine.state.seq)
+        return engine
+
+    @property
+    def state(self) -> HallState:
+        return self.engine.state
+
+    def close(self) -> None:
+        self.ledger.close()
+
+    # ------------------------------------------------------------------ commands
+
+    def submit(self, command: dict[str, Any] | BaseModel) -> Answer:
+        return self.submit_batch([command])[0]
+
+    def submit_batch(self, commands: Sequence[dict[str, Any] | BaseModel]) -> list[Answer]:
+        """Run commands in order and commit all their events with one fsync (group commit).
+
+        A bug inside the engine must not leave half-applied state behind: the prefix that succeeded is committed,
+        the state is rebuilt from the ledger, and that command is answered with an internal error.
+        """
+        answers: list[Answer | None] = [None] * len(commands)
+        entries: list[tuple[int, Entry]] = []
+        batch_ids: dict[str, int] = {}
+        for i, raw in enumerate(commands):
+            try:
+                cmd = raw if isinstance(raw, BaseModel) else parse_command(raw)
+            except CommandInvalid as exc:
+                answers[i] = {"ok": False, "code": "invalid", "message": str(exc)}
+                continue
+            rid = getattr(cmd, "request_id", None)
+            if rid is not None:
+                known = self._known_answer(rid)
+                if known is not None:
+                    answers[i] = known
+                    continue
+                if rid in batch_ids:  # the same request twice in one batch: the second is a retry
+                    answers[i] = {"copy_of": batch_ids[rid]}  # type: ignore[dict-item]
+                    continue
+                batch_ids[rid] = i
+            try:
+                events, result = self.engine.execute(cmd)
+                answer: Answer = {"ok": True, "op": cmd.op, "result": result}
+            except CommandRejected as exc:
+                events = exc.events
+                answer = {"ok": False, "op": cmd.op, "code": exc.code, "message": exc.message}
+            except Exception:
+                log.exception("engine failed on %s; rebuilding state from the ledger", cmd.op)
+                self._commit(entries, answers)
+                entries = []
+                self.engine = self._rebuild()
+                answers[i] = {"ok": False, "op": cmd.op, "code": "internal_error",
+                              "message": "the hall server could not process this command; it was not applied"}
+                continue
+            if events or rid is not None:
+                entries.append((i, Entry(rid, events, answer)))
+            else:
+                answers[i] = {**answer, "events": []}
+        self._commit(entries, answers)
+        for i, a in enumerate(answers):
+            if a is not None and "copy_of" in a:
+                answers[i] = answers[a["copy_of"]]
+        return [a for a in answers if a is not None]
+
+    def _known_answer(self, rid: str) -> Answer | None:
+        known = self._answers.get(rid)
+        if known is None:
+            known = self.ledger.answer_for(rid)
+        if known is None:
+            return None
+        return {**known, "retry": True}
+
+    def _commit(self, entries: list[tuple[int, Entry]], answers: list[Answer | None]) -> None:
+        if not entries:
+            return
+        try:
+            numbered = self.ledger.append(e for _, e in entries)
+        except LedgerError:
+            # Nothing was written: drop what the engine did in memory and refuse every command in the batch.
+            self.engine = self._rebuild()
+            raise
+        pos = 0
+        for i, entry in entries:
+            n = len(entry.events)
+            entry.answer["events"] = numbered[pos:pos + n]
+            pos += n
+            answers[i] = entry.answer
+            if entry.request_id is not None:
+                self._answers[entry.request_id] = entry.answer
+        if len(self._answers) > 10000:
+            self._answers.clear()
+        self.engine.state.seq = self.ledger.last_seq
+        if self.ledger.last_seq - self._snapshot_seq >= self.cfg.hall.snapshot_every:
+            self.snapshot()
+
+    def snapshot(self) -> None:
+        state = self.engine.state
+        self.ledger.save_snapshot(state.seq, self.clock.now().isoformat(timespec="seconds"), state.to_dict())
+        self._snapshot_seq = state.seq
+
+
+def replay(engine: QueueEngine, ledger: Ledger, after: int = 0, until: int | None = None) -> int:
+    """Apply logged events to the engine; the hot loop of every restart, so it avoids per-event objects."""
+    loads = json.loads
+    appliers = engine.appliers
+    state = engine.state
+    fromiso = datetime.fromisoformat
+    last_at, last_ts = "", 0.0
+    n = 0
+    last_seq = after
+    for row in ledger.raw_events(after, until):
+        at = row[3]
+        if at != last_at:
+            last_at, last_ts = at, fromiso(at).timestamp()
+        appliers[row[2]](last_ts, loads(row[4]))
+        last_seq = row[0]
+        n += 1
+    state.seq = max(state.seq, last_seq)
+    return n
+
+
+def events_of(answers: Iterable[Answer]) -> list[dict[str, Any]]:
+    return [ev for a in answers for ev in a.get("events", [])]
