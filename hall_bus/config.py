@@ -7,6 +7,7 @@ Loaded from TOML and validated with pydantic; every problem is reported as one l
 from __future__ import annotations
 
 import difflib
+import re
 import tomllib
 from collections import Counter as Tally
 from datetime import time
@@ -222,6 +223,8 @@ def _describe(error: dict[str, Any]) -> str:
         key = str(error["loc"][-1])
         return "unknown key" + _hint(key, _all_field_names())
     if kind == "literal_error":
+        if error["loc"] and error["loc"][-1] == "[key]":
+            return f"unknown name {error['input']!r}; {error['msg'].lower()}"
         return f"{error['msg'].lower()}, got {error['input']!r}"
     return error["msg"].replace("Value error, ", "")
 
@@ -231,6 +234,10 @@ def parse_config(text: str, source: str = "<config>") -> HallConfig:
     try:
         data = tomllib.loads(text)
     except tomllib.TOMLDecodeError as exc:
+        found = re.search(r"^(.*?)\s*\(at line (\d+), column (\d+)\)$", str(exc))
+        if found:
+            msg, line, col = found.groups()
+            raise ConfigError(f"{source}:{line}: TOML syntax error at column {col}: {msg}") from None
         raise ConfigError(f"{source}: TOML syntax error: {exc}") from None
     locations = locate_keys(text)
 
@@ -244,6 +251,8 @@ def parse_config(text: str, source: str = "<config>") -> HallConfig:
         lines = []
         for err in exc.errors():
             path = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+            if path and path[-1] == "[key]":  # a table key that is not allowed, e.g. an unknown group name
+                path = path[:-1]
             lines.append(f"{where(path)}: {format_path(path)}: {_describe(err)}")
         raise ConfigError(lines[0], lines=lines) from None
     problems = cross_check(cfg)

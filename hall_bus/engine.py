@@ -122,12 +122,16 @@ class QueueEngine:
         t = st.tickets[ticket_id]
         key = self._order_key(t)
         ahead = 0
+        before_me = True  # equal keys (issued in the same millisecond) keep issue order
         for other_id in st.waiting:
             if other_id == ticket_id:
+                before_me = False
                 continue
             o = st.tickets[other_id]
-            if o.service == t.service and o.zone == t.zone and self._order_key(o) < key:
-                ahead += 1
+            if o.service == t.service and o.zone == t.zone:
+                other = self._order_key(o)
+                if other < key or (before_me and other == key):
+                    ahead += 1
         eligible = self._counters_for(t)
         open_now = [n for n in eligible if st.counters[n].status != "closed"] or eligible
         avg = self.average_minutes(t.service)

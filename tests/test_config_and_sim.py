@@ -1,0 +1,66 @@
+from __future__ import annotations
+
+from datetime import date
+
+import pytest
+
+from hall_bus.config import parse_config
+from hall_bus.daysim import DayPlan, percentile, run_day
+from hall_bus.errors import ConfigError
+from hall_bus.groups import age_on
+
+from .conftest import EXAMPLE
+
+
+def problems(text: str) -> list[str]:
+    with pytest.raises(ConfigError) as info:
+        parse_config(text, "hall.toml")
+    return info.value.lines
+
+
+def test_toml_syntax_error_names_the_line() -> None:
+    lines = problems('[hall]\nname = "x"\nrecall_limit = = 3\n')
+    assert len(lines) == 1 and lines[0].startswith("hall.toml:3:")
+
+
+def test_missing_group_and_unknown_key_are_reported() -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    text = text.replace('[groups.home_visit]', '[groups.home_visits]').replace("recall_limit = 3", "recal_limit = 3")
+    lines = problems(text)
+    assert any("hall.recal_limit" in ln and "hall.toml:8:" in ln for ln in lines), lines
+    assert any(ln.startswith("hall.toml:251: groups.home_visits: unknown name") for ln in lines), lines
+
+
+def test_bad_timezone() -> None:
+    lines = problems(EXAMPLE.read_text(encoding="utf-8").replace("Asia/Shanghai", "Asia/Beijing"))
+    assert any("Asia/Beijing" in ln and "hall.timezone" in ln for ln in lines)
+
+
+def test_age_on_birthday_and_leap_day() -> None:
+    assert age_on(date(1966, 11, 23), date(2026, 11, 23)) == 60
+    assert age_on(date(1966, 11, 24), date(2026, 11, 23)) == 59
+    assert age_on(date(1964, 2, 29), date(2026, 2, 28)) == 61
+    assert age_on(date(1964, 2, 29), date(2026, 3, 1)) == 62
+
+
+def test_percentile_is_a_real_observation() -> None:
+    assert percentile([5, 1, 3, 2, 4], 50) == 3
+    assert percentile([1, 2, 3, 4, 5, 6, 7, 8, 9, 10], 90) == 9
+
+
+def test_same_seed_same_day(cfg) -> None:  # type: ignore[no-untyped-def]
+    a = run_day(cfg, DayPlan(visitors=200, seed=5)).as_dict()
+    b = run_day(cfg, DayPlan(visitors=200, seed=5)).as_dict()
+    assert a == b
+
+
+def test_more_windows_shorten_the_wait(cfg) -> None:  # type: ignore[no-untyped-def]
+    few = run_day(cfg, DayPlan(visitors=500, counters_open=12, seed=2)).as_dict()["by_group"]["normal"]
+    many = run_day(cfg, DayPlan(visitors=500, seed=2)).as_dict()["by_group"]["normal"]
+    assert many["wait_p90_min"] < few["wait_p90_min"]
+
+
+def test_more_helpers_shorten_assisted_waits(cfg) -> None:  # type: ignore[no-untyped-def]
+    few = run_day(cfg, DayPlan(visitors=500, helpers=2, seed=2)).as_dict()["by_group"]["accompany"]
+    many = run_day(cfg, DayPlan(visitors=500, helpers=10, seed=2)).as_dict()["by_group"]["accompany"]
+    assert many["wait_p90_min"] < few["wait_p90_min"]

@@ -1,0 +1,117 @@
+"""Hypothesis drives random keypad presses, kiosk issues and helper claims; the invariants must always hold."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from hypothesis import settings
+from hypothesis import strategies as st
+from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
+
+from hall_bus import state as s
+from hall_bus.clock import ManualClock
+from hall_bus.commands import parse_command
+from hall_bus.config import load_config
+from hall_bus.engine import CommandRejected, QueueEngine
+
+from .conftest import EXAMPLE, TZ
+
+CFG = load_config(EXAMPLE)
+SERVICES = [sv.name for sv in CFG.services]
+COUNTERS = [c.number for c in CFG.counters]
+GROUPS = list(CFG.groups)
+COUNTER_OPS = ["call_next", "recall", "no_show", "start", "pause_counter", "resume_counter", "open_counter",
+               "close_counter"]
+
+
+class HallMachine(RuleBasedStateMachine):
+    def __init__(self) -> None:
+        super().__init__()
+        self.clock = ManualClock(datetime(2026, 11, 23, 9, 0, tzinfo=TZ), TZ)
+        self.engine = QueueEngine(CFG, self.clock)
+        self.events: list[dict] = []
+
+    def send(self, cmd: dict) -> None:
+        try:
+            events, _ = self.engine.execute(parse_command(cmd))
+        except CommandRejected as exc:
+            events = exc.events
+        self.events.extend(events)
+
+    @rule(service=st.sampled_from(SERVICES), group=st.sampled_from(GROUPS), secs=st.integers(0, 900))
+    def issue(self, service: str, group: str, secs: int) -> None:
+        self.clock.advance(secs)
+        cmd = {"op": "issue", "service": service, "group": group}
+        if CFG.groups[group].appointment:
+            cmd["appointment_at"] = self.clock.now().isoformat()
+        self.send(cmd)
+
+    @rule(helper=st.sampled_from(["h1", "h2"]), pick=st.integers(0, 50))
+    def claim(self, helper: str, pick: int) -> None:
+        helps = list(self.engine.state.helps)
+        if helps:
+            self.send({"op": "claim_help", "help_id": helps[pick % len(helps)], "helper": helper})
+
+    @rule(op=st.sampled_from(COUNTER_OPS), counter=st.sampled_from(COUNTERS), secs=st.integers(0, 600))
+    def counter_op(self, op: str, counter: int, secs: int) -> None:
+        self.clock.advance(secs)
+        self.send({"op": op, "counter": counter})
+
+    @rule(counter=st.sampled_from(COUNTERS), outcome=st.sampled_from(["done", "materials_missing", "refused"]))
+    def finish(self, counter: int, outcome: str) -> None:
+        self.send({"op": "finish", "counter": counter, "outcome": outcome, "materials": ["户口本"], "reason": "x"})
+
+    @rule(counter=st.sampled_from(COUNTERS), to=st.sampled_from(SERVICES),
+          position=st.sampled_from(["front", "end", "original"]))
+    def transfer(self, counter: int, to: str, position: str) -> None:
+        self.send({"op": "transfer", "counter": counter, "to_service": to, "position": position})
+
+    @rule(counter=st.sampled_from(COUNTERS), pick=st.integers(0, 500))
+    def call_named(self, counter: int, pick: int) -> None:
+        tickets = list(self.engine.state.tickets.values())
+        if tickets:
+            self.send({"op": "call_ticket", "counter": counter, "ticket": tickets[pick % len(tickets)].number})
+
+    @rule(counter=st.sampled_from(COUNTERS), pick=st.integers(0, 500), park=st.booleans())
+    def park_or_resume(self, counter: int, pick: int, park: bool) -> None:
+        if park:
+            self.send({"op": "park", "counter": counter})
+        else:
+            parked = self.engine.state.counters[counter].parked
+            if parked:
+                self.send({"op": "resume_parked", "counter": counter, "ticket": parked[pick % len(parked)]})
+
+    @rule(hours=st.sampled_from([1, 8, 20]))
+    def time_passes(self, hours: int) -> None:
+        self.clock.advance(hours * 3600)
+
+    @invariant()
+    def never_called_by_two_counters(self) -> None:
+        st_ = self.engine.state
+        holders: dict[str, int] = {}
+        for number, counter in st_.counters.items():
+            for tid in [counter.current, *counter.parked]:
+                if tid is None:
+                    continue
+                assert tid not in holders, f"{tid} held by {holders.get(tid)} and {number}"
+                holders[tid] = number
+                assert st_.tickets[tid].counter == number
+        for tid, t in st_.tickets.items():
+            if t.status in (s.CALLED, s.SERVING, s.PARKED):
+                assert tid in holders, f"{tid} is {t.status} but no counter holds it"
+
+    @invariant()
+    def waiting_set_matches_statuses(self) -> None:
+        st_ = self.engine.state
+        assert set(st_.waiting) == {tid for tid, t in st_.tickets.items() if t.status == s.WAITING}
+
+    @invariant()
+    def events_alone_rebuild_the_state(self) -> None:
+        fresh = QueueEngine(CFG, self.clock)
+        for ev in self.events:
+            fresh.apply(ev)
+        assert fresh.state.to_dict() == self.engine.state.to_dict()
+
+
+HallMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)
+TestHallInvariants = HallMachine.TestCase

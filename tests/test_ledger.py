@@ -1,0 +1,145 @@
+"""The ledger: durable, idempotent, rebuilt by replay, and never silently repaired."""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+
+import pytest
+
+from hall_bus.core import HallCore
+from hall_bus.errors import LedgerError
+from hall_bus.ledger import LEDGER_FILE, Ledger
+
+
+def busy_day(core: HallCore, clock, n: int = 30) -> None:  # type: ignore[no-untyped-def]
+    for i in range(n):
+        core.submit({"op": "issue", "service": "公安", "group": "accompany" if i % 5 == 0 else "normal"})
+        clock.advance(30)
+    for h in list(core.state.helps):
+        core.submit({"op": "claim_help", "help_id": h, "helper": "h1"})
+    for counter in (1, 12, 13):
+        for _ in range(3):
+            core.submit({"op": "call_next", "counter": counter})
+            clock.advance(200)
+            core.submit({"op": "finish", "counter": counter})
+            clock.advance(10)
+
+
+def test_state_after_restart_equals_state_before(cfg, clock, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    core = HallCore(cfg, tmp_path, clock)
+    busy_day(core, clock)
+    before = core.state.to_dict()
+    core.close()
+    again = HallCore(cfg, tmp_path, clock)
+    assert again.state.to_dict() == before
+    again.close()
+
+
+def test_snapshots_keep_replay_short_and_equal(cfg, clock, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    small = cfg.model_copy(update={"hall": cfg.hall.model_copy(update={"snapshot_every": 10})})
+    core = HallCore(small, tmp_path, clock)
+    busy_day(core, clock)
+    before = core.state.to_dict()
+    last = core.ledger.last_seq
+    core.close()
+    ledger = Ledger(tmp_path)
+    snap_seq = next(ledger.snapshots())[0]
+    ledger.close()
+    assert last - snap_seq < 10  # only the tail after the newest snapshot is replayed
+    again = HallCore(small, tmp_path, clock)
+    assert again.state.to_dict() == before
+
+
+def test_every_event_carries_version_and_sequence(cfg, clock, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    core = HallCore(cfg, tmp_path, clock)
+    busy_day(core, clock, n=5)
+    events = list(core.ledger.events())
+    assert [e["seq"] for e in events] == list(range(1, len(events) + 1))
+    assert {e["v"] for e in events} == {1}
+
+
+def test_retried_request_gets_first_answer_and_no_second_effect(cfg, clock, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    core = HallCore(cfg, tmp_path, clock)
+    first = core.submit({"op": "issue", "service": "医保", "request_id": "kiosk-1:0001"})
+    retry = core.submit({"op": "issue", "service": "医保", "request_id": "kiosk-1:0001"})
+    assert retry["result"] == first["result"] and retry["retry"] is True
+    seq = core.ledger.last_seq
+    core.close()
+    # The kiosk retries again after the server restarted: still the same ticket, still no new event.
+    again = HallCore(cfg, tmp_path, clock)
+    third = again.submit({"op": "issue", "service": "医保", "request_id": "kiosk-1:0001"})
+    assert third["result"]["number"] == "E001"
+    assert again.ledger.last_seq == seq
+    assert again.submit({"op": "issue", "service": "医保"})["result"]["number"] == "E002"
+
+
+def test_same_request_twice_in_one_batch_applies_once(cfg, clock, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    core = HallCore(cfg, tmp_path, clock)
+    cmd = {"op": "issue", "service": "医保", "request_id": "r-9"}
+    a, b = core.submit_batch([cmd, cmd])
+    assert a["result"]["ticket"] == b["result"]["ticket"]
+    assert core.state.numbers["E"] == 1
+
+
+def test_group_commit_writes_a_batch_in_one_transaction(cfg, clock, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    core = HallCore(cfg, tmp_path, clock)
+    answers = core.submit_batch([{"op": "issue", "service": "医保"} for _ in range(50)])
+    assert all(a["ok"] for a in answers)
+    assert [a["result"]["number"] for a in answers][-1] == "E050"
+    db = sqlite3.connect(tmp_path / LEDGER_FILE)
+    assert db.execute("SELECT COUNT(*) FROM events WHERE type='ticket_issued'").fetchone()[0] == 50
+    assert db.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
+
+
+def test_refused_command_is_answered_and_changes_nothing(cfg, clock, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    core = HallCore(cfg, tmp_path, clock)
+    core.submit({"op": "issue", "service": "医保"})
+    before = core.state.to_dict()
+    answer = core.submit({"op": "finish", "counter": 10})
+    assert answer == {"ok": False, "op": "finish", "code": "no_current_ticket",
+                      "message": "counter 10 has no visitor at the moment", "events": []}
+    bad = core.submit({"op": "call_next", "counter": "ten"})
+    assert bad["ok"] is False and bad["code"] == "invalid" and "counter" in bad["message"]
+    assert core.state.to_dict() == before
+
+
+def test_engine_bug_does_not_leave_half_applied_state(cfg, clock, tmp_path: Path, monkeypatch) -> None:  # type: ignore[no-untyped-def]
+    core = HallCore(cfg, tmp_path, clock)
+    core.submit({"op": "issue", "service": "医保"})
+    before = core.state.to_dict()
+
+    def broken(self, cmd, now):  # type: ignore[no-untyped-def]
+        self._emit("counter_opened", now, counter=cmd.counter)
+        raise RuntimeError("bug")
+
+    monkeypatch.setitem(core.engine._handlers, "call_next", broken.__get__(core.engine))
+    answer = core.submit({"op": "call_next", "counter": 10})
+    assert answer["code"] == "internal_error"
+    assert core.state.to_dict() == before
+
+
+def test_not_a_ledger_gives_a_clear_error_and_keeps_the_file(cfg, clock, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / LEDGER_FILE).write_bytes(b"this is a spreadsheet, not a ledger" * 100)
+    with pytest.raises(LedgerError, match="not a usable hall ledger"):
+        HallCore(cfg, tmp_path, clock)
+    assert (tmp_path / LEDGER_FILE).read_bytes().startswith(b"this is a spreadsheet")
+
+
+def test_ledger_of_another_hall_is_refused(cfg, clock, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    Ledger(tmp_path, hall_name="别的县政务服务中心").close()
+    with pytest.raises(LedgerError, match="belongs to"):
+        HallCore(cfg, tmp_path, clock)
+
+
+def test_damaged_newest_snapshot_falls_back_to_replay(cfg, clock, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    core = HallCore(cfg, tmp_path, clock)
+    busy_day(core, clock, n=8)
+    core.snapshot()
+    before = core.state.to_dict()
+    core.close()
+    db = sqlite3.connect(tmp_path / LEDGER_FILE)
+    db.execute("UPDATE snapshots SET state = '{not json'")
+    db.commit()
+    db.close()
+    assert HallCore(cfg, tmp_path, clock).state.to_dict() == before
