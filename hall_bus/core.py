@@ -7,13 +7,13 @@ first answer back and changes nothing; after a restart the state is exactly what
 
 from __future__ import annotations
 
-import json
 import logging
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+import orjson
 from pydantic import BaseModel
 
 from .clock import Clock
@@ -156,7 +156,7 @@ class HallCore:
 
 def replay(engine: QueueEngine, ledger: Ledger, after: int = 0, until: int | None = None) -> int:
     """Apply logged events to the engine; the hot loop of every restart, so it avoids per-event objects."""
-    loads = json.loads
+    loads = orjson.loads
     appliers = engine.appliers
     state = engine.state
     fromiso = datetime.fromisoformat

@@ -8,12 +8,13 @@ committed together (group commit) to pay for one fsync, not one each.
 
 from __future__ import annotations
 
-import json
 import sqlite3
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import orjson
 
 from .errors import LedgerError
 
@@ -55,7 +56,7 @@ class Entry:
 
 
 def _dumps(value: Any) -> str:
-    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
+    return orjson.dumps(value).decode()
 
 
 class Ledger:
@@ -146,14 +147,14 @@ class Ledger:
 
     def answer_for(self, request_id: str) -> dict[str, Any] | None:
         row = self.db.execute("SELECT answer FROM requests WHERE request_id = ?", (request_id,)).fetchone()
-        return json.loads(row[0]) if row else None
+        return orjson.loads(row[0]) if row else None
 
     def snapshots(self) -> Iterator[tuple[int, dict[str, Any]]]:
         """Newest first, parsed lazily so a damaged newest snapshot can be skipped for an older one."""
         for seq, text in self.db.execute("SELECT seq, state FROM snapshots ORDER BY seq DESC").fetchall():
             try:
-                yield seq, json.loads(text)
-            except ValueError:
+                yield seq, orjson.loads(text)
+            except orjson.JSONDecodeError:
                 continue
 
     def raw_events(self, after: int = 0, until: int | None = None) -> Iterator[tuple[int, int, str, str, str]]:
@@ -170,7 +171,7 @@ class Ledger:
 
     def events(self, after: int = 0, until: int | None = None) -> Iterator[dict[str, Any]]:
         for seq, v, kind, at, data in self.raw_events(after, until):
-            yield {"v": v, "seq": seq, "type": kind, "at": at, "data": json.loads(data)}
+            yield {"v": v, "seq": seq, "type": kind, "at": at, "data": orjson.loads(data)}
 
     def count(self) -> int:
         return self.last_seq

@@ -109,7 +109,7 @@ def test_stop_on_error_stops_at_the_first_bad_line(tmp_path: Path) -> None:
     script = write(tmp_path / "bad.jsonl", MALFORMED)
     res = hallctl("simulate", "--config", str(EXAMPLE), "--script", str(script), "--stop-on-error")
     assert res.returncode == 1
-    assert [ln for ln in res.stderr.splitlines() if ln.startswith(f"{script}:")][0].startswith(f"{script}:2:")
+    assert next(ln for ln in res.stderr.splitlines() if ln.startswith(f"{script}:")).startswith(f"{script}:2:")
     assert "D001" not in res.stdout
 
 

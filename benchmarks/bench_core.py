@@ -1,0 +1,186 @@
+"""Hall core figures: engine speed, durable throughput against bare SQLite, 1M-event replay, peak memory.
+
+Run: .venv/bin/python benchmarks/bench_core.py [--events 1000000] [--batch 32]
+Prints figures only; it asserts nothing. The bare baselines run in the same process on the same disk, so the
+ratios mean something even on a noisy machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import resource
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+from hall_bus.clock import ManualClock
+from hall_bus.commands import parse_command
+from hall_bus.config import load_config
+from hall_bus.core import HallCore, replay
+from hall_bus.daysim import DayPlan, engine_submitter, run_day
+from hall_bus.engine import CommandRejected, QueueEngine
+from hall_bus.ledger import Entry, Ledger
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / "config" / "hall.example.toml"
+
+
+def peak_rss_mb() -> float:
+    """VmHWM, not ru_maxrss: Linux carries ru_maxrss across exec, so a child would report its parent's peak."""
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def command_mix(n: int, backlog: int = 200) -> list[dict]:
+    """A busy hall in steady state: `backlog` people waiting, then issue, call and finish in turn."""
+    services = ["医保", "人社", "公安", "不动产", "综合受理", "税务"]
+    counters = {"医保": 10, "人社": 8, "公安": 12, "不动产": 17, "综合受理": 6, "税务": 15}
+    out: list[dict] = [{"op": "issue", "service": services[i % len(services)]} for i in range(backlog)]
+    i = 0
+    while len(out) < n:
+        s = services[i % len(services)]
+        out.append({"op": "issue", "service": s})
+        out.append({"op": "call_next", "counter": counters[s]})
+        out.append({"op": "finish", "counter": counters[s]})
+        i += 1
+    return out[:n]
+
+
+def bench_engine(cfg, n: int) -> float:  # type: ignore[no-untyped-def]
+    clock = ManualClock(datetime(2026, 11, 23, 9, 0, tzinfo=cfg.hall.tz), cfg.hall.tz)
+    engine = QueueEngine(cfg, clock)
+    cmds = [parse_command(c) for c in command_mix(n)]
+    start = time.perf_counter()
+    for cmd in cmds:
+        clock.advance(0.5)
+        with contextlib.suppress(CommandRejected):
+            engine.execute(cmd)
+    return n / (time.perf_counter() - start)
+
+
+def bench_durable(cfg, n: int, batch: int, tmp: Path) -> float:  # type: ignore[no-untyped-def]
+    clock = ManualClock(datetime(2026, 11, 23, 9, 0, tzinfo=cfg.hall.tz), cfg.hall.tz)
+    core = HallCore(cfg, tmp / "durable", clock)
+    cmds = command_mix(n)
+    start = time.perf_counter()
+    for i in range(0, n, batch):
+        clock.advance(0.5)
+        core.submit_batch([{**c, "request_id": f"bench-{i + j}"} for j, c in enumerate(cmds[i:i + batch])])
+    rate = n / (time.perf_counter() - start)
+    core.close()
+    return rate
+
+
+def bench_bare_sqlite(n: int, batch: int, tmp: Path, row_bytes: int) -> float:
+    """The floor: the same journal mode and fsync policy, one JSON row per command, `batch` rows per commit."""
+    db = sqlite3.connect(tmp / f"bare-{batch}.sqlite3", isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=FULL")
+    db.execute("CREATE TABLE events (seq INTEGER PRIMARY KEY, body TEXT NOT NULL)")
+    body = json.dumps({"x": "y" * max(1, row_bytes - 10)})
+    start = time.perf_counter()
+    seq = 0
+    for _ in range(0, n, batch):
+        db.execute("BEGIN")
+        rows = []
+        for _ in range(batch):
+            seq += 1
+            rows.append((seq, body))
+        db.executemany("INSERT INTO events VALUES (?, ?)", rows)
+        db.execute("COMMIT")
+    rate = n / (time.perf_counter() - start)
+    db.close()
+    return rate
+
+
+def fill_ledger(cfg, data: Path, target: int) -> tuple[int, float]:  # type: ignore[no-untyped-def]
+    """Simulated hall days, one after the other, written to a ledger until it holds `target` events."""
+    ledger = Ledger(data, hall_name=cfg.hall.name)
+    day = date(2026, 1, 5)
+    clock = ManualClock(datetime.combine(day, datetime.min.time(), cfg.hall.tz), cfg.hall.tz)
+    engine = QueueEngine(cfg, clock)
+    written = 0
+    start = time.perf_counter()
+    seed = 0
+    while written < target:
+        sink: list[dict] = []
+        seed += 1
+        run_day(cfg, DayPlan(day=day, seed=seed), submit=engine_submitter(engine, sink), clock=clock)
+        sink = sink[: target - written]
+        ledger.append([Entry(None, sink, {})])
+        written += len(sink)
+        day += timedelta(days=1)
+    ledger.close()
+    return written, time.perf_counter() - start
+
+
+def replay_child(data: str) -> None:
+    """Runs in a fresh process so its peak RSS is the replay's alone."""
+    cfg = load_config(CONFIG)
+    clock = ManualClock(datetime(2030, 1, 1, tzinfo=cfg.hall.tz), cfg.hall.tz)
+    ledger = Ledger(data)
+    engine = QueueEngine(cfg, clock)
+    start = time.perf_counter()
+    n = replay(engine, ledger)
+    full = time.perf_counter() - start
+    state = engine.state.to_dict()
+    ledger.save_snapshot(engine.state.seq, "bench", state)
+    ledger.close()
+    start = time.perf_counter()
+    core = HallCore(cfg, data, clock)
+    from_snapshot = time.perf_counter() - start
+    same = core.state.to_dict() == state
+    core.close()
+    print(json.dumps({"events": n, "full_replay_s": full, "restart_from_snapshot_s": from_snapshot,
+                      "same_state": same, "peak_rss_mb": peak_rss_mb()}))
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--events", type=int, default=1_000_000)
+    ap.add_argument("--commands", type=int, default=20_000)
+    ap.add_argument("--batch", type=int, default=32)
+    ap.add_argument("--replay-child")
+    args = ap.parse_args()
+    if args.replay_child:
+        replay_child(args.replay_child)
+        return
+    cfg = load_config(CONFIG)
+    with tempfile.TemporaryDirectory(prefix="bench-core-", dir=ROOT) as tmpdir:
+        tmp = Path(tmpdir)
+        print(f"engine, in memory:            {bench_engine(cfg, 100_000):>10,.0f} commands/s")
+        n = args.commands
+        durable = bench_durable(cfg, n, args.batch, tmp)
+        # ~ the size of one event row as the ledger stores it
+        bare = bench_bare_sqlite(n, args.batch, tmp, row_bytes=250)
+        bare_one = bench_bare_sqlite(min(n, 2000), 1, tmp, row_bytes=250)
+        print(f"durable via ledger (batch {args.batch}): {durable:>10,.0f} commands/s")
+        print(f"bare SQLite, batch {args.batch}:        {bare:>10,.0f} rows/s  (WAL, synchronous=FULL)")
+        print(f"bare SQLite, commit per row:  {bare_one:>10,.0f} rows/s")
+        print(f"ratio durable / bare per-row: {durable / bare_one:>10.2f}   (target >= 0.5)")
+        print(f"ratio durable / bare batched: {durable / bare:>10.2f}   (engine + validation bound)")
+        data = tmp / "replay"
+        written, fill_s = fill_ledger(cfg, data, args.events)
+        print(f"ledger filled with {written:,} events of simulated days in {fill_s:.1f} s")
+        out = subprocess.run([sys.executable, __file__, "--replay-child", str(data)], capture_output=True,
+                             text=True, check=True)
+        r = json.loads(out.stdout)
+        print(f"full replay of {r['events']:,} events:  {r['full_replay_s']:>8.2f} s   (target <= 5 s)")
+        print(f"restart from snapshot:        {r['restart_from_snapshot_s']:>8.3f} s   same state: {r['same_state']}")
+        print(f"peak RSS of the replaying process: {r['peak_rss_mb']:.0f} MB   (target < 150 MB)")
+        print(f"peak RSS of this process:     {peak_rss_mb():>8.0f} MB")
+
+
+if __name__ == "__main__":
+    main()
