@@ -112,8 +112,33 @@ class Node(_Strict):
     devices: list[Device] = Field(default_factory=list)
 
 
+class BusSettings(_Strict):
+    """Where the hall server listens and how nodes find it; one section shared by the server and every node."""
+
+    bind: str = "127.0.0.1"
+    server: str = Field(default="127.0.0.1", description="address nodes connect to")
+    command_port: int = Field(default=5555, ge=1, le=65535)
+    event_port: int = Field(default=5556, ge=1, le=65535)
+    max_message_bytes: int = Field(default=65536, ge=1024, le=16 * 1024 * 1024)
+    heartbeat_seconds: float = Field(default=1.0, gt=0, le=30)
+    server_timeout_seconds: float = Field(default=3.0, gt=0, le=120)
+    node_timeout_seconds: float = Field(default=5.0, gt=0, le=600)
+    curve: bool = True
+
+    @model_validator(mode="after")
+    def _ports(self) -> BusSettings:
+        if self.command_port == self.event_port:
+            raise ValueError("command_port and event_port must differ")
+        return self
+
+    def endpoints(self, host: str | None = None) -> tuple[str, str]:
+        h = host or self.server
+        return f"tcp://{h}:{self.command_port}", f"tcp://{h}:{self.event_port}"
+
+
 class HallConfig(_Strict):
     hall: HallInfo
+    bus: BusSettings = BusSettings()
     age: AgeRules = AgeRules()
     services: list[Service] = Field(min_length=1)
     zones: list[Zone] = Field(min_length=1)
@@ -200,7 +225,7 @@ def _hint(value: str, known: Any) -> str:
 
 def _all_field_names() -> set[str]:
     names: set[str] = set()
-    for model in (HallInfo, AgeRules, Service, Zone, Counter, GroupRule, Device, Node, HallConfig):
+    for model in (HallInfo, BusSettings, AgeRules, Service, Zone, Counter, GroupRule, Device, Node, HallConfig):
         names.update(model.model_fields)
     return names
 

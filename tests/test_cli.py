@@ -15,6 +15,10 @@ def hallctl(*args: str, stdin: str | None = None) -> subprocess.CompletedProcess
                           text=True, cwd=ROOT, timeout=120)
 
 
+def line_of(text: str, needle: str) -> int:
+    return text[: text.index(needle)].count("\n") + 1
+
+
 def write(path: Path, lines: list[str]) -> Path:
     path.write_text("\n".join(lines) + "\n", encoding="utf-8")
     return path
@@ -42,12 +46,12 @@ def test_config_check_bad_file_one_line_per_error(tmp_path: Path) -> None:
     assert res.returncode == 2
     assert "Traceback" not in res.stderr
     lines = res.stderr.strip().splitlines()
-    assert f"{bad}:50: services[4].prefix" in lines[1], lines
-    assert f"{bad}:23: services[0].avg_minutes" in lines[0], lines
+    assert f"{bad}:{line_of(text, 'prefix = \"E\"')}: services[4].prefix" in lines[1], lines
+    assert f"{bad}:{line_of(text, 'avg_minutes = 18')}: services[0].avg_minutes" in lines[0], lines
     # Cross-references are checked once each section is well-formed: a typo in a zone names the close match.
     bad.write_text(text.replace('zone = "business"', 'zone = "busines"', 1), encoding="utf-8")
     lines = hallctl("config", "check", str(bad)).stderr.strip().splitlines()
-    assert len(lines) == 1 and f"{bad}:133: counters[2].zone" in lines[0] and "business" in lines[0], lines
+    assert len(lines) == 1 and f"{bad}:{line_of(text, 'zone = \"business\"')}: counters[2].zone" in lines[0] and "business" in lines[0], lines
 
 
 def test_config_missing_file(tmp_path: Path) -> None:
