@@ -46,12 +46,14 @@ def test_config_check_bad_file_one_line_per_error(tmp_path: Path) -> None:
     assert res.returncode == 2
     assert "Traceback" not in res.stderr
     lines = res.stderr.strip().splitlines()
-    assert f"{bad}:{line_of(text, 'prefix = \"E\"')}: services[4].prefix" in lines[1], lines
-    assert f"{bad}:{line_of(text, 'avg_minutes = 18')}: services[0].avg_minutes" in lines[0], lines
+    prefix_line, avg_line = line_of(text, 'prefix = "E"'), line_of(text, "avg_minutes = 18")
+    assert f"{bad}:{prefix_line}: services[4].prefix" in lines[1], lines
+    assert f"{bad}:{avg_line}: services[0].avg_minutes" in lines[0], lines
     # Cross-references are checked once each section is well-formed: a typo in a zone names the close match.
     bad.write_text(text.replace('zone = "business"', 'zone = "busines"', 1), encoding="utf-8")
     lines = hallctl("config", "check", str(bad)).stderr.strip().splitlines()
-    assert len(lines) == 1 and f"{bad}:{line_of(text, 'zone = \"business\"')}: counters[2].zone" in lines[0] and "business" in lines[0], lines
+    zone_line = line_of(text, 'zone = "business"')
+    assert len(lines) == 1 and f"{bad}:{zone_line}: counters[2].zone" in lines[0] and "business" in lines[0], lines
 
 
 def test_config_missing_file(tmp_path: Path) -> None:
