@@ -169,11 +169,16 @@ class QueueEngine:
             expired.append(t.id)
         self._emit("day_opened", now, day=day, previous=st.day, expired=expired)
 
-    def _ticket(self, ref: str) -> Ticket:
+    def find_ticket(self, ref: str) -> Ticket | None:
+        """A full ticket id, or a number of the current hall day (E001)."""
         st = self.state
         t = st.tickets.get(ref)
         if t is None and st.day is not None:
             t = st.tickets.get(f"{st.day.replace('-', '')}-{ref.upper()}")
+        return t
+
+    def _ticket(self, ref: str) -> Ticket:
+        t = self.find_ticket(ref)
         if t is None:
             raise CommandRejected("unknown_ticket", f"no ticket {ref} in this hall day")
         return t

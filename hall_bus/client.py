@@ -1,0 +1,314 @@
+"""The hall bus client every node uses (kiosk, greeter, counter, board, display, admin). asyncio, zmq.asyncio.
+
+It keeps three promises to the node above it:
+- `request` answers once, however often the message had to be resent: retries reuse the request id, and the
+  server answers a known id from its ledger instead of acting twice;
+- `state` (when a hall config is given) mirrors the server: snapshot + every later event, in order; a gap in
+  sequence numbers, or a heartbeat announcing a newer seq than we hold, triggers a fresh snapshot;
+- a silent server is noticed within `server_timeout_seconds`; the client then rebuilds its sockets with
+  back-off and resyncs, while requests in flight keep retrying.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import time
+import uuid
+from collections.abc import Awaitable, Callable
+from datetime import datetime
+from typing import Any
+
+import orjson
+import zmq
+import zmq.asyncio
+
+from . import protocol as p
+from .clock import ManualClock
+from .config import HallConfig
+from .engine import QueueEngine
+from .state import HallState
+
+log = logging.getLogger("hall.client")
+EventHandler = Callable[[dict[str, Any]], Awaitable[None] | None]
+
+
+class BusTimeout(Exception):
+    """The server did not answer in time (after all retries)."""
+
+
+class BusError(Exception):
+    """The server refused a message at the protocol level (not a queue refusal: those are answers)."""
+
+    def __init__(self, code: str, message: str) -> None:
+        super().__init__(f"{code}: {message}")
+        self.code = code
+        self.message = message
+
+
+class HallClient:
+    def __init__(self, node: str, command_endpoint: str, event_endpoint: str, *,
+                 credentials: tuple[bytes, bytes, bytes] | None = None, config: HallConfig | None = None,
+                 heartbeat_seconds: float = 1.0, server_timeout_seconds: float = 3.0,
+                 on_event: EventHandler | None = None, on_resync: Callable[[], Any] | None = None,
+                 subscribe: bool = True, context: zmq.asyncio.Context | None = None) -> None:
+        self.node = node
+        self.command_endpoint = command_endpoint
+        self.event_endpoint = event_endpoint
+        self.credentials = credentials
+        self.cfg = config
+        self.heartbeat = heartbeat_seconds
+        self.server_timeout = server_timeout_seconds
+        self.on_event = on_event
+        self.on_resync = on_resync
+        self.subscribe = subscribe
+        self._own_ctx = context is None
+        self.ctx = context or zmq.asyncio.Context()
+        self.seq = 0
+        self.state: HallState | None = None
+        self._engine: QueueEngine | None = None
+        self.welcome: dict[str, Any] = {}
+        self.connected = asyncio.Event()
+        self.synced = asyncio.Event()
+        self.reconnects = 0
+        self.resyncs = 0
+        self.events_applied = 0
+        self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
+        self._buffer: list[dict[str, Any]] = []
+        self._syncing = False
+        self._resync_wanted = asyncio.Event()
+        self._last_heard = time.monotonic()
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._socket_tasks: list[asyncio.Task[Any]] = []
+        self._closing = False
+        self.dealer: zmq.asyncio.Socket | None = None
+        self.sub: zmq.asyncio.Socket | None = None
+
+    # ------------------------------------------------------------------ life cycle
+
+    async def start(self, timeout: float = 10.0) -> None:
+        self._open_sockets()
+        self._tasks = [asyncio.create_task(self._watchdog()), asyncio.create_task(self._sync_loop())]
+        await asyncio.wait_for(self._hello(), timeout)
+        if self.subscribe:
+            self._resync_wanted.set()
+            await asyncio.wait_for(self.synced.wait(), timeout)
+
+    @classmethod
+    def for_node(cls, config: HallConfig, node: str, *, keys_dir: str | None = None, server: str | None = None,
+                 mirror: bool = True, **kw: Any) -> HallClient:
+        """A client set up from the hall config's [bus] section and the node's key files."""
+        from .keys import KeyStore
+
+        bus = config.bus
+        cmd_ep, ev_ep = bus.endpoints(server)
+        creds = KeyStore(keys_dir or "data/keys").node_credentials(node) if bus.curve else None
+        return cls(node, cmd_ep, ev_ep, credentials=creds, config=config if mirror else None,
+                   heartbeat_seconds=bus.heartbeat_seconds, server_timeout_seconds=bus.server_timeout_seconds,
+                   **kw)
+
+    async def close(self) -> None:
+        self._closing = True
+        with contextlib.suppress(Exception):
+            if self.dealer is not None:
+                await asyncio.wait_for(self.dealer.send_multipart(p.encode("bye", {})), 0.2)
+        for t in [*self._tasks, *self._socket_tasks]:
+            t.cancel()
+        await asyncio.gather(*self._tasks, *self._socket_tasks, return_exceptions=True)
+        self._close_sockets()
+        if self._own_ctx:
+            self.ctx.term()
+
+    def _open_sockets(self) -> None:
+        self.dealer = self.ctx.socket(zmq.DEALER)
+        socks = [self.dealer]
+        if self.subscribe:
+            self.sub = self.ctx.socket(zmq.SUB)
+            self.sub.setsockopt(zmq.SUBSCRIBE, p.TOPIC_EVENT)
+            self.sub.setsockopt(zmq.SUBSCRIBE, p.TOPIC_HEARTBEAT)
+            self.sub.setsockopt(zmq.RCVHWM, 100_000)
+            socks.append(self.sub)
+        for s in socks:
+            s.setsockopt(zmq.LINGER, 0)
+            s.setsockopt(zmq.RECONNECT_IVL, 100)
+            s.setsockopt(zmq.RECONNECT_IVL_MAX, 2000)
+            if self.credentials is not None:
+                public, secret, server_public = self.credentials
+                s.curve_publickey, s.curve_secretkey, s.curve_serverkey = public, secret, server_public
+        self.dealer.connect(self.command_endpoint)
+        if self.sub is not None:
+            self.sub.connect(self.event_endpoint)
+        self._last_heard = time.monotonic()
+        self._socket_tasks = [asyncio.create_task(self._read_dealer(self.dealer))]
+        if self.sub is not None:
+            self._socket_tasks.append(asyncio.create_task(self._read_sub(self.sub)))
+
+    def _close_sockets(self) -> None:
+        for s in (self.dealer, self.sub):
+            if s is not None:
+                s.close(linger=0)
+        self.dealer = self.sub = None
+
+    async def _reconnect(self) -> None:
+        """Fresh sockets (stale queued messages are dropped), hello again, resync. Back-off between tries."""
+        self.connected.clear()
+        self.synced.clear()
+        delay = 0.1
+        while not self._closing:
+            self.reconnects += 1
+            for t in self._socket_tasks:
+                t.cancel()
+            await asyncio.gather(*self._socket_tasks, return_exceptions=True)
+            self._close_sockets()
+            self._open_sockets()
+            try:
+                await asyncio.wait_for(self._hello(), max(self.server_timeout, 1.0))
+            except (TimeoutError, BusTimeout):
+                log.info("%s: server still silent; next try in %.1f s", self.node, delay)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 2.0)
+                continue
+            if self.subscribe:
+                self._resync_wanted.set()
+            return
+
+    async def _watchdog(self) -> None:
+        """Ping the server every heartbeat; rebuild the connection when it has been silent too long."""
+        while not self._closing:
+            await asyncio.sleep(self.heartbeat)
+            if self.dealer is not None and self.connected.is_set():
+                with contextlib.suppress(zmq.ZMQError):
+                    await self.dealer.send_multipart(p.encode("ping", {}))
+            if time.monotonic() - self._last_heard > self.server_timeout:
+                log.warning("%s: no word from the server for %.1f s; reconnecting", self.node,
+                            time.monotonic() - self._last_heard)
+                await self._reconnect()
+
+    # ------------------------------------------------------------------ requests
+
+    async def _hello(self) -> None:
+        reply = await self._ask("hello", {"node": self.node, "software": "hall_bus"}, timeout=1.0, retries=100)
+        self.welcome = reply
+        self.connected.set()
+
+    async def _ask(self, kind: str, body: dict[str, Any], *, timeout: float, retries: int) -> dict[str, Any]:
+        ref = body.get("request_id") or body.get("ref") or uuid.uuid4().hex[:16]
+        key = ref if kind == "command" else f"ref:{ref}"
+        if kind != "command":
+            body = {**body, "ref": ref}
+        fut: asyncio.Future[dict[str, Any]] = asyncio.get_running_loop().create_future()
+        self._pending[key] = fut
+        try:
+            for _ in range(retries + 1):
+                if self.dealer is not None:
+                    with contextlib.suppress(zmq.ZMQError):
+                        await self.dealer.send_multipart(p.encode(kind, body))
+                try:
+                    return await asyncio.wait_for(asyncio.shield(fut), timeout)
+                except TimeoutError:
+                    continue
+            raise BusTimeout(f"{kind}: no answer from the hall server after {retries + 1} tries")
+        finally:
+            self._pending.pop(key, None)
+
+    async def request(self, command: dict[str, Any], *, timeout: float = 1.0, retries: int = 10) -> dict[str, Any]:
+        """Send a command; the answer has ok=True with `result`, or ok=False with `code` and `message`."""
+        cmd = dict(command)
+        rid = cmd.pop("request_id", None) or uuid.uuid4().hex
+        try:
+            await asyncio.wait_for(self.connected.wait(), timeout * (retries + 1))
+        except TimeoutError:
+            raise BusTimeout("not connected to the hall server") from None
+        return await self._ask("command", {"request_id": rid, "command": cmd}, timeout=timeout, retries=retries)
+
+    async def status(self, timeout: float = 2.0) -> dict[str, Any]:
+        return await self._ask("status", {}, timeout=timeout, retries=2)
+
+    # ------------------------------------------------------------------ readers
+
+    async def _read_dealer(self, sock: zmq.asyncio.Socket) -> None:
+        while True:
+            frames = await sock.recv_multipart()
+            self._last_heard = time.monotonic()
+            try:
+                kind, body = p.decode_server(frames)
+            except (p.ProtocolError, ValueError):
+                log.warning("%s: malformed reply from the server", self.node)
+                continue
+            key = body.get("request_id") if kind == "answer" else f"ref:{body.get('ref')}"
+            fut = self._pending.get(key) if key else None
+            if kind == "error" and fut is None:
+                log.warning("%s: server error %s: %s", self.node, body.get("code"), body.get("message"))
+                continue
+            if fut is not None and not fut.done():
+                if kind == "error":
+                    fut.set_exception(BusError(body["code"], body["message"]))
+                else:
+                    fut.set_result(body)
+
+    async def _read_sub(self, sock: zmq.asyncio.Socket) -> None:
+        while True:
+            topic, raw = await sock.recv_multipart()
+            self._last_heard = time.monotonic()
+            body = orjson.loads(raw)
+            if topic == p.TOPIC_HEARTBEAT:
+                if not self._syncing and self.synced.is_set() and body["seq"] > self.seq:
+                    log.info("%s: heartbeat says seq %d, we hold %d; resyncing", self.node, body["seq"], self.seq)
+                    self._resync_wanted.set()
+                continue
+            if self._syncing or not self.synced.is_set():
+                self._buffer.append(body)
+                continue
+            await self._take(body)
+
+    async def _take(self, ev: dict[str, Any]) -> None:
+        seq = ev["seq"]
+        if seq <= self.seq:
+            return  # already in the snapshot or seen
+        if seq != self.seq + 1:
+            log.info("%s: gap: got seq %d after %d; resyncing", self.node, seq, self.seq)
+            self.synced.clear()
+            self._buffer.append(ev)
+            self._resync_wanted.set()
+            return
+        if self._engine is not None:
+            self._engine.apply(ev)
+        self.seq = seq
+        self.events_applied += 1
+        if self.on_event is not None:
+            result = self.on_event(ev)
+            if asyncio.iscoroutine(result):
+                await result
+
+    async def _sync_loop(self) -> None:
+        while True:
+            await self._resync_wanted.wait()
+            self._resync_wanted.clear()
+            try:
+                await self._resync()
+            except (BusTimeout, BusError) as exc:
+                log.warning("%s: resync failed (%s); will try again", self.node, exc)
+                await asyncio.sleep(0.2)
+                self._resync_wanted.set()
+
+    async def _resync(self) -> None:
+        """Clone pattern: events keep arriving into the buffer while we fetch the snapshot; apply the newer."""
+        self._syncing = True
+        self.synced.clear()
+        try:
+            snap = await self._ask("snapshot", {}, timeout=2.0, retries=3)
+            self.seq = snap["seq"]
+            if self.cfg is not None:
+                self.state = HallState.from_dict(snap["state"])
+                clock = ManualClock(datetime.now(self.cfg.hall.tz), self.cfg.hall.tz)
+                self._engine = QueueEngine(self.cfg, clock, self.state)
+            self.resyncs += 1
+        finally:
+            self._syncing = False
+        buffered, self._buffer = sorted(self._buffer, key=lambda e: e["seq"]), []
+        self.synced.set()
+        if self.on_resync is not None:
+            self.on_resync()
+        for ev in buffered:
+            await self._take(ev)

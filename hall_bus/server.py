@@ -1,0 +1,335 @@
+"""The hall server: the one writer. Commands in on a ROUTER, events out on a PUB, snapshots for late joiners.
+
+This is the ZeroMQ guide's Clone pattern: a node subscribes to events, asks for a snapshot that carries the
+sequence number it reflects, and applies only later events; a gap in the numbers makes it ask again. Commands
+that arrive together are committed together (one fsync for the batch) before any of them is answered or
+published, so an acknowledged ticket survives a power cut and the board never shows a call the ledger lacks.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import zmq
+import zmq.asyncio
+from zmq.auth.asyncio import AsyncioAuthenticator
+
+from devices.privacy import mask_text
+
+from . import protocol as p
+from .clock import Clock, SystemClock
+from .commands import CommandInvalid, parse_command
+from .config import HallConfig
+from .core import HallCore
+from .keys import KeyStore
+
+log = logging.getLogger("hall.server")
+MAX_BATCH = 256
+
+
+@dataclass
+class Session:
+    node: str
+    role: str
+    counter: int | None
+    identity: bytes
+    since: float
+    last_seen: float
+    messages: int = 0
+    gone: bool = False
+
+
+@dataclass
+class ServerStats:
+    messages: int = 0
+    commands: int = 0
+    batches: int = 0
+    protocol_errors: int = 0
+    events_published: int = 0
+    started: float = field(default_factory=time.time)
+
+
+class _NodeAuthenticator(AsyncioAuthenticator):
+    """ZAP for CURVE: only enrolled public keys pass; the message's User-Id becomes the node id."""
+
+    def __init__(self, context: zmq.asyncio.Context, keys: KeyStore) -> None:
+        super().__init__(context, log=logging.getLogger("hall.auth"))
+        self.keys = keys
+
+    def callback(self, domain: str, key: bytes) -> bool:
+        self.keys.refresh()
+        allowed = self.keys.by_public_key(key) is not None
+        if not allowed:
+            log.warning("refused a connection with an unenrolled key %s…", key[:8].decode(errors="replace"))
+        return allowed
+
+    def curve_user_id(self, client_public_key: bytes) -> str:
+        enrolled = self.keys.by_public_key(zmq.utils.z85.encode(client_public_key))
+        return enrolled.node if enrolled else ""
+
+
+class HallServer:
+    def __init__(self, config: HallConfig, data_dir: Path | str, *, keys_dir: Path | str | None = None,
+                 command_endpoint: str | None = None, event_endpoint: str | None = None,
+                 clock: Clock | None = None, curve: bool | None = None) -> None:
+        self.cfg = config
+        bus = config.bus
+        default_cmd = f"tcp://{bus.bind}:{bus.command_port}"
+        default_ev = f"tcp://{bus.bind}:{bus.event_port}"
+        self.command_endpoint = command_endpoint or default_cmd
+        self.event_endpoint = event_endpoint or default_ev
+        self.curve = bus.curve if curve is None else curve
+        self.keys = KeyStore(keys_dir or Path(data_dir) / "keys") if self.curve else None
+        if self.keys is not None:
+            self._server_public, self._server_secret = self.keys.server_secret()
+            self.keys.refresh()
+        self.core = HallCore(config, data_dir, clock or SystemClock(config.hall.tz))
+        self.sessions: dict[str, Session] = {}
+        self.stats = ServerStats()
+        self.limit = bus.max_message_bytes
+        self.counters_of = {n.id: n.counter for n in config.nodes}
+        self.roles_of = {n.id: n.role for n in config.nodes}
+        self.ready = asyncio.Event()
+
+    # ------------------------------------------------------------------ life cycle
+
+    async def run(self, stop: asyncio.Event) -> None:
+        ctx = zmq.asyncio.Context()
+        auth = None
+        if self.keys is not None:
+            auth = _NodeAuthenticator(ctx, self.keys)
+            auth.start()
+            auth.configure_curve_callback("*", credentials_provider=auth)
+        self.router = ctx.socket(zmq.ROUTER)
+        self.pub = ctx.socket(zmq.PUB)
+        for sock in (self.router, self.pub):
+            sock.setsockopt(zmq.LINGER, 500)
+            if self.keys is not None:
+                sock.curve_server = True
+                sock.curve_publickey = self._server_public
+                sock.curve_secretkey = self._server_secret
+        # Far above the body limit so an oversized body still gets a polite error; beyond this ZeroMQ drops it.
+        self.router.setsockopt(zmq.MAXMSGSIZE, self.limit * 4 + 4096)
+        self.router.setsockopt(zmq.ROUTER_HANDOVER, 1)  # a node that reconnects takes its identity back
+        self.pub.setsockopt(zmq.SNDHWM, 100_000)
+        self.router.bind(self.command_endpoint)
+        self.pub.bind(self.event_endpoint)
+        # With port '*' the OS picks one (tests); report the real endpoints.
+        self.command_endpoint = self.router.getsockopt_string(zmq.LAST_ENDPOINT)
+        self.event_endpoint = self.pub.getsockopt_string(zmq.LAST_ENDPOINT)
+        log.info("hall server %s: commands on %s, events on %s, curve %s, ledger seq %d", self.cfg.hall.name,
+                 self.command_endpoint, self.event_endpoint, "on" if self.keys else "OFF", self.core.state.seq)
+        self.ready.set()
+        tasks = [asyncio.create_task(self._serve()), asyncio.create_task(self._heartbeat())]
+        try:
+            await stop.wait()
+        finally:
+            for t in tasks:
+                t.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            self.router.close()
+            self.pub.close()
+            if auth is not None:
+                auth.stop()
+            ctx.term()
+            self.core.close()
+            log.info("hall server stopped at ledger seq %d", self.core.state.seq)
+
+    # ------------------------------------------------------------------ heartbeat and liveness
+
+    async def _heartbeat(self) -> None:
+        every = self.cfg.bus.heartbeat_seconds
+        while True:
+            now = time.time()
+            await self.pub.send_multipart([p.TOPIC_HEARTBEAT, p.dumps({"seq": self.core.state.seq, "time": now})])
+            if self.keys is not None and self.keys.refresh():
+                for s in self.sessions.values():
+                    if not s.gone and self.keys.node(s.node) is None:
+                        s.gone = True
+                        log.warning("node %s was revoked; its messages are refused from now on", s.node)
+            for s in self.sessions.values():
+                if not s.gone and now - s.last_seen > self.cfg.bus.node_timeout_seconds:
+                    s.gone = True
+                    log.info("node %s silent for %.0f s", s.node, now - s.last_seen)
+            await asyncio.sleep(every)
+
+    # ------------------------------------------------------------------ commands
+
+    async def _serve(self) -> None:
+        while True:
+            batch = [await self.router.recv_multipart(copy=False)]
+            while len(batch) < MAX_BATCH:  # whatever else is already here joins this batch: group commit
+                try:
+                    batch.append(await self.router.recv_multipart(flags=zmq.NOBLOCK, copy=False))
+                except zmq.Again:
+                    break
+            try:
+                await self._handle_batch(batch)
+            except Exception:
+                log.exception("unexpected error while handling a batch of %d messages; carrying on", len(batch))
+
+    async def _reply(self, identity: bytes, kind: str, body: dict[str, Any]) -> None:
+        await self.router.send_multipart([identity, *p.encode(kind, body)])
+
+    async def _error(self, identity: bytes, code: str, message: str, in_reply_to: str | None = None,
+                     ref: str | None = None) -> None:
+        self.stats.protocol_errors += 1
+        await self._reply(identity, "error", {"code": code, "message": message, "in_reply_to": in_reply_to,
+                                              "ref": ref})
+
+    def _session(self, node: str, identity: bytes, now: float) -> Session | None:
+        s = self.sessions.get(node)
+        if s is None:
+            if self.keys is not None:
+                enrolled = self.keys.node(node)
+                role = enrolled.role if enrolled else None
+            else:
+                role = self.roles_of.get(node)
+            if role is None:
+                return None
+            s = Session(node, role, self.counters_of.get(node), identity, now, now)
+            self.sessions[node] = s
+            log.info("node %s (%s) joined", node, role)
+        elif s.gone or s.identity != identity:
+            if s.gone:
+                log.info("node %s is back", node)
+                s.since = now
+            s.identity, s.gone = identity, False
+        s.last_seen = now
+        s.messages += 1
+        return s
+
+    async def _handle_batch(self, batch: list[list[zmq.Frame]]) -> None:
+        commands: list[Any] = []
+        owners: list[tuple[bytes, str]] = []  # (identity, client request id)
+        now = time.time()
+        for frames in batch:
+            self.stats.messages += 1
+            identity = frames[0].bytes
+            parts = [f.bytes for f in frames[1:]]
+            try:
+                msg = p.decode_client(parts, self.limit)
+            except p.ProtocolError as exc:
+                log.warning("bad message from %s: %s", self._who(frames), mask_text(exc.message))
+                await self._error(identity, exc.code, exc.message, exc.in_reply_to)
+                continue
+            ref = msg.body.ref
+            node = self._node_of(frames, msg)
+            if node is None:
+                await self._error(identity, "hello_first", "send hello with your node id first", msg.type, ref)
+                continue
+            if self.keys is not None and self.keys.node(node) is None:
+                await self._error(identity, "revoked", f"node {node} is no longer enrolled", msg.type, ref)
+                continue
+            session = self._session(node, identity, now)
+            if session is None:
+                await self._error(identity, "unknown_node", f"node {node!r} is not in the hall configuration",
+                                  msg.type, ref)
+                continue
+            if msg.type == "command":
+                rejected = self._check_command(session, msg.body)
+                if isinstance(rejected, dict):
+                    await self._reply(identity, "answer", rejected)
+                    continue
+                commands.append(rejected)
+                owners.append((identity, msg.body.request_id))
+            else:
+                await self._control(session, identity, msg)
+        if commands:
+            await self._run_commands(commands, owners)
+
+    def _node_of(self, frames: list[zmq.Frame], msg: p.Message) -> str | None:
+        if self.keys is not None:
+            return frames[1].get("User-Id") or None  # authenticated by CURVE; the hello's claim is not trusted
+        if msg.type == "hello":
+            return msg.body.node
+        for s in self.sessions.values():
+            if s.identity == frames[0].bytes:
+                return s.node
+        return None
+
+    def _who(self, frames: list[zmq.Frame]) -> str:
+        if self.keys is not None and len(frames) > 1:
+            return frames[1].get("User-Id") or "?"
+        return frames[0].bytes.hex()[:10]
+
+    def _check_command(self, session: Session, body: p.CommandBody) -> Any:
+        """The parsed command, or a refusal answer (invalid or forbidden) to send back at once."""
+        rid = body.request_id
+        raw = dict(body.command)
+        raw["request_id"] = f"{session.node}:{rid}"  # scoped per node: one node cannot replay another's request
+        try:
+            cmd = parse_command(raw)
+        except CommandInvalid as exc:
+            return {"request_id": rid, "ok": False, "code": "invalid", "message": str(exc)}
+        ticket_counter = None
+        if cmd.op == "rate":
+            t = self.core.engine.find_ticket(cmd.ticket)
+            ticket_counter = t.counter if t else None
+        why = p.authorize(session.role, session.counter, cmd, ticket_counter)
+        if why is not None:
+            log.warning("refused %s from %s: %s", cmd.op, session.node, why)
+            return {"request_id": rid, "ok": False, "op": cmd.op, "code": "forbidden", "message": why}
+        return cmd
+
+    async def _run_commands(self, commands: list[Any], owners: list[tuple[bytes, str]]) -> None:
+        self.stats.commands += len(commands)
+        self.stats.batches += 1
+        answers = self.core.submit_batch(commands)  # durable (fsync) when this returns
+        seen: set[int] = set()
+        for answer in answers:
+            for ev in answer.get("events", []):
+                if ev["seq"] in seen:  # a retry inside the batch shares its first answer's events
+                    continue
+                seen.add(ev["seq"])
+                await self.pub.send_multipart([p.TOPIC_EVENT, p.dumps(ev)])
+                self.stats.events_published += 1
+        for (identity, rid), answer in zip(owners, answers, strict=True):
+            body = {k: v for k, v in answer.items() if k != "events"}
+            body["request_id"] = rid
+            body["seq"] = self.core.state.seq
+            await self._reply(identity, "answer", body)
+
+    async def _control(self, session: Session, identity: bytes, msg: p.Message) -> None:
+        ref = msg.body.ref
+        st = self.core.state
+        if msg.type == "hello":
+            if self.keys is not None and msg.body.node != session.node:
+                await self._error(identity, "wrong_node", f"this key belongs to {session.node}, not "
+                                  f"{msg.body.node}", "hello", ref)
+                return
+            await self._reply(identity, "welcome", {
+                "ref": ref, "node": session.node, "role": session.role, "counter": session.counter,
+                "hall": self.cfg.hall.name, "seq": st.seq, "heartbeat_seconds": self.cfg.bus.heartbeat_seconds,
+                "server_timeout_seconds": self.cfg.bus.server_timeout_seconds})
+        elif msg.type == "ping":
+            await self._reply(identity, "pong", {"ref": ref, "seq": st.seq})
+        elif msg.type == "snapshot":
+            await self._reply(identity, "snapshot", {"ref": ref, "seq": st.seq, "state": st.to_dict()})
+        elif msg.type == "status":
+            if session.role != "admin":
+                await self._error(identity, "forbidden", "only admin may read the node status", "status", ref)
+                return
+            await self._reply(identity, "status", {"ref": ref, **self.status()})
+        elif msg.type == "bye":
+            session.gone = True
+            log.info("node %s left", session.node)
+
+    def status(self) -> dict[str, Any]:
+        now = time.time()
+        st = self.core.state
+        return {
+            "hall": self.cfg.hall.name, "seq": st.seq, "day": st.day, "waiting": len(st.waiting),
+            "uptime_s": round(now - self.stats.started, 1),
+            "nodes": [{"node": s.node, "role": s.role, "counter": s.counter, "alive": not s.gone,
+                       "since": s.since, "last_seen_s": round(now - s.last_seen, 1), "messages": s.messages}
+                      for s in sorted(self.sessions.values(), key=lambda s: s.node)],
+            "stats": {"messages": self.stats.messages, "commands": self.stats.commands,
+                      "batches": self.stats.batches, "protocol_errors": self.stats.protocol_errors,
+                      "events_published": self.stats.events_published},
+        }
