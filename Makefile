@@ -20,6 +20,7 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	@$(BIN)/hallctl config check $(CONFIG)
 	@$(BIN)/hallctl simulate --config $(CONFIG) --day --seed 7
+	@$(BIN)/hallctl demo --config $(CONFIG) $(if $(DURATION),--duration $(DURATION))
 
 test: $(STAMP)
 	@$(BIN)/ruff check .

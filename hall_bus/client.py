@@ -236,7 +236,8 @@ class HallClient:
             except (p.ProtocolError, ValueError):
                 log.warning("%s: malformed reply from the server", self.node)
                 continue
-            key = body.get("request_id") if kind == "answer" else f"ref:{body.get('ref')}"
+            key = body.get("request_id") if kind in ("answer", "error") else None
+            key = key or f"ref:{body.get('ref')}"
             fut = self._pending.get(key) if key else None
             if kind == "error" and fut is None:
                 log.warning("%s: server error %s: %s", self.node, body.get("code"), body.get("message"))

@@ -54,6 +54,22 @@ def engine_submitter(engine: QueueEngine, sink: list[dict[str, Any]]) -> Submit:
     return submit
 
 
+def plan_arrivals(cfg: HallConfig, visitors: int, rng: random.Random) -> list[tuple[float, str, str]]:
+    """(seconds since midnight, service, group) for each visitor, in arrival order, following HOURLY_PROFILE."""
+    hours = list(HOURLY_PROFILE)
+    weights = list(HOURLY_PROFILE.values())
+    services = [s.name for s in cfg.services]
+    s_weights = [s.share for s in cfg.services]
+    groups = list(cfg.groups)
+    g_weights = [cfg.groups[g].share for g in groups]
+    out = []
+    for _ in range(visitors):
+        hour = rng.choices(hours, weights)[0]
+        t = hour * 3600 + rng.uniform(0, 3600)
+        out.append((t, rng.choices(services, s_weights)[0], rng.choices(groups, g_weights)[0]))
+    return sorted(out)
+
+
 @dataclass
 class DayPlan:
     visitors: int = 600
@@ -116,18 +132,7 @@ class DaySimulation:
         return answer
 
     def _plan_arrivals(self) -> None:
-        cfg, rng = self.cfg, self.rng
-        hours = list(HOURLY_PROFILE)
-        weights = list(HOURLY_PROFILE.values())
-        services = [s.name for s in cfg.services]
-        s_weights = [s.share for s in cfg.services]
-        groups = list(cfg.groups)
-        g_weights = [cfg.groups[g].share for g in groups]
-        for _ in range(self.plan.visitors):
-            hour = rng.choices(hours, weights)[0]
-            t = hour * 3600 + rng.uniform(0, 3600)
-            service = rng.choices(services, s_weights)[0]
-            group = rng.choices(groups, g_weights)[0]
+        for t, service, group in plan_arrivals(self.cfg, self.plan.visitors, self.rng):
             self._at(t, "arrive", (service, group))
 
     def run(self) -> None:

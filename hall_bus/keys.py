@@ -28,7 +28,7 @@ NODE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 REGISTRY = "enrolled.json"
 
 
-class KeyError_(UserError):
+class KeyFileError(UserError):
     """A key directory or key file problem the operator can fix."""
 
 
@@ -64,7 +64,7 @@ class KeyStore:
         except FileNotFoundError:
             return {"nodes": {}, "revoked": {}}
         except (OSError, ValueError) as exc:
-            raise KeyError_(f"{self.registry_path}: unreadable ({exc}); restore it from a backup") from None
+            raise KeyFileError(f"{self.registry_path}: unreadable ({exc}); restore it from a backup") from None
         data.setdefault("nodes", {})
         data.setdefault("revoked", {})
         return data
@@ -78,7 +78,7 @@ class KeyStore:
 
     def init(self) -> Path:
         if (self.dir / "server.key_secret").exists():
-            raise KeyError_(f"{self.dir}: the server key pair already exists; remove it first to make a new one "
+            raise KeyFileError(f"{self.dir}: the server key pair already exists; remove it first to make a new one "
                             "(every node would need the new server.key)")
         self.dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.dir, 0o700)
@@ -89,11 +89,11 @@ class KeyStore:
 
     def add(self, node: str, role: str) -> Path:
         if not NODE_ID.match(node):
-            raise KeyError_(f"node id {node!r}: use lower-case letters, digits, '-' and '_' (e.g. counter-5)")
+            raise KeyFileError(f"node id {node!r}: use lower-case letters, digits, '-' and '_' (e.g. counter-5)")
         if role not in ROLES:
-            raise KeyError_(f"role {role!r}: must be one of {', '.join(ROLES)}")
+            raise KeyFileError(f"role {role!r}: must be one of {', '.join(ROLES)}")
         if not (self.dir / "server.key_secret").exists():
-            raise KeyError_(f"{self.dir}: no server key yet; run 'hallctl keys init' first")
+            raise KeyFileError(f"{self.dir}: no server key yet; run 'hallctl keys init' first")
         nodes_dir = self.dir / "nodes"
         nodes_dir.mkdir(exist_ok=True)
         public_file, _ = zmq.auth.create_certificates(nodes_dir, node)
@@ -108,7 +108,7 @@ class KeyStore:
     def revoke(self, node: str) -> None:
         data = self._read_registry()
         if node not in data["nodes"]:
-            raise KeyError_(f"node {node!r} is not enrolled")
+            raise KeyFileError(f"node {node!r} is not enrolled")
         del data["nodes"][node]
         data["revoked"][node] = datetime.now(UTC).isoformat(timespec="seconds")
         self._write_registry(data)
@@ -148,7 +148,7 @@ class KeyStore:
     def server_secret(self) -> tuple[bytes, bytes]:
         path = self.dir / "server.key_secret"
         if not path.exists():
-            raise KeyError_(f"{path}: missing; run 'hallctl keys init --keys {self.dir}' first "
+            raise KeyFileError(f"{path}: missing; run 'hallctl keys init --keys {self.dir}' first "
                             "(or set curve = false in [bus] for a bench test)")
         public, secret = zmq.auth.load_certificate(path)
         assert secret is not None
@@ -160,9 +160,9 @@ class KeyStore:
         """(node public, node secret, server public) for a node's sockets."""
         secret_path = self.node_secret_path(node)
         if not secret_path.exists():
-            raise KeyError_(f"{secret_path}: no key for node {node!r}; run 'hallctl keys add {node} --role ROLE'")
+            raise KeyFileError(f"{secret_path}: no key for node {node!r}; run 'hallctl keys add {node} --role ROLE'")
         if not self.server_public_path().exists():
-            raise KeyError_(f"{self.server_public_path()}: missing; copy server.key from the hall server")
+            raise KeyFileError(f"{self.server_public_path()}: missing; copy server.key from the hall server")
         public, secret = zmq.auth.load_certificate(secret_path)
         server_public, _ = zmq.auth.load_certificate(self.server_public_path())
         assert secret is not None

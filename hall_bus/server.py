@@ -177,10 +177,15 @@ class HallServer:
         await self.router.send_multipart([identity, *p.encode(kind, body)])
 
     async def _error(self, identity: bytes, code: str, message: str, in_reply_to: str | None = None,
-                     ref: str | None = None) -> None:
+                     msg: p.Message | None = None) -> None:
+        """An error names the request it answers: `request_id` for a command, `ref` for anything else."""
         self.stats.protocol_errors += 1
-        await self._reply(identity, "error", {"code": code, "message": message, "in_reply_to": in_reply_to,
-                                              "ref": ref})
+        body: dict[str, Any] = {"code": code, "message": message, "in_reply_to": in_reply_to}
+        if msg is not None:
+            body["ref"] = msg.body.ref
+            if msg.type == "command":
+                body["request_id"] = msg.body.request_id
+        await self._reply(identity, "error", body)
 
     def _session(self, node: str, identity: bytes, now: float) -> Session | None:
         s = self.sessions.get(node)
@@ -218,18 +223,17 @@ class HallServer:
                 log.warning("bad message from %s: %s", self._who(frames), mask_text(exc.message))
                 await self._error(identity, exc.code, exc.message, exc.in_reply_to)
                 continue
-            ref = msg.body.ref
             node = self._node_of(frames, msg)
             if node is None:
-                await self._error(identity, "hello_first", "send hello with your node id first", msg.type, ref)
+                await self._error(identity, "hello_first", "send hello with your node id first", msg.type, msg)
                 continue
             if self.keys is not None and self.keys.node(node) is None:
-                await self._error(identity, "revoked", f"node {node} is no longer enrolled", msg.type, ref)
+                await self._error(identity, "revoked", f"node {node} is no longer enrolled", msg.type, msg)
                 continue
             session = self._session(node, identity, now)
             if session is None:
                 await self._error(identity, "unknown_node", f"node {node!r} is not in the hall configuration",
-                                  msg.type, ref)
+                                  msg.type, msg)
                 continue
             if msg.type == "command":
                 rejected = self._check_command(session, msg.body)
@@ -290,6 +294,9 @@ class HallServer:
                 await self.pub.send_multipart([p.TOPIC_EVENT, p.dumps(ev)])
                 self.stats.events_published += 1
         for (identity, rid), answer in zip(owners, answers, strict=True):
+            if not answer["ok"]:
+                log.info("%s refused for %s (%s): %s", answer.get("op"), rid, answer["code"],
+                         mask_text(answer["message"]))
             body = {k: v for k, v in answer.items() if k != "events"}
             body["request_id"] = rid
             body["seq"] = self.core.state.seq
@@ -301,7 +308,7 @@ class HallServer:
         if msg.type == "hello":
             if self.keys is not None and msg.body.node != session.node:
                 await self._error(identity, "wrong_node", f"this key belongs to {session.node}, not "
-                                  f"{msg.body.node}", "hello", ref)
+                                  f"{msg.body.node}", "hello", msg)
                 return
             await self._reply(identity, "welcome", {
                 "ref": ref, "node": session.node, "role": session.role, "counter": session.counter,
@@ -313,7 +320,7 @@ class HallServer:
             await self._reply(identity, "snapshot", {"ref": ref, "seq": st.seq, "state": st.to_dict()})
         elif msg.type == "status":
             if session.role != "admin":
-                await self._error(identity, "forbidden", "only admin may read the node status", "status", ref)
+                await self._error(identity, "forbidden", "only admin may read the node status", "status", msg)
                 return
             await self._reply(identity, "status", {"ref": ref, **self.status()})
         elif msg.type == "bye":

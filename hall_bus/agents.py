@@ -1,0 +1,125 @@
+"""Console node agents: a counter keypad and a call board in a terminal, for testing a hall without hardware.
+
+The counter agent reads one key per line (so it works from a keyboard and from a pipe alike); the board agent
+prints each call the way the LED board and the voice would say it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import sys
+import time
+from collections.abc import Callable
+from typing import IO, Any
+
+from .client import BusError, BusTimeout, HallClient
+
+COUNTER_KEYS = """\
+  n  叫号 call next            r  重呼 recall             s  开始办理 start
+  f  办结 finish               m 材料,材料  缺材料(一次性告知) x  过号 no-show
+  c 号码  呼叫指定号 call ticket  t 事项  转办 transfer      k  挂起 park
+  u 号码  恢复挂起 resume        p  暂停 pause             o  签到/继续 open/resume
+  q  退出 quit                 ?  帮助 help"""
+
+
+def call_text(ev: dict[str, Any]) -> str | None:
+    """What the board shows and the voice says for a call event, or None for other events."""
+    d = ev["data"]
+    if ev["type"] == "ticket_called":
+        note = f"（{d['label']}）" if d.get("group") not in (None, "normal") else ""
+        return f"请 {d['number']} 号到 {d['counter']} 号窗口{note}"
+    if ev["type"] == "ticket_recalled":
+        return f"再次呼叫：请 {d['number']} 号到 {d['counter']} 号窗口（第{d['count']}次）"
+    return None
+
+
+def parse_key(line: str, counter: int) -> dict[str, Any] | str | None:
+    """A command for one line of keypad input, a help text, or None to quit."""
+    text = line.strip()
+    if not text:
+        return ""
+    key, _, arg = text.partition(" ")
+    arg = arg.strip()
+    simple = {"n": "call_next", "r": "recall", "s": "start", "f": "finish", "x": "no_show", "k": "park",
+              "p": "pause_counter"}
+    if key == "q":
+        return None
+    if key in simple:
+        return {"op": simple[key], "counter": counter}
+    if key == "o":
+        return {"op": "open_counter", "counter": counter}
+    if key == "m" and arg:
+        return {"op": "finish", "counter": counter, "outcome": "materials_missing",
+                "materials": [m.strip() for m in arg.replace("，", ",").split(",") if m.strip()]}
+    if key == "c" and arg:
+        return {"op": "call_ticket", "counter": counter, "ticket": arg}
+    if key == "u" and arg:
+        return {"op": "resume_parked", "counter": counter, "ticket": arg}
+    if key == "t" and arg:
+        return {"op": "transfer", "counter": counter, "to_service": arg}
+    return COUNTER_KEYS
+
+
+def describe(answer: dict[str, Any]) -> str:
+    if not answer.get("ok"):
+        return f"✗ {answer.get('message', answer.get('code'))}"
+    r = answer.get("result", {})
+    op = answer.get("op")
+    if op in ("call_next", "call_ticket"):
+        return f"✓ 叫号 {r['number']}（{r.get('service', '')}，{r.get('label', '')}）"
+    if op == "recall":
+        return f"✓ {r['number']} 过号" if r.get("no_show") else f"✓ 重呼 {r['number']}（第{r['count']}次）"
+    if op == "finish":
+        return f"✓ {r['number']} 办结" + (f"\n  {r['notice']}" if r.get("notice") else "")
+    return f"✓ {op} {r.get('number', '')}".rstrip()
+
+
+async def run_counter(client: HallClient, counter: int, lines: IO[str], out: IO[str]) -> int:
+    print(f"窗口 {counter} 号 · counter {counter} connected as {client.node}. '?' for keys.", file=out, flush=True)
+    loop = asyncio.get_running_loop()
+    while True:
+        line = await loop.run_in_executor(None, lines.readline)
+        if line == "":
+            return 0
+        cmd = parse_key(line, counter)
+        if cmd is None:
+            return 0
+        if isinstance(cmd, str):
+            if cmd:
+                print(cmd, file=out, flush=True)
+            continue
+        try:
+            answer = await client.request(cmd)
+        except (BusTimeout, BusError) as exc:
+            print(f"✗ {exc}", file=out, flush=True)
+            continue
+        print(describe(answer), file=out, flush=True)
+
+
+def board_printer(out: IO[str]) -> Callable[[dict[str, Any]], None]:
+    def on_event(ev: dict[str, Any]) -> None:
+        text = call_text(ev)
+        if text:
+            stamp = ev["at"][11:19]
+            print(f"{stamp}  {text}", file=out, flush=True)
+
+    return on_event
+
+
+async def run_board(client: HallClient, duration: float | None, stop: asyncio.Event) -> int:
+    with contextlib.suppress(TimeoutError):
+        await asyncio.wait_for(stop.wait(), duration)
+    return 0
+
+
+def print_status(status: dict[str, Any], out: IO[str] = sys.stdout) -> None:
+    print(f"{status['hall']}  day {status['day']}  ledger seq {status['seq']}  waiting {status['waiting']}  "
+          f"uptime {status['uptime_s']:.0f} s", file=out)
+    print(f"{'node':<14}{'role':<10}{'counter':>8}  {'state':<6}{'since':>10}{'last seen':>11}  messages", file=out)
+    for n in status["nodes"]:
+        state = "alive" if n["alive"] else "gone"
+        counter = "" if n["counter"] is None else str(n["counter"])
+        since = time.strftime("%H:%M:%S", time.localtime(n["since"]))
+        print(f"{n['node']:<14}{n['role']:<10}{counter:>8}  {state:<6}{since:>10}{n['last_seen_s']:>10.1f}s  "
+              f"{n['messages']}", file=out)

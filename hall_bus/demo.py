@@ -1,0 +1,166 @@
+"""`make demo`: a whole hall on one machine. A hall server with CURVE keys, a kiosk issuing the visitors of a
+simulated day (time compressed), a greeter claiming help requests, console counters calling and finishing,
+and the call board printing every call, all over real sockets on loopback.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import random
+import signal
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from .agents import call_text
+from .client import BusError, BusTimeout, HallClient
+from .config import HallConfig, Node
+from .daysim import WALK_S, percentile, plan_arrivals
+from .keys import KeyStore
+from .server import HallServer
+
+
+def pick_counters(cfg: HallConfig, k: int) -> list[int]:
+    """One 帮办代办 window, then department windows until every service is served, then more up to k."""
+    chosen: list[int] = []
+    assist = [c.number for c in cfg.counters if cfg.zones_by_id[c.zone].kind == "assistance"]
+    chosen += assist[:1]
+    uncovered = {s.name for s in cfg.services}
+    dept = [c for c in cfg.counters if cfg.zones_by_id[c.zone].kind == "department"]
+    while uncovered:
+        best = max(dept, key=lambda c: (len(uncovered & set(c.services)), -c.number))
+        if not uncovered & set(best.services):
+            break
+        chosen.append(best.number)
+        uncovered -= set(best.services)
+    for c in dept:
+        if len(chosen) >= k:
+            break
+        if c.number not in chosen:
+            chosen.append(c.number)
+    return sorted(chosen)
+
+
+class Demo:
+    def __init__(self, cfg: HallConfig, *, speed: float, counters: int, visitors: int, seed: int) -> None:
+        self.rng = random.Random(seed)
+        self.speed = speed
+        self.windows = pick_counters(cfg, counters)
+        extra = [Node(id=f"counter-{n}", role="counter", counter=n) for n in self.windows
+                 if f"counter-{n}" not in {x.id for x in cfg.nodes}]
+        self.cfg = cfg.model_copy(update={"nodes": [*cfg.nodes, *extra]})
+        self.arrivals = [a for a in plan_arrivals(cfg, visitors, self.rng) if not cfg.groups[a[2]].appointment]
+        self.events: list[dict[str, Any]] = []
+        self.issued = 0
+        self.finished = 0
+        self.out = sys.stdout
+
+    async def kiosk(self, client: HallClient, start: float, t0: float) -> None:
+        for at, service, group in self.arrivals:
+            delay = start + (at - t0) / self.speed - time.monotonic()
+            if delay > 0:
+                await asyncio.sleep(delay)
+            answer = await client.request({"op": "issue", "service": service, "group": group, "node": "kiosk-1"})
+            if answer["ok"]:
+                self.issued += 1
+
+    async def greeter(self, client: HallClient, requests: asyncio.Queue[str]) -> None:
+        while True:
+            help_id = await requests.get()
+            await asyncio.sleep(60 / self.speed)  # a helper walks over
+            with contextlib.suppress(BusTimeout, BusError):
+                await client.request({"op": "claim_help", "help_id": help_id, "helper": "小满"})
+
+    async def counter(self, client: HallClient, number: int) -> None:
+        while True:
+            answer = await client.request({"op": "call_next", "counter": number})
+            if not answer["ok"]:
+                await asyncio.sleep(0.2)
+                continue
+            r = answer["result"]
+            minutes = self.cfg.services_by_name[r["service"]].avg_minutes
+            await asyncio.sleep((WALK_S + self.rng.gammavariate(4.0, minutes * 15)) / self.speed)
+            await client.request({"op": "start", "counter": number})
+            await client.request({"op": "finish", "counter": number})
+            self.finished += 1
+            if self.rng.random() < 0.7:
+                level = self.rng.choices([1, 2, 3, 4, 5], [70, 20, 6, 3, 1])[0]
+                await client.request({"op": "rate", "ticket": r["ticket"], "level": level})
+
+    def on_board_event(self, requests: asyncio.Queue[str]) -> Any:
+        def handle(ev: dict[str, Any]) -> None:
+            self.events.append(ev)
+            if ev["type"] == "help_requested":
+                requests.put_nowait(ev["data"]["help_id"])
+            text = call_text(ev)
+            if text and ev["type"] == "ticket_called":
+                print(f"  {ev['at'][11:19]}  {text}", file=self.out, flush=True)
+        return handle
+
+    def summary(self) -> str:
+        waits = [ev["data"]["wait_s"] * self.speed / 60 for ev in self.events
+                 if ev["type"] == "ticket_finished" and ev["data"]["wait_s"] is not None]
+        if not waits:
+            return f"issued {self.issued}, served 0"
+        return (f"issued {self.issued}, served {len(waits)}; simulated wait p50 {percentile(waits, 50):.0f} min, "
+                f"p90 {percentile(waits, 90):.0f} min, max {max(waits):.0f} min")
+
+
+async def run_demo(cfg: HallConfig, *, duration: float | None, speed: float, counters: int, visitors: int,
+                   seed: int) -> int:
+    demo = Demo(cfg, speed=speed, counters=counters, visitors=visitors, seed=seed)
+    cfg = demo.cfg
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+    with tempfile.TemporaryDirectory(prefix="hall-demo-") as tmp:
+        keys = KeyStore(Path(tmp) / "keys")
+        keys.init()
+        nodes = {"kiosk-1": "kiosk", "greeter-1": "greeter", "board-1": "board",
+                 **{f"counter-{n}": "counter" for n in demo.windows}}
+        for node, role in nodes.items():
+            keys.add(node, role)
+        server = HallServer(cfg, tmp, keys_dir=keys.dir, command_endpoint="tcp://127.0.0.1:*",
+                            event_endpoint="tcp://127.0.0.1:*")
+        server_task = asyncio.create_task(server.run(stop))
+        await server.ready.wait()
+        requests: asyncio.Queue[str] = asyncio.Queue()
+
+        def client(node: str, **kw: Any) -> HallClient:
+            return HallClient(node, server.command_endpoint, server.event_endpoint,
+                              credentials=keys.node_credentials(node), **kw)
+
+        board = client("board-1", on_event=demo.on_board_event(requests))
+        others = {node: client(node, subscribe=False) for node in nodes if node != "board-1"}
+        for c in [board, *others.values()]:
+            await c.start()
+        print(f"{cfg.hall.name} · 叫号屏 call board  (windows {', '.join(map(str, demo.windows))}; "
+              f"1 real second = {speed:.0f} hall seconds; Ctrl-C to stop)", flush=True)
+        start = time.monotonic()
+        t0 = demo.arrivals[0][0] if demo.arrivals else 0.0
+        tasks = [asyncio.create_task(demo.greeter(others["greeter-1"], requests))]
+        tasks += [asyncio.create_task(demo.counter(others[f"counter-{n}"], n)) for n in demo.windows]
+        kiosk = asyncio.create_task(demo.kiosk(others["kiosk-1"], start, t0))
+
+        async def day_done() -> None:
+            await kiosk
+            while demo.finished < demo.issued:
+                await asyncio.sleep(0.2)
+
+        done = asyncio.create_task(day_done())
+        stopper = asyncio.create_task(stop.wait())
+        await asyncio.wait([done, stopper], timeout=duration, return_when=asyncio.FIRST_COMPLETED)
+        for t in [*tasks, kiosk, done, stopper]:
+            t.cancel()
+        await asyncio.gather(*tasks, kiosk, done, stopper, return_exceptions=True)
+        print(f"demo over after {time.monotonic() - start:.0f} s: {demo.summary()}", flush=True)
+        for c in [board, *others.values()]:
+            await c.close()
+        stop.set()
+        await server_task
+    return 0

@@ -1,0 +1,92 @@
+"""Shared set-up for hall bus tests: real sockets on 127.0.0.1, real CURVE keys, real ledgers in tmp dirs."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from hall_bus.client import HallClient
+from hall_bus.config import HallConfig
+from hall_bus.keys import KeyStore
+from hall_bus.server import HallServer
+
+from .conftest import ROOT
+
+NODES = {"kiosk-1": "kiosk", "kiosk-2": "kiosk", "greeter-1": "greeter", "counter-5": "counter",
+         "counter-1": "counter", "board-1": "board", "display-1": "display", "admin": "admin"}
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def make_keys(path: Path, nodes: dict[str, str]) -> KeyStore:
+    keys = KeyStore(path)
+    keys.init()
+    for node, role in nodes.items():
+        keys.add(node, role)
+    return keys
+
+
+@dataclass
+class Hall:
+    server: HallServer
+    keys: KeyStore
+    cfg: HallConfig
+    clients: list[HallClient]
+
+    def client(self, node: str, **kw: Any) -> HallClient:
+        c = HallClient(node, self.server.command_endpoint, self.server.event_endpoint,
+                       credentials=self.keys.node_credentials(node), heartbeat_seconds=0.2,
+                       server_timeout_seconds=1.0, **kw)
+        self.clients.append(c)
+        return c
+
+    async def started(self, node: str, **kw: Any) -> HallClient:
+        c = self.client(node, **kw)
+        await c.start()
+        return c
+
+
+@contextlib.asynccontextmanager
+async def running_hall(cfg: HallConfig, tmp: Path, nodes: dict[str, str] | None = None) -> AsyncIterator[Hall]:
+    keys = make_keys(tmp / "keys", nodes or NODES)
+    server = HallServer(cfg, tmp / "data", keys_dir=keys.dir, command_endpoint="tcp://127.0.0.1:*",
+                        event_endpoint="tcp://127.0.0.1:*")
+    stop = asyncio.Event()
+    task = asyncio.create_task(server.run(stop))
+    await asyncio.wait_for(server.ready.wait(), 10)
+    hall = Hall(server, keys, cfg, [])
+    try:
+        yield hall
+    finally:
+        for c in hall.clients:
+            await c.close()
+        stop.set()
+        await asyncio.wait_for(task, 10)
+
+
+async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not predicate():
+        if time.monotonic() > deadline:
+            raise AssertionError("condition not reached in time")
+        await asyncio.sleep(0.02)
+
+
+def start_server_process(config: Path, data: Path, keys: Path, cmd_port: int, ev_port: int) -> subprocess.Popen[str]:
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "hall_bus.cli", "server", "--config", str(config), "--data", str(data), "--keys",
+         str(keys), "--commands", f"tcp://127.0.0.1:{cmd_port}", "--events", f"tcp://127.0.0.1:{ev_port}"],
+        cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    return proc
