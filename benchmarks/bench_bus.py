@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import random
 import signal
 import socket
@@ -64,7 +65,7 @@ def big_hall(counters: int, kiosks: int, cmd_port: int, ev_port: int) -> str:
         parts.append(f'[[nodes]]\nid = "counter-{n}"\nrole = "counter"\ncounter = {n}\n\n')
     for k in range(1, kiosks + 1):
         parts.append(f'[[nodes]]\nid = "kiosk-{k}"\nrole = "kiosk"\n\n')
-    parts.append('[[nodes]]\nid = "board-1"\nrole = "board"\n')
+    parts.append('[[nodes]]\nid = "board-1"\nrole = "board"\n\n[[nodes]]\nid = "admin"\nrole = "admin"\n')
     return "".join(parts)
 
 
@@ -205,8 +206,12 @@ async def board(cfg_path: Path, keys: Path, seconds: float, load_proc: subproces
     load_proc.stdin.write(f"{time.monotonic() + 0.5}\n")
     load_proc.stdin.flush()
     await asyncio.sleep(seconds + 6)
-    result = {"received": received, "seqs": seqs, "start_seq": start_seq, "resyncs": b.resyncs - 1,
-              "dup_calls": dup_calls, "last_seq": b.seq}
+    admin = HallClient.for_node(cfg, "admin", keys_dir=str(keys), subscribe=False, mirror=False)
+    await admin.start(timeout=30)
+    server_stats = (await admin.status())["stats"]
+    await admin.close()
+    result = {"server": server_stats, "received": received, "seqs": seqs, "start_seq": start_seq,
+              "resyncs": b.resyncs - 1, "dup_calls": dup_calls, "last_seq": b.seq}
     await b.close()
     return result
 
@@ -239,7 +244,9 @@ def main() -> None:
         for k in range(1, args.kiosks + 1):
             keys.add(f"kiosk-{k}", "kiosk")
         keys.add("board-1", "board")
-        server = subprocess.Popen([sys.executable, "-m", "hall_bus.cli", "server", "--config", str(cfg_path),
+        keys.add("admin", "admin")
+        profile = ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]] if os.environ.get("BENCH_PROFILE") else []
+        server = subprocess.Popen([sys.executable, *profile, "-m", "hall_bus.cli", "server", "--config", str(cfg_path),
                                    "--data", str(tmp / "data"), "--keys", str(keys.dir)],
                                   stderr=subprocess.PIPE, text=True)
         assert server.stderr is not None
@@ -287,6 +294,9 @@ def main() -> None:
           f"ticket called twice {len(called_ledger) - len(set(called_ledger))}")
     print(f"board events: received {len(seqs)}, expected {len(expected)}, duplicates {len(seqs) - len(set(seqs))}, "
           f"gaps {len(set(expected) - set(seqs))}, resyncs {b['resyncs']}")
+    st = b["server"]
+    print(f"server: {st['messages']} messages in {st['batches']} batches; handling a batch p50 "
+          f"{st['batch_ms_p50']:.2f} ms, p99 {st['batch_ms_p99']:.2f} ms (receive → ledger fsync → publish → reply)")
     print(f"server peak RSS: {server_rss:.0f} MB")
 
 

@@ -107,10 +107,14 @@ class HallCore:
                 answers[i] = {"ok": False, "op": cmd.op, "code": "internal_error",
                               "message": "the hall server could not process this command; it was not applied"}
                 continue
-            if events or rid is not None:
+            if events:
                 entries.append((i, Entry(rid, events, answer)))
             else:
+                # A refusal changed nothing, so it needs no fsync and no stored answer: a retry of it may
+                # succeed later (the queue filled up) and that is still one effect.
                 answers[i] = {**answer, "events": []}
+                if rid is not None:
+                    batch_ids.pop(rid, None)
         self._commit(entries, answers)
         for i, a in enumerate(answers):
             if a is not None and "copy_of" in a:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
+from collections import deque
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -52,6 +53,7 @@ class ServerStats:
     protocol_errors: int = 0
     events_published: int = 0
     started: float = field(default_factory=time.time)
+    batch_seconds: deque[float] = field(default_factory=lambda: deque(maxlen=10_000))  # recv → last reply sent
 
 
 class _NodeAuthenticator(AsyncioAuthenticator):
@@ -168,8 +170,10 @@ class HallServer:
                     batch.append(await self.router.recv_multipart(flags=zmq.NOBLOCK, copy=False))
                 except zmq.Again:
                     break
+            t0 = time.perf_counter()
             try:
                 await self._handle_batch(batch)
+                self.stats.batch_seconds.append(time.perf_counter() - t0)
             except Exception:
                 log.exception("unexpected error while handling a batch of %d messages; carrying on", len(batch))
 
@@ -338,5 +342,14 @@ class HallServer:
                       for s in sorted(self.sessions.values(), key=lambda s: s.node)],
             "stats": {"messages": self.stats.messages, "commands": self.stats.commands,
                       "batches": self.stats.batches, "protocol_errors": self.stats.protocol_errors,
-                      "events_published": self.stats.events_published},
+                      "events_published": self.stats.events_published,
+                      "batch_ms_p50": _ms_percentile(self.stats.batch_seconds, 50),
+                      "batch_ms_p99": _ms_percentile(self.stats.batch_seconds, 99)},
         }
+
+
+def _ms_percentile(values: deque[float], q: float) -> float | None:
+    if not values:
+        return None
+    ordered = sorted(values)
+    return round(ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] * 1000, 3)

@@ -143,3 +143,16 @@ def test_damaged_newest_snapshot_falls_back_to_replay(cfg, clock, tmp_path: Path
     db.commit()
     db.close()
     assert HallCore(cfg, tmp_path, clock).state.to_dict() == before
+
+
+def test_a_refusal_is_not_stored_so_a_later_retry_can_succeed(cfg, clock, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    core = HallCore(cfg, tmp_path, clock)
+    core.submit({"op": "issue", "service": "医保"})
+    core.submit({"op": "call_next", "counter": 10})
+    seq = core.ledger.last_seq
+    busy = core.submit({"op": "call_next", "counter": 10, "request_id": "press-2"})
+    assert busy["code"] == "counter_busy" and core.ledger.last_seq == seq  # nothing written, no fsync
+    core.submit({"op": "finish", "counter": 10})
+    core.submit({"op": "issue", "service": "医保"})
+    again = core.submit({"op": "call_next", "counter": 10, "request_id": "press-2"})
+    assert again["ok"] and again["result"]["number"] == "E002"
