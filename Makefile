@@ -28,6 +28,7 @@ test: $(STAMP)
 
 bench: $(STAMP)
 	@$(BIN)/python benchmarks/bench_core.py
+	@$(BIN)/python benchmarks/bench_bus.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
