@@ -5,17 +5,11 @@ Only a suggestion: the kiosk shows it pre-selected and the visitor or greeter ca
 
 from __future__ import annotations
 
-from datetime import date
+from devices.idcard.card import age_on  # one rule for the age, used where the card is read and here
 
 from .config import AgeRules
 
-
-def age_on(birth: date, today: date) -> int:
-    """Full years on `today` in the hall's local calendar (a birthday counts from its own day)."""
-    years = today.year - birth.year
-    if (today.month, today.day) < (birth.month, birth.day):
-        years -= 1
-    return years
+__all__ = ["age_on", "suggest_group"]
 
 
 def suggest_group(
