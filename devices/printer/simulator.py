@@ -1,0 +1,147 @@
+"""An ESC/POS printer simulator on a real pseudo-terminal or a TCP port (9100 style).
+
+It keeps every byte it receives (decode them with `decode.decode`) and answers DLE EOT from its paper and
+cover state. Raster and QR payloads are skipped by length, so image bytes that happen to read 10 04 are not
+taken for a status query (real printers get this wrong; ours must not, or tests would flake).
+"""
+
+from __future__ import annotations
+
+import os
+import select
+import socket
+import threading
+import tty
+
+from . import status as st
+
+
+class PrinterSimulator:
+    def __init__(self) -> None:
+        self.received = bytearray()
+        self.state = st.PrinterStatus(online=True)
+        self._scan = 0
+        self._stop = threading.Event()
+        self._thread: threading.Thread | None = None
+        self._lock = threading.Lock()
+        self.path = ""
+        self.port = 0
+        self._fds: list[int] = []
+        self._sock: socket.socket | None = None
+
+    # ------------------------------------------------------------------ control
+
+    def set_state(self, **kw: bool) -> None:
+        with self._lock:
+            fields = {**self.state.__dict__, **kw}
+            self.state = st.PrinterStatus(**fields)
+
+    def start_pty(self) -> str:
+        master, slave = os.openpty()
+        tty.setraw(master)
+        tty.setraw(slave)
+        self._fds = [master, slave]
+        self.path = os.ttyname(slave)
+        self._thread = threading.Thread(target=self._serve_fd, args=(master,), daemon=True, name="printer-sim")
+        self._thread.start()
+        return self.path
+
+    def start_tcp(self, host: str = "127.0.0.1", port: int = 0) -> int:
+        self._sock = socket.socket()
+        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        self._sock.bind((host, port))
+        self._sock.listen(1)
+        self.port = self._sock.getsockname()[1]
+        self._thread = threading.Thread(target=self._serve_tcp, daemon=True, name="printer-sim-tcp")
+        self._thread.start()
+        return self.port
+
+    def stop(self) -> None:
+        self._stop.set()
+        if self._sock:
+            self._sock.close()
+        if self._thread:
+            self._thread.join(2)
+        for fd in self._fds:
+            os.close(fd)
+        self._fds = []
+
+    def job(self) -> bytes:
+        with self._lock:
+            return bytes(self.received)
+
+    def clear(self) -> None:
+        with self._lock:
+            self.received.clear()
+            self._scan = 0
+
+    # ------------------------------------------------------------------ the device
+
+    def _feed(self, data: bytes) -> bytes:
+        """Store bytes; return the status answers due."""
+        with self._lock:
+            self.received += data
+            answers = bytearray()
+            buf = self.received
+            i = self._scan
+            while i < len(buf):
+                b = buf[i]
+                if b == 0x10:
+                    if i + 2 >= len(buf):
+                        break
+                    if buf[i + 1] == 0x04 and buf[i + 2] in (1, 2, 3, 4):
+                        n = buf[i + 2]
+                        answers.append(st.encode(self.state).get(n, 0x12))
+                        i += 3
+                        continue
+                elif b == 0x1D and i + 1 < len(buf) and buf[i + 1] in (0x76, 0x28):
+                    if buf[i + 1] == 0x76:
+                        if i + 8 > len(buf):
+                            break
+                        skip = 8 + (buf[i + 4] + buf[i + 5] * 256) * (buf[i + 6] + buf[i + 7] * 256)
+                    else:
+                        if i + 5 > len(buf):
+                            break
+                        skip = 5 + buf[i + 3] + buf[i + 4] * 256
+                    if i + skip > len(buf):
+                        break
+                    i += skip
+                    continue
+                i += 1
+            self._scan = i
+            return bytes(answers)
+
+    def _serve_fd(self, fd: int) -> None:
+        while not self._stop.is_set():
+            try:
+                ready, _, _ = select.select([fd], [], [], 0.05)
+                if not ready:
+                    continue
+                data = os.read(fd, 65536)
+            except OSError:
+                return
+            reply = self._feed(data)
+            if reply:
+                os.write(fd, reply)
+
+    def _serve_tcp(self) -> None:
+        assert self._sock is not None
+        while not self._stop.is_set():
+            try:
+                conn, _ = self._sock.accept()
+            except OSError:
+                return
+            with conn:
+                conn.settimeout(0.1)
+                while not self._stop.is_set():
+                    try:
+                        data = conn.recv(65536)
+                    except TimeoutError:
+                        continue
+                    except OSError:
+                        break
+                    if not data:
+                        break
+                    reply = self._feed(data)
+                    if reply:
+                        conn.sendall(reply)
