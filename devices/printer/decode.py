@@ -57,9 +57,7 @@ def decode(data: bytes) -> Printed:
                 mode = data[i + 2]
                 size = 2 if mode & 0x30 else 1
                 i += 3
-            elif cmd == 0x64:  # ESC d n: feed n lines
-                i += 3
-            elif cmd in ONE_PARAM_ESC:
+            elif cmd == 0x64 or cmd in ONE_PARAM_ESC:  # ESC d n: feed n lines
                 i += 3
             else:
                 out.unknown.append(f"ESC {cmd:02X}")

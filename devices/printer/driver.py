@@ -6,7 +6,7 @@ of taking a number the visitor would never hold. After printing it asks again, s
 
 from __future__ import annotations
 
-import socket
+import contextlib
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -85,7 +85,7 @@ class TicketPrinter:
                     got = dev.recv(1)
                 else:
                     got = self.device._read()
-            except (TimeoutError, socket.timeout):
+            except TimeoutError:
                 return None
             if got:
                 return got[0]
@@ -125,7 +125,5 @@ class TicketPrinter:
         return self.print_ticket(t)
 
     def close(self) -> None:
-        try:
+        with contextlib.suppress(Exception):  # closing a printer that never opened is not worth a traceback
             self.device.close()
-        except Exception:  # closing a printer that never opened is not an error worth a traceback
-            pass
