@@ -1,0 +1,55 @@
+"""Frames from a camera index (/dev/videoN), a video file, or a still image (served again on every read)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import cv2
+import numpy as np
+
+from ..errors import DeviceError
+
+IMAGE_EXT = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
+
+
+class Camera:
+    def __init__(self, source: int | str, *, width: int | None = None, height: int | None = None) -> None:
+        self.source = source
+        self._still: np.ndarray | None = None
+        self._cap: cv2.VideoCapture | None = None
+        if isinstance(source, str) and not source.isdigit():
+            path = Path(source)
+            if not path.exists():
+                raise DeviceError(f"{source}: no such file", "give a camera index (0) or an existing file")
+            if path.suffix.lower() in IMAGE_EXT:
+                self._still = cv2.imread(str(path), cv2.IMREAD_COLOR)
+                if self._still is None:
+                    raise DeviceError(f"{source}: not an image OpenCV can read")
+                return
+            self._cap = cv2.VideoCapture(str(path))
+        else:
+            index = int(source)
+            self._cap = cv2.VideoCapture(index)
+            if width and height:
+                self._cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)
+                self._cap.set(cv2.CAP_PROP_FRAME_HEIGHT, height)
+        if not self._cap.isOpened():
+            raise DeviceError(f"camera {source} cannot be opened",
+                              "check the USB cable; is the user in group video? (ls -l /dev/video*)")
+
+    def read(self) -> np.ndarray:
+        if self._still is not None:
+            return self._still.copy()
+        assert self._cap is not None
+        ok, frame = self._cap.read()
+        if not ok:
+            if isinstance(self.source, str) and not self.source.isdigit():  # a file: loop, like a camera
+                self._cap.set(cv2.CAP_PROP_POS_FRAMES, 0)
+                ok, frame = self._cap.read()
+            if not ok:
+                raise DeviceError(f"camera {self.source}: no frame", "the camera may be in use by another program")
+        return frame
+
+    def close(self) -> None:
+        if self._cap is not None:
+            self._cap.release()
