@@ -49,7 +49,7 @@ def find_document(frame: np.ndarray, min_area: float = 0.1) -> np.ndarray | None
     corners = order_corners(best) / scale
     if scale < 1:  # the small image places corners to ±1/scale pixels; refine them on the full frame
         full_grey = cv2.cvtColor(frame, cv2.COLOR_BGR2GRAY) if frame.ndim == 3 else frame
-        win = max(3, int(round(2 / scale)))
+        win = max(3, round(2 / scale))
         criteria = (cv2.TERM_CRITERIA_EPS + cv2.TERM_CRITERIA_MAX_ITER, 30, 0.05)
         refined = cv2.cornerSubPix(full_grey, corners.reshape(-1, 1, 2).copy(), (win, win), (-1, -1), criteria)
         corners = refined.reshape(4, 2)
@@ -69,7 +69,7 @@ def page_size(corners: np.ndarray, snap: bool = True) -> tuple[int, int]:
                 long_ = short * ratio
                 width, height = (long_, short) if width >= height else (short, long_)
                 break
-    return int(round(width)), int(round(height))
+    return round(width), round(height)
 
 
 def straighten(frame: np.ndarray, corners: np.ndarray, snap: bool = True) -> np.ndarray:

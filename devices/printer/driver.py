@@ -28,7 +28,7 @@ def open_transport(cfg: dict[str, Any]) -> Any:
     kind = cfg.get("type")
     try:
         if kind == "escpos-usb":
-            return escpos_printer.Usb(int(str(cfg["vid"]), 16), int(str(cfg["pid"]), 16), timeout=2000)
+            return escpos_printer.Usb(_usb_id(cfg["vendor_id"]), _usb_id(cfg["product_id"]), timeout=2000)
         if kind == "escpos-serial":
             return escpos_printer.Serial(cfg["port"], baudrate=int(cfg.get("baudrate", 9600)), timeout=0.5,
                                          parity="N", stopbits=1, dsrdtr=False)
@@ -40,6 +40,11 @@ def open_transport(cfg: dict[str, Any]) -> Any:
         raise DeviceError(f"{kind}: missing key {exc.args[0]!r} in the device table",
                           "see config/hall.example.toml for a printer entry") from None
     raise DeviceError(f"unknown printer type {kind!r}; known: {', '.join(TRANSPORTS)}")
+
+
+def _usb_id(value: int | str) -> int:
+    """0x0416 in TOML arrives as an int; "0416" or "0x0416" as text is read as hex."""
+    return value if isinstance(value, int) else int(str(value), 16)
 
 
 @dataclass
