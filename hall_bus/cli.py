@@ -120,7 +120,7 @@ def build_parser() -> argparse.ArgumentParser:
 def _extensions() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
     """Later parts (bus, devices) add their subcommands here, each from its own module."""
     found = []
-    for module, attr in (("hall_bus.bus_cli", "register"), ("devices.cli", "register")):
+    for module, attr in (("hall_bus.bus_cli", "register"), ("hall_bus.device_cli", "register")):
         try:
             mod = __import__(module, fromlist=[attr])
         except ModuleNotFoundError as exc:

@@ -3,7 +3,7 @@
 # Why a script and not a README paragraph: `make demo` and `make test` must work on a fresh machine.
 set -euo pipefail
 
-PACKAGES=(python3 python3-venv libzbar0 xvfb fonts-wqy-microhei fonts-hanazono socat)
+PACKAGES=(python3 python3-venv libzbar0 libusb-1.0-0 xvfb fonts-wqy-microhei fonts-hanazono socat)
 
 missing=()
 for p in "${PACKAGES[@]}"; do
