@@ -29,6 +29,7 @@ test: $(STAMP)
 bench: $(STAMP)
 	@$(BIN)/python benchmarks/bench_core.py
 	@$(BIN)/python benchmarks/bench_bus.py
+	@$(BIN)/python benchmarks/bench_devices.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
