@@ -57,10 +57,7 @@ def _server(args: argparse.Namespace) -> int:
         _stop_on_signals(stop)
         await server.run(stop)
 
-    try:
-        asyncio.run(main())
-    except OSError as exc:  # zmq.ZMQError is an OSError: address in use, bad endpoint
-        raise UserError(f"server: cannot bind {server.command_endpoint} / {server.event_endpoint}: {exc}") from None
+    asyncio.run(main())
     return 0
 
 

@@ -27,6 +27,7 @@ from .clock import Clock, SystemClock
 from .commands import CommandInvalid, parse_command
 from .config import HallConfig
 from .core import HallCore
+from .errors import UserError
 from .keys import KeyStore
 
 log = logging.getLogger("hall.server")
@@ -119,8 +120,18 @@ class HallServer:
         self.router.setsockopt(zmq.MAXMSGSIZE, self.limit * 4 + 4096)
         self.router.setsockopt(zmq.ROUTER_HANDOVER, 1)  # a node that reconnects takes its identity back
         self.pub.setsockopt(zmq.SNDHWM, 100_000)
-        self.router.bind(self.command_endpoint)
-        self.pub.bind(self.event_endpoint)
+        try:
+            self.router.bind(self.command_endpoint)
+            self.pub.bind(self.event_endpoint)
+        except zmq.ZMQError as exc:
+            self.router.close(linger=0)
+            self.pub.close(linger=0)
+            if auth is not None:
+                auth.stop()
+            ctx.term()
+            self.core.close()
+            raise UserError(f"server: cannot listen on {self.command_endpoint} / {self.event_endpoint}: {exc}; "
+                            "is another hall server running? (change command_port/event_port in [bus])") from None
         # With port '*' the OS picks one (tests); report the real endpoints.
         self.command_endpoint = self.router.getsockopt_string(zmq.LAST_ENDPOINT)
         self.event_endpoint = self.pub.getsockopt_string(zmq.LAST_ENDPOINT)

@@ -149,3 +149,17 @@ def test_agent_without_server_fails_clearly(tmp_path: Path) -> None:
     assert res.returncode == 2 and "no hall server answered" in res.stderr and "Traceback" not in res.stderr
     missing = hallctl("run", "counter", "--node", "counter-1", "--config", str(config), "--keys", str(keys_dir))
     assert missing.returncode == 2 and "hallctl keys add counter-1" in missing.stderr
+
+
+def test_second_server_on_the_same_port_fails_clearly(tmp_path: Path) -> None:
+    keys = make_keys(tmp_path / "keys", {"admin": "admin"})
+    cmd_port, ev_port = free_port(), free_port()
+    first = start_server_process(EXAMPLE, tmp_path / "a", keys.dir, cmd_port, ev_port)
+    try:
+        wait_ready(first)
+        second = start_server_process(EXAMPLE, tmp_path / "b", keys.dir, cmd_port, free_port())
+        _, err = second.communicate(timeout=30)
+        assert second.returncode == 2 and "cannot listen" in err and "Traceback" not in err
+    finally:
+        first.send_signal(signal.SIGTERM)
+        first.wait(timeout=10)

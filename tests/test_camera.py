@@ -75,10 +75,9 @@ def ean13_image(digits: str, module: int = 3) -> np.ndarray:
     bits += "01010"
     bits += "".join("".join("1" if c == "0" else "0" for c in _L[int(d)]) for d in digits[7:])
     bits += "101"
-    row = np.array([0 if b == "1" else 255 for b in "0" * 10 + bits + "0" * 10], np.uint8)
-    row = np.where(np.arange(row.size) < 10, 255, row)
-    row[-10:] = 255
-    return np.repeat(np.tile(np.repeat(row, module), (60, 1)), 1, axis=0)
+    quiet = "0" * 10  # white margin either side, as the standard asks
+    row = np.array([0 if b == "1" else 255 for b in quiet + bits + quiet], np.uint8)
+    return np.tile(np.repeat(row, module), (60, 1))
 
 
 def test_barcode() -> None:
