@@ -42,6 +42,35 @@ _FIXES = {
 }
 
 
+def open_device(cfg: dict[str, Any]) -> Any:
+    """The driver for one device table of the hall config: what a kiosk agent holds while it runs."""
+    kind = cfg.get("type", "")
+    try:
+        if kind.startswith("escpos-"):
+            from .printer.driver import TicketPrinter, open_transport
+
+            return TicketPrinter(open_transport(cfg), cfg.get("profile", "generic-80"))
+        if kind in ("sam-serial", "sam-usb"):
+            from .idcard.reader import IdCardReader
+            from .idcard.transport import UsbBulkLink, serial_link
+
+            if kind == "sam-usb":
+                link: Any = UsbBulkLink(int(cfg["vendor_id"]), int(cfg["product_id"]))
+            else:
+                link = serial_link(cfg["port"], int(cfg.get("baudrate", 115200)))
+            return IdCardReader(link, timeout=float(cfg.get("timeout", 5.0)))
+        if kind == "doc-camera":
+            from .camera.capture import Camera
+
+            return Camera(str(cfg.get("source", 0)))
+    except KeyError as exc:
+        raise DeviceError(f"{cfg.get('name', kind)}: missing key {exc.args[0]!r}",
+                          "see docs/devices.md for the keys of each type") from None
+    if kind in PLANNED:
+        raise DeviceError(f"type {kind!r} has no driver in this release")
+    raise DeviceError(f"unknown device type {kind!r}", "known: " + ", ".join(TYPES))
+
+
 def _fail(name: str, exc: Exception) -> Check:
     if isinstance(exc, DeviceError):
         return Check(name, False, exc.message, exc.fix or "")
@@ -49,7 +78,6 @@ def _fail(name: str, exc: Exception) -> Check:
 
 
 def probe_printer(cfg: dict[str, Any]) -> list[Check]:
-    from .printer.driver import TicketPrinter, open_transport
     from .printer.profile import get_profile
 
     checks: list[Check] = []
@@ -60,7 +88,7 @@ def probe_printer(cfg: dict[str, Any]) -> list[Check]:
     except ValueError as exc:
         return [Check("profile", False, str(exc), "set profile to one of the names listed")]
     try:
-        printer = TicketPrinter(open_transport(cfg), profile)
+        printer = open_device(cfg)
     except Exception as exc:  # every transport error becomes a FAIL row, never a traceback
         return [*checks, _fail("open", exc)]
     try:
@@ -76,19 +104,10 @@ def probe_printer(cfg: dict[str, Any]) -> list[Check]:
 
 
 def probe_idcard(cfg: dict[str, Any]) -> list[Check]:
-    from .idcard.reader import IdCardReader
-    from .idcard.transport import UsbBulkLink, serial_link
-
     try:
-        if cfg["type"] == "sam-usb":
-            link: Any = UsbBulkLink(int(cfg["vendor_id"]), int(cfg["product_id"]))
-        else:
-            link = serial_link(cfg["port"], int(cfg.get("baudrate", 115200)))
-    except KeyError as exc:
-        return [Check("config", False, f"missing key {exc.args[0]!r}", "see config/hall.example.toml")]
+        reader = open_device({**cfg, "timeout": cfg.get("timeout", 2.0)})
     except Exception as exc:
         return [_fail("open", exc)]
-    reader = IdCardReader(link, timeout=float(cfg.get("timeout", 2.0)))
     checks = [Check("open", True, cfg.get("port", "usb"))]
     for name, fn in (("SAM status", lambda: reader.sam_status().status_text),
                      ("SAM id", reader.sam_id),
@@ -104,11 +123,10 @@ def probe_idcard(cfg: dict[str, Any]) -> list[Check]:
 
 
 def probe_camera(cfg: dict[str, Any]) -> list[Check]:
-    from .camera.capture import Camera
     from .camera.document import find_document
 
     try:
-        cam = Camera(str(cfg.get("source", cfg.get("index", 0))))
+        cam = open_device(cfg)
         frame = cam.read()
     except Exception as exc:
         return [_fail("open", exc)]

@@ -119,3 +119,25 @@ def test_sim_commands_print_where_they_serve(tmp_path: Path) -> None:
     assert pr.returncode == 0 and "tcp 127.0.0.1:" in pr.stdout
     cam = hallctl("sim", "camera", "--out", str(tmp_path / "v.avi"), "--frames", "2")
     assert cam.returncode == 0 and (tmp_path / "v.avi").exists()
+
+
+def test_drivers_are_made_from_device_tables(sim, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from devices.camera.capture import Camera
+    from devices.errors import DeviceError
+    from devices.idcard.reader import IdCardReader
+    from devices.printer.driver import TicketPrinter
+    from devices.registry import open_device
+
+    printer = open_device({"name": "p", "type": "escpos-file", "path": str(tmp_path / "p.bin"),
+                           "profile": "xprinter-80"})
+    assert isinstance(printer, TicketPrinter) and printer.profile.native_qr
+    reader = open_device({"name": "i", "type": "sam-serial", "port": sim.path})
+    assert isinstance(reader, IdCardReader) and reader.sam_status().ok
+    reader.close()
+    still = tmp_path / "s.png"
+    cv2.imwrite(str(still), np.zeros((10, 10, 3), np.uint8))
+    assert isinstance(open_device({"name": "c", "type": "doc-camera", "source": str(still)}), Camera)
+    with pytest.raises(DeviceError, match="missing key 'port'"):
+        open_device({"name": "i", "type": "sam-serial"})
+    with pytest.raises(DeviceError, match="no driver in this release"):
+        open_device({"name": "k", "type": "keypad-serial"})

@@ -241,3 +241,16 @@ def test_cards_file_must_be_a_list(tmp_path) -> None:  # type: ignore[no-untyped
 def test_unknown_status_is_named() -> None:
     r = parse_response(FrameDecoder().feed(encode_response(0x5C))[0])
     assert not r.ok and r.status_text == "unknown status 0x5C"
+
+
+def test_photo_goes_through_a_registered_decoder(sim, reader) -> None:  # type: ignore[no-untyped-def]
+    from devices.idcard import photo
+
+    sim.insert(0)
+    card = reader.read()
+    assert card is not None and card.photo.startswith(b"WLT") and card.photo_image() is None  # none installed
+    photo.register_photo_decoder(lambda wlt: b"BM" + wlt[:10])
+    try:
+        assert card.photo_image() == b"BM" + card.photo[:10]
+    finally:
+        photo._registered.clear()

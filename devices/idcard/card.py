@@ -94,6 +94,12 @@ class CardData:
     fingerprint: bytes = field(default=b"", repr=False)
     id_problem: str | None = None
 
+    def photo_image(self) -> bytes | None:
+        """The photo decoded by an installed plug-in (see photo.py), or None."""
+        from .photo import decode_photo
+
+        return decode_photo(self.photo) if self.photo else None
+
     def age(self, today: date) -> int | None:
         return age_on(self.birth, today) if self.birth else None
 
