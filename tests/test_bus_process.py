@@ -163,3 +163,33 @@ def test_second_server_on_the_same_port_fails_clearly(tmp_path: Path) -> None:
     finally:
         first.send_signal(signal.SIGTERM)
         first.wait(timeout=10)
+
+
+def test_console_kiosk_with_simulated_devices(tmp_path: Path) -> None:
+    from devices.idcard.simulator import IdCardSimulator, load_cards
+    from devices.printer.decode import decode
+    from devices.printer.simulator import PrinterSimulator
+
+    keys = make_keys(tmp_path / "keys", {"kiosk-1": "kiosk"})
+    cmd_port, ev_port = free_port(), free_port()
+    config = tmp_path / "hall.toml"
+    config.write_text(EXAMPLE.read_text(encoding="utf-8").replace("command_port = 5555", f"command_port = {cmd_port}")
+                      .replace("event_port = 5556", f"event_port = {ev_port}"), encoding="utf-8")
+    server = start_server_process(config, tmp_path / "data", keys.dir, cmd_port, ev_port)
+    psim = PrinterSimulator()
+    psim.start_pty()
+    try:
+        wait_ready(server)
+        with IdCardSimulator(load_cards(ROOT / "assets" / "idcard" / "cards.example.json")) as isim:
+            isim.insert(0)
+            res = hallctl("run", "kiosk", "--node", "kiosk-1", "--config", str(config), "--keys", str(keys.dir),
+                          "--printer", psim.path, "--idcard", isim.path, stdin="card 医保\n公安 wheelchair_push\nq\n")
+        assert res.returncode == 0, res.stderr
+        assert "✓ E001 医保 陪同办" in res.stdout and "（已打印）" in res.stdout
+        assert "✓ F001 公安 推着办" in res.stdout
+        job = decode(psim.job())
+        assert "E001" in job.text and "F001" in job.text
+    finally:
+        psim.stop()
+        server.send_signal(signal.SIGTERM)
+        server.wait(timeout=10)

@@ -1,0 +1,101 @@
+"""The kiosk's glue between the hall bus and its devices: card in, group suggested, ticket issued, paper out.
+
+The order matters to the visitor. The printer is asked first; if it cannot print (paper out, cover open) the
+ticket is still issued but shown on screen — never a number in the queue that nobody holds (a common complaint
+about other systems), and never a visitor sent away because of a printer. Device calls block, so they run in a
+thread while the bus keeps its heartbeats.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+
+from devices.errors import DeviceError
+from devices.idcard.card import CardData
+from devices.idcard.reader import IdCardReader
+from devices.printer.driver import PrinterNotReady, TicketPrinter
+from devices.printer.ticket import Line, Ticket, layout
+
+from .client import HallClient
+from .config import HallConfig
+
+
+@dataclass
+class KioskOutcome:
+    answer: dict[str, Any]
+    printed: bool = False
+    on_screen: list[str] = field(default_factory=list)  # what the screen shows when paper did not come out
+    printer_note: str = ""
+    card_note: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.answer.get("ok"))
+
+
+class KioskAgent:
+    def __init__(self, client: HallClient, config: HallConfig, node: str, *, printer: TicketPrinter | None = None,
+                 reader: IdCardReader | None = None) -> None:
+        self.client = client
+        self.cfg = config
+        self.node = node
+        self.printer = printer
+        self.reader = reader
+
+    async def read_card(self) -> tuple[CardData | None, str]:
+        if self.reader is None:
+            return None, "no ID card reader on this kiosk"
+        try:
+            card = await asyncio.to_thread(self.reader.read)
+        except DeviceError as exc:
+            return None, f"card could not be read: {exc.message}"
+        if card is None:
+            return None, "no card on the reader"
+        return card, ""
+
+    async def serve(self, service: str, group: str | None = None, *, use_card: bool = False,
+                    **facts: Any) -> KioskOutcome:
+        card, card_note = await self.read_card() if use_card else (None, "")
+        printer_ready, printer_note = await self._printer_ready()
+        cmd: dict[str, Any] = {"op": "issue", "service": service, "node": self.node, **facts}
+        if group:
+            cmd["group"] = group
+        if card is not None and card.birth is not None:
+            cmd["birth_date"] = card.birth.isoformat()
+        answer = await self.client.request(cmd)
+        outcome = KioskOutcome(answer, card_note=card_note, printer_note=printer_note)
+        if not outcome.ok:
+            return outcome
+        ticket = self._ticket(answer["result"], card)
+        if printer_ready and self.printer is not None:
+            try:
+                await asyncio.to_thread(self.printer.print_ticket, ticket)
+                outcome.printed = True
+            except DeviceError as exc:
+                outcome.printer_note = f"printing failed: {exc.message}"
+        if not outcome.printed:
+            outcome.on_screen = [op.text for op in layout(ticket) if isinstance(op, Line)]
+        return outcome
+
+    async def _printer_ready(self) -> tuple[bool, str]:
+        if self.printer is None:
+            return False, "no printer on this kiosk"
+        try:
+            status = await asyncio.to_thread(self.printer.status)
+        except DeviceError as exc:
+            return False, f"printer: {exc.message}"
+        if status.known and not status.can_print:
+            return False, str(PrinterNotReady(status))
+        return True, "paper near end" if status.paper_near_end else ""
+
+    def _ticket(self, result: dict[str, Any], card: CardData | None) -> Ticket:
+        group = result["group"]
+        zone = self.cfg.groups[group].zone
+        hint = f"请到{self.cfg.zones_by_id[zone].name}等候" if zone else None
+        return Ticket(hall=self.cfg.hall.name, number=result["number"], service=result["service"],
+                      group_label=result["label"], ticket_id=result["ticket"],
+                      issued_at=datetime.now(self.cfg.hall.tz), ahead=result["ahead"], wait_min=result["wait_min"],
+                      name=card.name if card else None, window_hint=hint)
