@@ -1,4 +1,4 @@
-"""`hallctl server`, `hallctl keys …`, `hallctl run counter|board`, `hallctl status`, `hallctl demo`."""
+"""`hallctl server`, `hallctl keys …`, `hallctl run counter|board|kiosk`, `hallctl status`, `hallctl demo`."""
 
 from __future__ import annotations
 
@@ -12,6 +12,7 @@ from typing import Any
 
 from devices.privacy import MaskingFilter
 
+from .client import HallClient
 from .config import HallConfig, load_config
 from .errors import UserError
 from .keys import ROLES, KeyStore
@@ -88,9 +89,7 @@ def _keys(args: argparse.Namespace) -> int:
 # ---------------------------------------------------------------------- node agents
 
 
-def _client(cfg: HallConfig, args: argparse.Namespace, node: str, **kw: Any):  # type: ignore[no-untyped-def]
-    from .client import HallClient
-
+def _client(cfg: HallConfig, args: argparse.Namespace, node: str, **kw: Any) -> HallClient:
     return HallClient.for_node(cfg, node, keys_dir=args.keys, server=args.server, **kw)
 
 

@@ -13,7 +13,7 @@ import tempfile
 from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .config import load_config
+from .config import HallConfig, load_config
 from .errors import UserError
 
 Handler = Callable[[argparse.Namespace], int]
@@ -50,7 +50,7 @@ def _simulate(args: argparse.Namespace) -> int:
     return 0
 
 
-def _simulate_day(cfg, args: argparse.Namespace) -> int:  # type: ignore[no-untyped-def]
+def _simulate_day(cfg: HallConfig, args: argparse.Namespace) -> int:
     from .core import HallCore
     from .daysim import DayPlan, run_day
     from .report import print_day_report
