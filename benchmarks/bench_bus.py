@@ -32,9 +32,9 @@ from zmq.auth.thread import ThreadAuthenticator
 
 from hall_bus.client import HallClient
 from hall_bus.config import load_config
-from hall_bus.daysim import percentile
 from hall_bus.keys import KeyStore
 from hall_bus.ledger import Ledger
+from hall_bus.stats import percentile
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config" / "hall.example.toml"

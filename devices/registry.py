@@ -52,12 +52,13 @@ def open_device(cfg: dict[str, Any]) -> Any:
             return TicketPrinter(open_transport(cfg), cfg.get("profile", "generic-80"))
         if kind in ("sam-serial", "sam-usb"):
             from .idcard.reader import IdCardReader
-            from .idcard.transport import UsbBulkLink, serial_link
+            from .idcard.transport import UsbBulkLink
+            from .serial_link import SerialLink
 
             if kind == "sam-usb":
                 link: Any = UsbBulkLink(int(cfg["vendor_id"]), int(cfg["product_id"]))
             else:
-                link = serial_link(cfg["port"], int(cfg.get("baudrate", 115200)))
+                link = SerialLink(cfg["port"], int(cfg.get("baudrate", 115200)))
             return IdCardReader(link, timeout=float(cfg.get("timeout", 5.0)))
         if kind == "doc-camera":
             from .camera.capture import Camera

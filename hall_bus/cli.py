@@ -112,23 +112,12 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--json", action="store_true", help="print the day report as JSON")
     sim.set_defaults(handler=_simulate)
 
-    for register in _extensions():
-        register(sub)
+    # The bus and device commands register themselves from their own modules.
+    from . import bus_cli, device_cli
+
+    bus_cli.register(sub)
+    device_cli.register(sub)
     return parser
-
-
-def _extensions() -> list[Callable[[argparse._SubParsersAction], None]]:  # type: ignore[type-arg]
-    """Later parts (bus, devices) add their subcommands here, each from its own module."""
-    found = []
-    for module, attr in (("hall_bus.bus_cli", "register"), ("hall_bus.device_cli", "register")):
-        try:
-            mod = __import__(module, fromlist=[attr])
-        except ModuleNotFoundError as exc:
-            if exc.name != module:
-                raise
-            continue
-        found.append(getattr(mod, attr))
-    return found
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -73,7 +73,6 @@ class HallClient:
         self.synced = asyncio.Event()
         self.reconnects = 0
         self.resyncs = 0
-        self.events_applied = 0
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
         self._buffer: list[dict[str, Any]] = []
         self._syncing = False
@@ -276,7 +275,6 @@ class HallClient:
         if self._engine is not None:
             self._engine.apply(ev)
         self.seq = seq
-        self.events_applied += 1
         if self.on_event is not None:
             result = self.on_event(ev)
             if asyncio.iscoroutine(result):

@@ -8,7 +8,7 @@ first answer back and changes nothing; after a restart the state is exactly what
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterable, Sequence
+from collections.abc import Sequence
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -177,6 +177,3 @@ def replay(engine: QueueEngine, ledger: Ledger, after: int = 0, until: int | Non
     state.seq = max(state.seq, last_seq)
     return n
 
-
-def events_of(answers: Iterable[Answer]) -> list[dict[str, Any]]:
-    return [ev for a in answers for ev in a.get("events", [])]

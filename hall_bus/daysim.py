@@ -21,6 +21,7 @@ from .clock import ManualClock
 from .commands import parse_command
 from .config import HallConfig
 from .engine import CommandRejected, QueueEngine
+from .stats import percentile
 
 # Share of the day's arrivals in each opening hour: a morning peak, a lunch dip, a smaller afternoon peak.
 HOURLY_PROFILE: dict[int, float] = {9: 0.20, 10: 0.18, 11: 0.12, 12: 0.04, 13: 0.08, 14: 0.14, 15: 0.14, 16: 0.10}
@@ -279,15 +280,6 @@ class DaySimulation:
 
 
 # ---------------------------------------------------------------------- report
-
-
-def percentile(values: list[float], q: float) -> float:
-    """Nearest-rank percentile: a real waiting time somebody had, never an interpolated one."""
-    if not values:
-        return math.nan
-    ordered = sorted(values)
-    rank = max(1, math.ceil(q / 100 * len(ordered)))
-    return ordered[rank - 1]
 
 
 @dataclass

@@ -18,9 +18,10 @@ from typing import Any
 from .agents import call_text
 from .client import BusError, BusTimeout, HallClient
 from .config import HallConfig, Node
-from .daysim import WALK_S, percentile, plan_arrivals
+from .daysim import WALK_S, plan_arrivals
 from .keys import KeyStore
 from .server import HallServer
+from .stats import percentile
 
 
 def pick_counters(cfg: HallConfig, k: int) -> list[int]:

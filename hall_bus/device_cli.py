@@ -136,11 +136,11 @@ def _printer(args: argparse.Namespace) -> int:
 
 def _idcard(args: argparse.Namespace) -> int:
     from devices.idcard.reader import IdCardReader, ReaderError
-    from devices.idcard.transport import serial_link
+    from devices.serial_link import SerialLink
 
     tz = load_config(args.config).hall.tz if args.config else ZoneInfo("Asia/Shanghai")
     try:
-        reader = IdCardReader(serial_link(args.port, args.baudrate), timeout=args.timeout)
+        reader = IdCardReader(SerialLink(args.port, args.baudrate), timeout=args.timeout)
     except DeviceError as exc:
         print(f"no reader: {exc}", file=sys.stderr)
         return MISSING

@@ -204,9 +204,10 @@ class QueueEngine:
             raise CommandRejected("unknown_service", f"no service {name!r}{hint}")
 
     def _order_key(self, t: Ticket) -> tuple[int, float]:
+        """Calling class and time: green channel, sent to the front or to a window, appointment, walk-in."""
         if t.green:
             return (0, t.queue_ts)
-        if t.front:
+        if t.front or t.target_counter is not None:
             return (1, t.queue_ts)
         if t.appointment_ts is not None:
             return (2, t.appointment_ts)
@@ -241,17 +242,14 @@ class QueueEngine:
             t = tickets[tid]
             if not self._eligible(t, number):
                 continue
-            if t.green or t.front or t.target_counter is not None:
-                key = (0 if t.green else 1, t.queue_ts)
-            elif t.appointment_ts is not None:
-                if t.appointment_ts - grace > now_ts:
-                    continue  # not due yet
-                key = (2, t.appointment_ts)
-            else:
+            key = self._order_key(t)
+            if key[0] == 3:  # a walk-in: only each service's oldest competes below
                 head = heads.get(t.service)
                 if head is None or t.queue_ts < head.queue_ts:
                     heads[t.service] = t
                 continue
+            if key[0] == 2 and key[1] - grace > now_ts:
+                continue  # an appointment not due yet
             if best is None or key < best[0]:
                 best = (key, t)
         if best is not None:

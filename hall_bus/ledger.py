@@ -172,6 +172,3 @@ class Ledger:
     def events(self, after: int = 0, until: int | None = None) -> Iterator[dict[str, Any]]:
         for seq, v, kind, at, data in self.raw_events(after, until):
             yield {"v": v, "seq": seq, "type": kind, "at": at, "data": orjson.loads(data)}
-
-    def count(self) -> int:
-        return self.last_seq

@@ -111,7 +111,10 @@ def decode_server(frames: list[bytes]) -> tuple[str, dict[str, Any]]:
     """Client side: a server reply. Trusts the server only as far as the frame shape."""
     if len(frames) != 3 or frames[0] != VERSION:
         raise ProtocolError("bad_frames", "malformed reply from the server")
-    return frames[1].decode(), orjson.loads(frames[2])
+    kind = frames[1].decode("utf-8", "replace")
+    if kind not in SERVER_TYPES:
+        raise ProtocolError("unknown_type", f"unknown reply type {kind[:40]!r} from the server")
+    return kind, orjson.loads(frames[2])
 
 
 def authorize(role: str, own_counter: int | None, command: Any, ticket_counter: int | None = None) -> str | None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import math
 import time
 from collections import deque
 from dataclasses import dataclass, field
@@ -29,6 +30,7 @@ from .config import HallConfig
 from .core import HallCore
 from .errors import UserError
 from .keys import KeyStore
+from .stats import percentile
 
 log = logging.getLogger("hall.server")
 MAX_BATCH = 256
@@ -354,13 +356,11 @@ class HallServer:
             "stats": {"messages": self.stats.messages, "commands": self.stats.commands,
                       "batches": self.stats.batches, "protocol_errors": self.stats.protocol_errors,
                       "events_published": self.stats.events_published,
-                      "batch_ms_p50": _ms_percentile(self.stats.batch_seconds, 50),
-                      "batch_ms_p99": _ms_percentile(self.stats.batch_seconds, 99)},
+                      "batch_ms_p50": _ms(percentile(self.stats.batch_seconds, 50)),
+                      "batch_ms_p99": _ms(percentile(self.stats.batch_seconds, 99))},
         }
 
 
-def _ms_percentile(values: deque[float], q: float) -> float | None:
-    if not values:
-        return None
-    ordered = sorted(values)
-    return round(ordered[min(len(ordered) - 1, int(q / 100 * len(ordered)))] * 1000, 3)
+
+def _ms(seconds: float) -> float | None:
+    return None if math.isnan(seconds) else round(seconds * 1000, 3)

@@ -2,11 +2,9 @@
 
 from __future__ import annotations
 
-import time
 from typing import Protocol
 
 from ..errors import DeviceError
-from ..serial_link import SerialLink
 
 
 class ByteLink(Protocol):
@@ -14,10 +12,6 @@ class ByteLink(Protocol):
     def read(self, max_bytes: int, timeout: float) -> bytes: ...
     def reset_input(self) -> None: ...
     def close(self) -> None: ...
-
-
-def serial_link(port: str, baudrate: int = 115200) -> SerialLink:
-    return SerialLink(port, baudrate)
 
 
 class UsbBulkLink:
@@ -54,14 +48,11 @@ class UsbBulkLink:
         import usb.core
 
         ep = self.ep_head if self._head_next else self.ep_body
-        deadline = time.monotonic() + timeout
         try:
             data = bytes(self.dev.read(ep, max(64, max_bytes), timeout=max(1, int(timeout * 1000))))
         except usb.core.USBTimeoutError:
             return b""
-        if time.monotonic() > deadline:
-            return data
-        self._head_next = False
+        self._head_next = False  # after the header, the rest of the answer comes on the body endpoint
         return data
 
     def reset_input(self) -> None:
