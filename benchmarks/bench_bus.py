@@ -30,11 +30,11 @@ import zmq
 import zmq.auth
 from zmq.auth.thread import ThreadAuthenticator
 
-from hall_bus.client import HallClient
 from hall_bus.config import load_config
-from hall_bus.keys import KeyStore
-from hall_bus.ledger import Ledger
 from hall_bus.stats import percentile
+from hall_bus.store.ledger import Ledger
+from hall_bus.wire.client import HallClient
+from hall_bus.wire.keys import KeyStore
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config" / "hall.example.toml"

@@ -20,12 +20,12 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 from hall_bus.clock import ManualClock
-from hall_bus.commands import parse_command
 from hall_bus.config import load_config
-from hall_bus.core import HallCore, replay
-from hall_bus.daysim import DayPlan, engine_submitter, run_day
-from hall_bus.engine import CommandRejected, QueueEngine
-from hall_bus.ledger import Entry, Ledger
+from hall_bus.domain.commands import parse_command
+from hall_bus.domain.engine import CommandRejected, QueueEngine
+from hall_bus.sim.daysim import DayPlan, engine_submitter, run_day
+from hall_bus.store.core import HallCore, replay
+from hall_bus.store.ledger import Entry, Ledger
 
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config" / "hall.example.toml"

@@ -18,8 +18,8 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
-from .errors import ConfigError
-from .toml_locate import line_for, locate_keys
+from hall_bus.errors import ConfigError
+from hall_bus.toml_locate import line_for, locate_keys
 
 GroupCode = Literal["normal", "guide", "accompany", "delegate", "wheelchair_push", "home_visit"]
 GROUP_CODES: tuple[str, ...] = ("normal", "guide", "accompany", "delegate", "wheelchair_push", "home_visit")

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hall_bus.client import HallClient
 from hall_bus.config import HallConfig
-from hall_bus.keys import KeyStore
-from hall_bus.server import HallServer
+from hall_bus.wire.client import HallClient
+from hall_bus.wire.keys import KeyStore
+from hall_bus.wire.server import HallServer
 
 from .conftest import ROOT
 

@@ -8,9 +8,9 @@ from zoneinfo import ZoneInfo
 import pytest
 
 from hall_bus.clock import ManualClock
-from hall_bus.commands import parse_command
 from hall_bus.config import HallConfig, load_config
-from hall_bus.engine import QueueEngine
+from hall_bus.domain.commands import parse_command
+from hall_bus.domain.engine import QueueEngine
 
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE = ROOT / "config" / "hall.example.toml"

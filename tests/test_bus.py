@@ -11,9 +11,9 @@ import zmq
 import zmq.asyncio
 import zmq.auth
 
-from hall_bus import protocol as p
-from hall_bus.client import BusError, BusTimeout, HallClient
 from hall_bus.config import parse_config
+from hall_bus.wire import protocol as p
+from hall_bus.wire.client import BusError, BusTimeout, HallClient
 
 from .bus_helpers import running_hall, until
 from .conftest import EXAMPLE

@@ -9,8 +9,8 @@ import sys
 import time
 from pathlib import Path
 
-from hall_bus.client import HallClient
-from hall_bus.ledger import Ledger
+from hall_bus.store.ledger import Ledger
+from hall_bus.wire.client import HallClient
 
 from .bus_helpers import NODES, free_port, make_keys, start_server_process, until
 from .conftest import EXAMPLE, ROOT

@@ -5,9 +5,9 @@ from datetime import date
 import pytest
 
 from hall_bus.config import parse_config
-from hall_bus.daysim import DayPlan, run_day
+from hall_bus.domain.groups import age_on
 from hall_bus.errors import ConfigError
-from hall_bus.groups import age_on
+from hall_bus.sim.daysim import DayPlan, run_day
 from hall_bus.stats import percentile
 
 from .conftest import EXAMPLE

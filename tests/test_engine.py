@@ -6,7 +6,7 @@ from datetime import datetime, timedelta
 
 import pytest
 
-from hall_bus.engine import CommandRejected
+from hall_bus.domain.engine import CommandRejected
 
 from .conftest import TZ, Hall
 
@@ -298,7 +298,7 @@ def test_estimate_follows_the_rolling_average(hall: Hall) -> None:
 
 
 def test_every_change_is_an_event_and_replay_rebuilds_the_same_state(hall: Hall, cfg, clock) -> None:  # type: ignore[no-untyped-def]
-    from hall_bus.engine import QueueEngine
+    from hall_bus.domain.engine import QueueEngine
 
     t = hall("issue", service="公安", group="accompany")
     hall("claim_help", help_id=t["help_id"], helper="h1")

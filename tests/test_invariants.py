@@ -8,11 +8,11 @@ from hypothesis import settings
 from hypothesis import strategies as st
 from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
-from hall_bus import state as s
 from hall_bus.clock import ManualClock
-from hall_bus.commands import parse_command
 from hall_bus.config import load_config
-from hall_bus.engine import CommandRejected, QueueEngine
+from hall_bus.domain import state as s
+from hall_bus.domain.commands import parse_command
+from hall_bus.domain.engine import CommandRejected, QueueEngine
 
 from .conftest import EXAMPLE, TZ
 

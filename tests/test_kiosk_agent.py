@@ -13,7 +13,7 @@ from devices.printer.decode import decode
 from devices.printer.driver import TicketPrinter, open_transport
 from devices.printer.simulator import PrinterSimulator
 from devices.serial_link import SerialLink
-from hall_bus.kiosk_agent import KioskAgent
+from hall_bus.nodes.kiosk import KioskAgent
 
 from .bus_helpers import running_hall
 from .conftest import ROOT

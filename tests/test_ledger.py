@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
-from hall_bus.core import HallCore
 from hall_bus.errors import LedgerError
-from hall_bus.ledger import LEDGER_FILE, Ledger
+from hall_bus.store.core import HallCore
+from hall_bus.store.ledger import LEDGER_FILE, Ledger
 
 
 def busy_day(core: HallCore, clock, n: int = 30) -> None:  # type: ignore[no-untyped-def]

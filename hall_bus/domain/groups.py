@@ -6,8 +6,7 @@ Only a suggestion: the kiosk shows it pre-selected and the visitor or greeter ca
 from __future__ import annotations
 
 from devices.idcard.card import age_on  # one rule for the age, used where the card is read and here
-
-from .config import AgeRules
+from hall_bus.config import AgeRules
 
 __all__ = ["age_on", "suggest_group"]
 

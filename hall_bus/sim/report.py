@@ -5,8 +5,8 @@ from __future__ import annotations
 from rich.console import Console
 from rich.table import Table
 
-from .config import HallConfig
-from .daysim import DayReport, Row
+from hall_bus.config import HallConfig
+from hall_bus.sim.daysim import DayReport, Row
 
 
 def _table(title: str, rows: dict[str, Row], names: dict[str, str]) -> Table:

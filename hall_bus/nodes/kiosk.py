@@ -18,9 +18,8 @@ from devices.idcard.card import CardData
 from devices.idcard.reader import IdCardReader
 from devices.printer.driver import PrinterNotReady, TicketPrinter
 from devices.printer.ticket import Line, Ticket, layout
-
-from .client import HallClient
-from .config import HallConfig
+from hall_bus.config import HallConfig
+from hall_bus.wire.client import HallClient
 
 
 @dataclass

@@ -16,10 +16,10 @@ from datetime import datetime
 from pathlib import Path
 from typing import IO, Any
 
-from .clock import ManualClock
-from .commands import CommandInvalid, parse_command
-from .config import HallConfig
-from .core import HallCore
+from hall_bus.clock import ManualClock
+from hall_bus.config import HallConfig
+from hall_bus.domain.commands import CommandInvalid, parse_command
+from hall_bus.store.core import HallCore
 
 
 @dataclass

@@ -14,12 +14,12 @@ from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
-from . import commands as c
-from . import state as s
-from .clock import Clock, hall_day
-from .config import HallConfig
-from .groups import age_on, suggest_group
-from .state import CounterState, FollowUp, HallState, HelpRequest, Ticket
+from hall_bus.clock import Clock, hall_day
+from hall_bus.config import HallConfig
+from hall_bus.domain import commands as c
+from hall_bus.domain import state as s
+from hall_bus.domain.groups import age_on, suggest_group
+from hall_bus.domain.state import CounterState, FollowUp, HallState, HelpRequest, Ticket
 
 Event = dict[str, Any]
 

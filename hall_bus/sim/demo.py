@@ -15,13 +15,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from .agents import call_text
-from .client import BusError, BusTimeout, HallClient
-from .config import HallConfig, Node
-from .daysim import WALK_S, plan_arrivals
-from .keys import KeyStore
-from .server import HallServer
-from .stats import percentile
+from hall_bus.config import HallConfig, Node
+from hall_bus.nodes.board import call_text
+from hall_bus.sim.daysim import WALK_S, plan_arrivals
+from hall_bus.stats import percentile
+from hall_bus.wire.client import BusError, BusTimeout, HallClient
+from hall_bus.wire.keys import KeyStore
+from hall_bus.wire.server import HallServer
 
 
 def pick_counters(cfg: HallConfig, k: int) -> list[int]:

@@ -16,7 +16,7 @@ from typing import Any
 
 import orjson
 
-from .errors import LedgerError
+from hall_bus.errors import LedgerError
 
 SCHEMA_VERSION = 1  # of the database layout
 EVENT_VERSION = 1  # of the event JSON; written into every event as "v"

@@ -11,7 +11,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
-from .config import GroupCode
+from hall_bus.config import GroupCode
 
 RATING_LEVELS: tuple[str, ...] = ("非常满意", "满意", "基本满意", "不满意", "非常不满意")
 FOLLOW_UP_LEVELS = frozenset({"不满意", "非常不满意"})

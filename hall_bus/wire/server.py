@@ -22,15 +22,14 @@ import zmq.asyncio
 from zmq.auth.asyncio import AsyncioAuthenticator
 
 from devices.privacy import mask_text
-
-from . import protocol as p
-from .clock import Clock, SystemClock
-from .commands import CommandInvalid, parse_command
-from .config import HallConfig
-from .core import HallCore
-from .errors import UserError
-from .keys import KeyStore
-from .stats import percentile
+from hall_bus.clock import Clock, SystemClock
+from hall_bus.config import HallConfig
+from hall_bus.domain.commands import CommandInvalid, parse_command
+from hall_bus.errors import UserError
+from hall_bus.stats import percentile
+from hall_bus.store.core import HallCore
+from hall_bus.wire import protocol as p
+from hall_bus.wire.keys import KeyStore
 
 log = logging.getLogger("hall.server")
 MAX_BATCH = 256

@@ -1,19 +1,15 @@
-"""Console node agents: a counter keypad and a call board in a terminal, for testing a hall without hardware.
+"""The counter node without a UI toolkit: keypad keys → commands, answers → the line the clerk reads.
 
-The counter agent reads one key per line (so it works from a keyboard and from a pipe alike); the board agent
-prints each call the way the LED board and the voice would say it.
+The console agent reads one key per line (so it works from a keyboard and from a pipe alike); the Kivy counter
+panel and the RS-485 keypads will map their buttons onto the same commands.
 """
 
 from __future__ import annotations
 
 import asyncio
-import contextlib
-import sys
-import time
-from collections.abc import Callable
 from typing import IO, Any
 
-from .client import BusError, BusTimeout, HallClient
+from hall_bus.wire.client import BusError, BusTimeout, HallClient
 
 COUNTER_KEYS = """\
   n  叫号 call next            r  重呼 recall             s  开始办理 start
@@ -21,17 +17,6 @@ COUNTER_KEYS = """\
   c 号码  呼叫指定号 call ticket  t 事项  转办 transfer      k  挂起 park
   u 号码  恢复挂起 resume        p  暂停 pause             o  签到/继续 open/resume
   q  退出 quit                 ?  帮助 help"""
-
-
-def call_text(ev: dict[str, Any]) -> str | None:
-    """What the board shows and the voice says for a call event, or None for other events."""
-    d = ev["data"]
-    if ev["type"] == "ticket_called":
-        note = f"（{d['label']}）" if d.get("group") not in (None, "normal") else ""
-        return f"请 {d['number']} 号到 {d['counter']} 号窗口{note}"
-    if ev["type"] == "ticket_recalled":
-        return f"再次呼叫：请 {d['number']} 号到 {d['counter']} 号窗口（第{d['count']}次）"
-    return None
 
 
 def parse_key(line: str, counter: int) -> dict[str, Any] | str | None:
@@ -95,31 +80,3 @@ async def run_counter(client: HallClient, counter: int, lines: IO[str], out: IO[
             print(f"✗ {exc}", file=out, flush=True)
             continue
         print(describe(answer), file=out, flush=True)
-
-
-def board_printer(out: IO[str]) -> Callable[[dict[str, Any]], None]:
-    def on_event(ev: dict[str, Any]) -> None:
-        text = call_text(ev)
-        if text:
-            stamp = ev["at"][11:19]
-            print(f"{stamp}  {text}", file=out, flush=True)
-
-    return on_event
-
-
-async def run_board(client: HallClient, duration: float | None, stop: asyncio.Event) -> int:
-    with contextlib.suppress(TimeoutError):
-        await asyncio.wait_for(stop.wait(), duration)
-    return 0
-
-
-def print_status(status: dict[str, Any], out: IO[str] = sys.stdout) -> None:
-    print(f"{status['hall']}  day {status['day']}  ledger seq {status['seq']}  waiting {status['waiting']}  "
-          f"uptime {status['uptime_s']:.0f} s", file=out)
-    print(f"{'node':<14}{'role':<10}{'counter':>8}  {'state':<6}{'since':>10}{'last seen':>11}  messages", file=out)
-    for n in status["nodes"]:
-        state = "alive" if n["alive"] else "gone"
-        counter = "" if n["counter"] is None else str(n["counter"])
-        since = time.strftime("%H:%M:%S", time.localtime(n["since"]))
-        print(f"{n['node']:<14}{n['role']:<10}{counter:>8}  {state:<6}{since:>10}{n['last_seen_s']:>10.1f}s  "
-              f"{n['messages']}", file=out)

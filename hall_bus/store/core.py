@@ -16,13 +16,13 @@ from typing import Any
 import orjson
 from pydantic import BaseModel
 
-from .clock import Clock
-from .commands import CommandInvalid, parse_command
-from .config import HallConfig
-from .engine import CommandRejected, QueueEngine
-from .errors import LedgerError
-from .ledger import Entry, Ledger
-from .state import HallState
+from hall_bus.clock import Clock
+from hall_bus.config import HallConfig
+from hall_bus.domain.commands import CommandInvalid, parse_command
+from hall_bus.domain.engine import CommandRejected, QueueEngine
+from hall_bus.domain.state import HallState
+from hall_bus.errors import LedgerError
+from hall_bus.store.ledger import Entry, Ledger
 
 log = logging.getLogger(__name__)
 Answer = dict[str, Any]

@@ -21,7 +21,7 @@ from typing import Any
 
 import zmq.auth
 
-from .errors import UserError
+from hall_bus.errors import UserError
 
 ROLES = ("kiosk", "greeter", "counter", "board", "display", "admin")
 NODE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")

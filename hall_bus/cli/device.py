@@ -19,9 +19,8 @@ from rich.console import Console
 from rich.table import Table
 
 from devices.errors import DeviceError, DeviceTimeout
-
-from .config import HallConfig, load_config
-from .errors import UserError
+from hall_bus.config import HallConfig, load_config
+from hall_bus.errors import UserError
 
 NOTHING, MISSING, UNTRUSTED = 3, 4, 5
 
@@ -235,7 +234,7 @@ def _sim(args: argparse.Namespace) -> int:
         if args.kind == "idcard":
             from devices.idcard.simulator import IdCardSimulator, load_cards
 
-            cards_file = args.cards or str(Path(__file__).resolve().parent.parent / "assets/idcard/cards.example.json")
+            cards_file = args.cards or str(Path(__file__).resolve().parents[2] / "assets/idcard/cards.example.json")
             try:
                 cards = load_cards(cards_file)
             except (OSError, ValueError) as exc:

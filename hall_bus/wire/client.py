@@ -24,11 +24,11 @@ import orjson
 import zmq
 import zmq.asyncio
 
-from . import protocol as p
-from .clock import ManualClock
-from .config import HallConfig
-from .engine import QueueEngine
-from .state import HallState
+from hall_bus.clock import ManualClock
+from hall_bus.config import HallConfig
+from hall_bus.domain.engine import QueueEngine
+from hall_bus.domain.state import HallState
+from hall_bus.wire import protocol as p
 
 log = logging.getLogger("hall.client")
 EventHandler = Callable[[dict[str, Any]], Awaitable[None] | None]
@@ -98,7 +98,7 @@ class HallClient:
     def for_node(cls, config: HallConfig, node: str, *, keys_dir: str | None = None, server: str | None = None,
                  mirror: bool = True, **kw: Any) -> HallClient:
         """A client set up from the hall config's [bus] section and the node's key files."""
-        from .keys import KeyStore
+        from hall_bus.wire.keys import KeyStore
 
         bus = config.bus
         cmd_ep, ev_ep = bus.endpoints(server)

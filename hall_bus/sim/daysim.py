@@ -17,11 +17,11 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from typing import Any
 
-from .clock import ManualClock
-from .commands import parse_command
-from .config import HallConfig
-from .engine import CommandRejected, QueueEngine
-from .stats import percentile
+from hall_bus.clock import ManualClock
+from hall_bus.config import HallConfig
+from hall_bus.domain.commands import parse_command
+from hall_bus.domain.engine import CommandRejected, QueueEngine
+from hall_bus.stats import percentile
 
 # Share of the day's arrivals in each opening hour: a morning peak, a lunch dip, a smaller afternoon peak.
 HOURLY_PROFILE: dict[int, float] = {9: 0.20, 10: 0.18, 11: 0.12, 12: 0.04, 13: 0.08, 14: 0.14, 15: 0.14, 16: 0.10}

@@ -1,8 +1,4 @@
-"""`hallctl`: the one command-line tool for the hall. Subcommands register themselves from their own modules.
-
-User mistakes (a wrong file, a bad argument) print one line per problem and exit 2; they never show a
-traceback, because the person at the console is a technician or a supervisor, not a Python programmer.
-"""
+"""`hallctl simulate`: a scenario script or a simulated day through the queue engine."""
 
 from __future__ import annotations
 
@@ -10,20 +6,10 @@ import argparse
 import json
 import sys
 import tempfile
-from collections.abc import Callable, Sequence
 from pathlib import Path
 
-from .config import HallConfig, load_config
-from .errors import UserError
-
-Handler = Callable[[argparse.Namespace], int]
-
-
-def _config_check(args: argparse.Namespace) -> int:
-    cfg = load_config(args.file)
-    print(f"ok: {cfg.hall.name}: {len(cfg.services)} services, {len(cfg.zones)} zones, "
-          f"{len(cfg.counters)} counters, {len(cfg.nodes)} nodes")
-    return 0
+from hall_bus.config import HallConfig, load_config
+from hall_bus.errors import UserError
 
 
 def _simulate(args: argparse.Namespace) -> int:
@@ -32,7 +18,7 @@ def _simulate(args: argparse.Namespace) -> int:
         raise UserError("simulate: give exactly one of --script FILE or --day")
     if args.day:
         return _simulate_day(cfg, args)
-    from .scenario import open_script, run_scenario
+    from hall_bus.sim.scenario import open_script, run_scenario
 
     try:
         lines, source = open_script(args.script)
@@ -51,9 +37,9 @@ def _simulate(args: argparse.Namespace) -> int:
 
 
 def _simulate_day(cfg: HallConfig, args: argparse.Namespace) -> int:
-    from .core import HallCore
-    from .daysim import DayPlan, run_day
-    from .report import print_day_report
+    from hall_bus.sim.daysim import DayPlan, run_day
+    from hall_bus.sim.report import print_day_report
+    from hall_bus.store.core import HallCore
 
     for name in ("visitors", "helpers"):
         if getattr(args, name) < 0:
@@ -65,7 +51,7 @@ def _simulate_day(cfg: HallConfig, args: argparse.Namespace) -> int:
     if args.data:
         from datetime import datetime
 
-        from .clock import ManualClock
+        from hall_bus.clock import ManualClock
 
         clock = ManualClock(datetime.combine(plan.day, plan.open_at, cfg.hall.tz), cfg.hall.tz)
         core = HallCore(cfg, args.data, clock)
@@ -89,16 +75,7 @@ def _simulate_day(cfg: HallConfig, args: argparse.Namespace) -> int:
     return 0
 
 
-def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="hallctl", description="County service hall (帮办代办) control tool")
-    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
-
-    config = sub.add_parser("config", help="hall configuration files")
-    config_sub = config.add_subparsers(dest="config_command", required=True, metavar="ACTION")
-    check = config_sub.add_parser("check", help="validate a hall TOML file; prints ok or one line per error")
-    check.add_argument("file")
-    check.set_defaults(handler=_config_check)
-
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     sim = sub.add_parser("simulate", help="run a scenario script or a simulated day through the queue engine")
     sim.add_argument("--config", required=True, help="hall TOML file")
     sim.add_argument("--script", help="JSON-lines scenario ('-' for stdin); events go to stdout")
@@ -111,29 +88,3 @@ def build_parser() -> argparse.ArgumentParser:
     sim.add_argument("--seed", type=int, default=1)
     sim.add_argument("--json", action="store_true", help="print the day report as JSON")
     sim.set_defaults(handler=_simulate)
-
-    # The bus and device commands register themselves from their own modules.
-    from . import bus_cli, device_cli
-
-    bus_cli.register(sub)
-    device_cli.register(sub)
-    return parser
-
-
-def main(argv: Sequence[str] | None = None) -> int:
-    parser = build_parser()
-    args = parser.parse_args(argv)
-    try:
-        return args.handler(args)
-    except UserError as exc:
-        for line in exc.lines:
-            print(line, file=sys.stderr)
-        return exc.exit_code
-    except KeyboardInterrupt:
-        return 130
-    except BrokenPipeError:
-        return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -1,0 +1,5 @@
+import sys
+
+from hall_bus.cli.main import main
+
+sys.exit(main())

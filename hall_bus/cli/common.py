@@ -1,0 +1,52 @@
+"""What every bus command shares: logging that masks personal data, signal handling, the node's client."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import signal
+import sys
+from typing import Any
+
+from devices.privacy import MaskingFilter
+from hall_bus.config import HallConfig
+from hall_bus.errors import UserError
+from hall_bus.wire.client import HallClient
+
+
+def setup_logging(verbose: bool = False) -> None:
+    handler = logging.StreamHandler(sys.stderr)
+    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
+    handler.addFilter(MaskingFilter())  # no handler ever sees an unmasked ID or phone number
+    root = logging.getLogger()
+    root.handlers[:] = [handler]
+    root.setLevel(logging.DEBUG if verbose else logging.INFO)
+
+
+def stop_on_signals(stop: asyncio.Event) -> None:
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        with contextlib.suppress(NotImplementedError):
+            loop.add_signal_handler(sig, stop.set)
+
+
+def node_role(cfg: HallConfig, node: str) -> tuple[str, int | None]:
+    for n in cfg.nodes:
+        if n.id == node:
+            return n.role, n.counter
+    known = ", ".join(n.id for n in cfg.nodes)
+    raise UserError(f"node {node!r} is not in the hall configuration (known: {known})")
+
+
+def node_client(cfg: HallConfig, args: argparse.Namespace, node: str, **kw: Any) -> HallClient:
+    return HallClient.for_node(cfg, node, keys_dir=args.keys, server=args.server, **kw)
+
+
+def add_common(p: argparse.ArgumentParser, *, keys: bool = True) -> None:
+    p.add_argument("--config", required=True, help="hall TOML file")
+    if keys:
+        p.add_argument("--keys", default="data/keys", help="key directory (default data/keys)")
+        p.add_argument("--server", help="server address (default: [bus].server)")
+    p.add_argument("--verbose", action="store_true")

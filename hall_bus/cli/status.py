@@ -1,0 +1,53 @@
+"""`hallctl status`: which nodes are alive, and since when (as admin)."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import sys
+import time
+from typing import IO, Any
+
+from hall_bus.cli.common import add_common, node_client
+from hall_bus.config import load_config
+from hall_bus.errors import UserError
+from hall_bus.wire.client import BusError, BusTimeout
+
+
+def print_status(status: dict[str, Any], out: IO[str] = sys.stdout) -> None:
+    print(f"{status['hall']}  day {status['day']}  ledger seq {status['seq']}  waiting {status['waiting']}  "
+          f"uptime {status['uptime_s']:.0f} s", file=out)
+    print(f"{'node':<14}{'role':<10}{'counter':>8}  {'state':<6}{'since':>10}{'last seen':>11}  messages", file=out)
+    for n in status["nodes"]:
+        state = "alive" if n["alive"] else "gone"
+        counter = "" if n["counter"] is None else str(n["counter"])
+        since = time.strftime("%H:%M:%S", time.localtime(n["since"]))
+        print(f"{n['node']:<14}{n['role']:<10}{counter:>8}  {state:<6}{since:>10}{n['last_seen_s']:>10.1f}s  "
+              f"{n['messages']}", file=out)
+
+
+def _status(args: argparse.Namespace) -> int:
+    cfg = load_config(args.config)
+
+    async def main() -> int:
+        client = node_client(cfg, args, args.node, subscribe=False, mirror=False)
+        try:
+            await client.start(timeout=args.timeout)
+            print_status(await client.status())
+        except (TimeoutError, BusTimeout):
+            raise UserError(f"no hall server answered at {client.command_endpoint}") from None
+        except BusError as exc:
+            raise UserError(f"status refused: {exc.message}") from None
+        finally:
+            await client.close()
+        return 0
+
+    return asyncio.run(main())
+
+
+def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    st = sub.add_parser("status", help="which nodes are alive, and since when")
+    add_common(st)
+    st.add_argument("--node", default="admin", help="the admin node to connect as")
+    st.add_argument("--timeout", type=float, default=5.0)
+    st.set_defaults(handler=_status)
