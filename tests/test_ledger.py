@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from hall_bus.domain.registry import HANDLERS
 from hall_bus.errors import LedgerError
 from hall_bus.store.core import HallCore
 from hall_bus.store.ledger import LEDGER_FILE, Ledger
@@ -109,11 +110,11 @@ def test_engine_bug_does_not_leave_half_applied_state(cfg, clock, tmp_path: Path
     core.submit({"op": "issue", "service": "医保"})
     before = core.state.to_dict()
 
-    def broken(self, cmd, now):  # type: ignore[no-untyped-def]
-        self._emit("counter_opened", now, counter=cmd.counter)
+    def broken(engine, cmd, now):  # type: ignore[no-untyped-def]
+        engine.emit("counter_opened", now, counter=cmd.counter)
         raise RuntimeError("bug")
 
-    monkeypatch.setitem(core.engine._handlers, "call_next", broken.__get__(core.engine))
+    monkeypatch.setitem(HANDLERS, "call_next", broken)
     answer = core.submit({"op": "call_next", "counter": 10})
     assert answer["code"] == "internal_error"
     assert core.state.to_dict() == before

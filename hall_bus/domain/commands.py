@@ -1,13 +1,15 @@
 """Commands a node may send to the hall: one pydantic model per op, so a bad one is refused with a precise reason.
 
-The same models serve the scenario runner, the hall bus and the kiosk; the `op` field selects the model.
+The same models serve the scenario runner, the hall bus and the kiosk; the `op` field selects the model. Each
+model also says who may send it (`roles`; admin may send anything) and whether a counter may send it only for
+its own window (`own_window`), so the server's permission check has no list of ops of its own.
 """
 
 from __future__ import annotations
 
 import difflib
 from datetime import date, datetime
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, ClassVar, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
@@ -24,10 +26,13 @@ HelperId = Annotated[str, Field(min_length=1, max_length=40)]
 
 class _Cmd(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+    roles: ClassVar[frozenset[str]] = frozenset()  # besides admin, who may send it
+    own_window: ClassVar[bool] = False  # a counter node may send it only for its own window (`counter` field)
     request_id: Annotated[str, Field(min_length=1, max_length=80)] | None = None
 
 
 class Issue(_Cmd):
+    roles = frozenset({'kiosk', 'greeter'})
     op: Literal["issue"]
     service: str
     group: GroupCode | None = None  # None: suggest from the visitor facts below
@@ -48,12 +53,14 @@ class Issue(_Cmd):
 
 
 class ClaimHelp(_Cmd):
+    roles = frozenset({'greeter'})
     op: Literal["claim_help"]
     help_id: str
     helper: HelperId
 
 
 class HandoverHelp(_Cmd):
+    roles = frozenset({'greeter'})
     op: Literal["handover_help"]
     help_id: str
     from_helper: HelperId
@@ -62,30 +69,38 @@ class HandoverHelp(_Cmd):
 
 
 class FinishHelp(_Cmd):
+    roles = frozenset({'greeter'})
     op: Literal["finish_help"]
     help_id: str
     helper: HelperId
 
 
 class CounterOp(_Cmd):
+    roles = frozenset({'counter'})
+    own_window = True
     op: Literal["open_counter", "close_counter", "pause_counter", "resume_counter", "call_next", "recall",
                 "no_show", "start"]
     counter: CounterNo
 
 
 class CallTicket(_Cmd):
+    roles = frozenset({'counter'})
+    own_window = True
     op: Literal["call_ticket"]
     counter: CounterNo
     ticket: TicketRef
 
 
 class Requeue(_Cmd):
+    roles = frozenset({'counter', 'greeter'})
     op: Literal["requeue"]
     ticket: TicketRef
     position: Position = "end"
 
 
 class Finish(_Cmd):
+    roles = frozenset({'counter'})
+    own_window = True
     op: Literal["finish"]
     counter: CounterNo
     outcome: Outcome = "done"
@@ -102,6 +117,8 @@ class Finish(_Cmd):
 
 
 class Transfer(_Cmd):
+    roles = frozenset({'counter'})
+    own_window = True
     op: Literal["transfer"]
     counter: CounterNo
     to_service: str | None = None
@@ -116,18 +133,24 @@ class Transfer(_Cmd):
 
 
 class Park(_Cmd):
+    roles = frozenset({'counter'})
+    own_window = True
     op: Literal["park"]
     counter: CounterNo
     note: str = ""
 
 
 class ResumeParked(_Cmd):
+    roles = frozenset({'counter'})
+    own_window = True
     op: Literal["resume_parked"]
     counter: CounterNo
     ticket: TicketRef
 
 
 class Rate(_Cmd):
+    roles = frozenset({'counter', 'kiosk'})
+    own_window = True
     op: Literal["rate"]
     ticket: TicketRef
     level: Literal["非常满意", "满意", "基本满意", "不满意", "非常不满意"] | Annotated[int, Field(ge=1, le=5)]
@@ -151,12 +174,11 @@ Command = Annotated[
     Field(discriminator="op"),
 ]
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(Command)
-
-OPS: tuple[str, ...] = (
-    "issue", "claim_help", "handover_help", "finish_help", "open_counter", "close_counter", "pause_counter",
-    "resume_counter", "call_next", "call_ticket", "recall", "no_show", "requeue", "start", "finish", "transfer",
-    "park", "resume_parked", "rate", "close_followup",
-)
+MODELS: tuple[type[_Cmd], ...] = get_args(get_args(Command)[0])
+MODEL_FOR: dict[str, type[_Cmd]] = {
+    op: model for model in MODELS for op in get_args(model.model_fields["op"].annotation)
+}
+OPS: tuple[str, ...] = tuple(MODEL_FOR)
 
 
 class CommandInvalid(ValueError):

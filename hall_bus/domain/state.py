@@ -46,6 +46,7 @@ class Ticket:
     help_id: str | None = None
     rating: str | None = None
     age: int | None = None
+    counter_queue: bool = True  # from ticket_issued: after a helper claims it, does it queue at a counter?
 
 
 @dataclass(slots=True)
@@ -88,6 +89,14 @@ class HallState:
     durations: dict[str, list[float]] = field(default_factory=dict)
     followup_count: int = 0
     seq: int = 0  # ledger sequence number of the last event applied
+
+    def counter(self, number: int) -> CounterState:
+        """A window's state, made on first mention: an event about a window today's configuration no longer
+        has must still replay."""
+        c = self.counters.get(number)
+        if c is None:
+            c = self.counters[number] = CounterState(number)
+        return c
 
     def to_dict(self) -> dict[str, Any]:
         return {

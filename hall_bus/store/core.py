@@ -20,6 +20,7 @@ from hall_bus.clock import Clock
 from hall_bus.config import HallConfig
 from hall_bus.domain.commands import CommandInvalid, parse_command
 from hall_bus.domain.engine import CommandRejected, QueueEngine
+from hall_bus.domain.registry import APPLIERS
 from hall_bus.domain.state import HallState
 from hall_bus.errors import LedgerError
 from hall_bus.store.ledger import Entry, Ledger
@@ -161,7 +162,7 @@ class HallCore:
 def replay(engine: QueueEngine, ledger: Ledger, after: int = 0, until: int | None = None) -> int:
     """Apply logged events to the engine; the hot loop of every restart, so it avoids per-event objects."""
     loads = orjson.loads
-    appliers = engine.appliers
+    appliers = APPLIERS
     state = engine.state
     fromiso = datetime.fromisoformat
     last_at, last_ts = "", 0.0
@@ -171,7 +172,7 @@ def replay(engine: QueueEngine, ledger: Ledger, after: int = 0, until: int | Non
         at = row[3]
         if at != last_at:
             last_at, last_ts = at, fromiso(at).timestamp()
-        appliers[row[2]](last_ts, loads(row[4]))
+        appliers[row[2]](state, last_ts, loads(row[4]))
         last_seq = row[0]
         n += 1
     state.seq = max(state.seq, last_seq)

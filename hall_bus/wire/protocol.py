@@ -19,11 +19,6 @@ SERVER_TYPES = ("welcome", "answer", "snapshot", "pong", "status", "error")
 TOPIC_EVENT = b"ev"
 TOPIC_HEARTBEAT = b"hb"
 
-COUNTER_OPS = frozenset({
-    "open_counter", "close_counter", "pause_counter", "resume_counter", "call_next", "call_ticket", "recall",
-    "no_show", "start", "finish", "transfer", "park", "resume_parked",
-})
-HELP_OPS = frozenset({"claim_help", "handover_help", "finish_help"})
 
 
 class ProtocolError(ValueError):
@@ -120,31 +115,25 @@ def decode_server(frames: list[bytes]) -> tuple[str, dict[str, Any]]:
 def authorize(role: str, own_counter: int | None, command: Any, ticket_counter: int | None = None) -> str | None:
     """Why this node may not send this command, or None if it may.
 
-    kiosks and greeters issue; greeters own help requests (首问负责); a counter node operates only its own
-    window and rates only cases finished there (its evaluation pad); boards and displays only read; admin may
-    do everything, including closing a supervisor's follow-up.
+    Who may send what is declared on each command model (`roles`, `own_window`); admin may send everything.
+    A counter node acts only for its own window, and rates only the cases finished there (its evaluation pad).
     """
     op = command.op
     if role == "admin":
         return None
     if role in ("board", "display"):
         return f"a {role} only reads; it may not send {op}"
-    if op == "issue":
-        return None if role in ("kiosk", "greeter") else f"only kiosks and greeters issue tickets, not a {role}"
-    if op in HELP_OPS:
-        return None if role == "greeter" else f"only greeters take help requests, not a {role}"
-    if op in COUNTER_OPS:
-        if role != "counter":
-            return f"only a counter node may {op}"
+    roles = type(command).roles
+    if not roles:
+        return f"only admin may {op}"
+    if role not in roles:
+        return f"a {role} may not send {op} (only {', '.join(sorted(roles))} and admin)"
+    if role == "counter" and type(command).own_window:
         if own_counter is None:
             return "this counter node has no window number in the hall configuration"
-        if command.counter != own_counter:
-            return f"this node operates window {own_counter}, not window {command.counter}"
-        return None
-    if op == "requeue":
-        return None if role in ("counter", "greeter") else f"a {role} may not requeue"
-    if op == "rate":
-        if role == "counter" and ticket_counter is not None and ticket_counter != own_counter:
+        window = getattr(command, "counter", None)
+        if window is not None and window != own_counter:
+            return f"this node operates window {own_counter}, not window {window}"
+        if op == "rate" and ticket_counter is not None and ticket_counter != own_counter:
             return f"this pad rates cases of window {own_counter}; that case was at window {ticket_counter}"
-        return None if role in ("counter", "kiosk") else f"a {role} may not rate"
-    return f"only admin may {op}"
+    return None

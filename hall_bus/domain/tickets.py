@@ -1,0 +1,167 @@
+"""A ticket's life outside the counter: the hall day, issuing a ticket, and the end of a case.
+
+Issuing decides once (from the configuration) the facts replay needs: group rules, zone, green channel, whether
+the ticket queues at a counter. They travel in `ticket_issued`, so the ticket behaves the same after a restart
+under a changed configuration.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import TYPE_CHECKING, Any
+
+from hall_bus.clock import hall_day
+from hall_bus.domain import commands as c
+from hall_bus.domain import state as s
+from hall_bus.domain.groups import age_on, suggest_group
+from hall_bus.domain.registry import applies, handles
+from hall_bus.domain.rejected import CommandRejected
+from hall_bus.domain.state import HallState, Ticket
+
+if TYPE_CHECKING:
+    from hall_bus.domain.engine import QueueEngine
+
+DEFAULT_ROLLING_WINDOW = 20  # what `[hall] rolling_window` defaulted to before events carried it
+
+
+def roll_day(e: QueueEngine, now: datetime) -> None:
+    """Open a new hall day when the clock has passed the rollover; every command checks this first."""
+    day = hall_day(now, e.tz, e.cfg.hall.day_rollover).isoformat()
+    st = e.state
+    if st.day is not None and day <= st.day:
+        return
+    expired = []
+    for t in st.tickets.values():
+        if t.status not in s.OPEN_STATUSES:
+            continue
+        if t.appointment_ts is not None:
+            appt_day = hall_day(datetime.fromtimestamp(t.appointment_ts, e.tz), e.tz,
+                                e.cfg.hall.day_rollover).isoformat()
+            if appt_day >= day:
+                continue  # an appointment for today or later stays valid across the rollover
+        expired.append(t.id)
+    e.emit("day_opened", now, day=day, previous=st.day, expired=expired)
+
+
+@handles("issue")
+def issue(e: QueueEngine, cmd: c.Issue, now: datetime) -> dict[str, Any]:
+    e.check_service(cmd.service)
+    local_today = now.astimezone(e.tz).date()
+    age = age_on(cmd.birth_date, local_today) if cmd.birth_date else None
+    if age is not None and not 0 <= age <= 130:
+        raise CommandRejected("bad_birth_date", f"birth date {cmd.birth_date} gives an impossible age {age}")
+    suggested = suggest_group(
+        e.cfg.age, age=age, first_visit=cmd.first_visit, cannot_read=cmd.cannot_read,
+        pregnant=cmd.pregnant, with_infant=cmd.with_infant, limited_mobility=cmd.limited_mobility,
+    )
+    group = cmd.group or suggested
+    rule = e.cfg.groups[group]
+    if rule.appointment and cmd.appointment_at is None:
+        raise CommandRejected("appointment_needed", f"{rule.label} ({group}) needs appointment_at")
+    service = e.cfg.services_by_name[cmd.service]
+    st = e.state
+    assert st.day is not None
+    n = st.numbers.get(service.prefix, 0) + 1
+    number = f"{service.prefix}{n:03d}"
+    ticket_id = f"{st.day.replace('-', '')}-{number}"
+    issued = e.emit(
+        "ticket_issued", now, ticket=ticket_id, number=number, n=n, prefix=service.prefix,
+        service=service.name, group=group, suggested_group=suggested, label=rule.label, zone=rule.zone,
+        green=rule.green_channel, seated=rule.seated_wait, helper_required=rule.helper_required,
+        counter_queue=rule.counter_queue,
+        appointment_at=cmd.appointment_at.isoformat() if cmd.appointment_at else None,
+        age=age, node=cmd.node,
+    )
+    ahead, minutes = e.estimate(ticket_id)
+    issued["data"]["ahead"] = ahead
+    issued["data"]["wait_min"] = minutes
+    result: dict[str, Any] = {"ticket": ticket_id, "number": number, "service": service.name,
+                              "group": group, "label": rule.label, "ahead": ahead, "wait_min": minutes}
+    if rule.helper_required:
+        help_id = f"H-{ticket_id}"
+        e.emit("help_requested", now, help_id=help_id, ticket=ticket_id, number=number, group=group,
+               label=rule.label, seated=rule.seated_wait)
+        result["help_id"] = help_id
+    return result
+
+
+def emit_finished(e: QueueEngine, t: Ticket, counter: int | None, now: datetime, outcome: str,
+                  materials: list[str], reason: str) -> dict[str, Any]:
+    now_ts = now.timestamp()
+    begun = t.started_ts or t.called_ts or now_ts
+    # An appointment's promised time runs from the appointment, not from the day it was booked.
+    total_s = round(now_ts - max(t.issued_ts, t.appointment_ts or 0.0), 3)
+    promised = e.cfg.services_by_name[t.service].promised_minutes * 60
+    data: dict[str, Any] = dict(
+        ticket=t.id, number=t.number, counter=counter, service=t.service, group=t.group, outcome=outcome,
+        materials=materials, reason=reason, duration_s=round(now_ts - begun, 3),
+        wait_s=round((t.called_ts or now_ts) - (t.appointment_ts or t.issued_ts), 3) if t.called_ts else None,
+        total_s=total_s, on_time=total_s <= promised, rolling_window=e.cfg.hall.rolling_window,
+    )
+    e.emit("ticket_finished", now, **data)
+    result: dict[str, Any] = {"ticket": t.id, "number": t.number, "outcome": outcome}
+    if outcome == "materials_missing":
+        items = "；".join(f"{i}. {m}" for i, m in enumerate(materials, start=1))
+        result["notice"] = f"一次性告知：请补齐以下材料后再来办理（{t.service}）：{items}"
+    return result
+
+
+@handles("finish")
+def finish(e: QueueEngine, cmd: c.Finish, now: datetime) -> dict[str, Any]:
+    t = e.current(cmd.counter)
+    return emit_finished(e, t, cmd.counter, now, cmd.outcome, list(cmd.materials), cmd.reason)
+
+
+# ---------------------------------------------------------------------- appliers
+
+
+@applies("day_opened")
+def day_opened(st: HallState, ts: float, d: dict[str, Any]) -> None:
+    for tid in d["expired"]:
+        t = st.tickets[tid]
+        t.status = s.EXPIRED
+        st.waiting.pop(tid, None)
+        if t.help_id and st.helps[t.help_id].status in ("open", "claimed"):
+            st.helps[t.help_id].status = "expired"
+    previous = d["previous"]
+    if previous is not None:  # keep yesterday for late ratings; forget anything older that is closed
+        drop = [tid for tid, t in st.tickets.items() if t.day < previous and t.status not in s.OPEN_STATUSES]
+        for tid in drop:
+            t = st.tickets.pop(tid)
+            if t.help_id:
+                st.helps.pop(t.help_id, None)
+        for fid in [fid for fid, f in st.followups.items() if f.status == "closed"]:
+            del st.followups[fid]
+    for counter in st.counters.values():
+        counter.status, counter.current, counter.parked = "closed", None, []
+    st.numbers = {}
+    st.day = d["day"]
+
+
+@applies("ticket_issued")
+def ticket_issued(st: HallState, ts: float, d: dict[str, Any]) -> None:
+    appt = d["appointment_at"]
+    status = s.WAITING_HELPER if d["helper_required"] else s.WAITING if d["counter_queue"] else s.VISIT
+    st.tickets[d["ticket"]] = Ticket(
+        id=d["ticket"], number=d["number"], day=st.day or "", service=d["service"], group=d["group"],
+        zone=d["zone"], green=d["green"], seated=d["seated"], issued_ts=ts, queue_ts=ts, status=status,
+        appointment_ts=datetime.fromisoformat(appt).timestamp() if appt else None, age=d["age"],
+        counter_queue=d["counter_queue"],
+    )
+    st.numbers[d["prefix"]] = d["n"]
+    if status == s.WAITING:
+        st.waiting[d["ticket"]] = None
+
+
+@applies("ticket_finished")
+def ticket_finished(st: HallState, ts: float, d: dict[str, Any]) -> None:
+    t = st.tickets[d["ticket"]]
+    t.status, t.outcome, t.finished_ts = s.FINISHED, d["outcome"], ts
+    if d["counter"] is not None:
+        st.counter(d["counter"]).current = None
+        t.counter = d["counter"]
+        recent = st.durations.setdefault(t.service, [])
+        recent.append(d["duration_s"])
+        window = d.get("rolling_window", DEFAULT_ROLLING_WINDOW)
+        if len(recent) > window:
+            del recent[: len(recent) - window]

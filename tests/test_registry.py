@@ -1,0 +1,134 @@
+"""One place per command: models, handlers, appliers, roles and the docs' tables must agree.
+
+Adding an op or an event means touching its model, one decorated function, and a row in
+docs/scenario-format.md; these tests name whatever was forgotten.
+"""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from hall_bus.domain.commands import MODEL_FOR, OPS, parse_command
+from hall_bus.domain.registry import APPLIERS, HANDLERS
+from hall_bus.wire.keys import ROLES
+from hall_bus.wire.protocol import authorize
+
+ROOT = Path(__file__).resolve().parents[1]
+DOMAIN = ROOT / "hall_bus" / "domain"
+
+
+def _doc_table(heading: str) -> list[list[str]]:
+    """Rows of the first table after `## heading` in docs/scenario-format.md, as stripped cells."""
+    text = (ROOT / "docs" / "scenario-format.md").read_text(encoding="utf-8")
+    section = text.split(f"## {heading}\n", 1)[1].split("\n## ", 1)[0]
+    rows = [line for line in section.splitlines() if line.startswith("| `")]
+    return [[c.strip() for c in row.strip("|").split("|")] for row in rows]
+
+
+def _emitted_event_types() -> set[str]:
+    found: set[str] = set()
+    for path in DOMAIN.glob("*.py"):
+        found |= set(re.findall(r"\bemit\(\s*\"([a-z_]+)\"", path.read_text(encoding="utf-8")))
+    return found
+
+
+def test_every_op_has_a_model_and_a_handler_and_nothing_else_does() -> None:
+    assert set(HANDLERS) == set(OPS) == set(MODEL_FOR)
+
+
+def test_every_emitted_event_has_an_applier_and_every_applier_is_emitted() -> None:
+    emitted = _emitted_event_types()
+    assert emitted, "the source scan found no emit(...) calls; the test itself is broken"
+    assert emitted - set(APPLIERS) == set(), "events emitted with no applier: replay would crash"
+    assert set(APPLIERS) - emitted == set(), "appliers for events nothing emits"
+
+
+def test_docs_ops_table_lists_every_op_with_its_roles() -> None:
+    documented: dict[str, str] = {}
+    for cells in _doc_table("Ops"):
+        for op in re.findall(r"`([a-z_]+)`", cells[0]):
+            documented[op] = cells[2]
+    assert set(documented) == set(OPS)
+    for op, who in documented.items():
+        model = MODEL_FOR[op]
+        named = set(re.findall(r"`([a-z_]+)`", who))
+        assert named == set(model.roles), f"docs: {op} sent by {sorted(named)}; model: {sorted(model.roles)}"
+        assert ("own window" in who) == model.own_window, f"{op}: docs and model disagree on 'own window'"
+        if not model.roles:
+            assert who == "admin only"
+
+
+def test_docs_events_table_lists_exactly_the_applied_events() -> None:
+    documented = {ev for cells in _doc_table("Events") for ev in re.findall(r"`([a-z_]+)`", cells[0])}
+    assert documented == set(APPLIERS)
+
+
+def test_roles_on_models_are_known_roles() -> None:
+    for op, model in MODEL_FOR.items():
+        assert set(model.roles) <= set(ROLES) - {"admin"}, op
+
+
+EXAMPLES = {
+    "issue": {"service": "医保"}, "claim_help": {"help_id": "H-1", "helper": "xm-1"},
+    "handover_help": {"help_id": "H-1", "from_helper": "a", "to_helper": "b"},
+    "finish_help": {"help_id": "H-1", "helper": "a"}, "call_ticket": {"counter": 5, "ticket": "A001"},
+    "requeue": {"ticket": "A001"}, "finish": {"counter": 5}, "transfer": {"counter": 5, "to_counter": 6},
+    "park": {"counter": 5}, "resume_parked": {"counter": 5, "ticket": "A001"}, "rate": {"ticket": "A001", "level": 1},
+    "close_followup": {"followup_id": "FU-000001", "note": "called back"},
+}
+
+
+@pytest.mark.parametrize("op", OPS)
+def test_authorize_follows_the_model_roles(op: str) -> None:
+    cmd = parse_command({"op": op, **EXAMPLES.get(op, {"counter": 5})})
+    model = MODEL_FOR[op]
+    assert authorize("admin", None, cmd) is None
+    for role in ("kiosk", "greeter", "counter", "board", "display"):
+        why = authorize(role, 5, cmd)
+        assert (why is None) == (role in model.roles), f"{role} sending {op}: {why}"
+    if model.own_window and hasattr(cmd, "counter"):
+        assert "operates window 6, not window 5" in (authorize("counter", 6, cmd) or "")
+    if op == "rate":
+        assert "rates cases of window 6" in (authorize("counter", 6, cmd, ticket_counter=5) or "")
+        assert authorize("counter", 5, cmd, ticket_counter=5) is None
+
+
+def test_replay_does_not_depend_on_todays_configuration(cfg, clock, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A ledger written under one configuration replays to the same hall under a changed one: the facts that
+    decided each event travel in it. Here the home-visit group changes to counter queueing, the rolling window
+    shrinks, and a window the ledger mentions is removed."""
+    from hall_bus.store.core import HallCore
+
+    core = HallCore(cfg, tmp_path, clock)
+    script = [
+        {"op": "issue", "service": "医保", "group": "home_visit", "appointment_at": "2026-11-23T10:00:00+08:00"},
+        {"op": "claim_help", "help_id": "H-20261123-E001", "helper": "xm-1"},
+        *[{"op": "issue", "service": "医保"}] * 4,
+        *[{"op": op, "counter": 10} for _ in range(4) for op in ("call_next", "start", "finish")],
+    ]
+    for cmd in script:
+        clock.advance(90)
+        core.submit(cmd)
+    before = core.state.to_dict()
+    core.close()
+    assert before["tickets"]["20261123-E001"]["status"] == "visit"
+    assert len(before["durations"]["医保"]) == 4
+
+    changed = cfg.model_copy(update={
+        "hall": cfg.hall.model_copy(update={"rolling_window": 2}),
+        "groups": {**cfg.groups, "home_visit": cfg.groups["home_visit"].model_copy(update={"counter_queue": True})},
+        "counters": [c for c in cfg.counters if c.number != 10],
+    })
+    for cached in ("counters_by_number", "services_by_name", "zones_by_id"):
+        changed.__dict__.pop(cached, None)  # cached views of the original lists
+    again = HallCore(changed, tmp_path, clock)
+    try:
+        after = again.state.to_dict()
+    finally:
+        again.close()
+    for key in ("tickets", "waiting", "helps", "durations", "numbers", "followups", "seq"):
+        assert after[key] == before[key], key
+    assert after["counters"]["10"] == before["counters"]["10"]
