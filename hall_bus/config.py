@@ -37,6 +37,7 @@ class HallInfo(_Strict):
     recall_limit: int = Field(default=3, ge=0, le=10)
     starvation_minutes: float = Field(default=30, gt=0)
     appointment_grace_minutes: float = Field(default=10, ge=0)
+    help_escalate_minutes: float = Field(default=3, gt=0, description="an unclaimed help request is escalated")
     rolling_window: int = Field(default=20, ge=1, le=1000)
     snapshot_every: int = Field(default=5000, ge=10)
 
@@ -87,8 +88,14 @@ class Counter(_Strict):
 
 
 class GroupRule(_Strict):
+    """How a group's ticket is routed. Assisted visitors are called at any window serving their service (the
+    helper goes with them or acts for them there) and, with `zone`, also at that assistance zone's windows;
+    `department_windows = false` keeps a group to its zone. `priority` orders queued groups at a window."""
+
     label: str = Field(min_length=1)
     zone: str | None = None
+    department_windows: bool = True
+    priority: int = Field(default=0, ge=0, le=9, description="higher is called earlier, after the green channel")
     green_channel: bool = False
     helper_required: bool = False
     seated_wait: bool = False
@@ -196,6 +203,9 @@ def cross_check(cfg: HallConfig) -> list[tuple[tuple[str | int, ...], str]]:
             continue
         if rule.counter_queue and rule.zone is not None and not any(c.zone == rule.zone for c in cfg.counters):
             problems.append((("groups", code, "zone"), f"no counter is in zone {rule.zone!r}, so nobody can call it"))
+        if rule.counter_queue and rule.zone is None and not rule.department_windows:
+            problems.append((("groups", code, "department_windows"),
+                             "with department_windows = false the group needs a zone, or nobody can call it"))
 
     dept_zones = {z.id for z in cfg.zones if z.kind == "department"}
     for idx, service in enumerate(cfg.services):

@@ -79,7 +79,8 @@ def test_scenario_with_data_dir_keeps_the_ledger(tmp_path: Path) -> None:
     assert (data / "ledger.sqlite3").exists()
     more = write(tmp_path / "more.jsonl", ['{"at": "2026-11-23T09:05:00+08:00", "op": "issue", "service": "医保"}'])
     res = hallctl("simulate", "--config", str(EXAMPLE), "--script", str(more), "--data", str(data))
-    assert json.loads(res.stdout.splitlines()[0])["data"]["number"] == "E002"
+    issued = [e for e in map(json.loads, res.stdout.splitlines()) if e["type"] == "ticket_issued"]
+    assert [e["data"]["number"] for e in issued] == ["E002"]
 
 
 MALFORMED = [

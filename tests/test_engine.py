@@ -70,14 +70,6 @@ def test_visitor_or_greeter_can_override_the_suggestion(hall: Hall) -> None:
     assert issued["data"]["suggested_group"] == "delegate"
 
 
-def test_assistance_ticket_waits_for_a_helper_before_any_call(hall: Hall) -> None:
-    res = hall("issue", service="医保", group="accompany")
-    assert rejected(hall, "call_next", counter=1).code == "queue_empty"
-    assert rejected(hall, "call_ticket", counter=1, ticket=res["number"]).code == "needs_helper"
-    hall("claim_help", help_id=res["help_id"], helper="王芳")
-    assert hall("call_next", counter=1)["ticket"] == res["ticket"]
-
-
 def test_first_claim_wins_and_owns_until_handover(hall: Hall) -> None:
     help_id = hall("issue", service="医保", group="delegate")["help_id"]
     hall("claim_help", help_id=help_id, helper="王芳")
@@ -88,13 +80,6 @@ def test_first_claim_wins_and_owns_until_handover(hall: Hall) -> None:
     assert rejected(hall, "finish_help", help_id=help_id, helper="王芳").code == "not_owner"
     hall("finish_help", help_id=help_id, helper="李强")
     assert hall.state.helps[help_id].owners == ["王芳", "李强"]
-
-
-def test_assistance_ticket_is_only_called_in_its_zone(hall: Hall) -> None:
-    res = hall("issue", service="医保", group="accompany")
-    hall("claim_help", help_id=res["help_id"], helper="h1")
-    assert rejected(hall, "call_next", counter=10).code == "queue_empty"  # 医保 window in the social zone
-    assert hall("call_next", counter=2)["ticket"] == res["ticket"]  # 帮办代办 zone
 
 
 def test_home_visit_needs_appointment_and_is_finished_by_its_helper(hall: Hall) -> None:

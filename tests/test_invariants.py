@@ -10,6 +10,7 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule
 
 from hall_bus.clock import ManualClock
 from hall_bus.config import load_config
+from hall_bus.domain import calling
 from hall_bus.domain import state as s
 from hall_bus.domain.commands import parse_command
 from hall_bus.domain.engine import CommandRejected, QueueEngine
@@ -37,6 +38,11 @@ class HallMachine(RuleBasedStateMachine):
         except CommandRejected as exc:
             events = exc.events
         self.events.extend(events)
+        # Every command first escalates what is due: afterwards no open request is overdue and unescalated.
+        now = self.clock.now().timestamp()
+        limit = CFG.hall.help_escalate_minutes * 60
+        for h in self.engine.state.helps.values():
+            assert not (h.status == "open" and not h.escalated and now - h.requested_ts >= limit), h
 
     @rule(service=st.sampled_from(SERVICES), group=st.sampled_from(GROUPS), secs=st.integers(0, 900))
     def issue(self, service: str, group: str, secs: int) -> None:
@@ -51,6 +57,18 @@ class HallMachine(RuleBasedStateMachine):
         helps = list(self.engine.state.helps)
         if helps:
             self.send({"op": "claim_help", "help_id": helps[pick % len(helps)], "helper": helper})
+
+    @rule(pick=st.integers(0, 50), group=st.sampled_from(GROUPS), cancel=st.booleans())
+    def greeter_changes(self, pick: int, group: str, cancel: bool) -> None:
+        if cancel:
+            helps = list(self.engine.state.helps)
+            if helps:
+                self.send({"op": "cancel_help", "help_id": helps[pick % len(helps)], "by": "h1", "reason": "x"})
+        else:
+            tickets = list(self.engine.state.tickets.values())
+            if tickets:
+                self.send({"op": "change_group", "ticket": tickets[pick % len(tickets)].number, "group": group,
+                           "by": "h1", "reason": "x"})
 
     @rule(op=st.sampled_from(COUNTER_OPS), counter=st.sampled_from(COUNTERS), secs=st.integers(0, 600))
     def counter_op(self, op: str, counter: int, secs: int) -> None:
@@ -106,11 +124,31 @@ class HallMachine(RuleBasedStateMachine):
         assert set(st_.waiting) == {tid for tid, t in st_.tickets.items() if t.status == s.WAITING}
 
     @invariant()
+    def index_holds_exactly_the_waiting_tickets(self) -> None:
+        st_ = self.engine.state
+        assert len(st_.index) == len(st_.waiting) and all(tid in st_.index for tid in st_.waiting)
+
+    @invariant()
+    def a_window_calls_the_ticket_a_full_scan_would(self) -> None:
+        """The index answers what a plain scan of the waiting list answers: same ticket for every window."""
+        st_ = self.engine.state
+        now = self.clock.now().timestamp()
+        for number in COUNTERS:
+            picked = calling.select(CFG, st_, number, now)
+            assert picked is None or calling.eligible(CFG, picked, number)
+            eligible = [st_.tickets[tid] for tid in st_.waiting if calling.eligible(CFG, st_.tickets[tid], number)]
+            assert (picked is None) == (not eligible)
+            if picked is not None and picked.green:
+                assert min((t for t in eligible if t.green), key=lambda t: t.queue_ts) is picked
+
+    @invariant()
     def events_alone_rebuild_the_state(self) -> None:
         fresh = QueueEngine(CFG, self.clock)
         for ev in self.events:
             fresh.apply(ev)
         assert fresh.state.to_dict() == self.engine.state.to_dict()
+        snap = type(self.engine.state).from_dict(self.engine.state.to_dict())
+        assert len(snap.index) == len(self.engine.state.index)
 
 
 HallMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)

@@ -78,6 +78,8 @@ EXAMPLES = {
     "requeue": {"ticket": "A001"}, "finish": {"counter": 5}, "transfer": {"counter": 5, "to_counter": 6},
     "park": {"counter": 5}, "resume_parked": {"counter": 5, "ticket": "A001"}, "rate": {"ticket": "A001", "level": 1},
     "close_followup": {"followup_id": "FU-000001", "note": "called back"},
+    "cancel_help": {"help_id": "H-1", "by": "xm-1", "reason": "declined"}, "tick": {},
+    "change_group": {"ticket": "A001", "group": "accompany", "by": "xm-1", "reason": "walks with a stick"},
 }
 
 

@@ -1,37 +1,37 @@
 """Calling policy: who a window may call, who it calls next, and how long a waiting visitor should expect.
 
-Pure functions of the configuration and the state. `call_next` and the estimate printed on the ticket use the
-same order, so the number of people a ticket says are ahead is the number the windows will call first.
+Pure functions of the configuration and the state. `call_next` and the estimate printed on the ticket read the
+same order (queue_index.order_key), so the people a ticket says are ahead are the people called first.
+
+The order at a window:
+1. green channel (推着办), oldest first;
+2. tickets sent to the front, or to this very window (a transfer);
+3. appointments from `appointment_grace_minutes` before their time;
+4. any queued ticket that has waited `starvation_minutes` or longer, oldest first;
+5. priority groups (陪同办, 代理办, 引导办 in the example), higher priority first, then first come;
+6. walk-ins: each service's oldest competes, scored by the window's weight for the service × time waited.
+The starvation bound (4) overrides priority groups and weights, not 1–3: those are single visitors who must be
+seen now, and their number is bounded (the green channel's share, one front per transfer, booked slots).
 """
 
 from __future__ import annotations
 
 import math
 
-from hall_bus.config import HallConfig
+from hall_bus.config import Counter, HallConfig
+from hall_bus.domain.queue_index import APPOINTMENT, DEPT, FRONT, PRIORITY, WALK_IN, Key, Lane, routes_of
 from hall_bus.domain.state import HallState, Ticket
 
 
-def order_key(t: Ticket) -> tuple[int, float]:
-    """Calling class and time: green channel, sent to the front or to a window, appointment, walk-in."""
-    if t.green:
-        return (0, t.queue_ts)
-    if t.front or t.target_counter is not None:
-        return (1, t.queue_ts)
-    if t.appointment_ts is not None:
-        return (2, t.appointment_ts)
-    return (3, t.queue_ts)
+def route_of_counter(cfg: HallConfig, counter: Counter) -> str:
+    return DEPT if cfg.zones_by_id[counter.zone].kind == "department" else counter.zone
 
 
 def eligible(cfg: HallConfig, t: Ticket, number: int) -> bool:
     if t.target_counter is not None:
         return t.target_counter == number
     cc = cfg.counters_by_number[number]
-    if t.service not in cc.services:
-        return False
-    if t.zone is None:
-        return cfg.zones_by_id[cc.zone].kind == "department"
-    return t.zone == cc.zone
+    return t.service in cc.services and route_of_counter(cfg, cc) in routes_of(t)
 
 
 def counters_for(cfg: HallConfig, t: Ticket) -> list[int]:
@@ -39,40 +39,61 @@ def counters_for(cfg: HallConfig, t: Ticket) -> list[int]:
 
 
 def select(cfg: HallConfig, state: HallState, number: int, now_ts: float) -> Ticket | None:
-    """Green channel, then tickets sent to the front, then due appointments, then the weighted queues.
-
-    Within the weighted part only each service's oldest ticket competes, scored by weight × time waited, so
-    a low-weight service still rises with time; past `starvation_minutes` the oldest head is taken outright.
-    """
-    weights = cfg.counters_by_number[number].services
+    """The ticket this window calls next, or None; see the module docstring for the order."""
+    counter = cfg.counters_by_number[number]
+    route = route_of_counter(cfg, counter)
+    weights = counter.services
+    lanes: list[tuple[str, Lane]] = []
+    for service in weights:
+        lane = state.index.lane(service, route)
+        if lane is not None and lane.by_key:
+            lanes.append((service, lane))
+    best: Key | None = None
+    targeted = state.index.targeted.get(number)
+    if targeted is not None and targeted.by_key:
+        best = targeted.by_key[0]
     grace = cfg.hall.appointment_grace_minutes * 60
-    best: tuple[tuple[int, float], Ticket] | None = None
-    heads: dict[str, Ticket] = {}
-    tickets = state.tickets
-    for tid in state.waiting:
-        t = tickets[tid]
-        if not eligible(cfg, t, number):
-            continue
-        key = order_key(t)
-        if key[0] == 3:  # a walk-in: only each service's oldest competes below
-            head = heads.get(t.service)
-            if head is None or t.queue_ts < head.queue_ts:
-                heads[t.service] = t
-            continue
-        if key[0] == 2 and key[1] - grace > now_ts:
-            continue  # an appointment not due yet
-        if best is None or key < best[0]:
-            best = (key, t)
+    for _, lane in lanes:
+        head = lane.by_key[0]
+        if head[0] <= FRONT:
+            candidate: Key | None = head
+        else:
+            candidate = lane.first_of(APPOINTMENT)
+            if candidate is not None and candidate[2] - grace > now_ts:
+                candidate = None  # the earliest appointment is not due yet, so none on this lane is
+        if candidate is not None and (best is None or candidate < best):
+            best = candidate
     if best is not None:
-        return best[1]
-    if not heads:
-        return None
+        return state.tickets[best[4]]
+
     bound = cfg.hall.starvation_minutes * 60
-    starving = [h for h in heads.values() if now_ts - h.queue_ts >= bound]
-    if starving:
-        return min(starving, key=lambda h: h.queue_ts)
-    return max(heads.values(),
-               key=lambda h: (weights.get(h.service, 1.0) * (now_ts - h.queue_ts + 1.0), -h.queue_ts))
+    oldest: tuple[float, Key] | None = None
+    for _, lane in lanes:
+        head_by_time = lane.oldest_queued()
+        if head_by_time is not None and (oldest is None or head_by_time < oldest):
+            oldest = head_by_time
+    if oldest is None:
+        return None
+    if now_ts - oldest[0] >= bound:
+        return state.tickets[oldest[1][4]]
+
+    priority: Key | None = None
+    for _, lane in lanes:
+        candidate = lane.first_of(PRIORITY)
+        if candidate is not None and (priority is None or candidate < priority):
+            priority = candidate
+    if priority is not None:
+        return state.tickets[priority[4]]
+
+    scored: tuple[float, float, Key] | None = None
+    for service, lane in lanes:
+        head = lane.first_of(WALK_IN)
+        if head is None:
+            continue
+        score = (weights.get(service, 1.0) * (now_ts - head[2] + 1.0), -head[2], head)
+        if scored is None or score[:2] > scored[:2]:
+            scored = score
+    return state.tickets[scored[2][4]] if scored is not None else None
 
 
 def average_minutes(cfg: HallConfig, state: HallState, service: str) -> float:
@@ -83,20 +104,14 @@ def average_minutes(cfg: HallConfig, state: HallState, service: str) -> float:
 
 
 def estimate(cfg: HallConfig, state: HallState, ticket_id: str) -> tuple[int, int]:
-    """(people ahead, estimated wait in minutes) for a waiting ticket; what the ticket and kiosk show."""
+    """(people ahead, estimated wait in minutes) for a waiting ticket; what the ticket and kiosk show.
+
+    Ahead counts every waiting ticket of the same service that the calling order puts first on this ticket's
+    main route: the green channel, fronts, due appointments, priority groups (helped visitors included) and
+    older walk-ins.
+    """
     t = state.tickets[ticket_id]
-    key = order_key(t)
-    ahead = 0
-    before_me = True  # equal keys (issued in the same millisecond) keep issue order
-    for other_id in state.waiting:
-        if other_id == ticket_id:
-            before_me = False
-            continue
-        o = state.tickets[other_id]
-        if o.service == t.service and o.zone == t.zone:
-            other = order_key(o)
-            if other < key or (before_me and other == key):
-                ahead += 1
+    ahead = state.index.ahead_of(t)
     eligible_now = counters_for(cfg, t)
     open_now = [n for n in eligible_now if state.counters[n].status != "closed"] or eligible_now
     avg = average_minutes(cfg, state, t.service)

@@ -129,11 +129,11 @@ def resume_parked(e: QueueEngine, cmd: c.ResumeParked, now: datetime) -> dict[st
 @applies("ticket_called")
 def ticket_called(st: HallState, ts: float, d: dict[str, Any]) -> None:
     t = st.tickets[d["ticket"]]
+    st.dequeue(t.id)  # before its calling facts change: the index finds it by them
     t.status, t.counter, t.recalls = s.CALLED, d["counter"], 0
     t.front, t.target_counter = False, None
     if t.called_ts is None:
         t.called_ts = ts
-    st.waiting.pop(t.id, None)
     counter = st.counter(d["counter"])
     counter.current = t.id
     counter.status = "open"
@@ -151,14 +151,15 @@ def ticket_no_show(st: HallState, ts: float, d: dict[str, Any]) -> None:
     st.counter(d["counter"]).current = None
 
 
-def back_in_queue(st: HallState, t: Ticket, ts: float, position: str) -> None:
+def back_in_queue(st: HallState, t: Ticket, ts: float, position: str, target: int | None = None) -> None:
     t.status, t.counter, t.recalls = s.WAITING, None, 0
     t.front = position == "front"
+    t.target_counter = target
     if position == "end":
         t.queue_ts = ts
     elif position == "original":
         t.queue_ts = t.issued_ts
-    st.waiting[t.id] = None
+    st.enqueue(t)
 
 
 @applies("ticket_requeued")
@@ -178,8 +179,7 @@ def ticket_transferred(st: HallState, ts: float, d: dict[str, Any]) -> None:
     st.counter(d["from_counter"]).current = None
     t.service = d["to_service"]
     t.started_ts = None
-    back_in_queue(st, t, ts, d["position"])
-    t.target_counter = d["to_counter"]
+    back_in_queue(st, t, ts, d["position"], d["to_counter"])
 
 
 @applies("ticket_parked")

@@ -75,6 +75,27 @@ class FinishHelp(_Cmd):
     helper: HelperId
 
 
+class CancelHelp(_Cmd):
+    op: Literal["cancel_help"]
+    roles = frozenset({"greeter"})
+    help_id: str
+    by: HelperId
+    reason: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class ChangeGroup(_Cmd):
+    op: Literal["change_group"]
+    roles = frozenset({"greeter"})
+    ticket: TicketRef
+    group: GroupCode
+    by: HelperId
+    reason: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class Tick(_Cmd):
+    op: Literal["tick"]
+
+
 class CounterOp(_Cmd):
     roles = frozenset({'counter'})
     own_window = True
@@ -169,8 +190,8 @@ class CloseFollowUp(_Cmd):
 
 
 Command = Annotated[
-    Issue | ClaimHelp | HandoverHelp | FinishHelp | CounterOp | CallTicket | Requeue | Finish | Transfer | Park
-    | ResumeParked | Rate | CloseFollowUp,
+    Issue | ClaimHelp | HandoverHelp | FinishHelp | CancelHelp | ChangeGroup | Tick | CounterOp | CallTicket
+    | Requeue | Finish | Transfer | Park | ResumeParked | Rate | CloseFollowUp,
     Field(discriminator="op"),
 ]
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(Command)

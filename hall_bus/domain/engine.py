@@ -17,7 +17,7 @@ from typing import Any
 
 from hall_bus.clock import Clock
 from hall_bus.config import HallConfig
-from hall_bus.domain import calling, tickets
+from hall_bus.domain import calling, helpers, tickets
 from hall_bus.domain import state as s
 from hall_bus.domain.registry import APPLIERS, HANDLERS, Event
 from hall_bus.domain.rejected import CommandRejected
@@ -44,6 +44,7 @@ class QueueEngine:
         now = self.clock.now()
         self._pending = []
         tickets.roll_day(self, now)
+        helpers.escalate_due(self, now)
         try:
             result = HANDLERS[command.op](self, command, now)
         except CommandRejected as exc:

@@ -65,13 +65,61 @@ def finish_help(e: QueueEngine, cmd: c.FinishHelp, now: datetime) -> dict[str, A
     return {"help_id": h.id}
 
 
+def escalate_due(e: QueueEngine, now: datetime) -> None:
+    """Help requests nobody claimed within `help_escalate_minutes` are escalated: the greeter tablets put them on
+    top and the supervisor sees them. Runs before every command (and the server's `tick`), oldest first."""
+    st = e.state
+    if not st.unescalated:
+        return
+    limit = e.cfg.hall.help_escalate_minutes * 60
+    now_ts = now.timestamp()
+    for help_id in list(st.unescalated):
+        h = st.helps[help_id]
+        waited = now_ts - h.requested_ts
+        if waited < limit:
+            break
+        t = st.tickets[h.ticket]
+        e.emit("help_escalated", now, help_id=h.id, ticket=t.id, number=t.number, group=h.group,
+               waited_s=round(waited, 3))
+
+
+@handles("cancel_help")
+def cancel_help(e: QueueEngine, cmd: c.CancelHelp, now: datetime) -> dict[str, Any]:
+    """The visitor needs no helper after all (or a greeter raised it by mistake); the ticket keeps its place."""
+    h = _help(e, cmd.help_id)
+    if h.status not in ("open", "claimed"):
+        raise CommandRejected("bad_state", f"{h.id} is {h.status}")
+    e.emit("help_cancelled", now, help_id=h.id, ticket=h.ticket, by=cmd.by, reason=cmd.reason)
+    return {"help_id": h.id, "status": "cancelled"}
+
+
+@handles("tick")
+def tick(e: QueueEngine, cmd: c.Tick, now: datetime) -> dict[str, Any]:
+    """Nothing of its own: the day rollover and escalations run before every command, and a quiet hall still
+    needs them, so the server sends this every few seconds."""
+    return {"day": e.state.day}
+
+
 # ---------------------------------------------------------------------- appliers
 
 
 @applies("help_requested")
 def help_requested(st: HallState, ts: float, d: dict[str, Any]) -> None:
-    st.helps[d["help_id"]] = HelpRequest(id=d["help_id"], ticket=d["ticket"], group=d["group"])
+    st.helps[d["help_id"]] = HelpRequest(id=d["help_id"], ticket=d["ticket"], group=d["group"], requested_ts=ts)
     st.tickets[d["ticket"]].help_id = d["help_id"]
+    st.unescalated[d["help_id"]] = None
+
+
+@applies("help_escalated")
+def help_escalated(st: HallState, ts: float, d: dict[str, Any]) -> None:
+    st.helps[d["help_id"]].escalated = True
+    st.unescalated.pop(d["help_id"], None)
+
+
+@applies("help_cancelled")
+def help_cancelled(st: HallState, ts: float, d: dict[str, Any]) -> None:
+    st.helps[d["help_id"]].status = "cancelled"
+    st.unescalated.pop(d["help_id"], None)
 
 
 @applies("help_claimed")
@@ -79,11 +127,12 @@ def help_claimed(st: HallState, ts: float, d: dict[str, Any]) -> None:
     h = st.helps[d["help_id"]]
     h.status, h.helper = "claimed", d["helper"]
     h.owners.append(d["helper"])
+    st.unescalated.pop(h.id, None)
     t = st.tickets[h.ticket]
-    if t.status == s.WAITING_HELPER:
-        if t.counter_queue:  # decided when the ticket was issued, not by today's configuration
+    if t.status == s.WAITING_HELPER:  # a ticket from an older ledger, held back until this claim
+        if t.counter_queue:
             t.status = s.WAITING
-            st.waiting[t.id] = None
+            st.enqueue(t)
         else:
             t.status = s.VISIT
 

@@ -1,6 +1,8 @@
 """The hall's state as the queue engine sees it; rebuilt only by applying events, saved whole in snapshots.
 
-Plain dataclasses, so a snapshot is `to_dict()` and replay equality is a dict comparison.
+Plain dataclasses, so a snapshot is `to_dict()` and replay equality is a dict comparison. Two views are derived
+and never saved: the queue index (queue_index.py) and the open help requests not yet escalated, oldest first.
+Both are rebuilt when a state is loaded, and kept in step by `enqueue`/`dequeue` and the help appliers.
 """
 
 from __future__ import annotations
@@ -8,8 +10,10 @@ from __future__ import annotations
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
+from hall_bus.domain.queue_index import QueueIndex
+
 # Ticket statuses. A ticket is "open" while it can still be called or served.
-WAITING_HELPER = "waiting_helper"  # an assistance ticket whose helper has not claimed it yet
+WAITING_HELPER = "waiting_helper"  # before 2026-11: an assistance ticket held back until a helper claimed it
 WAITING = "waiting"
 CALLED = "called"
 SERVING = "serving"
@@ -46,13 +50,16 @@ class Ticket:
     help_id: str | None = None
     rating: str | None = None
     age: int | None = None
-    counter_queue: bool = True  # from ticket_issued: after a helper claims it, does it queue at a counter?
+    counter_queue: bool = True  # from ticket_issued: does it queue at a counter at all (not a home visit)?
+    priority: int = 0  # from the group at issue: higher is called earlier among queued tickets
+    routes: list[str] = field(default_factory=list)  # where it may be called ("dept", an assistance zone id)
 
 
 @dataclass(slots=True)
 class CounterState:
     number: int
     status: str = "closed"  # closed | open | paused
+    signed_in: bool = False  # opened at least once this hall day: only the first call signs a window in
     current: str | None = None
     parked: list[str] = field(default_factory=list)
 
@@ -62,9 +69,11 @@ class HelpRequest:
     id: str
     ticket: str
     group: str
-    status: str = "open"  # open | claimed | finished | expired
+    status: str = "open"  # open | claimed | finished | cancelled | lapsed (case ended unclaimed) | expired
     helper: str | None = None
     owners: list[str] = field(default_factory=list)
+    requested_ts: float = 0.0
+    escalated: bool = False
 
 
 @dataclass(slots=True)
@@ -89,6 +98,24 @@ class HallState:
     durations: dict[str, list[float]] = field(default_factory=dict)
     followup_count: int = 0
     seq: int = 0  # ledger sequence number of the last event applied
+    index: QueueIndex = field(default_factory=QueueIndex, repr=False, compare=False)
+    unescalated: dict[str, None] = field(default_factory=dict, repr=False, compare=False)  # open, oldest first
+
+    def enqueue(self, t: Ticket) -> None:
+        """Into the queue (or re-placed after its calling facts changed)."""
+        self.waiting[t.id] = None
+        self.index.add(t)
+
+    def dequeue(self, ticket_id: str) -> None:
+        self.waiting.pop(ticket_id, None)
+        self.index.remove(ticket_id)
+
+    def rebuild_derived(self) -> None:
+        self.index = QueueIndex()
+        for tid in self.waiting:
+            self.index.add(self.tickets[tid])
+        self.unescalated = {h.id: None for h in sorted(self.helps.values(), key=lambda h: h.requested_ts)
+                            if h.status == "open" and not h.escalated}
 
     def counter(self, number: int) -> CounterState:
         """A window's state, made on first mention: an event about a window today's configuration no longer
@@ -114,7 +141,7 @@ class HallState:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> HallState:
-        return cls(
+        state = cls(
             day=data["day"],
             numbers=dict(data["numbers"]),
             tickets={k: Ticket(**v) for k, v in data["tickets"].items()},
@@ -126,3 +153,5 @@ class HallState:
             followup_count=data["followup_count"],
             seq=data["seq"],
         )
+        state.rebuild_derived()
+        return state

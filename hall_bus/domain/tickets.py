@@ -14,6 +14,7 @@ from hall_bus.clock import hall_day
 from hall_bus.domain import commands as c
 from hall_bus.domain import state as s
 from hall_bus.domain.groups import age_on, suggest_group
+from hall_bus.domain.queue_index import DEPT
 from hall_bus.domain.registry import applies, handles
 from hall_bus.domain.rejected import CommandRejected
 from hall_bus.domain.state import HallState, Ticket
@@ -34,6 +35,8 @@ def roll_day(e: QueueEngine, now: datetime) -> None:
     for t in st.tickets.values():
         if t.status not in s.OPEN_STATUSES:
             continue
+        if t.status == s.VISIT and t.help_id and st.helps[t.help_id].status == "claimed":
+            continue  # a home visit under way at the rollover is finished by its helper, whatever the hour
         if t.appointment_ts is not None:
             appt_day = hall_day(datetime.fromtimestamp(t.appointment_ts, e.tz), e.tz,
                                 e.cfg.hall.day_rollover).isoformat()
@@ -59,6 +62,7 @@ def issue(e: QueueEngine, cmd: c.Issue, now: datetime) -> dict[str, Any]:
     if rule.appointment and cmd.appointment_at is None:
         raise CommandRejected("appointment_needed", f"{rule.label} ({group}) needs appointment_at")
     service = e.cfg.services_by_name[cmd.service]
+    routes = route_list(rule.department_windows, rule.zone)
     st = e.state
     assert st.day is not None
     n = st.numbers.get(service.prefix, 0) + 1
@@ -68,7 +72,7 @@ def issue(e: QueueEngine, cmd: c.Issue, now: datetime) -> dict[str, Any]:
         "ticket_issued", now, ticket=ticket_id, number=number, n=n, prefix=service.prefix,
         service=service.name, group=group, suggested_group=suggested, label=rule.label, zone=rule.zone,
         green=rule.green_channel, seated=rule.seated_wait, helper_required=rule.helper_required,
-        counter_queue=rule.counter_queue,
+        counter_queue=rule.counter_queue, priority=rule.priority, routes=routes,
         appointment_at=cmd.appointment_at.isoformat() if cmd.appointment_at else None,
         age=age, node=cmd.node,
     )
@@ -80,9 +84,44 @@ def issue(e: QueueEngine, cmd: c.Issue, now: datetime) -> dict[str, Any]:
     if rule.helper_required:
         help_id = f"H-{ticket_id}"
         e.emit("help_requested", now, help_id=help_id, ticket=ticket_id, number=number, group=group,
-               label=rule.label, seated=rule.seated_wait)
+               label=rule.label, seated=rule.seated_wait, service=service.name, age=age, node=cmd.node)
         result["help_id"] = help_id
     return result
+
+
+@handles("change_group")
+def change_group(e: QueueEngine, cmd: c.ChangeGroup, now: datetime) -> dict[str, Any]:
+    """A greeter corrects the group after issue (the visitor turns out to need a wheelchair push, or declines
+    help); the ticket keeps its place in the queue. Who and why are recorded."""
+    t = e.ticket(cmd.ticket)
+    if t.status not in (s.WAITING, s.WAITING_HELPER, s.NO_SHOW):
+        raise CommandRejected("bad_state", f"{t.number} is {t.status}; change the group before it is called")
+    if cmd.group == t.group:
+        raise CommandRejected("bad_change", f"{t.number} is already {e.label(t.group)} ({t.group})")
+    rule = e.cfg.groups[cmd.group]
+    if not rule.counter_queue or rule.appointment:
+        raise CommandRejected("bad_change", f"{rule.label} ({cmd.group}) is booked, not changed to at the hall")
+    e.emit("group_changed", now, ticket=t.id, number=t.number, from_group=t.group, group=cmd.group,
+           label=rule.label, zone=rule.zone, green=rule.green_channel, seated=rule.seated_wait,
+           priority=rule.priority, routes=route_list(rule.department_windows, rule.zone), by=cmd.by,
+           reason=cmd.reason)
+    result: dict[str, Any] = {"ticket": t.id, "number": t.number, "group": cmd.group, "label": rule.label}
+    help_ = e.state.helps.get(t.help_id) if t.help_id else None
+    active = help_ is not None and help_.status in ("open", "claimed")
+    if rule.helper_required and not active:
+        help_id = f"H-{t.id}" if help_ is None else f"H-{t.id}-{sum(1 for h in e.state.helps if t.id in h) + 1}"
+        e.emit("help_requested", now, help_id=help_id, ticket=t.id, number=t.number, group=cmd.group,
+               label=rule.label, seated=rule.seated_wait, service=t.service, age=t.age, node=None)
+        result["help_id"] = help_id
+    elif not rule.helper_required and active:
+        assert help_ is not None
+        e.emit("help_cancelled", now, help_id=help_.id, ticket=t.id, by=cmd.by,
+               reason=f"group changed to {rule.label}")
+    return result
+
+
+def route_list(department_windows: bool, zone: str | None) -> list[str]:
+    return ([DEPT] if department_windows else []) + ([zone] if zone else [])
 
 
 def emit_finished(e: QueueEngine, t: Ticket, counter: int | None, now: datetime, outcome: str,
@@ -120,9 +159,10 @@ def day_opened(st: HallState, ts: float, d: dict[str, Any]) -> None:
     for tid in d["expired"]:
         t = st.tickets[tid]
         t.status = s.EXPIRED
-        st.waiting.pop(tid, None)
+        st.dequeue(tid)
         if t.help_id and st.helps[t.help_id].status in ("open", "claimed"):
             st.helps[t.help_id].status = "expired"
+            st.unescalated.pop(t.help_id, None)
     previous = d["previous"]
     if previous is not None:  # keep yesterday for late ratings; forget anything older that is closed
         drop = [tid for tid, t in st.tickets.items() if t.day < previous and t.status not in s.OPEN_STATUSES]
@@ -133,7 +173,7 @@ def day_opened(st: HallState, ts: float, d: dict[str, Any]) -> None:
         for fid in [fid for fid, f in st.followups.items() if f.status == "closed"]:
             del st.followups[fid]
     for counter in st.counters.values():
-        counter.status, counter.current, counter.parked = "closed", None, []
+        counter.status, counter.current, counter.parked, counter.signed_in = "closed", None, [], False
     st.numbers = {}
     st.day = d["day"]
 
@@ -141,22 +181,44 @@ def day_opened(st: HallState, ts: float, d: dict[str, Any]) -> None:
 @applies("ticket_issued")
 def ticket_issued(st: HallState, ts: float, d: dict[str, Any]) -> None:
     appt = d["appointment_at"]
-    status = s.WAITING_HELPER if d["helper_required"] else s.WAITING if d["counter_queue"] else s.VISIT
-    st.tickets[d["ticket"]] = Ticket(
+    if "routes" in d:  # since 2026-11 an assisted ticket queues at once; its help request runs alongside
+        status = s.WAITING if d["counter_queue"] else s.VISIT
+    else:  # older ledgers: held back until a helper claimed it
+        status = s.WAITING_HELPER if d["helper_required"] else s.WAITING if d["counter_queue"] else s.VISIT
+    t = Ticket(
         id=d["ticket"], number=d["number"], day=st.day or "", service=d["service"], group=d["group"],
         zone=d["zone"], green=d["green"], seated=d["seated"], issued_ts=ts, queue_ts=ts, status=status,
         appointment_ts=datetime.fromisoformat(appt).timestamp() if appt else None, age=d["age"],
-        counter_queue=d["counter_queue"],
+        counter_queue=d["counter_queue"], priority=d.get("priority", 0), routes=list(d.get("routes", [])),
     )
+    st.tickets[t.id] = t
     st.numbers[d["prefix"]] = d["n"]
     if status == s.WAITING:
-        st.waiting[d["ticket"]] = None
+        st.enqueue(t)
+
+
+@applies("group_changed")
+def group_changed(st: HallState, ts: float, d: dict[str, Any]) -> None:
+    t = st.tickets[d["ticket"]]
+    queued = t.id in st.waiting
+    if queued:
+        st.dequeue(t.id)
+    t.group, t.zone, t.green, t.seated = d["group"], d["zone"], d["green"], d["seated"]
+    t.priority, t.routes = d["priority"], list(d["routes"])
+    if t.status == s.WAITING_HELPER:  # an older ledger's held-back ticket: the change puts it in the queue
+        t.status = s.WAITING
+        queued = True
+    if queued:
+        st.enqueue(t)
 
 
 @applies("ticket_finished")
 def ticket_finished(st: HallState, ts: float, d: dict[str, Any]) -> None:
     t = st.tickets[d["ticket"]]
     t.status, t.outcome, t.finished_ts = s.FINISHED, d["outcome"], ts
+    if t.help_id and st.helps[t.help_id].status == "open":  # served before any helper claimed it
+        st.helps[t.help_id].status = "lapsed"
+        st.unescalated.pop(t.help_id, None)
     if d["counter"] is not None:
         st.counter(d["counter"]).current = None
         t.counter = d["counter"]
