@@ -23,10 +23,10 @@ from devices.camera.simulator import document_photo
 from devices.idcard.protocol import encode_response
 from devices.idcard.reader import IdCardReader
 from devices.idcard.simulator import IdCardSimulator, load_cards
+from devices.link import SerialLink
 from devices.printer.encoder import encode
 from devices.printer.profile import get_profile
 from devices.printer.ticket import Ticket, layout
-from devices.serial_link import SerialLink
 
 
 def ms(values: list[float]) -> str:

@@ -105,7 +105,8 @@ class GroupRule(_Strict):
 
 
 class Device(BaseModel):
-    """A device on a node. Driver-specific keys are allowed here; each driver validates its own."""
+    """A device on a node. The keys besides name and type belong to the device's kind, whose strict options
+    model (devices.registry) checks them in cross_check, so a misspelt key is an error, never ignored."""
 
     model_config = ConfigDict(extra="allow", frozen=True)
     name: str = Field(min_length=1)
@@ -225,7 +226,61 @@ def cross_check(cfg: HallConfig) -> list[tuple[tuple[str | int, ...], str]]:
         for didx, device in enumerate(node.devices):
             if names[device.name] > 1:
                 problems.append((("nodes", idx, "devices", didx, "name"), f"duplicate device name {device.name!r}"))
+            problems += [(("nodes", idx, "devices", didx, *sub), msg) for sub, msg in _device_problems(device)]
     return problems
+
+
+def _device_problems(device: Device) -> list[tuple[tuple[str | int, ...], str]]:
+    """The device's kind checks its keys (unknown type, unknown key, bad value) with its own options model."""
+    from devices.registry import option_problems
+
+    return option_problems(device.type, device.model_extra or {})
+
+
+def _inline_device_line(text: str, locations: dict[Any, int], path: tuple[str | int, ...]) -> int | None:
+    """The line of a key inside `devices = [ { … }, { … } ]`, which toml_locate does not place: it finds the
+    array's line; from there, count the inline tables and find the key in the one the path names."""
+    if len(path) < 4 or path[0] != "nodes" or path[2] != "devices" or not isinstance(path[3], int):
+        return None
+    if path[:4] in locations:  # [[nodes.devices]] tables are placed already
+        return None
+    start = locations.get(path[:3])
+    if start is None:
+        return None
+    key = str(path[4]) if len(path) > 4 else None
+    depth, table, quote, table_line = 0, -1, "", None
+    lines = text.splitlines()
+    for lineno in range(start, len(lines) + 1):
+        line = lines[lineno - 1]
+        col = line.index("=") + 1 if lineno == start and "=" in line else 0
+        while col < len(line):
+            ch = line[col]
+            if quote:
+                if ch == "\\" and quote == '"':
+                    col += 1
+                elif ch == quote:
+                    quote = ""
+            elif ch in "\"'":
+                quote = ch
+            elif ch == "#":
+                break
+            elif ch in "[{":
+                depth += 1
+                if ch == "{" and depth == 2:
+                    table += 1
+                    if table == path[3]:
+                        table_line = lineno
+            elif ch in "]}":
+                depth -= 1
+                if depth == 0:
+                    return table_line
+                if depth == 1 and table == path[3]:
+                    return table_line
+            elif key and depth == 2 and table == path[3] and line.startswith(key, col) \
+                    and re.match(r"\s*=", line[col + len(key):]) and (col == 0 or line[col - 1] in " ,{\t"):
+                return lineno
+            col += 1
+    return table_line
 
 
 def _hint(value: str, known: Any) -> str:
@@ -277,7 +332,7 @@ def parse_config(text: str, source: str = "<config>") -> HallConfig:
     locations = locate_keys(text)
 
     def where(path: tuple[str | int, ...]) -> str:
-        line = line_for(locations, path)
+        line = _inline_device_line(text, locations, path) or line_for(locations, path)
         return f"{source}:{line}" if line else source
 
     try:

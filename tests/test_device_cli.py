@@ -137,7 +137,7 @@ def test_drivers_are_made_from_device_tables(sim, tmp_path: Path) -> None:  # ty
     still = tmp_path / "s.png"
     cv2.imwrite(str(still), np.zeros((10, 10, 3), np.uint8))
     assert isinstance(open_device({"name": "c", "type": "doc-camera", "source": str(still)}), Camera)
-    with pytest.raises(DeviceError, match="missing key 'port'"):
+    with pytest.raises(DeviceError, match="port: missing required key"):
         open_device({"name": "i", "type": "sam-serial"})
     with pytest.raises(DeviceError, match="no driver in this release"):
-        open_device({"name": "k", "type": "keypad-serial"})
+        open_device({"name": "k", "type": "keypad-serial", "port": "/dev/ttyS1", "address": 1})

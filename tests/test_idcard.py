@@ -19,7 +19,7 @@ from devices.idcard.protocol import (
 )
 from devices.idcard.reader import CardWatcher, IdCardReader, ReaderError
 from devices.idcard.simulator import IdCardSimulator, load_cards
-from devices.serial_link import SerialLink
+from devices.link import SerialLink
 
 from .conftest import ROOT
 
@@ -227,7 +227,7 @@ def test_watcher_reports_each_insertion_once(sim, reader) -> None:  # type: igno
 
 def test_missing_port_gives_a_fix() -> None:
     with pytest.raises(DeviceError) as info:
-        SerialLink("/dev/ttyNOPE0")
+        SerialLink("/dev/ttyNOPE0").open()
     assert "does not exist" in str(info.value) and "hallctl device list" in str(info.value)
 
 

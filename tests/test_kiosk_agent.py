@@ -9,10 +9,10 @@ import pytest
 
 from devices.idcard.reader import IdCardReader
 from devices.idcard.simulator import IdCardSimulator, load_cards
+from devices.link import SerialLink
 from devices.printer.decode import decode
-from devices.printer.driver import TicketPrinter, open_transport
 from devices.printer.simulator import PrinterSimulator
-from devices.serial_link import SerialLink
+from devices.registry import open_device
 from hall_bus.nodes.kiosk import KioskAgent
 
 from .bus_helpers import running_hall
@@ -26,8 +26,8 @@ def devices():  # type: ignore[no-untyped-def]
     psim = PrinterSimulator()
     psim.start_pty()
     with IdCardSimulator(CARDS) as isim:
-        printer = TicketPrinter(open_transport({"type": "escpos-serial", "port": psim.path, "baudrate": 115200}),
-                                "xprinter-80")
+        printer = open_device({"type": "escpos-serial", "port": psim.path, "baudrate": 115200,
+                               "profile": "xprinter-80"})
         reader = IdCardReader(SerialLink(isim.path), timeout=1.0)
         yield psim, isim, printer, reader
         printer.close()

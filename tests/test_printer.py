@@ -10,12 +10,13 @@ from pyzbar.pyzbar import decode as zbar_decode
 
 from devices.printer import status as st
 from devices.printer.decode import decode
-from devices.printer.driver import PrinterNotReady, TicketPrinter, open_transport
+from devices.printer.driver import PrinterNotReady
 from devices.printer.encoder import encode, printable_natively
 from devices.printer.preview import render
 from devices.printer.profile import get_profile
 from devices.printer.simulator import PrinterSimulator
 from devices.printer.ticket import Line, Ticket, layout
+from devices.registry import open_device
 
 TICKET = Ticket(hall="平安县政务服务中心", number="E007", service="医保", group_label="陪同办",
                 ticket_id="20261123-E007", issued_at=datetime(2026, 11, 23, 9, 5), ahead=3, wait_min=18,
@@ -81,8 +82,7 @@ def sim():  # type: ignore[no-untyped-def]
 
 
 def test_print_over_a_pty_with_status_before_and_after(sim) -> None:  # type: ignore[no-untyped-def]
-    printer = TicketPrinter(open_transport({"type": "escpos-serial", "port": sim.path, "baudrate": 115200}),
-                            "generic-80")
+    printer = open_device({"type": "escpos-serial", "port": sim.path, "baudrate": 115200, "profile": "generic-80"})
     try:
         result = printer.print_ticket(TICKET)
         assert result.before.can_print and result.after.can_print
@@ -108,8 +108,7 @@ def test_print_over_a_pty_with_status_before_and_after(sim) -> None:  # type: ig
 def test_network_printer(tmp_path: Path) -> None:
     sim = PrinterSimulator()
     port = sim.start_tcp()
-    printer = TicketPrinter(open_transport({"type": "escpos-network", "host": "127.0.0.1", "port": port}),
-                            "xprinter-80")
+    printer = open_device({"type": "escpos-network", "host": "127.0.0.1", "port": port, "profile": "xprinter-80"})
     try:
         assert printer.print_ticket(TICKET).after.can_print
         assert decode(sim.job()).qr_native == ["20261123-E007"]
@@ -120,7 +119,7 @@ def test_network_printer(tmp_path: Path) -> None:
 
 def test_file_transport_gets_raw_bytes_and_unknown_status(tmp_path: Path) -> None:
     out = tmp_path / "ticket.bin"
-    printer = TicketPrinter(open_transport({"type": "escpos-file", "path": str(out)}), "xprinter-80")
+    printer = open_device({"type": "escpos-file", "path": str(out), "profile": "xprinter-80"})
     result = printer.print_ticket(TICKET)
     printer.close()
     assert not result.before.known and result.ok
@@ -133,7 +132,7 @@ def test_silent_printer_is_offline(tmp_path: Path) -> None:
 
     master, slave = os.openpty()  # a port with nothing behind it
     tty.setraw(slave)
-    printer = TicketPrinter(open_transport({"type": "escpos-serial", "port": os.ttyname(slave)}), "generic-80")
+    printer = open_device({"type": "escpos-serial", "port": os.ttyname(slave), "profile": "generic-80"})
     try:
         s = printer.status(timeout=0.2)
         assert not s.online and not s.can_print

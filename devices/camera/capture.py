@@ -1,7 +1,13 @@
-"""Frames from a camera index (/dev/videoN), a video file, or a still image (served again on every read)."""
+"""Frames from a camera index (/dev/videoN), a video file, or a still image (served again on every read).
+
+OpenCV prints its own warnings to stderr when a camera is missing (three backends, each with a C++ source line);
+a technician reading `hallctl device probe` needs our one line with the fix instead, so they are silenced.
+"""
 
 from __future__ import annotations
 
+import os
+import sys
 from pathlib import Path
 
 import cv2
@@ -10,6 +16,7 @@ import numpy as np
 from ..errors import DeviceError
 
 IMAGE_EXT = {".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"}
+cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 
 
 class Camera:
@@ -29,6 +36,9 @@ class Camera:
             self._cap = cv2.VideoCapture(str(path))
         else:
             index = int(source)
+            if sys.platform.startswith("linux") and not os.path.exists(f"/dev/video{index}"):
+                raise DeviceError(f"no camera {index}: /dev/video{index} does not exist",
+                                  "check the camera's USB cable; `ls /dev/video*` lists the cameras attached")
             self._cap = cv2.VideoCapture(index)
             if width and height:
                 self._cap.set(cv2.CAP_PROP_FRAME_WIDTH, width)

@@ -11,9 +11,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from ..errors import DeviceError, DeviceTimeout
+from ..link import ByteLink
 from .card import CardData, CardError, parse_text
 from .protocol import Command, FrameDecoder, FrameError, Response, encode_request, parse_response, split_read_payload
-from .transport import ByteLink
 
 
 class ReaderError(DeviceError):

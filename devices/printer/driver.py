@@ -1,50 +1,22 @@
-"""The ticket printer driver: python-escpos transports, DLE EOT status before and after every ticket.
+"""The ticket printer driver: layout → ESC/POS bytes over a byte link, DLE EOT status before and after.
 
 The kiosk asks `can_print` first; if the paper is out or the cover open it shows the ticket on screen instead
-of taking a number the visitor would never hold. After printing it asks again, so a jam mid-ticket is noticed.
+of taking a number the visitor would never hold. After printing it asks again, so paper that ran out or a jam
+mid-ticket is noticed. The driver never asks which transport it holds: the link (devices/link.py) carries every
+transport difference, as python-escpos's `_raw`/`_read` do, and turns every transport failure into a
+`DeviceError` with a fix.
 """
 
 from __future__ import annotations
 
-import contextlib
-import time
 from dataclasses import dataclass
-from typing import Any
 
-from escpos import printer as escpos_printer
-from escpos.exceptions import DeviceNotFoundError
-
-from ..errors import DeviceError, explain_os_error
+from ..errors import DeviceError
+from ..link import ByteLink
 from . import status as st
 from .encoder import encode
 from .profile import PrinterProfile, get_profile
 from .ticket import Ticket, layout
-
-TRANSPORTS = ("escpos-usb", "escpos-serial", "escpos-network", "escpos-file")
-
-
-def open_transport(cfg: dict[str, Any]) -> Any:
-    """An escpos printer object from a hall-config device table (`type = "escpos-serial"`, `port = …`)."""
-    kind = cfg.get("type")
-    try:
-        if kind == "escpos-usb":
-            return escpos_printer.Usb(_usb_id(cfg["vendor_id"]), _usb_id(cfg["product_id"]), timeout=2000)
-        if kind == "escpos-serial":
-            return escpos_printer.Serial(cfg["port"], baudrate=int(cfg.get("baudrate", 9600)), timeout=0.5,
-                                         parity="N", stopbits=1, dsrdtr=False)
-        if kind == "escpos-network":
-            return escpos_printer.Network(cfg["host"], port=int(cfg.get("port", 9100)), timeout=3)
-        if kind == "escpos-file":
-            return escpos_printer.File(cfg["path"])
-    except KeyError as exc:
-        raise DeviceError(f"{kind}: missing key {exc.args[0]!r} in the device table",
-                          "see config/hall.example.toml for a printer entry") from None
-    raise DeviceError(f"unknown printer type {kind!r}; known: {', '.join(TRANSPORTS)}")
-
-
-def _usb_id(value: int | str) -> int:
-    """0x0416 in TOML arrives as an int; "0416" or "0x0416" as text is read as hex."""
-    return value if isinstance(value, int) else int(str(value), 16)
 
 
 @dataclass
@@ -55,7 +27,16 @@ class PrintResult:
 
     @property
     def ok(self) -> bool:
+        """The ticket came out whole, as far as the printer can tell (a file cannot tell, so it counts)."""
         return self.after.can_print or not self.after.known
+
+    def problem(self) -> str:
+        """Why the ticket may not have come out whole, in the words the kiosk shows; empty when it did."""
+        if self.ok:
+            return ""
+        if not self.after.online and self.after.describe().startswith("offline"):
+            return "the printer stopped answering while printing: the ticket may be incomplete"
+        return f"{self.after.describe()} while printing: the ticket may be incomplete"
 
 
 class PrinterNotReady(DeviceError):
@@ -67,43 +48,29 @@ class PrinterNotReady(DeviceError):
 
 
 class TicketPrinter:
-    def __init__(self, device: Any, profile: PrinterProfile | str = "generic-80") -> None:
-        self.device = device
+    def __init__(self, link: ByteLink, profile: PrinterProfile | str = "generic-80") -> None:
+        self.link = link
         self.profile = get_profile(profile) if isinstance(profile, str) else profile
-        self.file_only = isinstance(device, escpos_printer.File)
 
-    def _send(self, data: bytes) -> None:
-        try:
-            self.device._raw(data)
-        except DeviceNotFoundError as exc:
-            raise DeviceError(f"printer not found: {exc}", "check the cable and `hallctl device list`") from None
-        except OSError as exc:
-            raise explain_os_error(getattr(self.device, "devfile", "printer"), exc) from None
+    @property
+    def where(self) -> str:
+        return self.link.where
+
+    def open(self) -> None:
+        """Connect now rather than at the first ticket, so a start-up check can report a missing printer."""
+        self.link.open()
 
     def _read_byte(self, timeout: float) -> int | None:
-        dev = self.device.device
-        deadline = time.monotonic() + timeout
-        while time.monotonic() < deadline:
-            try:
-                if isinstance(self.device, escpos_printer.Network):
-                    dev.settimeout(max(0.01, deadline - time.monotonic()))
-                    got = dev.recv(1)
-                else:
-                    got = self.device._read()
-            except TimeoutError:
-                return None
-            if got:
-                return got[0]
-        return None
+        got = self.link.read(1, timeout)
+        return got[0] if got else None
 
     def status(self, timeout: float = 0.5) -> st.PrinterStatus:
-        if self.file_only or not self.profile.status:
+        if not self.link.duplex or not self.profile.status:
             return st.UNKNOWN
         answers: dict[int, int] = {}
-        if isinstance(self.device, escpos_printer.Serial):
-            self.device.device.reset_input_buffer()  # type: ignore[union-attr]
+        self.link.reset_input()
         for n in st.QUERIES:
-            self._send(st.request(n))
+            self.link.write(st.request(n))
             b = self._read_byte(timeout)
             if b is None:
                 return st.PrinterStatus(online=False)  # no answer: powered off or disconnected
@@ -118,7 +85,7 @@ class TicketPrinter:
         if before.known and not before.can_print:
             raise PrinterNotReady(before)
         data = encode(layout(ticket), self.profile)
-        self._send(data)
+        self.link.write(data)
         after = self.status(timeout=2.0)
         return PrintResult(before, after, len(data))
 
@@ -130,5 +97,4 @@ class TicketPrinter:
         return self.print_ticket(t)
 
     def close(self) -> None:
-        with contextlib.suppress(Exception):  # closing a printer that never opened is not worth a traceback
-            self.device.close()
+        self.link.close()

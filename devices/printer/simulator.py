@@ -1,12 +1,17 @@
 """An ESC/POS printer simulator on a real pseudo-terminal or a TCP port (9100 style).
 
 It keeps every byte it receives (decode them with `decode.decode`) and answers DLE EOT from its paper and
-cover state. Raster and QR payloads are skipped by length, so image bytes that happen to read 10 04 are not
-taken for a status query (real printers get this wrong; ours must not, or tests would flake).
+cover state. The faults a technician meets are switches: paper out, cover open, paper that runs out in the
+middle of the ticket after N good ones (`paper_out_after`), and a cable pulled and put back (`unplug`/`plug`,
+with an optional stable symlink standing in for /dev/serial/by-id/…, which survives the replug).
+
+Raster and QR payloads are skipped by length, so image bytes that happen to read 10 04 are not taken for a
+status query (real printers get this wrong; ours must not, or tests would flake).
 """
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import socket
@@ -17,9 +22,11 @@ from . import status as st
 
 
 class PrinterSimulator:
-    def __init__(self) -> None:
+    def __init__(self, *, paper_out_after: int | None = None) -> None:
         self.received = bytearray()
         self.state = st.PrinterStatus(online=True)
+        self.paper_out_after = paper_out_after  # tickets (cuts) that print whole before the paper runs out
+        self.cuts = 0
         self._scan = 0
         self._stop = threading.Event()
         self._thread: threading.Thread | None = None
@@ -28,6 +35,7 @@ class PrinterSimulator:
         self.port = 0
         self._fds: list[int] = []
         self._sock: socket.socket | None = None
+        self.link = ""  # a symlink kept pointing at the current pty
 
     # ------------------------------------------------------------------ control
 
@@ -36,15 +44,21 @@ class PrinterSimulator:
             fields = {**self.state.__dict__, **kw}
             self.state = st.PrinterStatus(**fields)
 
-    def start_pty(self) -> str:
+    def start_pty(self, link: str | None = None) -> str:
+        """Serve on a new pseudo-terminal; with `link`, also at that path (a symlink), which is returned."""
         master, slave = os.openpty()
         tty.setraw(master)
         tty.setraw(slave)
         self._fds = [master, slave]
         self.path = os.ttyname(slave)
+        if link:
+            self.link = link
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(link)
+            os.symlink(self.path, link)
         self._thread = threading.Thread(target=self._serve_fd, args=(master,), daemon=True, name="printer-sim")
         self._thread.start()
-        return self.path
+        return self.link or self.path
 
     def start_tcp(self, host: str = "127.0.0.1", port: int = 0) -> int:
         self._sock = socket.socket()
@@ -60,11 +74,27 @@ class PrinterSimulator:
         self._stop.set()
         if self._sock:
             self._sock.close()
+            self._sock = None
         if self._thread:
             self._thread.join(2)
+            self._thread = None
         for fd in self._fds:
             os.close(fd)
         self._fds = []
+        if self.link:
+            with contextlib.suppress(FileNotFoundError):
+                os.unlink(self.link)
+
+    def unplug(self) -> None:
+        """The cable is pulled: the pty hangs up (or the TCP port closes) and the device path disappears."""
+        self.stop()
+        self._stop = threading.Event()
+
+    def plug(self) -> str:
+        """The cable is back: a new pty behind the same symlink, or the same TCP port."""
+        if self.port:
+            return str(self.start_tcp(port=self.port))
+        return self.start_pty(self.link or None)
 
     def job(self) -> bytes:
         with self._lock:
@@ -94,7 +124,13 @@ class PrinterSimulator:
                         answers.append(st.encode(self.state).get(n, 0x12))
                         i += 3
                         continue
-                elif b == 0x1D and i + 1 < len(buf) and buf[i + 1] in (0x76, 0x28):
+                if self.paper_out_after is not None and self.cuts >= self.paper_out_after:
+                    self.state = st.PrinterStatus(**{**self.state.__dict__, "paper_out": True})  # mid-ticket
+                if b == 0x1D and i + 1 < len(buf) and buf[i + 1] == 0x56:  # GS V: cut, a ticket is done
+                    self.cuts += 1
+                    i += 2
+                    continue
+                if b == 0x1D and i + 1 < len(buf) and buf[i + 1] in (0x76, 0x28):
                     if buf[i + 1] == 0x76:
                         if i + 8 > len(buf):
                             break

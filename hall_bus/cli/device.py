@@ -1,7 +1,9 @@
 """`hallctl device …`: the maintenance technician's tools. Every failure is a line with the fix, never a traceback.
 
-Exit codes for `idcard read`, `camera snap/scan`: 0 done, 3 nothing there (no card, no page, no code),
-4 device missing or silent, 5 the device answered with something we cannot trust (bad frame, bad card).
+Exit codes (docs/devices.md): 0 done; 1 a probe check failed; 2 a user error (bad config, bad argument, an
+--out directory that does not exist); 3 nothing there (no card, no page, no code); 4 device missing or silent;
+5 the device answered with something we cannot trust (bad frame, bad card), or refused to print, or the ticket
+did not come out whole (paper out, cover open).
 """
 
 from __future__ import annotations
@@ -46,8 +48,20 @@ def _find(cfg: HallConfig, name: str) -> dict[str, Any]:
     raise UserError(f"{name!r} is on several nodes; say which, e.g. {where}")
 
 
+def _settings(d: dict[str, Any]) -> str:
+    """The device table's keys as the technician compares them with lsusb and labels: USB ids as 0416:5011."""
+    from devices.link import usb_id
+
+    rest = {k: v for k, v in d.items() if k not in ("name", "type")}
+    parts = []
+    if isinstance(rest.get("vendor_id"), int) and isinstance(rest.get("product_id"), int):
+        parts.append(f"usb={usb_id(rest.pop('vendor_id'), rest.pop('product_id'))}")
+    parts += [f"{k}={v}" for k, v in rest.items()]
+    return ", ".join(parts)
+
+
 def _list(args: argparse.Namespace) -> int:
-    from devices.registry import PLANNED, TYPES, attached_serial_ports, attached_usb
+    from devices.registry import TYPES, attached_serial_ports, attached_usb
 
     con = _console()
     if args.config:
@@ -56,10 +70,9 @@ def _list(args: argparse.Namespace) -> int:
         for col in ("node", "name", "type", "settings"):
             t.add_column(col)
         for node, d in _devices(cfg):
-            settings = ", ".join(f"{k}={v:#06x}" if k.endswith("_id") and isinstance(v, int) else f"{k}={v}"
-                                 for k, v in d.items() if k not in ("name", "type"))
-            kind = d["type"] + ("" if d["type"] in TYPES else " (no driver yet)" if d["type"] in PLANNED else " (?)")
-            t.add_row(node, d["name"], kind, settings)
+            kind = TYPES[d["type"]]  # config check has refused unknown types already
+            t.add_row(node, d["name"], f"{d['type']} ({kind.label}{'' if kind.open else ', no driver yet'})",
+                      _settings(d))
         con.print(t)
     ports = attached_serial_ports()
     t = Table(title="serial ports attached", title_justify="left")
@@ -90,14 +103,25 @@ def _probe(args: argparse.Namespace) -> int:
     t = Table(title=f"probe {args.name} ({dev['type']})", title_justify="left")
     for col in ("check", "result", "detail", "fix to try"):
         t.add_column(col)
-    for c in checks:
-        t.add_row(c.name, "[green]OK[/green]" if c.ok else "[red]FAIL[/red]", c.detail, c.fix)
+    for c in checks:  # str(): rich refuses ints (a TCP port), and a traceback is no answer for a technician
+        t.add_row(str(c.name), "[green]OK[/green]" if c.ok else "[red]FAIL[/red]", str(c.detail), str(c.fix))
     _console().print(t)
     return 0 if all(c.ok for c in checks) else 1
 
 
+def _out_path(out: str, suffixes: tuple[str, ...], what: str) -> Path:
+    """Refuse an --out we cannot write before any work (or any device) is touched."""
+    path = Path(out)
+    if path.suffix.lower() not in suffixes:
+        raise UserError(f"{path}: use {' or '.join(suffixes)} for the {what}")
+    parent = path.parent
+    if not parent.is_dir():
+        raise UserError(f"{path}: the directory {parent} does not exist (create it with mkdir -p {parent})")
+    return path
+
+
 def _printer(args: argparse.Namespace) -> int:
-    from devices.printer.driver import TicketPrinter, open_transport
+    from devices.printer.driver import PrinterNotReady
     from devices.printer.preview import render
     from devices.printer.profile import get_profile
     from devices.printer.ticket import Ticket, layout
@@ -111,35 +135,50 @@ def _printer(args: argparse.Namespace) -> int:
         t = Ticket(hall=hall, number="E007", service="医保", group_label="陪同办", ticket_id="20261123-E007",
                    issued_at=datetime.now(), ahead=3, wait_min=18, name="张秀英",
                    window_hint="请到帮办代办专区等候")
-        out = Path(args.out)
-        if out.suffix.lower() not in (".png", ".jpg", ".jpeg", ".bmp"):
-            raise UserError(f"{out}: use .png or .jpg for the preview")
-        render(layout(t), profile).save(out)
+        out = _out_path(args.out, (".png", ".jpg", ".jpeg", ".bmp"), "preview")
+        try:
+            render(layout(t), profile).save(out)
+        except OSError as exc:
+            raise UserError(f"{out}: cannot write: {exc.strerror or exc}") from None
         print(f"ticket preview written to {out}")
         return 0
     if not args.config:
         raise UserError("printer test needs --config (it prints on a configured printer)")
+    from devices.registry import DeviceOptionsError, kind_of, open_device
+
     cfg = load_config(args.config)
     dev = _find(cfg, args.name)
+    if kind_of(dev["type"]).name != "printer":
+        raise UserError(f"{args.name} is a {dev['type']}, not a printer")
     try:
-        printer = TicketPrinter(open_transport(dev), dev.get("profile", "generic-80"))
+        printer = open_device(dev)
+    except DeviceOptionsError as exc:
+        raise UserError(f"{args.name}: {exc}") from None
+    try:
         result = printer.test_page(hall)
-        printer.close()
+    except PrinterNotReady as exc:
+        print(f"FAIL: {exc}", file=sys.stderr)
+        return UNTRUSTED
     except DeviceError as exc:
         print(f"FAIL: {exc}", file=sys.stderr)
         return MISSING
+    finally:
+        printer.close()
     print(f"printed {result.bytes_sent} bytes; status before: {result.before.describe()}; "
           f"after: {result.after.describe()}")
+    if not result.ok:
+        print(f"FAIL: {result.problem()}", file=sys.stderr)
     return 0 if result.ok else UNTRUSTED
 
 
 def _idcard(args: argparse.Namespace) -> int:
     from devices.idcard.reader import IdCardReader, ReaderError
-    from devices.serial_link import SerialLink
+    from devices.link import SerialLink
 
     tz = load_config(args.config).hall.tz if args.config else ZoneInfo("Asia/Shanghai")
+    reader = IdCardReader(SerialLink(args.port, args.baudrate), timeout=args.timeout)
     try:
-        reader = IdCardReader(SerialLink(args.port, args.baudrate), timeout=args.timeout)
+        reader.link.open()
     except DeviceError as exc:
         print(f"no reader: {exc}", file=sys.stderr)
         return MISSING
@@ -180,6 +219,8 @@ def _camera(args: argparse.Namespace) -> int:
     from devices.camera.document import binarise, find_document, straighten
     from devices.camera.pdf import save_image
 
+    if args.camera_command == "snap":
+        _out_path(args.out, (".jpg", ".jpeg", ".png", ".pdf"), "picture")
     try:
         cam = Camera(args.source)
     except DeviceError as exc:
@@ -209,6 +250,8 @@ def _camera(args: argparse.Namespace) -> int:
             path = save_image(frame, args.out)
         except ValueError as exc:
             raise UserError(str(exc)) from None
+        except OSError as exc:
+            raise UserError(f"{args.out}: cannot write: {exc.strerror or exc}") from None
         print(f"saved {path} ({frame.shape[1]}×{frame.shape[0]})")
         return 0
     except DeviceError as exc:
@@ -240,7 +283,10 @@ def _sim(args: argparse.Namespace) -> int:
             except (OSError, ValueError) as exc:
                 raise UserError(f"{cards_file}: {exc}") from None
             sim = IdCardSimulator(cards)
-            print(f"ID card reader simulator on {sim.start()} (115200 8N1), {len(cards)} card(s)", flush=True)
+            if args.fault:
+                sim.inject(args.fault, times=10**9)  # every answer, until the simulator stops
+            print(f"ID card reader simulator on {sim.start()} (115200 8N1), {len(cards)} card(s)"
+                  + (f", fault: {args.fault} on every answer" if args.fault else ""), flush=True)
             i = 0
             while running():
                 sim.insert(i)
@@ -256,9 +302,17 @@ def _sim(args: argparse.Namespace) -> int:
             from devices.printer.decode import decode
             from devices.printer.simulator import PrinterSimulator
 
-            psim = PrinterSimulator()
-            where = f"tcp 127.0.0.1:{psim.start_tcp(port=args.tcp)}" if args.tcp is not None else psim.start_pty()
-            print(f"printer simulator on {where}", flush=True)
+            psim = PrinterSimulator(paper_out_after=args.paper_out_after)
+            psim.set_state(paper_out=args.paper_out, cover_open=args.cover_open)
+            try:
+                where = (f"tcp 127.0.0.1:{psim.start_tcp(port=args.tcp)}" if args.tcp is not None
+                         else psim.start_pty())
+            except OSError as exc:
+                raise UserError(f"cannot serve on 127.0.0.1:{args.tcp}: {exc.strerror or exc}") from None
+            faults = [f for f, on in (("paper out", args.paper_out), ("cover open", args.cover_open)) if on]
+            if args.paper_out_after is not None:
+                faults.append(f"paper runs out during ticket {args.paper_out_after + 1}")
+            print(f"printer simulator on {where}" + (f"; {', '.join(faults)}" if faults else ""), flush=True)
             seen = 0
             while running():
                 time.sleep(0.2)
@@ -282,6 +336,8 @@ def _sleep(seconds: float, running: Any) -> None:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from devices.idcard.simulator import FAULTS
+
     dev = sub.add_parser("device", help="device diagnostics for maintenance staff")
     ds = dev.add_subparsers(dest="device_command", required=True, metavar="ACTION")
 
@@ -335,6 +391,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("kind", choices=("idcard", "printer", "camera"))
     p.add_argument("--cards", help="idcard: JSON file of cards (default assets/idcard/cards.example.json)")
     p.add_argument("--cycle", type=float, default=0, help="idcard: place/remove cards every N seconds")
+    p.add_argument("--fault", choices=FAULTS, help="idcard: answer every command with this fault")
+    p.add_argument("--paper-out", action="store_true", help="printer: the paper is out")
+    p.add_argument("--cover-open", action="store_true", help="printer: the cover is open")
+    p.add_argument("--paper-out-after", type=int, metavar="N",
+                   help="printer: N tickets print whole, then the paper runs out in the middle of the next")
     p.add_argument("--tcp", type=int, help="printer: serve on this TCP port (0 = any) instead of a pty")
     p.add_argument("--out", help="printer: save received bytes here on exit; camera: video file to write")
     p.add_argument("--frames", type=int, default=10, help="camera: frames in the video")

@@ -8,28 +8,35 @@ import sys
 from typing import Any
 
 from hall_bus.config import HallConfig
+from hall_bus.errors import UserError
 
 
 def kiosk_devices(cfg: HallConfig, args: argparse.Namespace) -> tuple[Any, Any]:
-    """The node's printer and ID reader from the hall config (or --printer/--idcard overrides); a device that
-    fails to open is reported and left out: the kiosk still issues tickets, on screen."""
+    """The node's printer and ID reader from the hall config (or --printer/--idcard overrides), picked by the
+    registry's type → kind. A device that does not answer at start is reported and kept: drivers reconnect on
+    next use, so the kiosk issues tickets on screen until it is back, then prints again."""
     from devices.errors import DeviceError
-    from devices.registry import open_device
+    from devices.registry import DeviceOptionsError, kind_of, open_device
 
-    tables = {d.type.split("-")[0]: d.model_dump() for n in cfg.nodes if n.id == args.node for d in n.devices}
+    tables = {kind_of(d.type).name: d.model_dump() for n in cfg.nodes if n.id == args.node for d in n.devices}
     if args.printer:
-        tables["escpos"] = {"name": "printer", "type": "escpos-serial", "port": args.printer,
-                            "profile": args.profile}
+        tables["printer"] = {"name": "printer", "type": "escpos-serial", "port": args.printer,
+                             "profile": args.profile}
     if args.idcard:
-        tables["sam"] = {"name": "idcard", "type": "sam-serial", "port": args.idcard}
+        tables["idcard"] = {"name": "idcard", "type": "sam-serial", "port": args.idcard}
     found: dict[str, Any] = {}
-    for key in ("escpos", "sam"):
-        if key in tables and not args.no_devices:
-            try:
-                found[key] = open_device(tables[key])
-            except DeviceError as exc:
-                print(f"warning: {tables[key]['name']}: {exc}", file=sys.stderr)
-    return found.get("escpos"), found.get("sam")
+    for kind in ("printer", "idcard"):
+        if kind not in tables or args.no_devices:
+            continue
+        try:
+            found[kind] = device = open_device(tables[kind])
+        except DeviceOptionsError as exc:
+            raise UserError(str(exc)) from None
+        try:
+            device.link.open()
+        except DeviceError as exc:
+            print(f"warning: {tables[kind]['name']}: {exc} (tickets go on screen until it answers)", file=sys.stderr)
+    return found.get("printer"), found.get("idcard")
 
 
 async def run_kiosk(cfg: HallConfig, client: Any, args: argparse.Namespace) -> int:

@@ -4,11 +4,16 @@ The order matters to the visitor. The printer is asked first; if it cannot print
 ticket is still issued but shown on screen — never a number in the queue that nobody holds (a common complaint
 about other systems), and never a visitor sent away because of a printer. Device calls block, so they run in a
 thread while the bus keeps its heartbeats.
+
+A device fault is never the visitor's problem: a printer that is absent, unreachable, unplugged, out of paper,
+open, or that stops in the middle of a ticket gives an outcome with the ticket on screen and a note saying what
+happened; the driver reconnects on the next ticket, so printing resumes by itself once the printer is back.
 """
 
 from __future__ import annotations
 
 import asyncio
+import logging
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -17,9 +22,11 @@ from devices.errors import DeviceError
 from devices.idcard.card import CardData
 from devices.idcard.reader import IdCardReader
 from devices.printer.driver import PrinterNotReady, TicketPrinter
-from devices.printer.ticket import Line, Ticket, layout
+from devices.printer.ticket import QR, Line, Ticket, layout
 from hall_bus.config import HallConfig
 from hall_bus.wire.client import HallClient
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -27,6 +34,7 @@ class KioskOutcome:
     answer: dict[str, Any]
     printed: bool = False
     on_screen: list[str] = field(default_factory=list)  # what the screen shows when paper did not come out
+    ticket: Ticket | None = None  # for a screen that draws the QR code itself
     printer_note: str = ""
     card_note: str = ""
 
@@ -51,6 +59,9 @@ class KioskAgent:
             card = await asyncio.to_thread(self.reader.read)
         except DeviceError as exc:
             return None, f"card could not be read: {exc.message}"
+        except Exception:  # a driver bug must not cost the visitor a ticket: log it, go on without the card
+            log.exception("ID card reader failed unexpectedly")
+            return None, "card could not be read: reader error (see the log)"
         if card is None:
             return None, "no card on the reader"
         return card, ""
@@ -69,14 +80,21 @@ class KioskAgent:
         if not outcome.ok:
             return outcome
         ticket = self._ticket(answer["result"], card)
+        outcome.ticket = ticket
         if printer_ready and self.printer is not None:
             try:
-                await asyncio.to_thread(self.printer.print_ticket, ticket)
-                outcome.printed = True
+                result = await asyncio.to_thread(self.printer.print_ticket, ticket)
             except DeviceError as exc:
-                outcome.printer_note = f"printing failed: {exc.message}"
+                outcome.printer_note = f"printing failed: {exc}"
+            except Exception:
+                log.exception("printer failed unexpectedly")
+                outcome.printer_note = "printing failed: printer error (see the log)"
+            else:
+                outcome.printed = result.ok
+                if not result.ok:  # the paper ran out or the printer stopped mid-ticket: show it whole here
+                    outcome.printer_note = result.problem()
         if not outcome.printed:
-            outcome.on_screen = [op.text for op in layout(ticket) if isinstance(op, Line)]
+            outcome.on_screen = screen_lines(ticket)
         return outcome
 
     async def _printer_ready(self) -> tuple[bool, str]:
@@ -85,7 +103,10 @@ class KioskAgent:
         try:
             status = await asyncio.to_thread(self.printer.status)
         except DeviceError as exc:
-            return False, f"printer: {exc.message}"
+            return False, f"printer: {exc}"
+        except Exception:
+            log.exception("printer status failed unexpectedly")
+            return False, "printer: error (see the log)"
         if status.known and not status.can_print:
             return False, str(PrinterNotReady(status))
         return True, "paper near end" if status.paper_near_end else ""
@@ -98,3 +119,15 @@ class KioskAgent:
                       group_label=result["label"], ticket_id=result["ticket"],
                       issued_at=datetime.now(self.cfg.hall.tz), ahead=result["ahead"], wait_min=result["wait_min"],
                       name=card.name if card else None, window_hint=hint)
+
+
+def screen_lines(ticket: Ticket) -> list[str]:
+    """The ticket as the screen shows it when paper did not come out: every printed line, and the QR code's
+    text (the ticket id) so the visitor can still scan or note it."""
+    lines = []
+    for op in layout(ticket):
+        if isinstance(op, Line):
+            lines.append(op.text)
+        elif isinstance(op, QR):
+            lines.append(f"二维码 QR: {op.content}")
+    return lines
