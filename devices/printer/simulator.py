@@ -124,12 +124,17 @@ class PrinterSimulator:
                         answers.append(st.encode(self.state).get(n, 0x12))
                         i += 3
                         continue
+                if b == 0x1D and i + 1 < len(buf) and buf[i + 1] == 0x56:  # GS V m [n]: cut, a ticket is done
+                    if i + 2 >= len(buf):
+                        break
+                    size = 3 if buf[i + 2] in (0, 1, 48, 49) else 4
+                    if i + size > len(buf):
+                        break
+                    self.cuts += 1
+                    i += size
+                    continue
                 if self.paper_out_after is not None and self.cuts >= self.paper_out_after:
                     self.state = st.PrinterStatus(**{**self.state.__dict__, "paper_out": True})  # mid-ticket
-                if b == 0x1D and i + 1 < len(buf) and buf[i + 1] == 0x56:  # GS V: cut, a ticket is done
-                    self.cuts += 1
-                    i += 2
-                    continue
                 if b == 0x1D and i + 1 < len(buf) and buf[i + 1] in (0x76, 0x28):
                     if buf[i + 1] == 0x76:
                         if i + 8 > len(buf):

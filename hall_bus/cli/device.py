@@ -28,7 +28,8 @@ NOTHING, MISSING, UNTRUSTED = 3, 4, 5
 
 
 def _console() -> Console:
-    return Console(width=max(Console().width, 110))
+    """At least 110 columns; piped into a log or a ticket to support, wide enough that no fix is wrapped."""
+    return Console(width=max(Console().width, 110) if sys.stdout.isatty() else 240)
 
 
 def _devices(cfg: HallConfig) -> list[tuple[str, dict[str, Any]]]:
