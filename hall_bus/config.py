@@ -78,6 +78,9 @@ class Zone(_Strict):
     id: Annotated[str, Field(pattern=r"^[a-z][a-z0-9_-]*$")]
     name: str = Field(min_length=1)
     kind: Literal["assistance", "department"]
+    serves_walk_ins_when_free: bool = Field(
+        default=False, description="an assistance zone's windows call department-queue tickets when none of "
+        "their own wait, so they are not idle while the hall queues")
 
 
 class Counter(_Strict):

@@ -67,3 +67,38 @@ def test_more_helpers_shorten_assisted_waits(cfg) -> None:  # type: ignore[no-un
     few = run_day(cfg, DayPlan(visitors=500, helpers=2, seed=2)).as_dict()["by_group"]["accompany"]
     many = run_day(cfg, DayPlan(visitors=500, helpers=10, seed=2)).as_dict()["by_group"]["accompany"]
     assert many["wait_p90_min"] < few["wait_p90_min"]
+
+
+def test_with_16_helpers_every_assisted_group_waits_less_and_is_on_time_more_than_normal(cfg) -> None:  # type: ignore[no-untyped-def]
+    """The product's promise, on the example hall's seeded day: assisted visitors are served first, not last."""
+    report = run_day(cfg, DayPlan(visitors=600, helpers=16, seed=7)).as_dict()
+    groups = report["by_group"]
+    normal = groups["normal"]
+    for group in ("guide", "accompany", "delegate", "wheelchair_push"):
+        row = groups[group]
+        assert row["served"] > 0, group
+        assert row["wait_p50_min"] <= normal["wait_p50_min"], (group, row, normal)
+        assert row["on_time_pct"] >= normal["on_time_pct"], (group, row, normal)
+    assert groups["wheelchair_push"]["wait_p90_min"] < 5
+    assert groups["home_visit"]["on_time_pct"] >= normal["on_time_pct"]
+    assert report["problems"] == []
+
+
+def test_day_report_names_the_bottlenecks(cfg) -> None:  # type: ignore[no-untyped-def]
+    short = run_day(cfg, DayPlan(visitors=300, counters_open=14, helpers=1, seed=3)).as_dict()
+    notes = "\n".join(short["bottlenecks"])
+    for service in ("税务", "住房公积金", "不动产"):  # their department windows are 15-19, all closed
+        assert f"only the assistance windows 1, 2 serve {service}" in notes
+    assert "helpers 100% busy" in notes
+    assert "escalated" in notes
+    assert run_day(cfg, DayPlan(visitors=100, helpers=0, seed=3)).as_dict()["bottlenecks"][0].startswith(
+        "no helpers on the floor")
+
+
+def test_a_helper_with_a_visitor_is_busy_and_helper_waits_are_reported(cfg) -> None:  # type: ignore[no-untyped-def]
+    few = run_day(cfg, DayPlan(visitors=300, helpers=1, seed=3)).as_dict()
+    many = run_day(cfg, DayPlan(visitors=300, helpers=12, seed=3)).as_dict()
+    assert few["helper_busy_pct"]["helper-01"] > 50
+    waits_few = few["by_group"]["accompany"]["helper_wait_p90_min"]
+    waits_many = many["by_group"]["accompany"]["helper_wait_p90_min"]
+    assert waits_few > waits_many

@@ -49,11 +49,21 @@ def test_priority_groups_are_called_before_earlier_walk_ins(hall: Hall) -> None:
         accompany["ticket"], guide["ticket"], walk_in["ticket"]]
 
 
-def test_assistance_zone_windows_call_only_the_groups_routed_to_them(hall: Hall) -> None:
+def test_assistance_windows_call_their_own_groups_first_and_walk_ins_only_when_free(hall: Hall) -> None:
+    walk_in = hall("issue", service="医保")
+    hall.wait(60)
+    delegate = hall("issue", service="税务", group="delegate")
+    assert hall("call_next", counter=1)["ticket"] == delegate["ticket"]  # the earlier walk-in waits
+    assert hall("call_next", counter=2)["ticket"] == walk_in["ticket"]  # nobody of its own: takes a walk-in
+
+
+def test_assistance_windows_that_do_not_serve_walk_ins_stay_free_for_their_groups(cfg, clock) -> None:  # type: ignore[no-untyped-def]
+    zones = [z.model_copy(update={"serves_walk_ins_when_free": False}) for z in cfg.zones]
+    strict = cfg.model_copy(update={"zones": zones})
+    strict.__dict__.pop("zones_by_id", None)
+    hall = Hall(strict, clock)
     hall("issue", service="医保")
     assert rejected(hall, "call_next", counter=1).code == "queue_empty"
-    delegate = hall("issue", service="税务", group="delegate")
-    assert hall("call_next", counter=1)["ticket"] == delegate["ticket"]
 
 
 def test_a_group_kept_to_its_zone_is_never_called_at_a_department_window(cfg, clock) -> None:  # type: ignore[no-untyped-def]

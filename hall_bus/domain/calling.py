@@ -10,6 +10,8 @@ The order at a window:
 4. any queued ticket that has waited `starvation_minutes` or longer, oldest first;
 5. priority groups (陪同办, 代理办, 引导办 in the example), higher priority first, then first come;
 6. walk-ins: each service's oldest competes, scored by the window's weight for the service × time waited.
+An assistance-zone window that serves walk-ins when free goes through 1–6 for its own zone's tickets first, and
+only when none waits, through 1–6 for the department queue.
 The starvation bound (4) overrides priority groups and weights, not 1–3: those are single visitors who must be
 seen now, and their number is bounded (the green channel's share, one front per transfer, booked slots).
 """
@@ -23,25 +25,44 @@ from hall_bus.domain.queue_index import APPOINTMENT, DEPT, FRONT, PRIORITY, WALK
 from hall_bus.domain.state import HallState, Ticket
 
 
-def route_of_counter(cfg: HallConfig, counter: Counter) -> str:
-    return DEPT if cfg.zones_by_id[counter.zone].kind == "department" else counter.zone
+def routes_of_counter(cfg: HallConfig, counter: Counter) -> tuple[str, ...]:
+    """The routes a window calls from, in order: its own, then (an assistance window that serves walk-ins when
+    free) the department queue."""
+    zone = cfg.zones_by_id[counter.zone]
+    if zone.kind == "department":
+        return (DEPT,)
+    return (counter.zone, DEPT) if zone.serves_walk_ins_when_free else (counter.zone,)
 
 
 def eligible(cfg: HallConfig, t: Ticket, number: int) -> bool:
     if t.target_counter is not None:
         return t.target_counter == number
     cc = cfg.counters_by_number[number]
-    return t.service in cc.services and route_of_counter(cfg, cc) in routes_of(t)
+    return t.service in cc.services and any(r in routes_of(t) for r in routes_of_counter(cfg, cc))
 
 
-def counters_for(cfg: HallConfig, t: Ticket) -> list[int]:
+def counters_for(cfg: HallConfig, t: Ticket, *, own_route_only: bool = False) -> list[int]:
+    """Windows that may call this ticket; with `own_route_only`, not the assistance windows that only take it
+    when they have nobody of their own (they are no full window for the estimate)."""
+    if own_route_only and t.target_counter is None:
+        routes = routes_of(t)
+        return [n for n, cc in cfg.counters_by_number.items()
+                if t.service in cc.services and routes_of_counter(cfg, cc)[0] in routes]
     return [n for n in cfg.counters_by_number if eligible(cfg, t, n)]
 
 
 def select(cfg: HallConfig, state: HallState, number: int, now_ts: float) -> Ticket | None:
     """The ticket this window calls next, or None; see the module docstring for the order."""
     counter = cfg.counters_by_number[number]
-    route = route_of_counter(cfg, counter)
+    for i, route in enumerate(routes_of_counter(cfg, counter)):
+        found = _select_on(cfg, state, number, counter, route, now_ts, targeted=i == 0)
+        if found is not None:
+            return found
+    return None
+
+
+def _select_on(cfg: HallConfig, state: HallState, number: int, counter: Counter, route: str, now_ts: float,
+               *, targeted: bool) -> Ticket | None:
     weights = counter.services
     lanes: list[tuple[str, Lane]] = []
     for service in weights:
@@ -49,9 +70,9 @@ def select(cfg: HallConfig, state: HallState, number: int, now_ts: float) -> Tic
         if lane is not None and lane.by_key:
             lanes.append((service, lane))
     best: Key | None = None
-    targeted = state.index.targeted.get(number)
-    if targeted is not None and targeted.by_key:
-        best = targeted.by_key[0]
+    sent_here = state.index.targeted.get(number) if targeted else None
+    if sent_here is not None and sent_here.by_key:
+        best = sent_here.by_key[0]
     grace = cfg.hall.appointment_grace_minutes * 60
     for _, lane in lanes:
         head = lane.by_key[0]
@@ -112,7 +133,7 @@ def estimate(cfg: HallConfig, state: HallState, ticket_id: str) -> tuple[int, in
     """
     t = state.tickets[ticket_id]
     ahead = state.index.ahead_of(t)
-    eligible_now = counters_for(cfg, t)
+    eligible_now = counters_for(cfg, t, own_route_only=True) or counters_for(cfg, t)
     open_now = [n for n in eligible_now if state.counters[n].status != "closed"] or eligible_now
     avg = average_minutes(cfg, state, t.service)
     minutes = math.ceil(ahead * avg / max(len(open_now), 1)) if ahead else 0

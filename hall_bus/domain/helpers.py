@@ -66,8 +66,10 @@ def finish_help(e: QueueEngine, cmd: c.FinishHelp, now: datetime) -> dict[str, A
 
 
 def escalate_due(e: QueueEngine, now: datetime) -> None:
-    """Help requests nobody claimed within `help_escalate_minutes` are escalated: the greeter tablets put them on
-    top and the supervisor sees them. Runs before every command (and the server's `tick`), oldest first."""
+    """Help requests nobody claimed in time are escalated: the greeter tablets put them on top and the supervisor
+    sees them. In time is `help_escalate_minutes` after the request, or for a booked visit (上门办) its
+    appointment. Runs before every command (and the server's `tick`); the list holds only open requests not yet
+    escalated, a handful even on a busy day."""
     st = e.state
     if not st.unescalated:
         return
@@ -75,12 +77,11 @@ def escalate_due(e: QueueEngine, now: datetime) -> None:
     now_ts = now.timestamp()
     for help_id in list(st.unescalated):
         h = st.helps[help_id]
-        waited = now_ts - h.requested_ts
-        if waited < limit:
-            break
         t = st.tickets[h.ticket]
-        e.emit("help_escalated", now, help_id=h.id, ticket=t.id, number=t.number, group=h.group,
-               waited_s=round(waited, 3))
+        due = t.appointment_ts if t.appointment_ts is not None else h.requested_ts + limit
+        if now_ts >= due:
+            e.emit("help_escalated", now, help_id=h.id, ticket=t.id, number=t.number, group=h.group,
+                   waited_s=round(now_ts - h.requested_ts, 3))
 
 
 @handles("cancel_help")

@@ -128,14 +128,16 @@ def emit_finished(e: QueueEngine, t: Ticket, counter: int | None, now: datetime,
                   materials: list[str], reason: str) -> dict[str, Any]:
     now_ts = now.timestamp()
     begun = t.started_ts or t.called_ts or now_ts
-    # An appointment's promised time runs from the appointment, not from the day it was booked.
-    total_s = round(now_ts - max(t.issued_ts, t.appointment_ts or 0.0), 3)
+    # An appointment's promised time runs from the appointment, not from the day it was booked; a visitor
+    # served before their slot has waited nothing (never a negative wait).
+    total_s = max(0.0, round(now_ts - max(t.issued_ts, t.appointment_ts or 0.0), 3))
     promised = e.cfg.services_by_name[t.service].promised_minutes * 60
     data: dict[str, Any] = dict(
         ticket=t.id, number=t.number, counter=counter, service=t.service, group=t.group, outcome=outcome,
         materials=materials, reason=reason, duration_s=round(now_ts - begun, 3),
-        wait_s=round((t.called_ts or now_ts) - (t.appointment_ts or t.issued_ts), 3) if t.called_ts else None,
-        total_s=total_s, on_time=total_s <= promised, rolling_window=e.cfg.hall.rolling_window,
+        wait_s=max(0.0, round(t.called_ts - (t.appointment_ts or t.issued_ts), 3)) if t.called_ts else None,
+        total_s=total_s, on_time=None if outcome == "materials_missing" else total_s <= promised,
+        rolling_window=e.cfg.hall.rolling_window,
     )
     e.emit("ticket_finished", now, **data)
     result: dict[str, Any] = {"ticket": t.id, "number": t.number, "outcome": outcome}
@@ -165,11 +167,12 @@ def day_opened(st: HallState, ts: float, d: dict[str, Any]) -> None:
             st.unescalated.pop(t.help_id, None)
     previous = d["previous"]
     if previous is not None:  # keep yesterday for late ratings; forget anything older that is closed
-        drop = [tid for tid, t in st.tickets.items() if t.day < previous and t.status not in s.OPEN_STATUSES]
+        drop = {tid for tid, t in st.tickets.items() if t.day < previous and t.status not in s.OPEN_STATUSES}
         for tid in drop:
-            t = st.tickets.pop(tid)
-            if t.help_id:
-                st.helps.pop(t.help_id, None)
+            del st.tickets[tid]
+        for hid in [hid for hid, h in st.helps.items() if h.ticket in drop]:  # a changed group may leave two
+            del st.helps[hid]
+            st.unescalated.pop(hid, None)
         for fid in [fid for fid, f in st.followups.items() if f.status == "closed"]:
             del st.followups[fid]
     for counter in st.counters.values():

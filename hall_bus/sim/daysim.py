@@ -32,7 +32,7 @@ RATING_RATE = 0.7
 RECALL_GAP_S = 30
 WALK_S = 40  # from the call to the visitor sitting down at the window
 GUIDE_MINUTES = 4  # 引导办: the helper walks the visitor to the right zone and fills forms with them
-HOME_VISIT_MINUTES = 90  # 上门办 including travel
+HOME_VISIT_TRAVEL_MINUTES = 30  # 上门办: each way; the helper leaves this long before the appointment
 STAYS_WITH_VISITOR = frozenset({"accompany", "delegate", "wheelchair_push"})
 DRAIN_UNTIL = time(19, 0)  # counters serve everyone holding a ticket, but not all night
 
@@ -105,15 +105,17 @@ class DaySimulation:
         k = len(numbers) if plan.counters_open is None else max(0, min(plan.counters_open, len(numbers)))
         self.open_counters = numbers[:k]
         self.idle_counters: set[int] = set()
-        self.idle_helpers: list[str] = [f"helper-{i + 1}" for i in range(plan.helpers)]
-        self.help_queue: list[tuple[int, float, str]] = []  # (priority, since, help_id)
+        self.idle_helpers: list[str] = [f"helper-{i + 1:02d}" for i in range(plan.helpers)]
+        self.help_queue: list[tuple[int, float, str, str]] = []  # (priority, since, help_id, ticket)
         self.help_of_ticket: dict[str, str] = {}
-        self.helper_of_ticket: dict[str, str] = {}
+        self.helper_of_ticket: dict[str, tuple[str, float]] = {}  # ticket -> (helper, since)
         self.absent: set[str] = set()
+        self.ended: set[str] = set()  # tickets finished or gone (no-show): their help requests need nobody
         self.group_of: dict[str, str] = {}
-        self.home_visits: dict[str, float] = {}  # help id -> appointment time (s since midnight)
+        self.service_of: dict[str, str] = {}
+        self.home_visits: dict[str, tuple[float, str]] = {}  # help id -> (appointment s since midnight, service)
         self.busy_s: dict[str, float] = defaultdict(float)
-        self.helper_busy_s: dict[str, float] = defaultdict(float)
+        self.helper_busy: dict[str, list[tuple[float, float]]] = {h: [] for h in self.idle_helpers}
         self.unknown_rejections: list[str] = []
 
     # ------------------------------------------------------------------ scheduling
@@ -150,8 +152,8 @@ class DaySimulation:
             if job.at > end:
                 break
             getattr(self, f"_on_{job.kind}")(job.at, job.arg)
-        for helper in self.helper_of_ticket.values():  # still with a visitor when the day was cut off
-            self.helper_busy_s[helper] += end
+        for helper, since in self.helper_of_ticket.values():  # still with a visitor when the day was cut off
+            self.helper_busy[helper].append((since, end))
 
     # ------------------------------------------------------------------ visitors
 
@@ -167,20 +169,20 @@ class DaySimulation:
             return
         ticket = answer["result"]["ticket"]
         self.group_of[ticket] = group
-        if self.rng.random() < NO_SHOW_RATE:
+        self.service_of[ticket] = service
+        if self.rng.random() < NO_SHOW_RATE and appt_s is None:
             self.absent.add(ticket)
         help_id = answer["result"].get("help_id")
         if help_id:
             self.help_of_ticket[ticket] = help_id
             if appt_s is not None:
-                self.home_visits[help_id] = appt_s
-                self._at(appt_s - 1800, "wake_helpers")
-            else:
-                prio = 0 if self.cfg.groups[group].green_channel else 1
-                heapq.heappush(self.help_queue, (prio, now, help_id))
-                self._wake_helpers(now)
-        else:
-            self._wake_counters(now)
+                self.home_visits[help_id] = (appt_s, service)
+                self._at(appt_s - HOME_VISIT_TRAVEL_MINUTES * 60, "wake_helpers")
+                return
+            prio = 0 if self.cfg.groups[group].green_channel else 1
+            heapq.heappush(self.help_queue, (prio, now, help_id, ticket))
+            self._wake_helpers(now)
+        self._wake_counters(now)  # an assistance ticket queues at once; its helper joins when one is free
 
     def _wake_counters(self, now: float) -> None:
         for number in sorted(self.idle_counters):
@@ -208,6 +210,9 @@ class DaySimulation:
     def _on_recall(self, now: float, number: int) -> None:
         answer = self._send(now, {"op": "recall", "counter": number})
         if answer["ok"] and answer["result"].get("no_show"):
+            ticket = answer["result"]["ticket"]
+            self.ended.add(ticket)
+            self._release_helper(now, ticket)  # the visitor left; the helper with them is free again
             self._at(now, "counter_free", number)
         elif answer["ok"]:
             self.busy_s[str(number)] += RECALL_GAP_S
@@ -222,15 +227,20 @@ class DaySimulation:
         elif r < REFUSED_RATE + MATERIALS_MISSING_RATE:
             cmd.update(outcome="materials_missing", materials=["身份证复印件"])
         self._send(now, cmd)
+        self.ended.add(ticket)
         if self.rng.random() < RATING_RATE:
-            level = self.rng.choices([1, 2, 3, 4, 5], [70, 20, 6, 3, 1])[0]
+            level = self.rng.choices([5, 4, 3, 2, 1], [70, 20, 6, 3, 1])[0]  # 5 = 非常满意
             self._send(now + 5, {"op": "rate", "ticket": ticket, "level": level})
-        helper = self.helper_of_ticket.pop(ticket, None)
-        if helper is not None:
-            self.helper_busy_s[helper] += now
+        self._release_helper(now, ticket)
+        self._at(now + 10, "counter_free", number)
+
+    def _release_helper(self, now: float, ticket: str) -> None:
+        held = self.helper_of_ticket.pop(ticket, None)
+        if held is not None:
+            helper, since = held
+            self.helper_busy[helper].append((since, now + 60))
             self._send(now, {"op": "finish_help", "help_id": self.help_of_ticket[ticket], "helper": helper})
             self._at(now + 60, "helper_free", helper)
-        self._at(now + 10, "counter_free", number)
 
     # ------------------------------------------------------------------ helpers
 
@@ -243,29 +253,34 @@ class DaySimulation:
         self._wake_helpers(now)
 
     def _on_helper_free(self, now: float, helper: str) -> None:
-        due = [hid for hid, appt in self.home_visits.items() if appt - 1800 <= now]
+        """A free helper first leaves for a home visit that is due, else takes the oldest open request (the
+        green channel first) whose visitor is still in the hall."""
+        due = [hid for hid, (appt, _) in self.home_visits.items() if appt - HOME_VISIT_TRAVEL_MINUTES * 60 <= now]
         if due:
-            help_id = min(due, key=self.home_visits.__getitem__)
-            del self.home_visits[help_id]
+            help_id = min(due, key=lambda h: self.home_visits[h][0])
+            appt, service = self.home_visits.pop(help_id)
             self._send(now, {"op": "claim_help", "help_id": help_id, "helper": helper})
-            self.helper_busy_s[helper] += HOME_VISIT_MINUTES * 60
-            self._at(now + HOME_VISIT_MINUTES * 60, "visit_done", (helper, help_id))
+            avg = self.cfg.services_by_name[service].avg_minutes
+            served_until = max(now + HOME_VISIT_TRAVEL_MINUTES * 60, appt) + max(
+                600.0, self.rng.gammavariate(4.0, avg * 60 / 4.0))
+            back = served_until + HOME_VISIT_TRAVEL_MINUTES * 60
+            self.helper_busy[helper].append((now, back))
+            self._at(served_until, "visit_done", (helper, help_id, back))
             return
+        while self.help_queue and self.help_queue[0][3] in self.ended:
+            heapq.heappop(self.help_queue)  # served (or gone) before anyone could come: the request lapsed
         if not self.help_queue:
             self.idle_helpers.append(helper)
             return
-        _, _, help_id = heapq.heappop(self.help_queue)
+        _, _, help_id, ticket = heapq.heappop(self.help_queue)
         answer = self._send(now, {"op": "claim_help", "help_id": help_id, "helper": helper})
         if not answer["ok"]:
             self._at(now, "helper_free", helper)
             return
-        ticket = help_id[2:]
-        self._wake_counters(now)
         if self.group_of.get(ticket) in STAYS_WITH_VISITOR:
-            self.helper_of_ticket[ticket] = helper
-            self.helper_busy_s[helper] -= now  # settled when the case finishes (see _on_finish)
+            self.helper_of_ticket[ticket] = (helper, now)  # with the visitor until the case ends
         else:
-            self.helper_busy_s[helper] += GUIDE_MINUTES * 60
+            self.helper_busy[helper].append((now, now + GUIDE_MINUTES * 60))
             self._at(now + GUIDE_MINUTES * 60, "guide_done", (helper, help_id))
 
     def _on_guide_done(self, now: float, arg: tuple[str, str]) -> None:
@@ -273,10 +288,10 @@ class DaySimulation:
         self._send(now, {"op": "finish_help", "help_id": help_id, "helper": helper})
         self._on_helper_free(now, helper)
 
-    def _on_visit_done(self, now: float, arg: tuple[str, str]) -> None:
-        helper, help_id = arg
+    def _on_visit_done(self, now: float, arg: tuple[str, str, float]) -> None:
+        helper, help_id, back = arg
         self._send(now, {"op": "finish_help", "help_id": help_id, "helper": helper})
-        self._on_helper_free(now, helper)
+        self._at(back, "helper_free", helper)
 
 
 # ---------------------------------------------------------------------- report
@@ -288,8 +303,10 @@ class Row:
     served: int = 0
     no_shows: int = 0
     unserved: int = 0
+    concluded: int = 0  # finished with a decision (done or refused); materials_missing is not concluded
     on_time: int = 0
-    waits: list[float] = field(default_factory=list)
+    waits: list[float] = field(default_factory=list)  # ticket (or appointment) to first call
+    helper_waits: list[float] = field(default_factory=list)  # help request to a helper's claim
 
     def as_dict(self) -> dict[str, Any]:
         def minutes(v: float) -> float | None:
@@ -300,7 +317,10 @@ class Row:
             "wait_p50_min": minutes(percentile(self.waits, 50)),
             "wait_p90_min": minutes(percentile(self.waits, 90)),
             "wait_max_min": minutes(max(self.waits) if self.waits else math.nan),
-            "on_time": self.on_time,
+            "helper_wait_p50_min": minutes(percentile(self.helper_waits, 50)),
+            "helper_wait_p90_min": minutes(percentile(self.helper_waits, 90)),
+            "concluded": self.concluded, "on_time": self.on_time,
+            "on_time_pct": round(self.on_time * 100 / self.concluded, 1) if self.concluded else None,
         }
 
 
@@ -309,15 +329,27 @@ def summarise(events: list[dict[str, Any]]) -> dict[str, dict[str, Row]]:
     by_service: dict[str, Row] = defaultdict(Row)
     by_group: dict[str, Row] = defaultdict(Row)
     kind: dict[str, tuple[str, str]] = {}
+    requested: dict[str, tuple[float, str]] = {}  # help id -> (time, group)
+    booked: set[str] = set()
     open_tickets: set[str] = set()
     for ev in events:
         d = ev["data"]
         t = ev["type"]
         if t == "ticket_issued":
             kind[d["ticket"]] = (d["service"], d["group"])
+            if d["appointment_at"]:
+                booked.add(d["ticket"])
             open_tickets.add(d["ticket"])
             for row in (by_service[d["service"]], by_group[d["group"]]):
                 row.issued += 1
+        elif t == "group_changed":
+            service, _ = kind[d["ticket"]]
+            kind[d["ticket"]] = (service, d["group"])
+        elif t == "help_requested" and d["ticket"] not in booked:  # a booked visit's helper comes on the day
+            requested[d["help_id"]] = (datetime.fromisoformat(ev["at"]).timestamp(), d["group"])
+        elif t == "help_claimed" and d["help_id"] in requested:
+            since, group = requested.pop(d["help_id"])
+            by_group[group].helper_waits.append(datetime.fromisoformat(ev["at"]).timestamp() - since)
         elif t == "ticket_no_show":
             service, group = kind[d["ticket"]]
             for row in (by_service[service], by_group[group]):
@@ -333,7 +365,9 @@ def summarise(events: list[dict[str, Any]]) -> dict[str, dict[str, Row]]:
             open_tickets.discard(d["ticket"])
             for row in (by_service[d["service"]], by_group[group]):
                 row.served += 1
-                row.on_time += bool(d["on_time"])
+                if d["on_time"] is not None:
+                    row.concluded += 1
+                    row.on_time += bool(d["on_time"])
                 if d["wait_s"] is not None:
                     row.waits.append(d["wait_s"])
     for tid in open_tickets:
@@ -341,6 +375,83 @@ def summarise(events: list[dict[str, Any]]) -> dict[str, dict[str, Row]]:
         by_service[service].unserved += 1
         by_group[group].unserved += 1
     return {"service": dict(by_service), "group": dict(by_group)}
+
+
+def _clock(seconds: float) -> str:
+    seconds = max(0, int(seconds))
+    return f"{seconds // 3600:02d}:{seconds % 3600 // 60:02d}"
+
+
+def saturated_spans(intervals: dict[str, list[tuple[float, float]]], start: float, end: float,
+                    step: float = 300.0, min_span: float = 1800.0) -> list[tuple[float, float]]:
+    """Stretches of at least `min_span` in which every helper was busy, sampled every `step` seconds."""
+    helpers = len(intervals)
+    if helpers == 0:
+        return []
+    spans: list[tuple[float, float]] = []
+    run_start: float | None = None
+    t = start
+    while t <= end:
+        busy = sum(any(a <= t < b for a, b in ivs) for ivs in intervals.values())
+        if busy >= helpers and run_start is None:
+            run_start = t
+        elif busy < helpers and run_start is not None:
+            if t - run_start >= min_span:
+                spans.append((run_start, t))
+            run_start = None
+        t += step
+    if run_start is not None and end - run_start >= min_span:
+        spans.append((run_start, end))
+    return spans
+
+
+def bottlenecks(cfg: HallConfig, plan: DayPlan, open_counters: list[int], tables: dict[str, dict[str, Row]],
+                counter_busy: dict[str, float], helper_intervals: dict[str, list[tuple[float, float]]],
+                events: list[dict[str, Any]], opening: float, closing: float) -> list[str]:
+    """What a hall manager should change, in words, worst first."""
+    from hall_bus.domain.calling import routes_of_counter  # the windows' routing rule, not a copy of it
+
+    notes: list[str] = []
+    open_set = set(open_counters)
+    for service in cfg.services:
+        dept = [c.number for c in cfg.counters if c.number in open_set and service.name in c.services
+                and "dept" in routes_of_counter(cfg, c)]
+        own_zone = [n for n in dept if cfg.zones_by_id[cfg.counters_by_number[n].zone].kind == "department"]
+        waiting = tables["service"].get(service.name, Row()).issued
+        if not dept:
+            could = ", ".join(str(c.number) for c in cfg.counters if service.name in c.services)
+            notes.append(f"no open window serves {service.name}: its {waiting} visitors cannot be called; "
+                         f"open one of windows {could}")
+        elif not own_zone:
+            notes.append(f"only the assistance windows {', '.join(map(str, dept))} serve {service.name} today "
+                         "(no department window open for it)")
+    helped = sum(1 for e in events if e["type"] == "help_requested")
+    if helped and plan.helpers == 0:
+        notes.append(f"no helpers on the floor: {helped} help requests were never claimed")
+    for a, b in saturated_spans(helper_intervals, opening, closing):
+        notes.append(f"helpers 100% busy {_clock(a)}–{_clock(b)}: help requests queue for a helper; "
+                     "add helpers for these hours")
+    escalated = sum(1 for e in events if e["type"] == "help_escalated")
+    if escalated:
+        notes.append(f"{escalated} of {helped} help requests were not claimed in time (over "
+                     f"{cfg.hall.help_escalate_minutes:g} min, or a home visit at its hour) and were escalated "
+                     "to the greeters and the supervisor")
+    for name, row in sorted(tables["service"].items(), key=lambda kv: -percentile(kv[1].waits, 50)
+                            if kv[1].waits else 0):
+        p50 = percentile(row.waits, 50) / 60 if row.waits else 0.0
+        if p50 < 15:
+            break
+        windows = [c.number for c in cfg.counters if c.number in open_set and name in c.services]
+        load = ", ".join(f"{n} {counter_busy.get(str(n), 0):.0f}%" for n in windows)
+        notes.append(f"{name} waits p50 {p50:.0f} min; its windows ({load} busy) need help: open another "
+                     f"window that serves it or raise its weight")
+    for key, label in (("group", "group"), ("service", "service")):
+        for name, row in tables[key].items():
+            if row.concluded >= 5 and row.on_time / row.concluded < 0.9:
+                shown = cfg.groups[name].label if key == "group" else name
+                notes.append(f"{shown} ({label}) finished on time only {row.on_time * 100 // row.concluded}% "
+                             f"of {row.concluded} concluded cases")
+    return notes
 
 
 @dataclass
@@ -351,16 +462,17 @@ class DayReport:
     counter_busy: dict[str, float]
     helper_busy: dict[str, float]
     events: int
-    problems: list[str]
+    bottlenecks: list[str]
+    problems: list[str]  # commands the engine refused that the simulation did not expect (a bug somewhere)
 
     def as_dict(self) -> dict[str, Any]:
         return {
             "visitors": self.plan.visitors, "counters_open": self.counters_open, "helpers": self.plan.helpers,
-            "seed": self.plan.seed, "events": self.events,
+            "seed": self.plan.seed, "day": self.plan.day.isoformat(), "events": self.events,
             "by_service": {k: v.as_dict() for k, v in self.tables["service"].items()},
             "by_group": {k: v.as_dict() for k, v in self.tables["group"].items()},
             "counter_busy_pct": self.counter_busy, "helper_busy_pct": self.helper_busy,
-            "problems": self.problems,
+            "bottlenecks": self.bottlenecks, "problems": self.problems,
         }
 
 
@@ -379,6 +491,11 @@ def run_day(config: HallConfig, plan: DayPlan, submit: Submit | None = None,
     span = max(1.0, closing - opening)
     counter_busy = {k: round(min(100.0, v / span * 100), 1) for k, v in sorted(sim.busy_s.items(),
                                                                                key=lambda kv: int(kv[0]))}
-    helper_busy = {k: round(min(100.0, v / span * 100), 1) for k, v in sorted(sim.helper_busy_s.items())}
-    return DayReport(plan, sim.open_counters, summarise(events), counter_busy, helper_busy, len(events),
+    helper_busy = {h: round(min(100.0, sum(min(b, closing) - max(a, opening) for a, b in ivs
+                                           if b > opening and a < closing) / span * 100), 1)
+                   for h, ivs in sorted(sim.helper_busy.items())}
+    tables = summarise(events)
+    notes = bottlenecks(config, plan, sim.open_counters, tables, counter_busy, sim.helper_busy, events,
+                        opening, closing)
+    return DayReport(plan, sim.open_counters, tables, counter_busy, helper_busy, len(events), notes,
                      sorted(set(sim.unknown_rejections))[:20])
