@@ -52,3 +52,20 @@ def hall_day(moment: datetime, tz: ZoneInfo, rollover: time) -> date:
     local = moment.astimezone(tz)
     shifted = local - timedelta(hours=rollover.hour, minutes=rollover.minute, seconds=rollover.second)
     return shifted.date()
+
+
+class NeverBackwards:
+    """A clock that never returns a time before the last one it returned (or a floor, such as the ledger's
+    newest event). The ledger is in time order whatever the wall clock does: an NTP step back, a script re-run
+    on old data, a replaced mainboard with a dead RTC battery."""
+
+    def __init__(self, inner: Clock, floor: datetime | None = None) -> None:
+        self.inner = inner
+        self.floor = floor
+
+    def now(self) -> datetime:
+        t = self.inner.now()
+        if self.floor is not None and t < self.floor:
+            return self.floor.astimezone(t.tzinfo)
+        self.floor = t
+        return t

@@ -192,6 +192,7 @@ def test_transfer_positions(hall: Hall, position: str, expected_first: str) -> N
 def test_transfer_to_a_named_counter_only_that_counter_calls_it(hall: Hall) -> None:
     t = hall("issue", service="医保")
     hall("call_next", counter=10)
+    hall("open_counter", counter=11)
     hall("transfer", counter=10, to_counter=11)
     assert rejected(hall, "call_next", counter=8).code == "queue_empty"
     assert hall("call_next", counter=11)["ticket"] == t["ticket"]
@@ -241,7 +242,7 @@ def test_one_rating_per_case_and_followup_for_dissatisfied(hall: Hall) -> None:
     assert rejected(hall, "rate", ticket=t["number"], level="满意").code == "not_finished"
     hall("call_next", counter=12)
     hall("finish", counter=12)
-    res = hall("rate", ticket=t["number"], level=4, comment="等太久")
+    res = hall("rate", ticket=t["number"], level=2, comment="等太久")
     assert res["level"] == "不满意" and res["followup_id"] == "FU-000001"
     assert rejected(hall, "rate", ticket=t["number"], level="非常满意").code == "already_rated"
     hall("close_followup", followup_id="FU-000001", note="已电话回访并致歉")

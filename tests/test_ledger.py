@@ -146,7 +146,8 @@ def test_damaged_newest_snapshot_falls_back_to_replay(cfg, clock, tmp_path: Path
     assert HallCore(cfg, tmp_path, clock).state.to_dict() == before
 
 
-def test_a_refusal_is_not_stored_so_a_later_retry_can_succeed(cfg, clock, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+def test_a_retried_refusal_gets_the_same_refusal_back_and_no_effect(cfg, clock, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """One answer per request id, refusals included; refusals still cost no fsync (kept in memory)."""
     core = HallCore(cfg, tmp_path, clock)
     core.submit({"op": "issue", "service": "医保"})
     core.submit({"op": "call_next", "counter": 10})
@@ -156,4 +157,30 @@ def test_a_refusal_is_not_stored_so_a_later_retry_can_succeed(cfg, clock, tmp_pa
     core.submit({"op": "finish", "counter": 10})
     core.submit({"op": "issue", "service": "医保"})
     again = core.submit({"op": "call_next", "counter": 10, "request_id": "press-2"})
-    assert again["ok"] and again["result"]["number"] == "E002"
+    assert again["ok"] is False and again["code"] == "counter_busy" and again["retry"] is True
+    assert core.state.tickets[next(reversed(core.state.tickets))].status == "waiting"  # E002 was not called
+    fresh = core.submit({"op": "call_next", "counter": 10, "request_id": "press-3"})  # a new press acts
+    assert fresh["ok"] and fresh["result"]["number"] == "E002"
+
+
+def test_retries_inside_one_batch_are_marked_as_retries(cfg, clock, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    core = HallCore(cfg, tmp_path, clock)
+    first, second = core.submit_batch([{"op": "issue", "service": "医保", "request_id": "k:1"}] * 2)
+    assert first["ok"] and "retry" not in first
+    assert second["retry"] is True and second["result"] == first["result"]
+    assert sum(e["type"] == "ticket_issued" for e in core.ledger.events()) == 1
+
+
+def test_time_never_goes_backwards_across_runs(cfg, clock, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A second run whose clock is behind the ledger (a re-run script, an NTP step back) still writes events in
+    time order, so nobody issued 'yesterday' is called ahead of older tickets."""
+    core = HallCore(cfg, tmp_path, clock)
+    clock.advance(3600)
+    core.submit({"op": "issue", "service": "医保"})
+    core.close()
+    clock.advance(-1800)
+    again = HallCore(cfg, tmp_path, clock)
+    again.submit({"op": "issue", "service": "医保"})
+    ats = [e["at"] for e in again.ledger.events()]
+    again.close()
+    assert ats == sorted(ats)

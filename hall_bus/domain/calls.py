@@ -93,7 +93,10 @@ def transfer(e: QueueEngine, cmd: c.Transfer, now: datetime) -> dict[str, Any]:
     service = cmd.to_service or t.service
     e.check_service(service)
     if cmd.to_counter is not None:
-        e.counter(cmd.to_counter)
+        target = e.counter(cmd.to_counter)
+        if target.status == "closed":
+            raise CommandRejected("counter_closed", f"counter {cmd.to_counter} is closed; the visitor would "
+                                  f"wait for nobody. Transfer to the service ({service}) or an open window")
         if service not in e.cfg.counters_by_number[cmd.to_counter].services:
             raise CommandRejected("not_served_here", f"counter {cmd.to_counter} does not serve {service}")
         if cmd.to_counter == cmd.counter:

@@ -11,15 +11,32 @@ import difflib
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
-from pydantic import BaseModel, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
 
 from hall_bus.config import GroupCode
 
 RATING_LEVELS: tuple[str, ...] = ("非常满意", "满意", "基本满意", "不满意", "非常不满意")
+RatingName = Literal["非常满意", "满意", "基本满意", "不满意", "非常不满意"]
 FOLLOW_UP_LEVELS = frozenset({"不满意", "非常不满意"})
 Position = Literal["front", "end", "original"]
 Outcome = Literal["done", "materials_missing", "refused"]
-CounterNo = Annotated[int, Field(ge=1, le=9999)]
+CounterNo = Annotated[int, Field(ge=1, le=9999, strict=True)]  # `true` is not window 1
+Flag = Annotated[bool, Field(strict=True)]  # "yes" is not a yes
+
+
+def _id_card_date(value: Any) -> Any:
+    """ID cards and many forms write birth dates as YYYYMMDD (19661124); pydantic would read that number as a
+    Unix time. Accept it as the date it is."""
+    text = str(value) if isinstance(value, int) and not isinstance(value, bool) else value
+    if isinstance(text, str) and len(text) == 8 and text.isdigit():
+        try:
+            return date(int(text[:4]), int(text[4:6]), int(text[6:]))
+        except ValueError:
+            raise ValueError(f"{text} is not a date (YYYYMMDD)") from None
+    return value
+
+
+BirthDate = Annotated[date, BeforeValidator(_id_card_date)]
 TicketRef = Annotated[str, Field(min_length=2, max_length=40)]
 HelperId = Annotated[str, Field(min_length=1, max_length=40)]
 
@@ -37,12 +54,12 @@ class Issue(_Cmd):
     service: str
     group: GroupCode | None = None  # None: suggest from the visitor facts below
     appointment_at: datetime | None = None
-    birth_date: date | None = None
-    first_visit: bool = False
-    cannot_read: bool = False
-    pregnant: bool = False
-    with_infant: bool = False
-    limited_mobility: bool = False
+    birth_date: BirthDate | None = None
+    first_visit: Flag = False
+    cannot_read: Flag = False
+    pregnant: Flag = False
+    with_infant: Flag = False
+    limited_mobility: Flag = False
     node: str | None = None
 
     @model_validator(mode="after")
@@ -174,13 +191,14 @@ class Rate(_Cmd):
     own_window = True
     op: Literal["rate"]
     ticket: TicketRef
-    level: Literal["非常满意", "满意", "基本满意", "不满意", "非常不满意"] | Annotated[int, Field(ge=1, le=5)]
+    level: RatingName | Annotated[int, Field(ge=1, le=5, strict=True)]
     comment: str = ""
 
     @property
     def level_name(self) -> str:
-        """Levels may come as 1..5 from a five-button pad: 1 is 非常满意 (the leftmost, green button)."""
-        return RATING_LEVELS[self.level - 1] if isinstance(self.level, int) else self.level
+        """Levels may come as 1..5 from a pad or a star screen: 5 is 非常满意 and 1 非常不满意, as five stars
+        mean the best everywhere a visitor has rated anything."""
+        return RATING_LEVELS[5 - self.level] if isinstance(self.level, int) else self.level
 
 
 class CloseFollowUp(_Cmd):

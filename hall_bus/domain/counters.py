@@ -54,6 +54,9 @@ def resume_counter(e: QueueEngine, cmd: c.CounterOp, now: datetime) -> dict[str,
 
 def ready_to_call(e: QueueEngine, number: int) -> CounterState:
     counter = e.counter(number)
+    if counter.status == "closed" and counter.signed_in:
+        raise CommandRejected("counter_closed", f"counter {number} was closed today; open it (open_counter) "
+                              "before calling: only the first call of the day signs a window in")
     if counter.status == "paused":
         raise CommandRejected("counter_paused", f"counter {number} is paused; resume it first")
     if counter.current is not None:
@@ -74,7 +77,8 @@ def sign_in(e: QueueEngine, counter: CounterState, now: datetime) -> None:
 
 @applies("counter_opened", "counter_resumed")
 def counter_open(st: HallState, ts: float, d: dict[str, Any]) -> None:
-    st.counter(d["counter"]).status = "open"
+    counter = st.counter(d["counter"])
+    counter.status, counter.signed_in = "open", True
 
 
 @applies("counter_closed")

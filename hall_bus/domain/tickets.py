@@ -132,18 +132,21 @@ def emit_finished(e: QueueEngine, t: Ticket, counter: int | None, now: datetime,
     # served before their slot has waited nothing (never a negative wait).
     total_s = max(0.0, round(now_ts - max(t.issued_ts, t.appointment_ts or 0.0), 3))
     promised = e.cfg.services_by_name[t.service].promised_minutes * 60
+    notice = None
+    if outcome == "materials_missing":  # 一次性告知: in the event, so the ledger holds what the visitor was told
+        items = "；".join(f"{i}. {m}" for i, m in enumerate(materials, start=1))
+        notice = f"一次性告知：请补齐以下材料后再来办理（{t.service}）：{items}"
     data: dict[str, Any] = dict(
         ticket=t.id, number=t.number, counter=counter, service=t.service, group=t.group, outcome=outcome,
         materials=materials, reason=reason, duration_s=round(now_ts - begun, 3),
         wait_s=max(0.0, round(t.called_ts - (t.appointment_ts or t.issued_ts), 3)) if t.called_ts else None,
         total_s=total_s, on_time=None if outcome == "materials_missing" else total_s <= promised,
-        rolling_window=e.cfg.hall.rolling_window,
+        rolling_window=e.cfg.hall.rolling_window, notice=notice,
     )
     e.emit("ticket_finished", now, **data)
     result: dict[str, Any] = {"ticket": t.id, "number": t.number, "outcome": outcome}
-    if outcome == "materials_missing":
-        items = "；".join(f"{i}. {m}" for i, m in enumerate(materials, start=1))
-        result["notice"] = f"一次性告知：请补齐以下材料后再来办理（{t.service}）：{items}"
+    if notice:
+        result["notice"] = notice
     return result
 
 

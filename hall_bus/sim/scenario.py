@@ -47,8 +47,29 @@ def _parse_at(value: Any, clock: ManualClock) -> datetime:
     return moment
 
 
+def decode_line(raw: bytes | str, first: bool) -> str:
+    """One line as text: UTF-8 (a BOM on the first line is allowed, as Windows editors write it)."""
+    if isinstance(raw, str):
+        text = raw
+    else:
+        if b"\x00" in raw:
+            raise ScenarioLineError("binary data, not a line of text (is this the right file?)")
+        try:
+            text = raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            raise ScenarioLineError(f"not UTF-8 text (byte 0x{raw[exc.start]:02x} at column {exc.start + 1}); "
+                                    "save the script as UTF-8") from None
+    if first:
+        text = text.removeprefix("\ufeff")
+    return text
+
+
 def parse_line(text: str, clock: ManualClock, started: bool) -> tuple[datetime | None, Any]:
-    """Validate one line: JSON object, a time that does not go backwards, a well-formed command."""
+    """Validate one line: JSON object, a time that does not go backwards, a well-formed command.
+
+    A line with a good `at` and a bad command still moves the clock (the returned time is set by the caller
+    before the command error is raised through `LineTimeOnly`), so later lines without `at` keep their time.
+    """
     try:
         data = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -67,23 +88,45 @@ def parse_line(text: str, clock: ManualClock, started: bool) -> tuple[datetime |
     try:
         return moment, parse_command(data)
     except CommandInvalid as exc:
-        raise ScenarioLineError(str(exc)) from None
+        raise LineTimeOnly(moment, str(exc)) from None
 
 
-def run_scenario(config: HallConfig, lines: Iterable[str], *, source: str, data_dir: Path,
+class LineTimeOnly(ScenarioLineError):
+    """The line's time was good but its command was not: the time still counts."""
+
+    def __init__(self, moment: datetime | None, message: str) -> None:
+        super().__init__(message)
+        self.moment = moment
+
+
+def run_scenario(config: HallConfig, lines: Iterable[bytes | str], *, source: str, data_dir: Path,
                  out: IO[str], err: IO[str], stop_on_error: bool = False) -> RunResult:
     clock = ManualClock(datetime(2000, 1, 1), config.hall.tz)
     core: HallCore | None = None
     res = RunResult()
     started = False
+    floor: datetime | None = None  # the ledger's newest event: a script may not write before it
     try:
         for lineno, raw in enumerate(lines, start=1):
             res.lines += 1
-            text = raw.strip()
-            if not text or text.startswith("#"):
-                continue
             try:
-                moment, cmd = parse_line(text, clock, started)
+                text = decode_line(raw, lineno == 1).strip()
+                if not text or text.startswith("#"):
+                    continue
+                try:
+                    moment, cmd = parse_line(text, clock, started)
+                except LineTimeOnly as exc:
+                    if exc.moment is not None:
+                        clock.set(exc.moment)
+                        started = True
+                    raise
+                if core is None:
+                    core = HallCore(config, data_dir, clock)
+                    last = core.ledger.last_event_at()
+                    floor = datetime.fromisoformat(last) if last else None
+                if moment is not None and floor is not None and moment < floor:
+                    raise ScenarioLineError(f"at: {moment.isoformat()} is before the newest event already in "
+                                            f"{data_dir} ({floor.isoformat()}); time never goes backwards")
             except ScenarioLineError as exc:
                 res.errors += 1
                 print(f"{source}:{lineno}: {exc}", file=err)
@@ -94,8 +137,6 @@ def run_scenario(config: HallConfig, lines: Iterable[str], *, source: str, data_
             if moment is not None:
                 clock.set(moment)
             started = True
-            if core is None:
-                core = HallCore(config, data_dir, clock)
             answer = core.submit(cmd)
             res.commands += 1
             for ev in answer.get("events", []):
@@ -114,7 +155,8 @@ def run_scenario(config: HallConfig, lines: Iterable[str], *, source: str, data_
     return res
 
 
-def open_script(path: str) -> tuple[Iterable[str], str]:
+def open_script(path: str) -> tuple[Iterable[bytes], str]:
+    """Lines as bytes: each is decoded on its own, so one bad line is reported and the rest still run."""
     if path == "-":
-        return sys.stdin, "<stdin>"
-    return Path(path).open(encoding="utf-8"), path
+        return sys.stdin.buffer, "<stdin>"
+    return Path(path).open("rb"), path

@@ -16,7 +16,7 @@ from typing import Any
 import orjson
 from pydantic import BaseModel
 
-from hall_bus.clock import Clock
+from hall_bus.clock import Clock, NeverBackwards
 from hall_bus.config import HallConfig
 from hall_bus.domain.commands import CommandInvalid, parse_command
 from hall_bus.domain.engine import CommandRejected, QueueEngine
@@ -32,8 +32,9 @@ Answer = dict[str, Any]
 class HallCore:
     def __init__(self, config: HallConfig, data_dir: Path | str, clock: Clock) -> None:
         self.cfg = config
-        self.clock = clock
         self.ledger = Ledger(data_dir, hall_name=config.hall.name)
+        last = self.ledger.last_event_at()
+        self.clock = NeverBackwards(clock, datetime.fromisoformat(last) if last else None)
         self._answers: dict[str, Answer] = {}  # recent answers; the ledger holds all of them
         self.engine = self._rebuild()
         self._snapshot_seq = self.engine.state.seq
@@ -111,15 +112,18 @@ class HallCore:
             if events:
                 entries.append((i, Entry(rid, events, answer)))
             else:
-                # A refusal changed nothing, so it needs no fsync and no stored answer: a retry of it may
-                # succeed later (the queue filled up) and that is still one effect.
+                # A refusal changed nothing, so it needs no fsync: it is remembered in memory only. A retry of
+                # the same request id gets the same refusal back while this server runs (one answer per
+                # request); after a restart a retried refusal is run again, harmlessly, since it changed nothing.
                 answers[i] = {**answer, "events": []}
                 if rid is not None:
-                    batch_ids.pop(rid, None)
+                    self._answers[rid] = answers[i]  # type: ignore[assignment]
         self._commit(entries, answers)
         for i, a in enumerate(answers):
             if a is not None and "copy_of" in a:
-                answers[i] = answers[a["copy_of"]]
+                first = answers[a["copy_of"]]
+                assert first is not None
+                answers[i] = {**first, "retry": True}
         return [a for a in answers if a is not None]
 
     def _known_answer(self, rid: str) -> Answer | None:

@@ -145,6 +145,11 @@ class Ledger:
 
     # ------------------------------------------------------------------ reading
 
+    def last_event_at(self) -> str | None:
+        """The time of the newest event, as written (ISO 8601 with offset)."""
+        row = self.db.execute("SELECT at FROM events ORDER BY seq DESC LIMIT 1").fetchone()
+        return row[0] if row else None
+
     def answer_for(self, request_id: str) -> dict[str, Any] | None:
         row = self.db.execute("SELECT answer FROM requests WHERE request_id = ?", (request_id,)).fetchone()
         return orjson.loads(row[0]) if row else None
