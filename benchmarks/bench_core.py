@@ -69,6 +69,47 @@ def bench_engine(cfg, n: int) -> float:  # type: ignore[no-untyped-def]
     return n / (time.perf_counter() - start)
 
 
+def bench_by_queue_length(cfg, backlog: int, n: int = 2000) -> tuple[float, float]:  # type: ignore[no-untyped-def]
+    """Microseconds per `issue` and per `call_next` with `backlog` people already waiting, a realistic mix of
+    services and groups (assisted ones included), every window open. Both should not grow with the queue."""
+    import random
+
+    rng = random.Random(1)
+    clock = ManualClock(datetime(2026, 11, 23, 9, 0, tzinfo=cfg.hall.tz), cfg.hall.tz)
+    engine = QueueEngine(cfg, clock)
+    services = [s.name for s in cfg.services]
+    groups = [g for g, rule in cfg.groups.items() if not rule.appointment]
+    weights = [cfg.groups[g].share for g in groups]
+
+    def issue() -> dict:
+        return {"op": "issue", "service": rng.choice(services), "group": rng.choices(groups, weights)[0]}
+
+    for _ in range(backlog):
+        clock.advance(0.01)
+        engine.execute(parse_command(issue()))
+    for c in cfg.counters:
+        engine.execute(parse_command({"op": "open_counter", "counter": c.number}))
+    issues = [parse_command(issue()) for _ in range(n)]
+    start = time.perf_counter()
+    for cmd in issues:
+        clock.advance(0.01)
+        engine.execute(cmd)
+    issue_us = (time.perf_counter() - start) / n * 1e6
+    numbers = [c.number for c in cfg.counters]
+    calls = [parse_command({"op": "call_next", "counter": numbers[i % len(numbers)]}) for i in range(n)]
+    finishes = [parse_command({"op": "finish", "counter": numbers[i % len(numbers)]}) for i in range(n)]
+    call_s = 0.0
+    for call, finish in zip(calls, finishes, strict=True):
+        clock.advance(0.01)
+        t0 = time.perf_counter()
+        with contextlib.suppress(CommandRejected):
+            engine.execute(call)
+        call_s += time.perf_counter() - t0
+        with contextlib.suppress(CommandRejected):
+            engine.execute(finish)
+    return issue_us, call_s / n * 1e6
+
+
 def bench_durable(cfg, n: int, batch: int, tmp: Path) -> float:  # type: ignore[no-untyped-def]
     clock = ManualClock(datetime(2026, 11, 23, 9, 0, tzinfo=cfg.hall.tz), cfg.hall.tz)
     core = HallCore(cfg, tmp / "durable", clock)
@@ -160,6 +201,11 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-core-", dir=ROOT) as tmpdir:
         tmp = Path(tmpdir)
         print(f"engine, in memory:            {bench_engine(cfg, 100_000):>10,.0f} commands/s")
+        small, large = bench_by_queue_length(cfg, 300), bench_by_queue_length(cfg, 5000)
+        print(f"issue     with   300 / 5,000 waiting: {small[0]:7.1f} / {large[0]:7.1f} µs   "
+              f"ratio {large[0] / small[0]:.2f} (target <= 1.5)")
+        print(f"call_next with   300 / 5,000 waiting: {small[1]:7.1f} / {large[1]:7.1f} µs   "
+              f"ratio {large[1] / small[1]:.2f} (target <= 1.5)")
         n = args.commands
         durable = bench_durable(cfg, n, args.batch, tmp)
         # ~ the size of one event row as the ledger stores it

@@ -145,3 +145,13 @@ def test_day_report_text_names_services_and_groups() -> None:
 def test_simulate_needs_script_or_day() -> None:
     res = hallctl("simulate", "--config", str(EXAMPLE))
     assert res.returncode == 2 and "--script" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_a_second_simulated_day_on_the_same_data_is_the_next_day(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    args = ("simulate", "--config", str(EXAMPLE), "--day", "--visitors", "60", "--data", str(data), "--json")
+    first = hallctl(*args)
+    second = hallctl(*args)
+    assert first.returncode == 0 and second.returncode == 0, second.stderr
+    assert json.loads(first.stdout)["day"] == "2026-11-23" and json.loads(second.stdout)["day"] == "2026-11-24"
+    assert json.loads(second.stdout)["problems"] == [] and "simulating 2026-11-24" in second.stderr

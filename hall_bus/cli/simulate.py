@@ -49,12 +49,18 @@ def _simulate_day(cfg: HallConfig, args: argparse.Namespace) -> int:
     plan = DayPlan(visitors=args.visitors, counters_open=args.counters_open, helpers=args.helpers,
                    seed=args.seed)
     if args.data:
-        from datetime import datetime
+        from datetime import datetime, timedelta
 
-        from hall_bus.clock import ManualClock
+        from hall_bus.clock import ManualClock, hall_day
 
+        core = HallCore(cfg, args.data, ManualClock(datetime.combine(plan.day, plan.open_at, cfg.hall.tz)))
+        last = core.ledger.last_event_at()
+        if last is not None:  # time never goes backwards: a second run on the same data simulates the next day
+            last_day = hall_day(datetime.fromisoformat(last), cfg.hall.tz, cfg.hall.day_rollover)
+            plan.day = max(plan.day, last_day + timedelta(days=1))
+            print(f"{args.data} already holds days up to {last_day}; simulating {plan.day}", file=sys.stderr)
         clock = ManualClock(datetime.combine(plan.day, plan.open_at, cfg.hall.tz), cfg.hall.tz)
-        core = HallCore(cfg, args.data, clock)
+        core.clock.inner = clock
         sink: list[dict] = []
 
         def submit(cmd: dict) -> dict:

@@ -68,20 +68,27 @@ def finish_help(e: QueueEngine, cmd: c.FinishHelp, now: datetime) -> dict[str, A
 def escalate_due(e: QueueEngine, now: datetime) -> None:
     """Help requests nobody claimed in time are escalated: the greeter tablets put them on top and the supervisor
     sees them. In time is `help_escalate_minutes` after the request, or for a booked visit (上门办) its
-    appointment. Runs before every command (and the server's `tick`); the list holds only open requests not yet
-    escalated, a handful even on a busy day."""
+    appointment. Runs before every command (and the server's `tick`), so it stops at the first walk-in request
+    not yet due instead of walking every open one."""
     st = e.state
-    if not st.unescalated:
+    if not st.unescalated and not st.unescalated_booked:
         return
-    limit = e.cfg.hall.help_escalate_minutes * 60
     now_ts = now.timestamp()
-    for help_id in list(st.unescalated):
+    limit = e.cfg.hall.help_escalate_minutes * 60
+    due: list[str] = []
+    for help_id in st.unescalated:
+        if now_ts - st.helps[help_id].requested_ts < limit:
+            break  # request order: the rest are younger
+        due.append(help_id)
+    for help_id in st.unescalated_booked:
+        appt = st.tickets[st.helps[help_id].ticket].appointment_ts
+        if appt is not None and now_ts >= appt:
+            due.append(help_id)
+    for help_id in due:
         h = st.helps[help_id]
         t = st.tickets[h.ticket]
-        due = t.appointment_ts if t.appointment_ts is not None else h.requested_ts + limit
-        if now_ts >= due:
-            e.emit("help_escalated", now, help_id=h.id, ticket=t.id, number=t.number, group=h.group,
-                   waited_s=round(now_ts - h.requested_ts, 3))
+        e.emit("help_escalated", now, help_id=h.id, ticket=t.id, number=t.number, group=h.group,
+               waited_s=round(now_ts - h.requested_ts, 3))
 
 
 @handles("cancel_help")
@@ -106,21 +113,21 @@ def tick(e: QueueEngine, cmd: c.Tick, now: datetime) -> dict[str, Any]:
 
 @applies("help_requested")
 def help_requested(st: HallState, ts: float, d: dict[str, Any]) -> None:
-    st.helps[d["help_id"]] = HelpRequest(id=d["help_id"], ticket=d["ticket"], group=d["group"], requested_ts=ts)
-    st.tickets[d["ticket"]].help_id = d["help_id"]
-    st.unescalated[d["help_id"]] = None
+    h = st.helps[d["help_id"]] = HelpRequest(id=d["help_id"], ticket=d["ticket"], group=d["group"], requested_ts=ts)
+    st.tickets[d["ticket"]].help_id = h.id
+    st.watch_help(h)
 
 
 @applies("help_escalated")
 def help_escalated(st: HallState, ts: float, d: dict[str, Any]) -> None:
     st.helps[d["help_id"]].escalated = True
-    st.unescalated.pop(d["help_id"], None)
+    st.unwatch_help(d["help_id"])
 
 
 @applies("help_cancelled")
 def help_cancelled(st: HallState, ts: float, d: dict[str, Any]) -> None:
     st.helps[d["help_id"]].status = "cancelled"
-    st.unescalated.pop(d["help_id"], None)
+    st.unwatch_help(d["help_id"])
 
 
 @applies("help_claimed")
@@ -128,7 +135,7 @@ def help_claimed(st: HallState, ts: float, d: dict[str, Any]) -> None:
     h = st.helps[d["help_id"]]
     h.status, h.helper = "claimed", d["helper"]
     h.owners.append(d["helper"])
-    st.unescalated.pop(h.id, None)
+    st.unwatch_help(h.id)
     t = st.tickets[h.ticket]
     if t.status == s.WAITING_HELPER:  # a ticket from an older ledger, held back until this claim
         if t.counter_queue:

@@ -99,7 +99,10 @@ class HallState:
     followup_count: int = 0
     seq: int = 0  # ledger sequence number of the last event applied
     index: QueueIndex = field(default_factory=QueueIndex, repr=False, compare=False)
-    unescalated: dict[str, None] = field(default_factory=dict, repr=False, compare=False)  # open, oldest first
+    # Open help requests not yet escalated: walk-ins in request order (so a check stops at the first not yet
+    # due), booked visits apart (due at their appointment, a handful a day).
+    unescalated: dict[str, None] = field(default_factory=dict, repr=False, compare=False)
+    unescalated_booked: dict[str, None] = field(default_factory=dict, repr=False, compare=False)
 
     def enqueue(self, t: Ticket) -> None:
         """Into the queue (or re-placed after its calling facts changed)."""
@@ -114,8 +117,18 @@ class HallState:
         self.index = QueueIndex()
         for tid in self.waiting:
             self.index.add(self.tickets[tid])
-        self.unescalated = {h.id: None for h in sorted(self.helps.values(), key=lambda h: h.requested_ts)
-                            if h.status == "open" and not h.escalated}
+        self.unescalated, self.unescalated_booked = {}, {}
+        for h in sorted(self.helps.values(), key=lambda h: h.requested_ts):
+            if h.status == "open" and not h.escalated:
+                self.watch_help(h)
+
+    def watch_help(self, h: HelpRequest) -> None:
+        booked = self.tickets[h.ticket].appointment_ts is not None
+        (self.unescalated_booked if booked else self.unescalated)[h.id] = None
+
+    def unwatch_help(self, help_id: str) -> None:
+        self.unescalated.pop(help_id, None)
+        self.unescalated_booked.pop(help_id, None)
 
     def counter(self, number: int) -> CounterState:
         """A window's state, made on first mention: an event about a window today's configuration no longer

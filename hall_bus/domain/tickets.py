@@ -167,7 +167,7 @@ def day_opened(st: HallState, ts: float, d: dict[str, Any]) -> None:
         st.dequeue(tid)
         if t.help_id and st.helps[t.help_id].status in ("open", "claimed"):
             st.helps[t.help_id].status = "expired"
-            st.unescalated.pop(t.help_id, None)
+            st.unwatch_help(t.help_id)
     previous = d["previous"]
     if previous is not None:  # keep yesterday for late ratings; forget anything older that is closed
         drop = {tid for tid, t in st.tickets.items() if t.day < previous and t.status not in s.OPEN_STATUSES}
@@ -175,7 +175,7 @@ def day_opened(st: HallState, ts: float, d: dict[str, Any]) -> None:
             del st.tickets[tid]
         for hid in [hid for hid, h in st.helps.items() if h.ticket in drop]:  # a changed group may leave two
             del st.helps[hid]
-            st.unescalated.pop(hid, None)
+            st.unwatch_help(hid)
         for fid in [fid for fid, f in st.followups.items() if f.status == "closed"]:
             del st.followups[fid]
     for counter in st.counters.values():
@@ -224,7 +224,7 @@ def ticket_finished(st: HallState, ts: float, d: dict[str, Any]) -> None:
     t.status, t.outcome, t.finished_ts = s.FINISHED, d["outcome"], ts
     if t.help_id and st.helps[t.help_id].status == "open":  # served before any helper claimed it
         st.helps[t.help_id].status = "lapsed"
-        st.unescalated.pop(t.help_id, None)
+        st.unwatch_help(t.help_id)
     if d["counter"] is not None:
         st.counter(d["counter"]).current = None
         t.counter = d["counter"]
