@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from hall_bus.nodes.greeter import age_band, help_list, mine
+from hall_bus.nodes.greeter import age_band, busy_helpers, help_list, mine
 
 
 def test_greeter_list_puts_the_longest_waiting_unclaimed_request_on_top(hall) -> None:  # type: ignore[no-untyped-def]
@@ -31,3 +31,15 @@ def test_finished_help_leaves_the_list(hall) -> None:  # type: ignore[no-untyped
     hall("finish_help", help_id=help_id, helper="xm-1")
     assert help_list(hall.state, hall.clock.now().timestamp()) == []
     assert age_band(None) == "年龄未知" and age_band(60) == "60–69岁" and age_band(59) == "60岁以下"
+
+
+def test_escalated_requests_go_on_top_and_busy_helpers_are_known(hall) -> None:  # type: ignore[no-untyped-def]
+    first = hall("issue", service="医保", group="accompany")
+    hall.wait(200)  # past help_escalate_minutes
+    second = hall("issue", service="人社", group="guide")  # this command escalates the first request
+    hall.wait(10)
+    items = help_list(hall.state, hall.clock.now().timestamp())
+    assert [i.help_id for i in items] == [first["help_id"], second["help_id"]]
+    assert items[0].escalated and not items[1].escalated
+    hall("claim_help", help_id=second["help_id"], helper="xm-3")
+    assert busy_helpers(hall.state) == {"xm-3": [second["help_id"]]}

@@ -32,10 +32,12 @@ class HelpItem:
     waiting_s: float
     status: str  # open | claimed
     helper: str | None
+    escalated: bool
 
 
 def help_list(state: HallState, now_ts: float) -> list[HelpItem]:
-    """Open and claimed requests, unclaimed first, each oldest first: the one waiting longest is on top."""
+    """Open and claimed requests: escalated ones on top, then the other unclaimed, then claimed; each oldest
+    first, so the visitor waiting longest for a helper is the first thing a greeter sees."""
     items = []
     for h in state.helps.values():
         if h.status not in ("open", "claimed"):
@@ -44,9 +46,18 @@ def help_list(state: HallState, now_ts: float) -> list[HelpItem]:
         if t is None:
             continue
         items.append(HelpItem(h.id, t.id, t.number, t.service, h.group, age_band(t.age),
-                              max(0.0, now_ts - t.issued_ts), h.status, h.helper))
-    items.sort(key=lambda i: (i.status != "open", -i.waiting_s))
+                              max(0.0, now_ts - h.requested_ts), h.status, h.helper, h.escalated))
+    items.sort(key=lambda i: (i.status != "open", not i.escalated, -i.waiting_s))
     return items
+
+
+def busy_helpers(state: HallState) -> dict[str, list[str]]:
+    """Helper → the help requests they hold: a helper with a visitor is busy, on every tablet."""
+    held: dict[str, list[str]] = {}
+    for h in state.helps.values():
+        if h.status == "claimed" and h.helper:
+            held.setdefault(h.helper, []).append(h.id)
+    return held
 
 
 def mine(state: HallState, helper: str, now_ts: float) -> list[HelpItem]:
