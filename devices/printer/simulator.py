@@ -73,6 +73,8 @@ class PrinterSimulator:
     def stop(self) -> None:
         self._stop.set()
         if self._sock:
+            with contextlib.suppress(OSError):  # wakes the thread blocked in accept(); close alone does not
+                self._sock.shutdown(socket.SHUT_RDWR)
             self._sock.close()
             self._sock = None
         if self._thread:
