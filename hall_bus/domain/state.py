@@ -104,19 +104,27 @@ class HallState:
     unescalated: dict[str, None] = field(default_factory=dict, repr=False, compare=False)
     unescalated_booked: dict[str, None] = field(default_factory=dict, repr=False, compare=False)
 
+    index_deferred: bool = field(default=False, repr=False, compare=False)  # replay builds the index once, after
+
     def enqueue(self, t: Ticket) -> None:
         """Into the queue (or re-placed after its calling facts changed)."""
         self.waiting[t.id] = None
-        self.index.add(t)
+        if not self.index_deferred:
+            self.index.add(t)
 
     def dequeue(self, ticket_id: str) -> None:
         self.waiting.pop(ticket_id, None)
-        self.index.remove(ticket_id)
+        if not self.index_deferred:
+            self.index.remove(ticket_id)
 
-    def rebuild_derived(self) -> None:
+    def rebuild_index(self) -> None:
+        self.index_deferred = False
         self.index = QueueIndex()
         for tid in self.waiting:
             self.index.add(self.tickets[tid])
+
+    def rebuild_derived(self) -> None:
+        self.rebuild_index()
         self.unescalated, self.unescalated_booked = {}, {}
         for h in sorted(self.helps.values(), key=lambda h: h.requested_ts):
             if h.status == "open" and not h.escalated:

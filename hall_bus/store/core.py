@@ -172,13 +172,17 @@ def replay(engine: QueueEngine, ledger: Ledger, after: int = 0, until: int | Non
     last_at, last_ts = "", 0.0
     n = 0
     last_seq = after
-    for row in ledger.raw_events(after, until):
-        at = row[3]
-        if at != last_at:
-            last_at, last_ts = at, fromiso(at).timestamp()
-        appliers[row[2]](state, last_ts, loads(row[4]))
-        last_seq = row[0]
-        n += 1
+    state.index_deferred = True  # a million re-placements would cost more than one build at the end
+    try:
+        for row in ledger.raw_events(after, until):
+            at = row[3]
+            if at != last_at:
+                last_at, last_ts = at, fromiso(at).timestamp()
+            appliers[row[2]](state, last_ts, loads(row[4]))
+            last_seq = row[0]
+            n += 1
+    finally:
+        state.rebuild_index()
     state.seq = max(state.seq, last_seq)
     return n
 
