@@ -49,7 +49,7 @@ class _Cmd(BaseModel):
 
 
 class Issue(_Cmd):
-    roles = frozenset({'kiosk', 'greeter'})
+    roles = frozenset({"kiosk", "greeter"})
     op: Literal["issue"]
     service: str
     group: GroupCode | None = None  # None: suggest from the visitor facts below
@@ -70,14 +70,14 @@ class Issue(_Cmd):
 
 
 class ClaimHelp(_Cmd):
-    roles = frozenset({'greeter'})
+    roles = frozenset({"greeter"})
     op: Literal["claim_help"]
     help_id: str
     helper: HelperId
 
 
 class HandoverHelp(_Cmd):
-    roles = frozenset({'greeter'})
+    roles = frozenset({"greeter"})
     op: Literal["handover_help"]
     help_id: str
     from_helper: HelperId
@@ -86,7 +86,7 @@ class HandoverHelp(_Cmd):
 
 
 class FinishHelp(_Cmd):
-    roles = frozenset({'greeter'})
+    roles = frozenset({"greeter"})
     op: Literal["finish_help"]
     help_id: str
     helper: HelperId
@@ -114,7 +114,7 @@ class Tick(_Cmd):
 
 
 class CounterOp(_Cmd):
-    roles = frozenset({'counter'})
+    roles = frozenset({"counter"})
     own_window = True
     op: Literal["open_counter", "close_counter", "pause_counter", "resume_counter", "call_next", "recall",
                 "no_show", "start"]
@@ -122,7 +122,7 @@ class CounterOp(_Cmd):
 
 
 class CallTicket(_Cmd):
-    roles = frozenset({'counter'})
+    roles = frozenset({"counter"})
     own_window = True
     op: Literal["call_ticket"]
     counter: CounterNo
@@ -130,14 +130,14 @@ class CallTicket(_Cmd):
 
 
 class Requeue(_Cmd):
-    roles = frozenset({'counter', 'greeter'})
+    roles = frozenset({"counter", "greeter"})
     op: Literal["requeue"]
     ticket: TicketRef
     position: Position = "end"
 
 
 class Finish(_Cmd):
-    roles = frozenset({'counter'})
+    roles = frozenset({"counter"})
     own_window = True
     op: Literal["finish"]
     counter: CounterNo
@@ -155,7 +155,7 @@ class Finish(_Cmd):
 
 
 class Transfer(_Cmd):
-    roles = frozenset({'counter'})
+    roles = frozenset({"counter"})
     own_window = True
     op: Literal["transfer"]
     counter: CounterNo
@@ -171,7 +171,7 @@ class Transfer(_Cmd):
 
 
 class Park(_Cmd):
-    roles = frozenset({'counter'})
+    roles = frozenset({"counter"})
     own_window = True
     op: Literal["park"]
     counter: CounterNo
@@ -179,7 +179,7 @@ class Park(_Cmd):
 
 
 class ResumeParked(_Cmd):
-    roles = frozenset({'counter'})
+    roles = frozenset({"counter"})
     own_window = True
     op: Literal["resume_parked"]
     counter: CounterNo
@@ -187,7 +187,7 @@ class ResumeParked(_Cmd):
 
 
 class Rate(_Cmd):
-    roles = frozenset({'counter', 'kiosk'})
+    roles = frozenset({"counter", "kiosk"})
     own_window = True
     op: Literal["rate"]
     ticket: TicketRef
