@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from hall_bus.nodes.board import DisplayModel
 from hall_bus.nodes.greeter import age_band, busy_helpers, help_list, mine
 
 
@@ -43,3 +44,27 @@ def test_escalated_requests_go_on_top_and_busy_helpers_are_known(hall) -> None: 
     assert items[0].escalated and not items[1].escalated
     hall("claim_help", help_id=second["help_id"], helper="xm-3")
     assert busy_helpers(hall.state) == {"xm-3": [second["help_id"]]}
+
+
+def test_display_keeps_the_last_calls_marks_assisted_ones_and_counts_who_waits(hall) -> None:  # type: ignore[no-untyped-def]
+    model = DisplayModel({code: rule.label for code, rule in hall.cfg.groups.items()}, keep=3)
+    for service, group in [("医保", "normal"), ("医保", "accompany"), ("人社", "normal"), ("公安", "normal")]:
+        hall("issue", service=service, group=group)
+    for ev in hall.events:
+        model.take(ev, hall.state)
+    assert model.waiting == {"医保": 2, "人社": 1, "公安": 1} and model.latest is None
+    before = len(hall.events)
+    hall("call_next", counter=10)  # the 陪同办 ticket first
+    hall("call_next", counter=8)
+    hall("recall", counter=10)
+    for ev in hall.events[before:]:
+        model.take(ev, hall.state)
+    latest = model.latest
+    assert latest is not None and latest.number == "E002" and latest.recall == 1 and latest.mark == "◆"
+    assert [c.number for c in model.recent] == ["E002", "D001"]  # a recall replaces the earlier line
+    assert "再次呼叫" in latest.words() and model.waiting == {"医保": 1, "公安": 1}
+    # A server restart: the display rebuilds from the snapshot, not from what it showed before.
+    fresh = DisplayModel({code: rule.label for code, rule in hall.cfg.groups.items()})
+    fresh.resync(hall.state)
+    assert {c.number for c in fresh.recent} == {"E002", "D001"} and fresh.waiting == model.waiting
+    assert next(c for c in fresh.recent if c.number == "E002").label == "陪同办"
