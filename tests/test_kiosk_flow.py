@@ -1,0 +1,73 @@
+"""The kiosk's rules as a visitor feels them, without a window: taps, idle reset, double tap, ID card, offline."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from hall_bus.nodes.kiosk_flow import KioskFlow, Step
+
+
+def test_three_taps_from_welcome_to_issuing(cfg) -> None:  # type: ignore[no-untyped-def]
+    flow = KioskFlow(cfg)
+    flow.start(0)
+    flow.choose_service(flow.services()[0], 1)
+    assert flow.step == Step.HELP
+    assert flow.choose_group("normal", 2) is True and flow.step == Step.ISSUING
+
+
+def test_services_most_used_first_and_groups_as_words(cfg) -> None:  # type: ignore[no-untyped-def]
+    flow = KioskFlow(cfg)
+    shares = [cfg.services_by_name[s].share for s in flow.services()]
+    assert shares == sorted(shares, reverse=True)
+    assert [flow.group_words(g) for g in flow.groups()] == ["推着办", "陪同办", "引导办", "代理办"]
+    flow.toggle_language(0)
+    assert flow.group_words("normal") == "No, thank you"
+
+
+def test_a_double_tap_issues_once(cfg) -> None:  # type: ignore[no-untyped-def]
+    flow = KioskFlow(cfg)
+    flow.start(0)
+    flow.choose_service("医保", 1)
+    assert [flow.choose_group("accompany", 2), flow.choose_group("accompany", 2.1)] == [True, False]
+
+
+def test_an_id_card_preselects_the_suggested_group_and_masks_the_name(cfg) -> None:  # type: ignore[no-untyped-def]
+    flow = KioskFlow(cfg)
+    flow.card(date(1940, 5, 1), "张三丰", today=date(2026, 11, 23), now=0)
+    assert flow.step == Step.SERVICE and flow.suggested == "delegate" and flow.group == "delegate"
+    assert flow.name_masked == "张**"
+    flow.choose_service("医保", 1)
+    assert flow.choose_group("normal", 2) and flow.group == "normal"  # the visitor may change it
+
+
+def test_idle_screen_counts_down_then_resets_to_chinese_welcome(cfg) -> None:  # type: ignore[no-untyped-def]
+    flow = KioskFlow(cfg, idle_seconds=30, countdown_seconds=10)
+    flow.start(0)
+    flow.toggle_language(1)
+    flow.choose_service("医保", 2)
+    assert flow.countdown(15) is None and flow.countdown(25) == 7
+    assert flow.tick(31) is False
+    flow.touch(31)
+    assert flow.countdown(40) is None  # a tap gives the full time back
+    assert flow.tick(62) is True and flow.step == Step.WELCOME and flow.service is None and flow.lang == "zh"
+
+
+def test_offline_kiosk_never_shows_a_number_and_says_see_a_greeter(cfg) -> None:  # type: ignore[no-untyped-def]
+    flow = KioskFlow(cfg)
+    flow.start(0)
+    flow.choose_service("医保", 1)
+    flow.connection(False)
+    assert flow.choose_group("normal", 2) is False and "导服人员" in flow.message
+    flow.connection(True)
+    assert flow.choose_group("normal", 3)
+    flow.issued({"ok": False, "code": "timeout"}, printed=False, on_screen=[], note="", now=4)
+    assert flow.step == Step.TICKET and flow.answer is None and flow.on_screen == [] and "导服人员" in flow.message
+
+
+def test_a_ticket_shown_only_on_screen_stays_longer(cfg) -> None:  # type: ignore[no-untyped-def]
+    flow = KioskFlow(cfg, ticket_seconds=20)
+    flow.start(0)
+    flow.choose_service("医保", 0)
+    flow.choose_group("normal", 0)
+    flow.issued({"ok": True, "result": {"number": "E001"}}, printed=False, on_screen=["E001"], note="缺纸", now=0)
+    assert flow.tick(30) is False and flow.tick(61) is True
