@@ -240,11 +240,11 @@ def main() -> None:
         keys = KeyStore(tmp / "keys")
         keys.init()
         for n in range(1, args.counters + 1):
-            keys.add(f"counter-{n}", "counter")
+            keys.add(f"counter-{n}")
         for k in range(1, args.kiosks + 1):
-            keys.add(f"kiosk-{k}", "kiosk")
-        keys.add("board-1", "board")
-        keys.add("admin", "admin")
+            keys.add(f"kiosk-{k}")
+        keys.add("board-1")
+        keys.add("admin")
         profile = ["-m", "cProfile", "-o", os.environ["BENCH_PROFILE"]] if os.environ.get("BENCH_PROFILE") else []
         server = subprocess.Popen([sys.executable, *profile, "-m", "hall_bus.cli", "server", "--config", str(cfg_path),
                                    "--data", str(tmp / "data"), "--keys", str(keys.dir)],

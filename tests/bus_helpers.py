@@ -8,7 +8,7 @@ import socket
 import subprocess
 import sys
 import time
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterable
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -20,8 +20,7 @@ from hall_bus.wire.server import HallServer
 
 from .conftest import ROOT
 
-NODES = {"kiosk-1": "kiosk", "kiosk-2": "kiosk", "greeter-1": "greeter", "counter-5": "counter",
-         "counter-1": "counter", "board-1": "board", "display-1": "display", "admin": "admin"}
+NODES = ("kiosk-1", "kiosk-2", "greeter-1", "counter-5", "counter-1", "board-1", "display-1", "admin")
 
 
 def free_port() -> int:
@@ -30,11 +29,12 @@ def free_port() -> int:
         return s.getsockname()[1]
 
 
-def make_keys(path: Path, nodes: dict[str, str]) -> KeyStore:
+def make_keys(path: Path, nodes: Iterable[str]) -> KeyStore:
+    """A key directory with a key for each node; their roles come from the hall config, not from here."""
     keys = KeyStore(path)
     keys.init()
-    for node, role in nodes.items():
-        keys.add(node, role)
+    for node in nodes:
+        keys.add(node)
     return keys
 
 
@@ -59,7 +59,7 @@ class Hall:
 
 
 @contextlib.asynccontextmanager
-async def running_hall(cfg: HallConfig, tmp: Path, nodes: dict[str, str] | None = None) -> AsyncIterator[Hall]:
+async def running_hall(cfg: HallConfig, tmp: Path, nodes: Iterable[str] | None = None) -> AsyncIterator[Hall]:
     keys = make_keys(tmp / "keys", nodes or NODES)
     server = HallServer(cfg, tmp / "data", keys_dir=keys.dir, command_endpoint="tcp://127.0.0.1:*",
                         event_endpoint="tcp://127.0.0.1:*")

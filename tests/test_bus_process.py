@@ -138,8 +138,8 @@ def test_console_counter_board_and_status(tmp_path: Path) -> None:
 
 def test_agent_without_server_fails_clearly(tmp_path: Path) -> None:
     keys_dir = tmp_path / "keys"
-    hallctl("keys", "init", "--keys", str(keys_dir))
-    hallctl("keys", "add", "counter-5", "--role", "counter", "--keys", str(keys_dir))
+    assert hallctl("keys", "init", "--keys", str(keys_dir)).returncode == 0
+    assert hallctl("keys", "add", "counter-5", "--keys", str(keys_dir), "--config", str(EXAMPLE)).returncode == 0
     config = tmp_path / "hall.toml"
     port = free_port()
     config.write_text(EXAMPLE.read_text(encoding="utf-8").replace("command_port = 5555", f"command_port = {port}"),
@@ -152,7 +152,7 @@ def test_agent_without_server_fails_clearly(tmp_path: Path) -> None:
 
 
 def test_second_server_on_the_same_port_fails_clearly(tmp_path: Path) -> None:
-    keys = make_keys(tmp_path / "keys", {"admin": "admin"})
+    keys = make_keys(tmp_path / "keys", ["admin"])
     cmd_port, ev_port = free_port(), free_port()
     first = start_server_process(EXAMPLE, tmp_path / "a", keys.dir, cmd_port, ev_port)
     try:
@@ -170,7 +170,7 @@ def test_console_kiosk_with_simulated_devices(tmp_path: Path) -> None:
     from devices.printer.decode import decode
     from devices.printer.simulator import PrinterSimulator
 
-    keys = make_keys(tmp_path / "keys", {"kiosk-1": "kiosk"})
+    keys = make_keys(tmp_path / "keys", ["kiosk-1"])
     cmd_port, ev_port = free_port(), free_port()
     config = tmp_path / "hall.toml"
     config.write_text(EXAMPLE.read_text(encoding="utf-8").replace("command_port = 5555", f"command_port = {cmd_port}")

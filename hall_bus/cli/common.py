@@ -13,7 +13,7 @@ from typing import Any
 from devices.privacy import MaskingFilter
 from hall_bus.config import HallConfig
 from hall_bus.errors import UserError
-from hall_bus.wire.client import HallClient
+from hall_bus.wire.client import BusError, BusTimeout, HallClient, KeyRefused
 
 
 def setup_logging(verbose: bool = False) -> None:
@@ -42,6 +42,25 @@ def node_role(cfg: HallConfig, node: str) -> tuple[str, int | None]:
 
 def node_client(cfg: HallConfig, args: argparse.Namespace, node: str, **kw: Any) -> HallClient:
     return HallClient.for_node(cfg, node, keys_dir=args.keys, server=args.server, **kw)
+
+
+async def start_client(client: HallClient, timeout: float) -> None:
+    """Start a node's client; each way it can fail becomes one line that points at the fix, not a traceback.
+
+    A refused key, a refusal by the server (unknown node, revoked) and silence need different fixes (keys,
+    the hall configuration, the network), so they must not all read "server unreachable".
+    """
+    try:
+        await client.start(timeout=timeout)
+    except KeyRefused as exc:
+        await client.close()
+        raise UserError(exc.message) from None
+    except BusError as exc:
+        await client.close()
+        raise UserError(f"the hall server refuses {client.node} ({exc.code}): {exc.message}") from None
+    except (TimeoutError, BusTimeout):
+        await client.close()
+        raise UserError(f"no hall server answered at {client.command_endpoint} within {timeout:.0f} s") from None
 
 
 def add_common(p: argparse.ArgumentParser, *, keys: bool = True) -> None:

@@ -6,7 +6,14 @@ import argparse
 import asyncio
 import sys
 
-from hall_bus.cli.common import add_common, node_client, node_role, setup_logging, stop_on_signals
+from hall_bus.cli.common import (
+    add_common,
+    node_client,
+    node_role,
+    setup_logging,
+    start_client,
+    stop_on_signals,
+)
 from hall_bus.config import load_config
 from hall_bus.errors import UserError
 
@@ -14,7 +21,6 @@ from hall_bus.errors import UserError
 def _run(args: argparse.Namespace) -> int:
     from hall_bus.nodes.board import board_printer, run_board
     from hall_bus.nodes.counter import run_counter
-    from hall_bus.wire.client import BusTimeout
 
     cfg = load_config(args.config)
     setup_logging(args.verbose)
@@ -31,12 +37,7 @@ def _run(args: argparse.Namespace) -> int:
             client = node_client(cfg, args, args.node, subscribe=False, mirror=False)
         else:
             client = node_client(cfg, args, args.node, subscribe=False, mirror=False)
-        try:
-            await client.start(timeout=args.timeout)
-        except (TimeoutError, BusTimeout):
-            await client.close()
-            where = client.command_endpoint
-            raise UserError(f"no hall server answered at {where} within {args.timeout:.0f} s") from None
+        await start_client(client, args.timeout)
         try:
             if args.agent == "kiosk":
                 from hall_bus.cli.run_kiosk import run_kiosk

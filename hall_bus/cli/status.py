@@ -8,7 +8,7 @@ import sys
 import time
 from typing import IO, Any
 
-from hall_bus.cli.common import add_common, node_client
+from hall_bus.cli.common import add_common, node_client, start_client
 from hall_bus.config import load_config
 from hall_bus.errors import UserError
 from hall_bus.wire.client import BusError, BusTimeout
@@ -31,8 +31,8 @@ def _status(args: argparse.Namespace) -> int:
 
     async def main() -> int:
         client = node_client(cfg, args, args.node, subscribe=False, mirror=False)
+        await start_client(client, args.timeout)
         try:
-            await client.start(timeout=args.timeout)
             print_status(await client.status())
         except (TimeoutError, BusTimeout):
             raise UserError(f"no hall server answered at {client.command_endpoint}") from None

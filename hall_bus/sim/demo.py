@@ -124,8 +124,8 @@ async def run_demo(cfg: HallConfig, *, duration: float | None, speed: float, cou
         keys.init()
         nodes = {"kiosk-1": "kiosk", "greeter-1": "greeter", "board-1": "board",
                  **{f"counter-{n}": "counter" for n in demo.windows}}
-        for node, role in nodes.items():
-            keys.add(node, role)
+        for node in nodes:
+            keys.add(node)
         server = HallServer(cfg, tmp, keys_dir=keys.dir, command_endpoint="tcp://127.0.0.1:*",
                             event_endpoint="tcp://127.0.0.1:*")
         server_task = asyncio.create_task(server.run(stop))

@@ -4,18 +4,23 @@ It keeps three promises to the node above it:
 - `request` answers once, however often the message had to be resent: retries reuse the request id, and the
   server answers a known id from its ledger instead of acting twice;
 - `state` (when a hall config is given) mirrors the server: snapshot + every later event, in order; a gap in
-  sequence numbers, or a heartbeat announcing a newer seq than we hold, triggers a fresh snapshot;
+  sequence numbers, or a heartbeat announcing a newer seq than we hold, triggers a fresh snapshot. The mirror
+  is in one explicit `SyncState` at a time, as in the ZeroMQ guide's Clone client;
 - a silent server is noticed within `server_timeout_seconds`; the client then rebuilds its sockets with
-  back-off and resyncs, while requests in flight keep retrying.
+  back-off and resyncs, while requests in flight keep retrying;
+- a server that refuses this node's key is told apart from a silent one: the command socket's monitor reports
+  the failed CURVE handshake and every waiting call raises `KeyRefused` instead of timing out.
 """
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
+import enum
 import logging
 import time
 import uuid
+from collections import deque
 from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Any
@@ -23,6 +28,7 @@ from typing import Any
 import orjson
 import zmq
 import zmq.asyncio
+from zmq.utils.monitor import parse_monitor_message
 
 from hall_bus.clock import ManualClock
 from hall_bus.config import HallConfig
@@ -32,6 +38,15 @@ from hall_bus.wire import protocol as p
 
 log = logging.getLogger("hall.client")
 EventHandler = Callable[[dict[str, Any]], Awaitable[None] | None]
+BUFFER_MAX = 100_000  # events held while syncing; older ones may go, the snapshot covers or a resync heals them
+
+
+class SyncState(enum.Enum):
+    """Where the mirror stands (the Clone client's states); events are applied only when ACTIVE."""
+
+    INITIAL = "initial"  # no valid mirror (start, reconnect, gap): events are buffered until a snapshot is asked
+    SYNCING = "syncing"  # the snapshot is on its way: events are still buffered
+    ACTIVE = "active"    # the mirror is current: each event is applied in seq order
 
 
 class BusTimeout(Exception):
@@ -45,6 +60,19 @@ class BusError(Exception):
         super().__init__(f"{code}: {message}")
         self.code = code
         self.message = message
+
+
+class KeyRefused(BusError):
+    """The server refused this node's key at the CURVE handshake: not enrolled, revoked, or replaced.
+
+    Without this the node would see only silence and report "server unreachable", which sends the operator
+    to check cables instead of `hallctl keys`.
+    """
+
+    def __init__(self, node: str, endpoint: str) -> None:
+        super().__init__("key_refused", f"this node's key is not accepted by the server ({node} at {endpoint}); "
+                         f"enrol it on the server with 'hallctl keys add {node} --config HALL.toml' (or --replace) "
+                         "and copy the new key files to this machine")
 
 
 class HallClient:
@@ -70,12 +98,13 @@ class HallClient:
         self._engine: QueueEngine | None = None
         self.welcome: dict[str, Any] = {}
         self.connected = asyncio.Event()
-        self.synced = asyncio.Event()
+        self.sync_state = SyncState.INITIAL
+        self._active = asyncio.Event()  # set exactly when sync_state is ACTIVE; only _set_state touches it
+        self.refused: BusError | None = None  # the server refuses this node (key refused, revoked, unknown)
         self.reconnects = 0
         self.resyncs = 0
         self._pending: dict[str, asyncio.Future[dict[str, Any]]] = {}
-        self._buffer: list[dict[str, Any]] = []
-        self._syncing = False
+        self._buffer: deque[dict[str, Any]] = deque(maxlen=BUFFER_MAX)
         self._resync_wanted = asyncio.Event()
         self._last_heard = time.monotonic()
         self._tasks: list[asyncio.Task[Any]] = []
@@ -83,16 +112,43 @@ class HallClient:
         self._closing = False
         self.dealer: zmq.asyncio.Socket | None = None
         self.sub: zmq.asyncio.Socket | None = None
+        self._monitor: zmq.asyncio.Socket | None = None
+
+    # ------------------------------------------------------------------ sync state
+
+    @property
+    def synced(self) -> bool:
+        return self.sync_state is SyncState.ACTIVE
+
+    async def wait_synced(self, timeout: float | None = None) -> None:
+        """Until the mirror is ACTIVE (the snapshot is in and buffered events applied)."""
+        await asyncio.wait_for(self._active.wait(), timeout)
+
+    def _set_state(self, state: SyncState) -> None:
+        if state is not self.sync_state:
+            log.debug("%s: sync %s -> %s", self.node, self.sync_state.value, state.value)
+        self.sync_state = state
+        if state is SyncState.ACTIVE:
+            self._active.set()
+        else:
+            self._active.clear()
+
+    def _need_snapshot(self) -> None:
+        """Leave ACTIVE (events buffer from now on) and have the sync loop fetch a snapshot."""
+        if self.sync_state is SyncState.ACTIVE:
+            self._set_state(SyncState.INITIAL)
+        self._resync_wanted.set()
 
     # ------------------------------------------------------------------ life cycle
 
     async def start(self, timeout: float = 10.0) -> None:
+        """Connect, say hello and (when subscribed) sync; raises KeyRefused, BusError or TimeoutError."""
         self._open_sockets()
         self._tasks = [asyncio.create_task(self._watchdog()), asyncio.create_task(self._sync_loop())]
         await asyncio.wait_for(self._hello(), timeout)
         if self.subscribe:
-            self._resync_wanted.set()
-            await asyncio.wait_for(self.synced.wait(), timeout)
+            self._need_snapshot()
+            await self.wait_synced(timeout)
 
     @classmethod
     def for_node(cls, config: HallConfig, node: str, *, keys_dir: str | None = None, server: str | None = None,
@@ -135,24 +191,36 @@ class HallClient:
             if self.credentials is not None:
                 public, secret, server_public = self.credentials
                 s.curve_publickey, s.curve_secretkey, s.curve_serverkey = public, secret, server_public
+        self._socket_tasks = []
+        if self.credentials is not None:  # must watch before connecting, or the verdict may pass unseen
+            self._monitor = self.dealer.get_monitor_socket(
+                zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_SUCCEEDED)
+            self._socket_tasks.append(asyncio.create_task(self._read_monitor(self._monitor)))
         self.dealer.connect(self.command_endpoint)
         if self.sub is not None:
             self.sub.connect(self.event_endpoint)
         self._last_heard = time.monotonic()
-        self._socket_tasks = [asyncio.create_task(self._read_dealer(self.dealer))]
+        self._socket_tasks.append(asyncio.create_task(self._read_dealer(self.dealer)))
         if self.sub is not None:
             self._socket_tasks.append(asyncio.create_task(self._read_sub(self.sub)))
 
     def _close_sockets(self) -> None:
+        if self._monitor is not None and self.dealer is not None:
+            with contextlib.suppress(zmq.ZMQError):
+                self.dealer.disable_monitor()
+            self._monitor.close(linger=0)
         for s in (self.dealer, self.sub):
             if s is not None:
                 s.close(linger=0)
-        self.dealer = self.sub = None
+        self.dealer = self.sub = self._monitor = None
 
     async def _reconnect(self) -> None:
-        """Fresh sockets (stale queued messages are dropped), hello again, resync. Back-off between tries."""
+        """Fresh sockets (stale queued messages are dropped), hello again, resync. Back-off between tries.
+
+        A refused key is retried too, at the slowest pace: the operator may enrol the node again meanwhile.
+        """
         self.connected.clear()
-        self.synced.clear()
+        self._set_state(SyncState.INITIAL)
         delay = 0.1
         while not self._closing:
             self.reconnects += 1
@@ -168,8 +236,13 @@ class HallClient:
                 await asyncio.sleep(delay)
                 delay = min(delay * 2, 2.0)
                 continue
+            except BusError as exc:
+                log.error("%s: %s", self.node, exc.message)
+                delay = 2.0
+                await asyncio.sleep(delay)
+                continue
             if self.subscribe:
-                self._resync_wanted.set()
+                self._need_snapshot()
             return
 
     async def _watchdog(self) -> None:
@@ -189,6 +262,7 @@ class HallClient:
     async def _hello(self) -> None:
         reply = await self._ask("hello", {"node": self.node, "software": "hall_bus"}, timeout=1.0, retries=100)
         self.welcome = reply
+        self.refused = None
         self.connected.set()
 
     async def _ask(self, kind: str, body: dict[str, Any], *, timeout: float, retries: int) -> dict[str, Any]:
@@ -200,6 +274,8 @@ class HallClient:
         self._pending[key] = fut
         try:
             for _ in range(retries + 1):
+                if isinstance(self.refused, KeyRefused):
+                    raise self.refused
                 if self.dealer is not None:
                     with contextlib.suppress(zmq.ZMQError):
                         await self.dealer.send_multipart(p.encode(kind, body))
@@ -215,6 +291,8 @@ class HallClient:
         """Send a command; the answer has ok=True with `result`, or ok=False with `code` and `message`."""
         cmd = dict(command)
         rid = cmd.pop("request_id", None) or uuid.uuid4().hex
+        if self.refused is not None:
+            raise self.refused
         try:
             await asyncio.wait_for(self.connected.wait(), timeout * (retries + 1))
         except TimeoutError:
@@ -238,8 +316,13 @@ class HallClient:
             key = body.get("request_id") if kind in ("answer", "error") else None
             key = key or f"ref:{body.get('ref')}"
             fut = self._pending.get(key) if key else None
+            if kind == "error" and body.get("code") in ("revoked", "unknown_node"):
+                if self.refused is None:
+                    log.error("%s: the server refuses this node: %s", self.node, body.get("message"))
+                self.refused = BusError(body["code"], body["message"])
             if kind == "error" and fut is None:
-                log.warning("%s: server error %s: %s", self.node, body.get("code"), body.get("message"))
+                if body.get("code") not in ("revoked", "unknown_node"):
+                    log.warning("%s: server error %s: %s", self.node, body.get("code"), body.get("message"))
                 continue
             if fut is not None and not fut.done():
                 if kind == "error":
@@ -247,30 +330,48 @@ class HallClient:
                 else:
                     fut.set_result(body)
 
+    async def _read_monitor(self, sock: zmq.asyncio.Socket) -> None:
+        """The CURVE handshake's verdict: a refused key fails every waiting call at once, not after timeouts."""
+        while True:
+            try:
+                event = parse_monitor_message(await sock.recv_multipart())
+            except zmq.ZMQError:
+                return
+            if event["event"] == zmq.EVENT_HANDSHAKE_FAILED_AUTH:
+                refused = KeyRefused(self.node, self.command_endpoint)
+                if not isinstance(self.refused, KeyRefused):  # before a first welcome, start() raises it
+                    log.log(logging.ERROR if self.welcome else logging.DEBUG, "%s: %s", self.node, refused.message)
+                self.refused = refused
+                for fut in self._pending.values():
+                    if not fut.done():
+                        fut.set_exception(refused)
+            elif event["event"] == zmq.EVENT_HANDSHAKE_SUCCEEDED and isinstance(self.refused, KeyRefused):
+                self.refused = None
+
     async def _read_sub(self, sock: zmq.asyncio.Socket) -> None:
         while True:
             topic, raw = await sock.recv_multipart()
             self._last_heard = time.monotonic()
             body = orjson.loads(raw)
             if topic == p.TOPIC_HEARTBEAT:
-                if not self._syncing and self.synced.is_set() and body["seq"] > self.seq:
+                if self.sync_state is SyncState.ACTIVE and body["seq"] > self.seq:
                     log.info("%s: heartbeat says seq %d, we hold %d; resyncing", self.node, body["seq"], self.seq)
-                    self._resync_wanted.set()
-                continue
-            if self._syncing or not self.synced.is_set():
-                self._buffer.append(body)
+                    self._need_snapshot()
                 continue
             await self._take(body)
 
     async def _take(self, ev: dict[str, Any]) -> None:
+        """One event from the stream (or the buffer): buffered unless ACTIVE, applied only in seq order."""
+        if self.sync_state is not SyncState.ACTIVE:
+            self._buffer.append(ev)
+            return
         seq = ev["seq"]
         if seq <= self.seq:
             return  # already in the snapshot or seen
         if seq != self.seq + 1:
             log.info("%s: gap: got seq %d after %d; resyncing", self.node, seq, self.seq)
-            self.synced.clear()
+            self._need_snapshot()
             self._buffer.append(ev)
-            self._resync_wanted.set()
             return
         if self._engine is not None:
             self._engine.apply(ev)
@@ -288,26 +389,24 @@ class HallClient:
                 await self._resync()
             except (BusTimeout, BusError) as exc:
                 log.warning("%s: resync failed (%s); will try again", self.node, exc)
-                await asyncio.sleep(0.2)
+                self._set_state(SyncState.INITIAL)
+                await asyncio.sleep(2.0 if self.refused is not None else 0.2)
                 self._resync_wanted.set()
 
     async def _resync(self) -> None:
         """Clone pattern: events keep arriving into the buffer while we fetch the snapshot; apply the newer."""
-        self._syncing = True
-        self.synced.clear()
-        try:
-            snap = await self._ask("snapshot", {}, timeout=2.0, retries=3)
-            self.seq = snap["seq"]
-            if self.cfg is not None:
-                self.state = HallState.from_dict(snap["state"])
-                clock = ManualClock(datetime.now(self.cfg.hall.tz), self.cfg.hall.tz)
-                self._engine = QueueEngine(self.cfg, clock, self.state)
-            self.resyncs += 1
-        finally:
-            self._syncing = False
-        buffered, self._buffer = sorted(self._buffer, key=lambda e: e["seq"]), []
-        self.synced.set()
+        self._set_state(SyncState.SYNCING)
+        snap = await self._ask("snapshot", {}, timeout=2.0, retries=3)
+        self.seq = snap["seq"]
+        if self.cfg is not None:
+            self.state = HallState.from_dict(snap["state"])
+            clock = ManualClock(datetime.now(self.cfg.hall.tz), self.cfg.hall.tz)
+            self._engine = QueueEngine(self.cfg, clock, self.state)
+        self.resyncs += 1
+        buffered = sorted(self._buffer, key=lambda e: e["seq"])
+        self._buffer.clear()
+        self._set_state(SyncState.ACTIVE)
         if self.on_resync is not None:
             self.on_resync()
-        for ev in buffered:
+        for ev in buffered:  # a gap among them drops back to INITIAL, and the rest are buffered again
             await self._take(ev)

@@ -1,31 +1,46 @@
-"""CURVE keys for the hall bus: the server's pair, one pair per node, and the list of enrolled nodes with roles.
+"""CURVE keys for the hall bus: the server's pair, one pair per node, and which key is each node's current one.
 
 Layout of a key directory (default `data/keys`):
 
-    server.key, server.key_secret     the server's certificate pair (zmq.auth format)
+    server.key, server.key_secret     the server's certificate pair (ZeroMQ certificate format, see below)
     nodes/<node>.key[_secret]         each node's pair; copy the node's files and server.key to that machine
-    enrolled.json                     node -> role and public key; revoked nodes
+    enrolled.json                     node -> current public key; revoked nodes
 
-The server re-reads `enrolled.json` when it changes, so `hallctl keys revoke` takes effect without a restart.
+The key store says only *who* a key belongs to. What a node may do (its role, its window) comes from the hall
+configuration's `[[nodes]]`, so a key cannot make a node more than the configuration says it is.
+
+The server re-reads `enrolled.json` when it changes, so `hallctl keys revoke` and `keys add --replace` take
+effect without a restart. Secret files are written 0600 from the first byte (never world-readable, not even for
+a moment); a secret file found readable by others is tightened to 0600 when loaded, with a warning.
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import json
+import logging
 import os
 import re
+import stat
 from dataclasses import dataclass
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+import zmq
 import zmq.auth
 
 from hall_bus.errors import UserError
 
-ROLES = ("kiosk", "greeter", "counter", "board", "display", "admin")
+log = logging.getLogger("hall.keys")
 NODE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 REGISTRY = "enrolled.json"
+SECRET_MODE = 0o600
+
+_BANNER = """#   ****  Generated on {now} by hallctl  ****
+#   ZeroMQ CURVE {kind} Certificate
+#   {advice}
+
+"""
 
 
 class KeyFileError(UserError):
@@ -35,14 +50,64 @@ class KeyFileError(UserError):
 @dataclass(frozen=True, slots=True)
 class Enrolled:
     node: str
-    role: str
-    public_key: bytes  # z85
+    public_key: bytes  # z85, 40 characters
+
+    @property
+    def fingerprint(self) -> str:
+        return self.public_key[:8].decode()
+
+
+def write_certificate(path: Path, public: bytes, secret: bytes | None = None) -> None:
+    """Write a ZeroMQ certificate (the zmq.auth / czmq text format) atomically; a secret one is 0600 from creation.
+
+    pyzmq's own writer creates the file with the umask's mode and would leave a secret key readable by
+    everyone on the machine; this one opens the temporary file 0600 before a byte of the key is written.
+    """
+    now = dt.datetime.now().isoformat(timespec="seconds")
+    if secret is None:
+        text = _BANNER.format(now=now, kind="Public", advice="Give this file to whoever must trust this key.")
+    else:
+        text = _BANNER.format(now=now, kind="**Secret**",
+                              advice="DO NOT PROVIDE THIS FILE TO OTHER USERS nor change its permissions.")
+    text += f'metadata\ncurve\n    public-key = "{public.decode()}"\n'
+    if secret is not None:
+        text += f'    secret-key = "{secret.decode()}"\n'
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.unlink(missing_ok=True)
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, SECRET_MODE if secret is not None else 0o644)
+    with os.fdopen(fd, "w", encoding="utf-8") as f:
+        f.write(text)
+        f.flush()
+        os.fsync(f.fileno())
+    os.replace(tmp, path)
+
+
+def load_secret(path: Path) -> tuple[bytes, bytes]:
+    """A secret certificate's (public, secret) pair, after making sure nobody else can read the file."""
+    try:
+        mode = stat.S_IMODE(path.stat().st_mode)
+    except FileNotFoundError:
+        raise KeyFileError(f"{path}: missing") from None
+    if mode & 0o077:
+        try:
+            os.chmod(path, SECRET_MODE)
+            log.warning("%s was readable by others (mode %o); tightened to 0600", path, mode)
+        except OSError as exc:
+            log.warning("%s is readable by others (mode %o) and cannot be tightened (%s); chmod 600 it", path,
+                        mode, exc)
+    try:
+        public, secret = zmq.auth.load_certificate(path)
+    except (OSError, ValueError) as exc:
+        raise KeyFileError(f"{path}: not a key file ({exc})") from None
+    if secret is None:
+        raise KeyFileError(f"{path}: holds no secret key")
+    return public, secret
 
 
 class KeyStore:
     def __init__(self, directory: Path | str) -> None:
         self.dir = Path(directory)
-        self._stamp: tuple[int, int] | None = None
+        self._stamp: tuple[int, int, int] | None = None
         self._by_key: dict[bytes, Enrolled] = {}
         self._by_node: dict[str, Enrolled] = {}
 
@@ -54,6 +119,9 @@ class KeyStore:
 
     def server_public_path(self) -> Path:
         return self.dir / "server.key"
+
+    def server_secret_path(self) -> Path:
+        return self.dir / "server.key_secret"
 
     def node_secret_path(self, node: str) -> Path:
         return self.dir / "nodes" / f"{node}.key_secret"
@@ -74,66 +142,76 @@ class KeyStore:
         tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8")
         os.replace(tmp, self.registry_path)  # atomic: the server never reads half a file
 
+    def _make_pair(self, directory: Path, name: str) -> tuple[bytes, Path]:
+        public, secret = zmq.curve_keypair()
+        write_certificate(directory / f"{name}.key_secret", public, secret)
+        write_certificate(directory / f"{name}.key", public)
+        return public, directory / f"{name}.key_secret"
+
     # ------------------------------------------------------------------ operator actions
 
     def init(self) -> Path:
-        if (self.dir / "server.key_secret").exists():
+        if self.server_secret_path().exists():
             raise KeyFileError(f"{self.dir}: the server key pair already exists; remove it first to make a new one "
-                            "(every node would need the new server.key)")
+                               "(every node would need the new server.key)")
         self.dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.dir, 0o700)
-        zmq.auth.create_certificates(self.dir, "server")
+        self._make_pair(self.dir, "server")
         if not self.registry_path.exists():
             self._write_registry({"nodes": {}, "revoked": {}})
-        return self.dir / "server.key"
+        return self.server_public_path()
 
-    def add(self, node: str, role: str) -> Path:
+    def add(self, node: str, *, replace: bool = False) -> Path:
+        """Make and enrol a key pair for a node; with `replace`, the node's previous key stops working."""
         if not NODE_ID.match(node):
             raise KeyFileError(f"node id {node!r}: use lower-case letters, digits, '-' and '_' (e.g. counter-5)")
-        if role not in ROLES:
-            raise KeyFileError(f"role {role!r}: must be one of {', '.join(ROLES)}")
-        if not (self.dir / "server.key_secret").exists():
+        if not self.server_secret_path().exists():
             raise KeyFileError(f"{self.dir}: no server key yet; run 'hallctl keys init' first")
+        data = self._read_registry()
+        if node in data["nodes"] and not replace:
+            raise KeyFileError(f"node {node!r} already has a key; add --replace to issue a new one (the old key "
+                               "stops working within a heartbeat)")
         nodes_dir = self.dir / "nodes"
         nodes_dir.mkdir(exist_ok=True)
-        public_file, _ = zmq.auth.create_certificates(nodes_dir, node)
-        public, _ = zmq.auth.load_certificate(public_file)
-        data = self._read_registry()
-        data["nodes"][node] = {"role": role, "public_key": public.decode(),
-                               "added": datetime.now(UTC).isoformat(timespec="seconds")}
+        os.chmod(nodes_dir, 0o700)
+        public, secret_path = self._make_pair(nodes_dir, node)
+        data["nodes"][node] = {"public_key": public.decode(),
+                               "added": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
         data["revoked"].pop(node, None)
         self._write_registry(data)
-        return self.node_secret_path(node)
+        return secret_path
 
     def revoke(self, node: str) -> None:
         data = self._read_registry()
         if node not in data["nodes"]:
             raise KeyFileError(f"node {node!r} is not enrolled")
         del data["nodes"][node]
-        data["revoked"][node] = datetime.now(UTC).isoformat(timespec="seconds")
+        data["revoked"][node] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
         self._write_registry(data)
 
     def listing(self) -> list[tuple[str, str, str]]:
+        """(node, key fingerprint, state) rows for `hallctl keys list`."""
         data = self._read_registry()
-        rows = [(n, v["role"], "enrolled") for n, v in sorted(data["nodes"].items())]
+        rows = [(n, v["public_key"][:8], f"enrolled {v.get('added', '')}".strip())
+                for n, v in sorted(data["nodes"].items())]
         rows += [(n, "-", f"revoked {when}") for n, when in sorted(data["revoked"].items())]
         return rows
 
     # ------------------------------------------------------------------ server side
 
     def refresh(self) -> bool:
-        """Reload the registry if the file changed; True when it did. Cheap enough to call every second."""
+        """Reload the registry if the file changed; True when it did. Cheap (one stat) so it runs per batch."""
         try:
             st = self.registry_path.stat()
-            stamp = (st.st_mtime_ns, st.st_size)
+            stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
         except FileNotFoundError:
-            stamp = (0, 0)
+            stamp = (0, 0, 0)
         if stamp == self._stamp:
             return False
         data = self._read_registry()
         by_key, by_node = {}, {}
         for node, v in data["nodes"].items():
-            e = Enrolled(node, v["role"], v["public_key"].encode())
+            e = Enrolled(node, v["public_key"].encode())
             by_key[e.public_key] = e
             by_node[node] = e
         self._by_key, self._by_node, self._stamp = by_key, by_node, stamp
@@ -145,14 +223,16 @@ class KeyStore:
     def node(self, node: str) -> Enrolled | None:
         return self._by_node.get(node)
 
+    def current_keys(self) -> dict[str, bytes]:
+        """node -> its current public key, as last refreshed."""
+        return {n: e.public_key for n, e in self._by_node.items()}
+
     def server_secret(self) -> tuple[bytes, bytes]:
-        path = self.dir / "server.key_secret"
+        path = self.server_secret_path()
         if not path.exists():
             raise KeyFileError(f"{path}: missing; run 'hallctl keys init --keys {self.dir}' first "
-                            "(or set curve = false in [bus] for a bench test)")
-        public, secret = zmq.auth.load_certificate(path)
-        assert secret is not None
-        return public, secret
+                               "(or set curve = false in [bus] for a bench test)")
+        return load_secret(path)
 
     # ------------------------------------------------------------------ node side
 
@@ -160,10 +240,13 @@ class KeyStore:
         """(node public, node secret, server public) for a node's sockets."""
         secret_path = self.node_secret_path(node)
         if not secret_path.exists():
-            raise KeyFileError(f"{secret_path}: no key for node {node!r}; run 'hallctl keys add {node} --role ROLE'")
+            raise KeyFileError(f"{secret_path}: no key for node {node!r}; run 'hallctl keys add {node} "
+                               "--config HALL.toml' on the server and copy the files here")
         if not self.server_public_path().exists():
             raise KeyFileError(f"{self.server_public_path()}: missing; copy server.key from the hall server")
-        public, secret = zmq.auth.load_certificate(secret_path)
-        server_public, _ = zmq.auth.load_certificate(self.server_public_path())
-        assert secret is not None
+        public, secret = load_secret(secret_path)
+        try:
+            server_public, _ = zmq.auth.load_certificate(self.server_public_path())
+        except (OSError, ValueError) as exc:
+            raise KeyFileError(f"{self.server_public_path()}: not a key file ({exc})") from None
         return public, secret, server_public

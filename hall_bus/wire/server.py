@@ -4,6 +4,12 @@ This is the ZeroMQ guide's Clone pattern: a node subscribes to events, asks for 
 sequence number it reflects, and applies only later events; a gap in the numbers makes it ask again. Commands
 that arrive together are committed together (one fsync for the batch) before any of them is answered or
 published, so an acknowledged ticket survives a power cut and the board never shows a call the ledger lacks.
+
+Who a connection is comes from its CURVE key (the ZAP handler stamps "<node> <key>" as the message User-Id);
+what it may do comes from the hall configuration, never from the key store. A PUB socket cannot drop one
+subscriber, so when a key is revoked or replaced the server closes and rebinds its event socket: every
+subscriber reconnects within a reconnect interval and goes through ZAP again, which refuses the dropped key;
+the good ones notice the missed sequence numbers and resync from a snapshot, exactly as after any gap.
 """
 
 from __future__ import annotations
@@ -33,6 +39,8 @@ from hall_bus.wire.keys import KeyStore
 
 log = logging.getLogger("hall.server")
 MAX_BATCH = 256
+COMMANDS_DOMAIN = "hall-commands"  # ZAP domains: the event socket admits only nodes the hall config knows
+EVENTS_DOMAIN = "hall-events"
 
 
 @dataclass
@@ -59,22 +67,35 @@ class ServerStats:
 
 
 class _NodeAuthenticator(AsyncioAuthenticator):
-    """ZAP for CURVE: only enrolled public keys pass; the message's User-Id becomes the node id."""
+    """ZAP for CURVE: only current node keys pass; the User-Id carries the node *and* the key.
 
-    def __init__(self, context: zmq.asyncio.Context, keys: KeyStore) -> None:
+    The key in the User-Id is what lets the server refuse, message by message, a connection that was
+    authenticated with a key that has since been replaced. The command socket admits every current key, so
+    a node the hall configuration does not know hears `unknown_node` instead of a silent handshake failure;
+    the event socket admits only configured nodes, since a subscriber cannot be told anything.
+    """
+
+    def __init__(self, context: zmq.asyncio.Context, keys: KeyStore, configured: set[str]) -> None:
         super().__init__(context, log=logging.getLogger("hall.auth"))
         self.keys = keys
+        self.configured = configured
 
     def callback(self, domain: str, key: bytes) -> bool:
         self.keys.refresh()
-        allowed = self.keys.by_public_key(key) is not None
-        if not allowed:
-            log.warning("refused a connection with an unenrolled key %s…", key[:8].decode(errors="replace"))
-        return allowed
+        enrolled = self.keys.by_public_key(key)
+        if enrolled is None:
+            log.warning("refused a connection with a key that is not enrolled (or no longer) %s…",
+                        key[:8].decode(errors="replace"))
+            return False
+        if domain == EVENTS_DOMAIN and enrolled.node not in self.configured:
+            log.warning("refused events to %s: not in the hall configuration", enrolled.node)
+            return False
+        return True
 
     def curve_user_id(self, client_public_key: bytes) -> str:
-        enrolled = self.keys.by_public_key(zmq.utils.z85.encode(client_public_key))
-        return enrolled.node if enrolled else ""
+        key = zmq.utils.z85.encode(client_public_key)
+        enrolled = self.keys.by_public_key(key)
+        return f"{enrolled.node} {key.decode()}" if enrolled else ""
 
 
 class HallServer:
@@ -92,6 +113,7 @@ class HallServer:
         if self.keys is not None:
             self._server_public, self._server_secret = self.keys.server_secret()
             self.keys.refresh()
+        self._keys_seen: dict[str, bytes] = self.keys.current_keys() if self.keys is not None else {}
         self.core = HallCore(config, data_dir, clock or SystemClock(config.hall.tz))
         self.sessions: dict[str, Session] = {}
         self.stats = ServerStats()
@@ -99,28 +121,38 @@ class HallServer:
         self.counters_of = {n.id: n.counter for n in config.nodes}
         self.roles_of = {n.id: n.role for n in config.nodes}
         self.ready = asyncio.Event()
+        self.pub_rebinds = 0
 
     # ------------------------------------------------------------------ life cycle
 
+    def _secure(self, sock: zmq.asyncio.Socket, domain: str) -> None:
+        sock.setsockopt(zmq.LINGER, 500)
+        if self.keys is not None:
+            sock.curve_server = True
+            sock.curve_publickey = self._server_public
+            sock.curve_secretkey = self._server_secret
+            sock.zap_domain = domain.encode()
+
+    def _new_pub(self) -> zmq.asyncio.Socket:
+        pub = self.ctx.socket(zmq.PUB)
+        self._secure(pub, EVENTS_DOMAIN)
+        pub.setsockopt(zmq.SNDHWM, 100_000)
+        return pub
+
     async def run(self, stop: asyncio.Event) -> None:
-        ctx = zmq.asyncio.Context()
+        ctx = self.ctx = zmq.asyncio.Context()
         auth = None
         if self.keys is not None:
-            auth = _NodeAuthenticator(ctx, self.keys)
+            auth = _NodeAuthenticator(ctx, self.keys, set(self.roles_of))
             auth.start()
-            auth.configure_curve_callback("*", credentials_provider=auth)
+            for domain in (COMMANDS_DOMAIN, EVENTS_DOMAIN):
+                auth.configure_curve_callback(domain, credentials_provider=auth)
         self.router = ctx.socket(zmq.ROUTER)
-        self.pub = ctx.socket(zmq.PUB)
-        for sock in (self.router, self.pub):
-            sock.setsockopt(zmq.LINGER, 500)
-            if self.keys is not None:
-                sock.curve_server = True
-                sock.curve_publickey = self._server_public
-                sock.curve_secretkey = self._server_secret
+        self._secure(self.router, COMMANDS_DOMAIN)
+        self.pub = self._new_pub()
         # Far above the body limit so an oversized body still gets a polite error; beyond this ZeroMQ drops it.
         self.router.setsockopt(zmq.MAXMSGSIZE, self.limit * 4 + 4096)
         self.router.setsockopt(zmq.ROUTER_HANDOVER, 1)  # a node that reconnects takes its identity back
-        self.pub.setsockopt(zmq.SNDHWM, 100_000)
         try:
             self.router.bind(self.command_endpoint)
             self.pub.bind(self.event_endpoint)
@@ -160,17 +192,58 @@ class HallServer:
         every = self.cfg.bus.heartbeat_seconds
         while True:
             now = time.time()
+            await self._check_keys()
             await self.pub.send_multipart([p.TOPIC_HEARTBEAT, p.dumps({"seq": self.core.state.seq, "time": now})])
-            if self.keys is not None and self.keys.refresh():
-                for s in self.sessions.values():
-                    if not s.gone and self.keys.node(s.node) is None:
-                        s.gone = True
-                        log.warning("node %s was revoked; its messages are refused from now on", s.node)
             for s in self.sessions.values():
                 if not s.gone and now - s.last_seen > self.cfg.bus.node_timeout_seconds:
                     s.gone = True
                     log.info("node %s silent for %.0f s", s.node, now - s.last_seen)
             await asyncio.sleep(every)
+
+    async def _check_keys(self) -> None:
+        """Cut off every node whose key was revoked or replaced since we last looked: on both sockets.
+
+        Runs every heartbeat and before every batch (one stat() when nothing changed), so no event of a later
+        batch reaches a dropped key. Comparing with the keys seen last time, rather than trusting refresh()'s
+        "changed" flag, matters: the ZAP handler refreshes too and would otherwise swallow the change.
+        """
+        if self.keys is None:
+            return
+        self.keys.refresh()
+        current = self.keys.current_keys()
+        dropped = sorted(n for n, key in self._keys_seen.items() if current.get(n) != key)
+        self._keys_seen = current
+        if not dropped:
+            return
+        for node in dropped:
+            why = "revoked" if node not in current else "given a new key"
+            log.warning("node %s was %s: its old key is refused from now on, on both sockets", node, why)
+            s = self.sessions.get(node)
+            if s is not None and not s.gone:
+                s.gone = True
+        await self._rebind_pub()
+
+    async def _rebind_pub(self) -> None:
+        """Close the event socket and bind a fresh one on the same endpoint; see the module docstring for why.
+
+        The new socket takes over at once, so nothing ever publishes on a closed socket; until the port is
+        free again (libzmq closes the old listener in its I/O thread) events go to no one, which subscribers
+        see as a gap and heal with a snapshot.
+        """
+        old, self.pub = self.pub, self._new_pub()
+        old.close(linger=0)
+        self.pub_rebinds += 1
+        deadline = time.monotonic() + 5.0
+        while True:
+            try:
+                self.pub.bind(self.event_endpoint)
+                break
+            except zmq.ZMQError as exc:
+                if time.monotonic() > deadline:
+                    log.error("could not bind the event socket again on %s: %s", self.event_endpoint, exc)
+                    return
+                await asyncio.sleep(0.005)
+        log.info("event socket rebound on %s; subscribers reconnect and resync", self.event_endpoint)
 
     # ------------------------------------------------------------------ commands
 
@@ -206,11 +279,7 @@ class HallServer:
     def _session(self, node: str, identity: bytes, now: float) -> Session | None:
         s = self.sessions.get(node)
         if s is None:
-            if self.keys is not None:
-                enrolled = self.keys.node(node)
-                role = enrolled.role if enrolled else None
-            else:
-                role = self.roles_of.get(node)
+            role = self.roles_of.get(node)  # the hall configuration's word, never the key store's
             if role is None:
                 return None
             s = Session(node, role, self.counters_of.get(node), identity, now, now)
@@ -228,6 +297,7 @@ class HallServer:
     async def _handle_batch(self, batch: list[list[zmq.Frame]]) -> None:
         commands: list[Any] = []
         owners: list[tuple[bytes, str]] = []  # (identity, client request id)
+        await self._check_keys()
         now = time.time()
         for frames in batch:
             self.stats.messages += 1
@@ -239,17 +309,21 @@ class HallServer:
                 log.warning("bad message from %s: %s", self._who(frames), mask_text(exc.message))
                 await self._error(identity, exc.code, exc.message, exc.in_reply_to)
                 continue
-            node = self._node_of(frames, msg)
+            node, key = self._node_of(frames, msg)
             if node is None:
                 await self._error(identity, "hello_first", "send hello with your node id first", msg.type, msg)
                 continue
-            if self.keys is not None and self.keys.node(node) is None:
-                await self._error(identity, "revoked", f"node {node} is no longer enrolled", msg.type, msg)
-                continue
+            if self.keys is not None:
+                current = self.keys.node(node)
+                if current is None or current.public_key != key:
+                    why = ("is no longer enrolled" if current is None
+                           else "was given a new key; this connection still uses the old one")
+                    await self._error(identity, "revoked", f"node {node} {why}", msg.type, msg)
+                    continue
             session = self._session(node, identity, now)
             if session is None:
-                await self._error(identity, "unknown_node", f"node {node!r} is not in the hall configuration",
-                                  msg.type, msg)
+                await self._error(identity, "unknown_node", f"node {node!r} is not in the hall configuration; "
+                                  "its key is enrolled but the server gives it no role", msg.type, msg)
                 continue
             if msg.type == "command":
                 rejected = self._check_command(session, msg.body)
@@ -263,19 +337,21 @@ class HallServer:
         if commands:
             await self._run_commands(commands, owners)
 
-    def _node_of(self, frames: list[zmq.Frame], msg: p.Message) -> str | None:
+    def _node_of(self, frames: list[zmq.Frame], msg: p.Message) -> tuple[str | None, bytes]:
+        """(node, z85 key) of the sender; with CURVE both come from the handshake, the hello's claim is not trusted."""
         if self.keys is not None:
-            return frames[1].get("User-Id") or None  # authenticated by CURVE; the hello's claim is not trusted
+            node, _, key = (frames[1].get("User-Id") or "").partition(" ")
+            return node or None, key.encode()
         if msg.type == "hello":
-            return msg.body.node
+            return msg.body.node, b""
         for s in self.sessions.values():
             if s.identity == frames[0].bytes:
-                return s.node
-        return None
+                return s.node, b""
+        return None, b""
 
     def _who(self, frames: list[zmq.Frame]) -> str:
         if self.keys is not None and len(frames) > 1:
-            return frames[1].get("User-Id") or "?"
+            return (frames[1].get("User-Id") or "?").partition(" ")[0]
         return frames[0].bytes.hex()[:10]
 
     def _check_command(self, session: Session, body: p.CommandBody) -> Any:
@@ -287,6 +363,8 @@ class HallServer:
             cmd = parse_command(raw)
         except CommandInvalid as exc:
             return {"request_id": rid, "ok": False, "code": "invalid", "message": str(exc)}
+        if "node" in type(cmd).model_fields:  # the ledger records who really sent it, whatever the body says
+            cmd = cmd.model_copy(update={"node": session.node})
         ticket_counter = None
         if cmd.op == "rate":
             t = self.core.engine.find_ticket(cmd.ticket)
@@ -309,11 +387,15 @@ class HallServer:
                 seen.add(ev["seq"])
                 await self.pub.send_multipart([p.TOPIC_EVENT, p.dumps(ev)])
                 self.stats.events_published += 1
+        answered: set[int] = set()
         for (identity, rid), answer in zip(owners, answers, strict=True):
             if not answer["ok"]:
                 log.info("%s refused for %s (%s): %s", answer.get("op"), rid, answer["code"],
                          mask_text(answer["message"]))
             body = {k: v for k, v in answer.items() if k != "events"}
+            if id(answer) in answered:  # the same request twice in one batch: the later one is a retry too
+                body["retry"] = True
+            answered.add(id(answer))
             body["request_id"] = rid
             body["seq"] = self.core.state.seq
             await self._reply(identity, "answer", body)
