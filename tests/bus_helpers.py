@@ -84,6 +84,11 @@ async def until(predicate: Callable[[], bool], timeout: float = 5.0) -> None:
         await asyncio.sleep(0.02)
 
 
+def hallctl(*args: str, stdin: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
+    return subprocess.run([sys.executable, "-m", "hall_bus.cli", *args], input=stdin, capture_output=True,
+                          text=True, cwd=ROOT, timeout=timeout)
+
+
 def start_server_process(config: Path, data: Path, keys: Path, cmd_port: int, ev_port: int) -> subprocess.Popen[str]:
     proc = subprocess.Popen(
         [sys.executable, "-m", "hall_bus.cli", "server", "--config", str(config), "--data", str(data), "--keys",

@@ -12,7 +12,7 @@ from pathlib import Path
 from hall_bus.store.ledger import Ledger
 from hall_bus.wire.client import HallClient
 
-from .bus_helpers import NODES, free_port, make_keys, start_server_process, until
+from .bus_helpers import NODES, free_port, hallctl, make_keys, start_server_process, until
 from .conftest import EXAMPLE, ROOT
 
 
@@ -83,11 +83,6 @@ def test_sigkill_and_restart_loses_and_duplicates_nothing(cfg, tmp_path: Path) -
     assert len(issued) == 40  # none lost, none twice
     assert len({e["data"]["ticket"] for e in issued}) == 40
     assert {e["data"]["ticket"] for e in issued} == set(acknowledged.values())
-
-
-def hallctl(*args: str, stdin: str | None = None, timeout: float = 60) -> subprocess.CompletedProcess[str]:
-    return subprocess.run([sys.executable, "-m", "hall_bus.cli", *args], input=stdin, capture_output=True,
-                          text=True, cwd=ROOT, timeout=timeout)
 
 
 def test_console_counter_board_and_status(tmp_path: Path) -> None:

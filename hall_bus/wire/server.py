@@ -122,6 +122,9 @@ class HallServer:
         self.roles_of = {n.id: n.role for n in config.nodes}
         self.ready = asyncio.Event()
         self.pub_rebinds = 0
+        self.pub_rebound_at = 0.0  # time.time() when the event socket was last bound afresh
+        self._pub_unbound = False
+        self._bind_lock = asyncio.Lock()
 
     # ------------------------------------------------------------------ life cycle
 
@@ -191,8 +194,8 @@ class HallServer:
     async def _heartbeat(self) -> None:
         every = self.cfg.bus.heartbeat_seconds
         while True:
-            now = time.time()
             await self._check_keys()
+            now = time.time()
             await self.pub.send_multipart([p.TOPIC_HEARTBEAT, p.dumps({"seq": self.core.state.seq, "time": now})])
             for s in self.sessions.values():
                 if not s.gone and now - s.last_seen > self.cfg.bus.node_timeout_seconds:
@@ -209,6 +212,8 @@ class HallServer:
         """
         if self.keys is None:
             return
+        if self._pub_unbound:
+            await self._bind_pub(deadline=time.monotonic() + 0.5)
         self.keys.refresh()
         current = self.keys.current_keys()
         dropped = sorted(n for n, key in self._keys_seen.items() if current.get(n) != key)
@@ -232,17 +237,27 @@ class HallServer:
         """
         old, self.pub = self.pub, self._new_pub()
         old.close(linger=0)
-        self.pub_rebinds += 1
-        deadline = time.monotonic() + 5.0
-        while True:
-            try:
-                self.pub.bind(self.event_endpoint)
-                break
-            except zmq.ZMQError as exc:
-                if time.monotonic() > deadline:
-                    log.error("could not bind the event socket again on %s: %s", self.event_endpoint, exc)
-                    return
-                await asyncio.sleep(0.005)
+        self._pub_unbound = True
+        await self._bind_pub(deadline=time.monotonic() + 5.0)
+
+    async def _bind_pub(self, deadline: float) -> None:
+        """Bind the fresh event socket, retrying until the deadline; the next heartbeat tries again if need be.
+
+        The lock keeps a heartbeat and a batch from binding the same socket twice (the second would fail).
+        """
+        async with self._bind_lock:
+            while self._pub_unbound:
+                try:
+                    self.pub.bind(self.event_endpoint)
+                    self._pub_unbound = False
+                except zmq.ZMQError as exc:
+                    if time.monotonic() > deadline:
+                        log.error("could not bind the event socket again on %s: %s; retrying each heartbeat",
+                                  self.event_endpoint, exc)
+                        return
+                    await asyncio.sleep(0.005)
+            self.pub_rebound_at = time.time()
+            self.pub_rebinds += 1
         log.info("event socket rebound on %s; subscribers reconnect and resync", self.event_endpoint)
 
     # ------------------------------------------------------------------ commands
