@@ -14,7 +14,7 @@ $(STAMP): pyproject.toml
 	@bash scripts/ensure-system.sh
 	@test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	@$(BIN)/python -m pip install -q --upgrade pip
-	@$(BIN)/python -m pip install -q -e '.[dev]'
+	@$(BIN)/python -m pip install -q -e '.[dev,gui]'
 	@touch $(STAMP)
 
 demo: $(STAMP)

@@ -3,7 +3,8 @@
 # Why a script and not a README paragraph: `make demo` and `make test` must work on a fresh machine.
 set -euo pipefail
 
-PACKAGES=(python3 python3-venv libzbar0 libusb-1.0-0 xvfb fonts-wqy-microhei fonts-hanazono socat)
+PACKAGES=(python3 python3-venv libzbar0 libusb-1.0-0 xvfb fonts-wqy-microhei fonts-hanazono socat
+          libmtdev1 libegl1 libgl1 libgles2 libgl1-mesa-dri)  # the last line: Kivy's window (SDL2 offscreen or X11)
 
 missing=()
 for p in "${PACKAGES[@]}"; do

@@ -1,0 +1,286 @@
+"""The citizen kiosk (自助取号机) in Kivy: it draws `KioskFlow` and forwards taps, nothing more.
+
+Issuing a ticket, reading the ID card and printing go through the node layer (`KioskAgent`), which runs on the
+same asyncio loop as this app (`App.async_run`); blocking device calls run in threads inside the agent, and no
+thread touches a widget. The screens are in citizen.kv.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from datetime import date
+from pathlib import Path
+from typing import Any
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, DictProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
+from kivy.uix.screenmanager import NoTransition, ScreenManager
+
+from hall_bus.nodes.kiosk_flow import GROUP_HINTS_ZH, KioskFlow, Step
+from kiosk.theme import Theme
+
+log = logging.getLogger("kiosk.citizen")
+KV = Path(__file__).with_name("citizen.kv")
+ICONS = Path(__file__).resolve().parents[1] / "assets" / "icons"
+
+Issue = Callable[[str, str | None], Awaitable[Any]]  # (service, group) -> KioskOutcome
+TEXT = {
+    "zh": {
+        "welcome": "欢迎办理",
+        "start": "点这里取号",
+        "card": "老年人、残疾人可将身份证放在读卡区，自动为您安排帮办",
+        "service": "请选择您要办理的事项",
+        "help": "您需要工作人员帮您办理吗？",
+        "back": "返回",
+        "issuing": "正在出号，请稍候…",
+        "take": "请取走您的号票",
+        "no_paper": "号票没能打印，请用手机拍下本页或记下号码",
+        "ahead": "前面还有 {ahead} 人，约 {wait} 分钟",
+        "nobody_ahead": "前面没有人，请留意叫号",
+        "helper": "帮办员马上过来，请在{where}稍坐等候",
+        "wait_where": "请在等候区留意叫号屏和语音",
+        "lang": "English",
+        "large": "大字",
+        "contrast": "高对比",
+        "reset": "{n} 秒后回到首页，点屏幕继续",
+        "done": "完成",
+        "offline": "暂时连不上大厅系统，请找导服人员帮您取号。",
+    },
+    "en": {
+        "welcome": "Welcome",
+        "start": "Tap here for a ticket",
+        "card": "Seniors and visitors with disabilities: place your ID card on the reader and we arrange help",
+        "service": "What do you need to do?",
+        "help": "Would you like a member of staff to help you?",
+        "back": "Back",
+        "issuing": "Printing your ticket…",
+        "take": "Please take your ticket",
+        "no_paper": "Your ticket could not be printed: take a photo of this screen or note the number",
+        "ahead": "{ahead} ahead of you, about {wait} min",
+        "nobody_ahead": "Nobody ahead: watch for your number",
+        "helper": "A helper is coming: please wait seated at {where}",
+        "wait_where": "Please wait and watch the call screen",
+        "lang": "中文",
+        "large": "Large text",
+        "contrast": "High contrast",
+        "reset": "Back to the start in {n} s: tap to stay",
+        "done": "Done",
+        "offline": "The hall system cannot be reached. Please ask a greeter.",
+    },
+}
+
+
+class CitizenKioskApp(App):
+    """Properties the .kv binds to; methods the buttons call. The rules are in `self.flow`."""
+
+    step = StringProperty("welcome")
+    t = DictProperty(TEXT["zh"])
+    theme = ObjectProperty(Theme())
+    services = ListProperty([])
+    groups = ListProperty([])
+    suggested = StringProperty("")
+    countdown = StringProperty("")
+    online = BooleanProperty(True)
+    message = StringProperty("")
+    number = StringProperty("")
+    ticket_lines = ListProperty([])
+    printed = BooleanProperty(False)
+    helper_coming = StringProperty("")
+    ticket_info = StringProperty("")  # 医保 · 陪同办 / 前面还有 3 人，约 9 分钟
+    busy = BooleanProperty(False)
+    hall_name = StringProperty("")
+    qr_source = StringProperty("")
+    issues = NumericProperty(0)  # tickets issued by this window: the double-tap tests count them
+
+    def __init__(self, flow: KioskFlow, issue: Issue, *, hall_name: str = "", px_per_mm: float = 4.0,
+                 on_start_tasks: list[Callable[[CitizenKioskApp], Awaitable[None]]] | None = None,
+                 **kw: Any) -> None:
+        super().__init__(**kw)
+        self.flow = flow
+        self._issue = issue
+        self.hall_name = hall_name
+        self._ppm = px_per_mm
+        self._tasks_to_start = on_start_tasks or []
+        self._tasks: list[asyncio.Task[None]] = []
+        self.title = "自助取号"
+
+    # ------------------------------------------------------------------ Kivy life cycle
+
+    def build(self) -> ScreenManager:
+        Builder.load_file(str(KV))
+        root = ScreenManager(transition=NoTransition())
+        for name in ("welcome", "service", "help", "issuing", "ticket"):
+            root.add_widget(_screen(name))
+        self.sync()
+        Clock.schedule_interval(self._tick, 1.0)
+        return root
+
+    def on_start(self) -> None:
+        loop = asyncio.get_event_loop()
+        self._tasks = [loop.create_task(task(self)) for task in self._tasks_to_start]
+
+    def on_stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+
+    def open_settings(self, *args: Any) -> bool:  # F1 must not open Kivy's settings panel on a kiosk
+        return False
+
+    # ------------------------------------------------------------------ taps (from the .kv)
+
+    def tap(self) -> None:
+        self.flow.touch(time.monotonic())
+        self.countdown = ""
+
+    def start(self) -> None:
+        self.flow.start(time.monotonic())
+        self.sync()
+
+    def choose_service(self, service: str) -> None:
+        self.flow.choose_service(service, time.monotonic())
+        self.sync()
+
+    def choose_group(self, group: str) -> None:
+        if self.flow.choose_group(group, time.monotonic()):
+            self.sync()
+            asyncio.get_event_loop().create_task(self._do_issue(group))
+        else:
+            self.sync()
+
+    def back(self) -> None:
+        self.flow.back(time.monotonic())
+        self.sync()
+
+    def done(self) -> None:
+        self.flow.reset()
+        self.sync()
+
+    def toggle(self, what: str) -> None:
+        now = time.monotonic()
+        {"lang": self.flow.toggle_language, "large": self.flow.toggle_large_text,
+         "contrast": self.flow.toggle_contrast}[what](now)
+        self.sync()
+
+    # ------------------------------------------------------------------ from the hall
+
+    def card_read(self, birth_date: date, name: str, today: date) -> None:
+        self.flow.card(birth_date, name, today, time.monotonic())
+        self.sync()
+
+    def connection(self, online: bool) -> None:
+        self.flow.connection(online)
+        self.sync()
+
+    async def _do_issue(self, group: str) -> None:
+        flow = self.flow
+        assert flow.service is not None
+        try:
+            outcome = await self._issue(flow.service, None if group == "normal" else group)
+            answer, printed, on_screen, note = outcome.answer, outcome.printed, outcome.on_screen, outcome.printer_note
+        except Exception as exc:  # the bus timed out or refused: no number, see a greeter
+            log.warning("issue failed: %s", exc)
+            answer, printed, on_screen, note = {"ok": False}, False, [], ""
+        if answer.get("ok"):
+            self.issues += 1
+        flow.issued(answer, printed=printed, on_screen=on_screen, note=note, now=time.monotonic())
+        self.sync()
+
+    # ------------------------------------------------------------------ drawing
+
+    def sync(self) -> None:
+        """Copy the flow into the properties the screens bind to; the only place the UI learns anything."""
+        f = self.flow
+        self.t = TEXT[f.lang]
+        self.theme = Theme(px_per_mm=self._ppm, large_text=f.large_text, high_contrast=f.high_contrast)
+        self.services = f.services()
+        self.groups = [*f.groups(), "normal"]
+        self.suggested = f.suggested or ""
+        self.online = f.online
+        self.message = f.message
+        self.busy = f.step == Step.ISSUING
+        answer = (f.answer or {}).get("result", {})
+        self.number = answer.get("number", "") if f.answer else ""
+        self.printed = f.printed
+        self.ticket_lines = f.on_screen if not f.printed else []
+        ahead = self.t["ahead"].format(ahead=answer.get("ahead", 0), wait=answer.get("wait_min", 0)) \
+            if answer.get("ahead") else self.t["nobody_ahead"]
+        self.ticket_info = f"{answer.get('service', '')} · {answer.get('label', '')}\n{ahead}" if self.number else ""
+        self.qr_source = self._qr(answer.get("ticket", "")) if self.number and not f.printed else ""
+        where = "帮办代办专区" if f.lang == "zh" else "the assistance area"
+        self.helper_coming = self.t["helper"].format(where=where) if answer.get("help_id") else ""
+        if self.root is not None:
+            self.root.current = f.step.value
+        self.step = f.step.value
+
+    def fill_services(self, grid: Any) -> None:
+        from kivy.factory import Factory
+
+        grid.clear_widgets()
+        for service in self.services:
+            button = Factory.KButton(text=service)
+            button.bind(on_release=lambda _b, s=service: self.choose_service(s))
+            grid.add_widget(button)
+
+    def fill_groups(self, box: Any) -> None:
+        from kivy.factory import Factory
+
+        box.clear_widgets()
+        for group in self.groups:
+            words = self.group_words(group)
+            hint = self.group_hint(group)
+            text = f"[b]{words}[/b]" + (f"\n[size={int(self.theme.body * 0.8)}]{hint}[/size]" if hint else "")
+            button = Factory.ChoiceButton(text=text)
+            button.group_code, button.icon = group, self.icon_for(group)  # kv-declared: not constructor kwargs
+            button.bind(on_release=lambda _b, g=group: self.choose_group(g))
+            box.add_widget(button)
+
+    def group_hint(self, group: str) -> str:
+        return GROUP_HINTS_ZH.get(group, "") if self.flow.lang == "zh" else ""
+
+    def group_words(self, group: str) -> str:
+        return self.flow.group_words(group)
+
+    def icon_for(self, name: str) -> str:
+        path = ICONS / f"{name}.png"
+        return str(path) if path.exists() else ""
+
+    def _qr(self, ticket_id: str) -> str:
+        """The ticket's QR on screen when the paper did not come out: a greeter's scanner reads it off a phone."""
+        import qrcode
+
+        out = Path(self.user_data_dir) / "qr.png"
+        qrcode.make(ticket_id, box_size=8, border=2).save(out)
+        return str(out)
+
+    def _tick(self, _dt: float) -> None:
+        now = time.monotonic()
+        if self.flow.tick(now):
+            self.sync()
+            return
+        left = self.flow.countdown(now)
+        self.countdown = self.t["reset"].format(n=left) if left is not None else ""
+
+
+def _screen(name: str) -> Any:
+    from kivy.factory import Factory
+
+    return getattr(Factory, name.capitalize() + "Screen")(name=name)
+
+
+def watch_connection(client: Any, every: float = 0.5) -> Callable[[CitizenKioskApp], Awaitable[None]]:
+    """An on-start task: the kiosk says it is offline while the bus client is not connected, and comes back by
+    itself when the client reconnects (the client rebuilds its sockets with back-off)."""
+
+    async def task(app: CitizenKioskApp) -> None:
+        while True:
+            online = client.connected.is_set()
+            if online != app.flow.online:
+                app.connection(online)
+            await asyncio.sleep(every)
+
+    return task

@@ -1,0 +1,184 @@
+"""Runs the citizen kiosk headless against a real hall server and a simulated printer, taps through one
+scenario with real touch events, and writes what happened (and screenshots) for the test to check.
+
+One scenario per process: Kivy's window is a process-wide singleton, so each GUI test gets a fresh one.
+Usage: python -m tests.gui.kiosk_driver SCENARIO OUT_DIR
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import os
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
+
+from kiosk.boot import prepare
+
+ROOT = Path(__file__).resolve().parents[2]
+
+
+async def main(scenario: str, out: Path) -> dict[str, Any]:
+    tmp = Path(tempfile.mkdtemp(prefix="kiosk-gui-"))
+    font = prepare(home=tmp / "kivy", fullscreen=False, size=(540, 960))
+
+    from kivy.core.window import Window
+    from kivy.tests.common import UnitTestTouch
+
+    from devices.printer.decode import decode
+    from devices.printer.simulator import PrinterSimulator
+    from devices.registry import open_device
+    from hall_bus.config import load_config
+    from hall_bus.nodes.kiosk import KioskAgent
+    from hall_bus.nodes.kiosk_flow import KioskFlow
+    from kiosk.citizen import CitizenKioskApp, watch_connection
+    from tests.bus_helpers import running_hall
+
+    cfg = load_config(ROOT / "config" / "hall.example.toml")
+    psim = PrinterSimulator()
+    psim.start_pty()
+    if scenario == "paper_out":
+        psim.set_state(paper_out=True)
+    printer = open_device({"type": "escpos-serial", "port": psim.path, "baudrate": 115200, "profile": "xprinter-80"})
+    result: dict[str, Any] = {"scenario": scenario, "shots": [], "font": font}
+
+    async with running_hall(cfg, tmp) as hall:
+        if scenario == "offline":  # a kiosk whose server is not there: nothing listens on this port
+            from hall_bus.wire.client import HallClient
+            from tests.bus_helpers import free_port
+
+            client = HallClient("kiosk-1", f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}",
+                                credentials=hall.keys.node_credentials("kiosk-1"), subscribe=False)
+            starting = asyncio.get_running_loop().create_task(client.start(timeout=60))
+        else:
+            client = await hall.started("kiosk-1", subscribe=False)
+        agent = KioskAgent(client, cfg, "kiosk-1", printer=printer)
+        flow = KioskFlow(cfg, idle_seconds=4 if scenario == "idle" else 30, countdown_seconds=3)
+        app = CitizenKioskApp(flow, agent.serve, hall_name=cfg.hall.name, on_start_tasks=[watch_connection(client)])
+
+        async def until(pred: Any, timeout: float = 8.0) -> None:
+            deadline = time.monotonic() + timeout
+            while not pred():
+                if time.monotonic() > deadline:
+                    raise AssertionError(f"timed out in {scenario} at step {app.step}")
+                await asyncio.sleep(0.05)
+
+        async def frame() -> None:
+            await asyncio.sleep(0.25)  # a few frames at 60 fps: the screen shows the new state
+
+        def tap(widget: Any) -> None:
+            x, y = widget.to_window(*widget.center)
+            touch = UnitTestTouch(x, y)
+            touch.touch_down()
+            touch.touch_up()
+
+        def shot(name: str) -> None:
+            path = out / f"{scenario}-{name}.png"
+            app.root.export_to_png(str(path))
+            result["shots"].append(path.name)
+
+        def texts() -> list[str]:
+            from kivy.uix.label import Label
+
+            return [w.text for w in app.root.current_screen.walk() if isinstance(w, Label) and w.text]
+
+        def screen_ids() -> Any:
+            return app.root.current_screen.ids
+
+        def buttons_in(container: Any) -> list[Any]:
+            return list(reversed(container.children))
+
+        async def drive() -> None:
+            try:
+                await until(lambda: app.root is not None and Window.width > 0)
+                await frame()
+                if scenario == "offline":
+                    await until(lambda: not app.online)
+                    await frame()
+                    shot("welcome")
+                    tap(screen_ids()["start"])
+                    await frame()
+                    result.update(step=app.step, texts=texts(), start_disabled=screen_ids()["start"].disabled,
+                                  number=app.number)
+                    return
+                result["missing_glyphs"] = sorted(missing(texts(), font))
+                shot("welcome")
+                tap(screen_ids()["start"])
+                await until(lambda: app.step == "service")
+                await frame()
+                shot("service")
+                grid = screen_ids()["grid"]
+                result["services"] = [b.text for b in buttons_in(grid)]
+                target = next(b for b in buttons_in(grid) if b.text == "医保")
+                result["service_button_height"] = target.height
+                tap(target)
+                await until(lambda: app.step == "help")
+                await frame()
+                if scenario == "large_text":
+                    tap(app.root.current_screen.ids.choices.parent.children[-1].children[1])  # toolbar: 大字
+                    await frame()
+                choices = buttons_in(screen_ids()["choices"])
+                result["choices"] = [app.group_words(b.group_code) for b in choices]
+                result["choice_heights"] = [b.height for b in choices]
+                result["missing_glyphs"] = sorted(set(result["missing_glyphs"]) | missing(texts(), font))
+                shot("help")
+                if scenario == "idle":
+                    await until(lambda: app.countdown != "", timeout=6)
+                    result["countdown"] = app.countdown
+                    await until(lambda: app.step == "welcome", timeout=6)
+                    result["after_idle"] = app.step
+                    return
+                pick = "accompany" if scenario in ("three_taps", "large_text") else "normal"
+                button = next(b for b in choices if b.group_code == pick)
+                tap(button)
+                if scenario == "double_tap":
+                    tap(button)
+                    tap(button)
+                await until(lambda: app.step == "ticket", timeout=10)
+                await frame()
+                await asyncio.sleep(0.5)
+                shot("ticket")
+                result.update(number=app.number, printed=app.printed, message=app.message,
+                              helper=app.helper_coming, lines=list(app.ticket_lines), qr=bool(app.qr_source),
+                              issued=app.issues, texts=texts())
+                result["missing_glyphs"] = sorted(set(result["missing_glyphs"]) | missing(texts(), font))
+            except Exception as exc:  # reported to the test, which fails with it
+                result["error"] = f"{type(exc).__name__}: {exc}"
+            finally:
+                app.stop()
+
+        driver = asyncio.get_running_loop().create_task(drive())
+        await app.async_run(async_lib="asyncio")
+        await driver
+        if scenario == "offline":
+            starting.cancel()
+            await client.close()
+        elif scenario != "idle":
+            result["printed_text"] = decode(psim.job()).text if psim.job() else []
+            result["tickets_in_hall"] = len(hall.server.core.state.tickets)
+    printer.close()
+    psim.stop()
+    return result
+
+
+def missing(texts: list[str], font: str) -> set[str]:
+    """Characters on screen that the kiosk's font has no glyph for: they would be drawn as boxes."""
+    from fontTools.ttLib import TTCollection, TTFont
+
+    cmap = (TTCollection(font, lazy=True).fonts[0] if font.endswith(".ttc") else TTFont(font, lazy=True)).getBestCmap()
+    import re
+
+    plain = re.sub(r"\[/?[a-z]+(=[^\]]*)?\]", "", "".join(texts))  # markup tags are not drawn
+    return {ch for ch in plain if not ch.isspace() and ord(ch) not in cmap}
+
+
+if __name__ == "__main__":
+    name, out_dir = sys.argv[1], Path(sys.argv[2])
+    out_dir.mkdir(parents=True, exist_ok=True)
+    res = asyncio.run(main(name, out_dir))
+    (out_dir / f"{name}.json").write_text(json.dumps(res, ensure_ascii=False, indent=1), encoding="utf-8")

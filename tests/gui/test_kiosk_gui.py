@@ -1,0 +1,69 @@
+"""The citizen kiosk in a real Kivy window (SDL offscreen), tapped with real touch events, against a real hall
+server on 127.0.0.1 and a printer simulator on a pty. Each scenario runs in its own process (tests/gui/
+kiosk_driver.py); screenshots are kept in build/gui/ as artefacts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("kivy")
+ROOT = Path(__file__).resolve().parents[2]
+ARTEFACTS = ROOT / "build" / "gui"
+
+
+def run(scenario: str) -> dict[str, Any]:
+    env = {**os.environ, "SDL_VIDEODRIVER": "offscreen", "KIVY_NO_ARGS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "tests.gui.kiosk_driver", scenario, str(ARTEFACTS)], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=180)
+    out = ARTEFACTS / f"{scenario}.json"
+    assert proc.returncode == 0 and out.exists(), proc.stderr[-3000:]
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert "error" not in result, result["error"]
+    return result
+
+
+def test_three_taps_print_an_assisted_ticket_and_say_a_helper_is_coming() -> None:
+    r = run("three_taps")
+    assert r["services"][0] == "医保"  # most used first
+    assert r["choices"] == ["推着办", "陪同办", "引导办", "代理办", "不用，谢谢"]
+    assert r["number"] == "E001" and r["printed"] and r["issued"] == 1
+    assert "E001" in r["printed_text"] and "医保 · 陪同办" in r["printed_text"]
+    assert "帮办员马上过来" in r["helper"]
+    assert r["missing_glyphs"] == []  # no character on any screen drawn as a box
+    assert len(r["shots"]) == 4
+
+
+def test_paper_out_shows_the_ticket_and_its_qr_on_screen() -> None:
+    r = run("paper_out")
+    assert r["number"] == "E001" and not r["printed"] and r["qr"]
+    assert any("号票没能打印" in t for t in r["texts"])
+    assert r["printed_text"] == [] and r["tickets_in_hall"] == 1
+
+
+def test_a_double_tap_issues_one_ticket() -> None:
+    r = run("double_tap")
+    assert r["issued"] == 1 and r["tickets_in_hall"] == 1
+
+
+def test_idle_screen_counts_down_and_goes_back_to_welcome() -> None:
+    r = run("idle")
+    assert "秒后回到首页" in r["countdown"] and r["after_idle"] == "welcome"
+
+
+def test_offline_kiosk_says_see_a_greeter_and_shows_no_number() -> None:
+    r = run("offline")
+    assert r["start_disabled"] and r["step"] == "welcome" and r["number"] == ""
+    assert any("请找导服人员" in t for t in r["texts"])
+
+
+def test_large_text_makes_the_choices_bigger() -> None:
+    normal, large = run("three_taps"), run("large_text")
+    assert min(large["choice_heights"]) >= 60 and min(normal["choice_heights"]) >= 44
+    assert large["number"] == "E001"
