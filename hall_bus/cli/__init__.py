@@ -1,5 +1,5 @@
 """`hallctl`, one module per command group; `main` is the console entry point."""
 
-from hall_bus.cli.main import main
+from hall_bus.cli.hallctl import main
 
 __all__ = ["main"]

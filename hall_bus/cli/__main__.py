@@ -1,5 +1,5 @@
 import sys
 
-from hall_bus.cli.main import main
+from hall_bus.cli.hallctl import main
 
 sys.exit(main())
