@@ -8,14 +8,11 @@ would otherwise go unnoticed until the node is refused on the hall floor.
 from __future__ import annotations
 
 import argparse
-from typing import get_args
 
 from hall_bus.cli.common import node_role
-from hall_bus.config import Role, load_config
+from hall_bus.config import load_config
 from hall_bus.errors import UserError
-from hall_bus.wire.keys import KeyStore
-
-ROLES = get_args(Role)
+from hall_bus.wire.keys import ROLES, KeyStore
 
 
 def _keys(args: argparse.Namespace) -> int:

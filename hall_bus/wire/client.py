@@ -192,6 +192,8 @@ class HallClient:
                 public, secret, server_public = self.credentials
                 s.curve_publickey, s.curve_secretkey, s.curve_serverkey = public, secret, server_public
         self._socket_tasks = []
+        if isinstance(self.refused, KeyRefused):
+            self.refused = None  # a new connection gets a new verdict (the key may have been enrolled meanwhile)
         if self.credentials is not None:  # must watch before connecting, or the verdict may pass unseen
             self._monitor = self.dealer.get_monitor_socket(
                 zmq.EVENT_HANDSHAKE_FAILED_AUTH | zmq.EVENT_HANDSHAKE_SUCCEEDED)

@@ -24,14 +24,16 @@ import re
 import stat
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, get_args
 
 import zmq
 import zmq.auth
 
+from hall_bus.config import Role
 from hall_bus.errors import UserError
 
 log = logging.getLogger("hall.keys")
+ROLES: tuple[str, ...] = get_args(Role)  # every role a hall configuration may give; kept here for callers
 NODE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 REGISTRY = "enrolled.json"
 SECRET_MODE = 0o600
