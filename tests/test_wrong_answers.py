@@ -140,3 +140,105 @@ def test_the_one_time_notice_is_in_the_runner_output(tmp_path: Path) -> None:
     res = hallctl("simulate", "--config", "config/hall.example.toml", "--script",
                   str(write(tmp_path / "n.jsonl", lines)))
     assert res.returncode == 0 and "一次性告知" in res.stdout
+
+
+# ---------------------------------------------------------------- found by review (issue 9 follow-up)
+
+
+def test_an_appointment_at_a_window_at_the_rollover_expires_with_its_window(hall: Hall) -> None:
+    t = hall("issue", service="医保", appointment_at="2026-11-24T10:00:00+08:00")
+    hall("call_ticket", counter=10, ticket=t["number"])
+    hall("start", counter=10)
+    hall.wait(20 * 3600)  # 05:00 the next day
+    hall("issue", service="医保")
+    assert hall.state.tickets[t["ticket"]].status == "expired"
+    assert hall("call_next", counter=10)["number"] == "E001"  # today's E001: the window is free again
+
+
+def test_service_time_runs_from_the_latest_call(hall: Hall) -> None:
+    t = hall("issue", service="医保")
+    hall("call_next", counter=10)
+    hall("no_show", counter=10)
+    hall.wait(3600)
+    hall("requeue", ticket=t["number"])
+    hall("call_next", counter=10)
+    hall.wait(300)
+    hall("finish", counter=10)
+    assert hall.events[-1]["data"]["duration_s"] == 300
+
+
+def test_a_window_that_tickets_were_sent_to_cannot_close_until_they_are_called(hall: Hall) -> None:
+    hall("issue", service="医保")
+    hall("call_next", counter=10)
+    hall("open_counter", counter=11)
+    hall("transfer", counter=10, to_counter=11)
+    refusal = rejected(hall, "close_counter", counter=11)
+    assert refusal.code == "counter_busy" and "E001" in refusal.message
+
+
+def test_appointments_not_yet_due_are_not_counted_ahead_of_a_walk_in(hall: Hall) -> None:
+    for _ in range(5):
+        hall("issue", service="医保", appointment_at="2026-11-23T16:00:00+08:00")
+    walk_in = hall("issue", service="医保")
+    assert walk_in["ahead"] == 0 and walk_in["wait_min"] == 0
+    assert hall("call_next", counter=10)["ticket"] == walk_in["ticket"]
+
+
+def test_change_group_changes_the_help_requests_group(hall: Hall) -> None:
+    res = hall("issue", service="医保", group="guide")
+    hall("change_group", ticket=res["number"], group="wheelchair_push", by="王芳", reason="坐轮椅")
+    assert hall.state.helps[res["help_id"]].group == "wheelchair_push"
+
+
+def test_a_retry_gets_the_first_answer_without_publishing_its_events_again(cfg, clock, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from hall_bus.store.core import HallCore
+
+    core = HallCore(cfg, tmp_path, clock)
+    first = core.submit({"op": "issue", "service": "医保", "request_id": "k:1"})
+    again = core.submit({"op": "issue", "service": "医保", "request_id": "k:1"})
+    assert len(first["events"]) == 2 and again["events"] == [] and again["result"] == first["result"]
+    core.close()
+    restarted = HallCore(cfg, tmp_path, clock)
+    after = restarted.submit({"op": "issue", "service": "医保", "request_id": "k:1"})
+    restarted.close()
+    assert after["retry"] is True and after["events"] == [] and after["result"] == first["result"]
+
+
+def test_a_snapshot_of_an_older_format_is_ignored_and_the_events_replayed(cfg, clock, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    from hall_bus.store.core import HallCore
+
+    core = HallCore(cfg, tmp_path, clock)
+    core.submit({"op": "issue", "service": "医保", "group": "accompany"})
+    state = core.state.to_dict()
+    old = {k: v for k, v in state.items() if k != "format"}
+    core.ledger.save_snapshot(core.state.seq, "old", old)
+    core.close()
+    again = HallCore(cfg, tmp_path, clock)
+    assert again.state.to_dict() == state
+    again.close()
+
+
+def test_a_bad_op_line_dated_before_the_ledger_does_not_move_the_clock_back(tmp_path: Path) -> None:
+    data = tmp_path / "data"
+    assert run(tmp_path, b'{"at": "2026-11-23T10:00:00+08:00", "op": "issue", "service": "\xe5\x8c\xbb\xe4\xbf\x9d"}\n',
+               "--data", str(data)).returncode == 0
+    res = run(tmp_path, ('{"at": "2026-11-23T09:00:00+08:00", "op": "isue"}\n'
+                         '{"op": "issue", "service": "医保"}\n').encode(), "--data", str(data))
+    assert ":1: at: 2026-11-23T09:00:00+08:00 is before the newest event" in res.stderr
+    assert ":2: the first command needs an 'at' time" in res.stderr
+
+
+def test_the_simulated_day_sends_every_command_in_time_order(cfg) -> None:  # type: ignore[no-untyped-def]
+    from hall_bus.sim.daysim import DayPlan, run_day
+
+    events: list[dict[str, Any]] = []
+    run_day(cfg, DayPlan(visitors=200, helpers=4, seed=3), sink=events)
+    ats = [e["at"] for e in events]
+    assert ats == sorted(ats)
+
+
+def test_help_waits_count_requests_nobody_claimed(cfg) -> None:  # type: ignore[no-untyped-def]
+    from hall_bus.sim.daysim import DayPlan, run_day
+
+    row = run_day(cfg, DayPlan(visitors=200, helpers=0, seed=3)).as_dict()["by_group"]["accompany"]
+    assert row["helps_unclaimed"] > 0 and row["helper_wait_p50_min"] is not None

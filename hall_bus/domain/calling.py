@@ -124,15 +124,15 @@ def average_minutes(cfg: HallConfig, state: HallState, service: str) -> float:
     return cfg.services_by_name[service].avg_minutes
 
 
-def estimate(cfg: HallConfig, state: HallState, ticket_id: str) -> tuple[int, int]:
+def estimate(cfg: HallConfig, state: HallState, ticket_id: str, now_ts: float) -> tuple[int, int]:
     """(people ahead, estimated wait in minutes) for a waiting ticket; what the ticket and kiosk show.
 
     Ahead counts every waiting ticket of the same service that the calling order puts first on this ticket's
-    main route: the green channel, fronts, due appointments, priority groups (helped visitors included) and
+    main route: the green channel, fronts, appointments due now, priority groups (helped visitors included) and
     older walk-ins.
     """
     t = state.tickets[ticket_id]
-    ahead = state.index.ahead_of(t)
+    ahead = state.index.ahead_of(t, now_ts + cfg.hall.appointment_grace_minutes * 60)
     eligible_now = counters_for(cfg, t, own_route_only=True) or counters_for(cfg, t)
     open_now = [n for n in eligible_now if state.counters[n].status != "closed"] or eligible_now
     avg = average_minutes(cfg, state, t.service)

@@ -137,6 +137,7 @@ def ticket_called(st: HallState, ts: float, d: dict[str, Any]) -> None:
     t.front, t.target_counter = False, None
     if t.called_ts is None:
         t.called_ts = ts
+    t.last_called_ts = ts
     counter = st.counter(d["counter"])
     counter.current = t.id
     counter.status = "open"

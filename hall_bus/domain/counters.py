@@ -28,6 +28,11 @@ def close_counter(e: QueueEngine, cmd: c.CounterOp, now: datetime) -> dict[str, 
     if counter.current or counter.parked:
         held = ", ".join(e.state.tickets[t].number for t in [counter.current, *counter.parked] if t)
         raise CommandRejected("counter_busy", f"counter {cmd.counter} still holds {held}: finish or transfer")
+    sent_here = e.state.index.targeted.get(cmd.counter)
+    if sent_here is not None and sent_here.by_key:
+        numbers = ", ".join(e.state.tickets[k[4]].number for k in sent_here.by_key)
+        raise CommandRejected("counter_busy", f"{numbers} were sent to counter {cmd.counter} and still wait: "
+                              "call them first, or they would wait for a closed window")
     if counter.status != "closed":
         e.emit("counter_closed", now, counter=cmd.counter)
     return {"counter": cmd.counter, "status": "closed"}

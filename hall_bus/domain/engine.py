@@ -65,7 +65,7 @@ class QueueEngine:
 
     def estimate(self, ticket_id: str) -> tuple[int, int]:
         """(people ahead, estimated wait in minutes) for a waiting ticket; what the ticket and kiosk show."""
-        return calling.estimate(self.cfg, self.state, ticket_id)
+        return calling.estimate(self.cfg, self.state, ticket_id, self.clock.now().timestamp())
 
     def average_minutes(self, service: str) -> float:
         return calling.average_minutes(self.cfg, self.state, service)

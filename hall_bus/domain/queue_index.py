@@ -107,10 +107,16 @@ class QueueIndex:
     def lane(self, service: str, route: str) -> Lane | None:
         return self.lanes.get((service, route))
 
-    def ahead_of(self, t: Ticket) -> int:
-        """Tickets on this ticket's main lane that come before it in calling order."""
+    def ahead_of(self, t: Ticket, due_until: float) -> int:
+        """Tickets on this ticket's main lane that come before it in calling order, leaving out appointments
+        that are not due before `due_until` (they will not be called ahead of anyone waiting now)."""
         placed = self._placed.get(t.id)
         if placed is None:
             return 0
         key, _, lanes = placed
-        return lanes[0].by_key.bisect_left(key)
+        lane = lanes[0].by_key
+        ahead = lane.bisect_left(key)
+        if key[0] > APPOINTMENT:
+            due_end = lane.bisect_right((APPOINTMENT, 0, due_until, float("inf")))
+            ahead -= max(0, lane.bisect_left((APPOINTMENT + 1,)) - due_end)
+        return ahead

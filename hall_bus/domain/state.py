@@ -23,6 +23,7 @@ VISIT = "visit"  # home visit: served at the visitor's place, never queued at a 
 FINISHED = "finished"
 EXPIRED = "expired"
 OPEN_STATUSES = frozenset({WAITING_HELPER, WAITING, CALLED, SERVING, PARKED, NO_SHOW, VISIT})
+STATE_FORMAT = 2  # bump when a snapshot of the old layout would load wrongly
 
 
 @dataclass(slots=True)
@@ -43,7 +44,8 @@ class Ticket:
     counter: int | None = None
     target_counter: int | None = None
     recalls: int = 0
-    called_ts: float | None = None
+    called_ts: float | None = None  # first call: waits are measured to it
+    last_called_ts: float | None = None  # latest call: service time without `start` is measured from it
     started_ts: float | None = None
     finished_ts: float | None = None
     outcome: str | None = None
@@ -148,6 +150,7 @@ class HallState:
 
     def to_dict(self) -> dict[str, Any]:
         return {
+            "format": STATE_FORMAT,
             "day": self.day,
             "numbers": dict(self.numbers),
             "tickets": {k: asdict(v) for k, v in self.tickets.items()},
@@ -162,6 +165,10 @@ class HallState:
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> HallState:
+        if data.get("format") != STATE_FORMAT:
+            # Older snapshots lack facts this code relies on (routes, request times); the ledger's events have
+            # them, so the caller replays instead.
+            raise ValueError(f"snapshot format {data.get('format')!r} is not {STATE_FORMAT}")
         state = cls(
             day=data["day"],
             numbers=dict(data["numbers"]),

@@ -37,7 +37,7 @@ def roll_day(e: QueueEngine, now: datetime) -> None:
             continue
         if t.status == s.VISIT and t.help_id and st.helps[t.help_id].status == "claimed":
             continue  # a home visit under way at the rollover is finished by its helper, whatever the hour
-        if t.appointment_ts is not None:
+        if t.appointment_ts is not None and t.status not in (s.CALLED, s.SERVING, s.PARKED):
             appt_day = hall_day(datetime.fromtimestamp(t.appointment_ts, e.tz), e.tz,
                                 e.cfg.hall.day_rollover).isoformat()
             if appt_day >= day:
@@ -127,7 +127,7 @@ def route_list(department_windows: bool, zone: str | None) -> list[str]:
 def emit_finished(e: QueueEngine, t: Ticket, counter: int | None, now: datetime, outcome: str,
                   materials: list[str], reason: str) -> dict[str, Any]:
     now_ts = now.timestamp()
-    begun = t.started_ts or t.called_ts or now_ts
+    begun = t.started_ts or t.last_called_ts or t.called_ts or now_ts
     # An appointment's promised time runs from the appointment, not from the day it was booked; a visitor
     # served before their slot has waited nothing (never a negative wait).
     total_s = max(0.0, round(now_ts - max(t.issued_ts, t.appointment_ts or 0.0), 3))
@@ -211,6 +211,9 @@ def group_changed(st: HallState, ts: float, d: dict[str, Any]) -> None:
         st.dequeue(t.id)
     t.group, t.zone, t.green, t.seated = d["group"], d["zone"], d["green"], d["seated"]
     t.priority, t.routes = d["priority"], list(d["routes"])
+    help_ = st.helps.get(t.help_id) if t.help_id else None
+    if help_ is not None and help_.status in ("open", "claimed"):
+        help_.group = d["group"]
     if t.status == s.WAITING_HELPER:  # an older ledger's held-back ticket: the change puts it in the queue
         t.status = s.WAITING
         queued = True

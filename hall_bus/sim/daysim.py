@@ -201,11 +201,18 @@ class DaySimulation:
             self._at(now + RECALL_GAP_S, "recall", number)
             self.busy_s[str(number)] += RECALL_GAP_S
             return
-        self._send(now + WALK_S, {"op": "start", "counter": number})
+        self._at(now + WALK_S, "start", number)
         avg = self.cfg.services_by_name[answer["result"]["service"]].avg_minutes
         duration = max(60.0, self.rng.gammavariate(4.0, avg * 60 / 4.0))
         self.busy_s[str(number)] += WALK_S + duration
         self._at(now + WALK_S + duration, "finish", (number, ticket))
+
+    def _on_start(self, now: float, number: int) -> None:
+        self._send(now, {"op": "start", "counter": number})
+
+    def _on_rate(self, now: float, arg: tuple[str, int]) -> None:
+        ticket, level = arg
+        self._send(now, {"op": "rate", "ticket": ticket, "level": level})
 
     def _on_recall(self, now: float, number: int) -> None:
         answer = self._send(now, {"op": "recall", "counter": number})
@@ -230,7 +237,7 @@ class DaySimulation:
         self.ended.add(ticket)
         if self.rng.random() < RATING_RATE:
             level = self.rng.choices([5, 4, 3, 2, 1], [70, 20, 6, 3, 1])[0]  # 5 = 非常满意
-            self._send(now + 5, {"op": "rate", "ticket": ticket, "level": level})
+            self._at(now + 5, "rate", (ticket, level))
         self._release_helper(now, ticket)
         self._at(now + 10, "counter_free", number)
 
@@ -306,7 +313,8 @@ class Row:
     concluded: int = 0  # finished with a decision (done or refused); materials_missing is not concluded
     on_time: int = 0
     waits: list[float] = field(default_factory=list)  # ticket (or appointment) to first call
-    helper_waits: list[float] = field(default_factory=list)  # help request to a helper's claim
+    helper_waits: list[float] = field(default_factory=list)  # help request to a claim (or to the case's end)
+    helps_unclaimed: int = 0  # requests whose case ended before any helper came
 
     def as_dict(self) -> dict[str, Any]:
         def minutes(v: float) -> float | None:
@@ -319,6 +327,7 @@ class Row:
             "wait_max_min": minutes(max(self.waits) if self.waits else math.nan),
             "helper_wait_p50_min": minutes(percentile(self.helper_waits, 50)),
             "helper_wait_p90_min": minutes(percentile(self.helper_waits, 90)),
+            "helps_unclaimed": self.helps_unclaimed,
             "concluded": self.concluded, "on_time": self.on_time,
             "on_time_pct": round(self.on_time * 100 / self.concluded, 1) if self.concluded else None,
         }
@@ -335,6 +344,10 @@ def summarise(events: list[dict[str, Any]]) -> dict[str, dict[str, Row]]:
     for ev in events:
         d = ev["data"]
         t = ev["type"]
+        if t in ("ticket_finished", "ticket_no_show") and f"H-{d['ticket']}" in requested:
+            since, group = requested.pop(f"H-{d['ticket']}")  # the case ended before any helper came
+            by_group[group].helper_waits.append(datetime.fromisoformat(ev["at"]).timestamp() - since)
+            by_group[group].helps_unclaimed += 1
         if t == "ticket_issued":
             kind[d["ticket"]] = (d["service"], d["group"])
             if d["appointment_at"]:

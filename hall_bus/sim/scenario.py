@@ -113,20 +113,20 @@ def run_scenario(config: HallConfig, lines: Iterable[bytes | str], *, source: st
                 text = decode_line(raw, lineno == 1).strip()
                 if not text or text.startswith("#"):
                     continue
-                try:
-                    moment, cmd = parse_line(text, clock, started)
-                except LineTimeOnly as exc:
-                    if exc.moment is not None:
-                        clock.set(exc.moment)
-                        started = True
-                    raise
                 if core is None:
                     core = HallCore(config, data_dir, clock)
                     last = core.ledger.last_event_at()
                     floor = datetime.fromisoformat(last) if last else None
-                if moment is not None and floor is not None and moment < floor:
-                    raise ScenarioLineError(f"at: {moment.isoformat()} is before the newest event already in "
-                                            f"{data_dir} ({floor.isoformat()}); time never goes backwards")
+                try:
+                    moment, cmd = parse_line(text, clock, started)
+                except LineTimeOnly as exc:
+                    if exc.moment is not None:
+                        _not_before(exc.moment, floor, data_dir)
+                        clock.set(exc.moment)
+                        started = True
+                    raise
+                if moment is not None:
+                    _not_before(moment, floor, data_dir)
             except ScenarioLineError as exc:
                 res.errors += 1
                 print(f"{source}:{lineno}: {exc}", file=err)
@@ -153,6 +153,12 @@ def run_scenario(config: HallConfig, lines: Iterable[bytes | str], *, source: st
             core.close()
         out.flush()
     return res
+
+
+def _not_before(moment: datetime, floor: datetime | None, data_dir: Path) -> None:
+    if floor is not None and moment < floor:
+        raise ScenarioLineError(f"at: {moment.isoformat()} is before the newest event already in {data_dir} "
+                                f"({floor.isoformat()}); time never goes backwards")
 
 
 def open_script(path: str) -> tuple[Iterable[bytes], str]:

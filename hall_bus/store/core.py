@@ -123,7 +123,7 @@ class HallCore:
             if a is not None and "copy_of" in a:
                 first = answers[a["copy_of"]]
                 assert first is not None
-                answers[i] = {**first, "retry": True}
+                answers[i] = {**first, "retry": True, "events": []}
         return [a for a in answers if a is not None]
 
     def _known_answer(self, rid: str) -> Answer | None:
@@ -132,7 +132,7 @@ class HallCore:
             known = self.ledger.answer_for(rid)
         if known is None:
             return None
-        return {**known, "retry": True}
+        return {**known, "retry": True, "events": []}  # the events were published (and printed) once
 
     def _commit(self, entries: list[tuple[int, Entry]], answers: list[Answer | None]) -> None:
         if not entries:
