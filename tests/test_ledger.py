@@ -184,3 +184,20 @@ def test_time_never_goes_backwards_across_runs(cfg, clock, tmp_path: Path) -> No
     ats = [e["at"] for e in again.ledger.events()]
     again.close()
     assert ats == sorted(ats)
+
+
+def test_a_second_writer_is_refused_with_who_holds_the_ledger(cfg, clock, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A scenario run against a live server's --data would number events the server also numbers."""
+    import subprocess
+    import sys
+
+    core = HallCore(cfg, tmp_path, clock)
+    script = tmp_path / "s.jsonl"
+    script.write_text('{"at": "2026-11-23T09:00:00+08:00", "op": "issue", "service": "医保"}\n', encoding="utf-8")
+    res = subprocess.run([sys.executable, "-m", "hall_bus.cli", "simulate", "--config", "config/hall.example.toml",
+                          "--script", str(script), "--data", str(tmp_path)], capture_output=True, text=True,
+                         cwd=Path(__file__).resolve().parents[1], timeout=60)
+    assert res.returncode == 2 and "in use by another process (pid" in res.stderr and "Traceback" not in res.stderr
+    core.submit({"op": "issue", "service": "医保"})  # the first writer carries on
+    core.close()
+    HallCore(cfg, tmp_path, clock).close()  # and once it is closed, the ledger opens again

@@ -8,11 +8,14 @@ committed together (group commit) to pay for one fsync, not one each.
 
 from __future__ import annotations
 
+import fcntl
+import os
 import sqlite3
+import sys
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import IO, Any
 
 import orjson
 
@@ -21,6 +24,7 @@ from hall_bus.errors import LedgerError
 SCHEMA_VERSION = 1  # of the database layout
 EVENT_VERSION = 1  # of the event JSON; written into every event as "v"
 LEDGER_FILE = "ledger.sqlite3"
+LOCK_FILE = "ledger.lock"
 KEEP_SNAPSHOTS = 3
 
 _SCHEMA = """
@@ -59,6 +63,27 @@ def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
 
+def _take_lock(directory: Path) -> IO[str]:
+    """One writer per ledger: a second process appending (a scenario run against a live server's --data) would
+    number events the server also numbers, and every later command would fail. The lock dies with its process,
+    so a killed server leaves nothing to clean up."""
+    path = directory / LOCK_FILE
+    handle = path.open("a+", encoding="utf-8")
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "?"
+        handle.close()
+        raise LedgerError(f"{directory}: the ledger is in use by another process ({holder}); stop it first, or "
+                          "use another --data directory") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"pid {os.getpid()}, {' '.join(sys.argv[:3])}")
+    handle.flush()
+    return handle
+
+
 class Ledger:
     def __init__(self, data_dir: Path | str, *, hall_name: str | None = None) -> None:
         self.dir = Path(data_dir)
@@ -69,6 +94,7 @@ class Ledger:
             raise LedgerError(f"{self.dir}: cannot create the data directory: {exc.strerror}") from None
         if self.dir.is_file():
             raise LedgerError(f"{self.dir}: is a file; --data needs a directory")
+        self._lock = _take_lock(self.dir)
         try:
             self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
             self.db.execute("PRAGMA journal_mode=WAL")
@@ -76,8 +102,12 @@ class Ledger:
             self.db.executescript(_SCHEMA)
             self._check_meta(hall_name)
         except sqlite3.DatabaseError as exc:
+            self._lock.close()
             raise LedgerError(f"{self.path}: not a usable hall ledger ({exc}); "
                               "move it aside or point --data at another directory") from None
+        except LedgerError:
+            self._lock.close()
+            raise
         row = self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
         self.last_seq: int = row[0]
 
@@ -99,6 +129,7 @@ class Ledger:
 
     def close(self) -> None:
         self.db.close()
+        self._lock.close()  # closing the file releases the lock
 
     # ------------------------------------------------------------------ writing
 
