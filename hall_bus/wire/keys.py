@@ -112,6 +112,7 @@ class KeyStore:
         self._stamp: tuple[int, int, int] | None = None
         self._by_key: dict[bytes, Enrolled] = {}
         self._by_node: dict[str, Enrolled] = {}
+        self.generation = 0  # bumped on every reload, whoever triggered it (a reader's refresh() may not see it)
 
     # ------------------------------------------------------------------ files
 
@@ -217,6 +218,7 @@ class KeyStore:
             by_key[e.public_key] = e
             by_node[node] = e
         self._by_key, self._by_node, self._stamp = by_key, by_node, stamp
+        self.generation += 1
         return True
 
     def by_public_key(self, key_z85: bytes) -> Enrolled | None:

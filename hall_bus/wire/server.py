@@ -114,6 +114,7 @@ class HallServer:
             self._server_public, self._server_secret = self.keys.server_secret()
             self.keys.refresh()
         self._keys_seen: dict[str, bytes] = self.keys.current_keys() if self.keys is not None else {}
+        self._keys_generation = self.keys.generation if self.keys is not None else 0
         self.core = HallCore(config, data_dir, clock or SystemClock(config.hall.tz))
         self.sessions: dict[str, Session] = {}
         self.stats = ServerStats()
@@ -207,14 +208,17 @@ class HallServer:
         """Cut off every node whose key was revoked or replaced since we last looked: on both sockets.
 
         Runs every heartbeat and before every batch (one stat() when nothing changed), so no event of a later
-        batch reaches a dropped key. Comparing with the keys seen last time, rather than trusting refresh()'s
-        "changed" flag, matters: the ZAP handler refreshes too and would otherwise swallow the change.
+        batch reaches a dropped key. It goes by the store's generation, not refresh()'s "changed" flag: the ZAP
+        handler refreshes too and would otherwise swallow the change.
         """
         if self.keys is None:
             return
         if self._pub_unbound:
             await self._bind_pub(deadline=time.monotonic() + 0.5)
         self.keys.refresh()
+        if self.keys.generation == self._keys_generation:
+            return
+        self._keys_generation = self.keys.generation
         current = self.keys.current_keys()
         dropped = sorted(n for n, key in self._keys_seen.items() if current.get(n) != key)
         self._keys_seen = current
