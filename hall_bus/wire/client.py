@@ -22,7 +22,6 @@ import time
 import uuid
 from collections import deque
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Any
 
 import orjson
@@ -30,9 +29,8 @@ import zmq
 import zmq.asyncio
 from zmq.utils.monitor import parse_monitor_message
 
-from hall_bus.clock import ManualClock
 from hall_bus.config import HallConfig
-from hall_bus.domain.engine import QueueEngine
+from hall_bus.domain.registry import apply_event
 from hall_bus.domain.state import HallState
 from hall_bus.wire import protocol as p
 
@@ -95,7 +93,6 @@ class HallClient:
         self.ctx = context or zmq.asyncio.Context()
         self.seq = 0
         self.state: HallState | None = None
-        self._engine: QueueEngine | None = None
         self.welcome: dict[str, Any] = {}
         self.connected = asyncio.Event()
         self.sync_state = SyncState.INITIAL
@@ -375,8 +372,8 @@ class HallClient:
             self._need_snapshot()
             self._buffer.append(ev)
             return
-        if self._engine is not None:
-            self._engine.apply(ev)
+        if self.state is not None:
+            apply_event(self.state, ev)  # the same appliers as the server's replay; no engine, no config
         self.seq = seq
         if self.on_event is not None:
             result = self.on_event(ev)
@@ -402,8 +399,6 @@ class HallClient:
         self.seq = snap["seq"]
         if self.cfg is not None:
             self.state = HallState.from_dict(snap["state"])
-            clock = ManualClock(datetime.now(self.cfg.hall.tz), self.cfg.hall.tz)
-            self._engine = QueueEngine(self.cfg, clock, self.state)
         self.resyncs += 1
         buffered = sorted(self._buffer, key=lambda e: e["seq"])
         self._buffer.clear()
