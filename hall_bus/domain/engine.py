@@ -15,7 +15,7 @@ import difflib
 from datetime import datetime
 from typing import Any
 
-from hall_bus.clock import Clock
+from hall_bus.clock import Clock, hall_day
 from hall_bus.config import HallConfig
 from hall_bus.domain import calling, helpers, tickets
 from hall_bus.domain import state as s
@@ -62,6 +62,13 @@ class QueueEngine:
         seq = event.get("seq")
         if seq is not None:
             self.state.seq = seq
+
+    def work_due(self) -> bool:
+        """Would a `tick` change anything now (a new hall day, a help request to escalate)? Cheap: the server
+        asks every heartbeat and sends a tick only when it would."""
+        now = self.clock.now()
+        day = hall_day(now, self.tz, self.cfg.hall.day_rollover).isoformat()
+        return (self.state.day is not None and day > self.state.day) or bool(helpers.due_for_escalation(self, now))
 
     def estimate(self, ticket_id: str) -> tuple[int, int]:
         """(people ahead, estimated wait in minutes) for a waiting ticket; what the ticket and kiosk show."""

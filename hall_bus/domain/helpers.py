@@ -70,9 +70,18 @@ def escalate_due(e: QueueEngine, now: datetime) -> None:
     sees them. In time is `help_escalate_minutes` after the request, or for a booked visit (上门办) its
     appointment. Runs before every command (and the server's `tick`), so it stops at the first walk-in request
     not yet due instead of walking every open one."""
+    now_ts = now.timestamp()
+    for help_id in due_for_escalation(e, now):
+        h = e.state.helps[help_id]
+        t = e.state.tickets[h.ticket]
+        e.emit("help_escalated", now, help_id=h.id, ticket=t.id, number=t.number, group=h.group,
+               waited_s=round(now_ts - h.requested_ts, 3))
+
+
+def due_for_escalation(e: QueueEngine, now: datetime) -> list[str]:
     st = e.state
     if not st.unescalated and not st.unescalated_booked:
-        return
+        return []
     now_ts = now.timestamp()
     limit = e.cfg.hall.help_escalate_minutes * 60
     due: list[str] = []
@@ -84,11 +93,7 @@ def escalate_due(e: QueueEngine, now: datetime) -> None:
         appt = st.tickets[st.helps[help_id].ticket].appointment_ts
         if appt is not None and now_ts >= appt:
             due.append(help_id)
-    for help_id in due:
-        h = st.helps[help_id]
-        t = st.tickets[h.ticket]
-        e.emit("help_escalated", now, help_id=h.id, ticket=t.id, number=t.number, group=h.group,
-               waited_s=round(now_ts - h.requested_ts, 3))
+    return due
 
 
 @handles("cancel_help")

@@ -197,12 +197,23 @@ class HallServer:
         while True:
             await self._check_keys()
             now = time.time()
+            await self._tick_if_due()
             await self.pub.send_multipart([p.TOPIC_HEARTBEAT, p.dumps({"seq": self.core.state.seq, "time": now})])
             for s in self.sessions.values():
                 if not s.gone and now - s.last_seen > self.cfg.bus.node_timeout_seconds:
                     s.gone = True
                     log.info("node %s silent for %.0f s", s.node, now - s.last_seen)
             await asyncio.sleep(every)
+
+    async def _tick_if_due(self) -> None:
+        """A quiet hall still escalates unclaimed help requests and opens the new day: when the engine says a
+        tick would change something, send one through the core like any command, and publish its events."""
+        if not self.core.engine.work_due():
+            return
+        answer = self.core.submit({"op": "tick"})
+        for ev in answer.get("events", []):
+            await self.pub.send_multipart([p.TOPIC_EVENT, p.dumps(ev)])
+            self.stats.events_published += 1
 
     async def _check_keys(self) -> None:
         """Cut off every node whose key was revoked or replaced since we last looked: on both sockets.
