@@ -88,7 +88,7 @@ class Demo:
             await client.request({"op": "finish", "counter": number})
             self.finished += 1
             if self.rng.random() < 0.7:
-                level = self.rng.choices([1, 2, 3, 4, 5], [70, 20, 6, 3, 1])[0]
+                level = self.rng.choices([5, 4, 3, 2, 1], [70, 20, 6, 3, 1])[0]  # 5 = 非常满意
                 await client.request({"op": "rate", "ticket": r["ticket"], "level": level})
 
     def on_board_event(self, requests: asyncio.Queue[str]) -> Any:
