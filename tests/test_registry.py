@@ -66,6 +66,17 @@ def test_docs_events_table_lists_exactly_the_applied_events() -> None:
     assert documented == set(APPLIERS)
 
 
+def test_bus_protocol_roles_table_matches_the_models() -> None:
+    text = (ROOT / "docs" / "bus-protocol.md").read_text(encoding="utf-8")
+    table = text.split("### Roles\n", 1)[1].strip().split("\n\n", 1)[0]
+    rows = {re.findall(r"`([a-z]+)`", line.split("|")[1])[0]: set(re.findall(r"`([a-z_]+)`", line.split("|")[2]))
+            for line in table.splitlines() if line.startswith("| `")}
+    for role in ("kiosk", "greeter"):
+        assert rows[role] == {op for op, m in MODEL_FOR.items() if role in m.roles}, role
+    admin_only = {op for op, m in MODEL_FOR.items() if not m.roles}
+    assert admin_only <= rows["admin"], admin_only - rows["admin"]
+
+
 def test_roles_on_models_are_known_roles() -> None:
     for op, model in MODEL_FOR.items():
         assert set(model.roles) <= set(ROLES) - {"admin"}, op
