@@ -68,3 +68,15 @@ def test_display_keeps_the_last_calls_marks_assisted_ones_and_counts_who_waits(h
     fresh.resync(hall.state)
     assert {c.number for c in fresh.recent} == {"E002", "D001"} and fresh.waiting == model.waiting
     assert next(c for c in fresh.recent if c.number == "E002").label == "陪同办"
+
+
+def test_every_call_mark_has_a_glyph_in_the_kiosk_font() -> None:
+    """A mark the TV's font lacks is drawn as a box (♿ was): check each against the font the screens use."""
+    from fontTools.ttLib import TTCollection
+
+    from hall_bus.nodes.board import GROUP_MARKS
+    from kiosk.boot import find_font
+
+    font = find_font()
+    cmap = TTCollection(font, lazy=True).fonts[0].getBestCmap() if font.endswith(".ttc") else {}
+    assert all(ord(mark) in cmap for mark in GROUP_MARKS.values()), GROUP_MARKS

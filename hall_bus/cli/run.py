@@ -1,10 +1,13 @@
-"""`hallctl run counter|board|kiosk`: console node agents."""
+"""`hallctl run counter|board|kiosk|display`: the node agents. The kiosk and the display open a window (Kivy,
+from kiosk/); `run kiosk --console` is the line-per-visitor kiosk for a terminal."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import os
 import sys
+from typing import Any
 
 from hall_bus.cli.common import (
     add_common,
@@ -27,6 +30,8 @@ def _run(args: argparse.Namespace) -> int:
     role, counter = node_role(cfg, args.node)
     if role != args.agent:
         raise UserError(f"node {args.node} is a {role}, not a {args.agent}")
+    if args.agent == "display" or (args.agent == "kiosk" and not args.console):
+        return _window(cfg, args)
 
     async def main() -> int:
         stop = asyncio.Event()
@@ -54,11 +59,30 @@ def _run(args: argparse.Namespace) -> int:
     return asyncio.run(main())
 
 
+def _window(cfg: Any, args: argparse.Namespace) -> int:
+    if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("SDL_VIDEODRIVER")):
+        raise UserError(f"run {args.agent}: no display here (DISPLAY is not set); run it on the {args.agent}'s "
+                        "screen, under xvfb-run, or with SDL_VIDEODRIVER=offscreen"
+                        + ("; or use --console" if args.agent == "kiosk" else ""))
+    try:
+        from kiosk.boot import NoChineseFont
+        from kiosk.launch import run_citizen_kiosk, run_hall_display
+    except ImportError as exc:
+        raise UserError(f"run {args.agent}: Kivy is not installed ({exc}); install with: pip install -e '.[gui]'") \
+            from None
+    try:
+        runner = run_citizen_kiosk if args.agent == "kiosk" else run_hall_display
+        return asyncio.run(runner(cfg, args))
+    except NoChineseFont as exc:
+        raise UserError(f"run {args.agent}: {exc}") from None
+
+
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     run = sub.add_parser("run", help="run a console node agent")
     run_sub = run.add_subparsers(dest="agent", required=True, metavar="AGENT")
     for name, text in (("counter", "operate a counter from the keyboard"), ("board", "print calls as they come"),
-                       ("kiosk", "issue tickets with the kiosk's printer and ID card reader")):
+                       ("kiosk", "the citizen kiosk's touch screen (--console: in a terminal)"),
+                       ("display", "the hall display for a TV")):
         rp = run_sub.add_parser(name, help=text)
         add_common(rp)
         rp.add_argument("--node", required=True)
@@ -69,4 +93,9 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
             rp.add_argument("--profile", default="generic-80", help="printer profile with --printer")
             rp.add_argument("--idcard", help="serial port of the ID card reader (overrides the config)")
             rp.add_argument("--no-devices", action="store_true", help="tickets on screen only")
+            rp.add_argument("--console", action="store_true", help="a terminal kiosk: one line per visitor")
+        if name in ("kiosk", "display"):
+            from kiosk.options import add_window_options
+
+            add_window_options(rp)
         rp.set_defaults(handler=_run)

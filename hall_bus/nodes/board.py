@@ -47,7 +47,7 @@ async def run_board(client: HallClient, duration: float | None, stop: asyncio.Ev
 
 
 # A symbol as well as a colour marks assisted calls: colour is never the only cue (适老化).
-GROUP_MARKS = {"wheelchair_push": "♿", "accompany": "◆", "delegate": "◆", "guide": "●"}
+GROUP_MARKS = {"wheelchair_push": "★", "accompany": "◆", "delegate": "◆", "guide": "●"}  # all in WQY Micro Hei
 
 
 @dataclass(frozen=True, slots=True)

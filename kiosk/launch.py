@@ -1,0 +1,94 @@
+"""`hallctl run kiosk` and `hallctl run display` with a window: the node's client, devices and app on one asyncio
+loop. Imported only when a window is asked for, so the CLI and the headless nodes never load Kivy.
+
+The window opens at once, whether or not the hall server answers: a kiosk that cannot reach the server says
+so on screen and comes back by itself, instead of a technician's traceback on a dark screen.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+from datetime import datetime
+from typing import Any
+
+from hall_bus.config import HallConfig
+from kiosk.boot import prepare
+
+log = logging.getLogger("kiosk.launch")
+
+
+def _client(cfg: HallConfig, args: argparse.Namespace, **kw: Any) -> Any:
+    from hall_bus.wire.client import HallClient
+
+    return HallClient.for_node(cfg, args.node, keys_dir=args.keys, server=args.server, **kw)
+
+
+async def _keep_starting(client: Any) -> None:
+    """Connect in the background, retrying for as long as the window is open."""
+    while True:
+        try:
+            await client.start(timeout=3600)
+            return
+        except Exception as exc:  # KeyRefused is logged and retried: the greeter sees "offline"
+            log.warning("hall server: %s; retrying", exc)
+            await asyncio.sleep(5)
+
+
+async def run_citizen_kiosk(cfg: HallConfig, args: argparse.Namespace) -> int:
+    prepare(font=args.font, fullscreen=not args.windowed, size=(1080, 1920))
+    from hall_bus.cli.run_kiosk import kiosk_devices
+    from hall_bus.nodes.kiosk import KioskAgent
+    from hall_bus.nodes.kiosk_flow import KioskFlow, Step
+    from kiosk.citizen import CitizenKioskApp, watch_connection
+
+    printer, reader = kiosk_devices(cfg, args)
+    client = _client(cfg, args, subscribe=False, mirror=False)
+    agent = KioskAgent(client, cfg, args.node, printer=printer, reader=reader)
+    flow = KioskFlow(cfg, idle_seconds=args.idle)
+
+    async def issue(service: str, group: str | None) -> Any:
+        return await agent.serve(service, group, use_card=flow.birth_date is not None)
+
+    async def watch_card(app: CitizenKioskApp) -> None:
+        """An ID card on the reader before the visitor chose: suggest and pre-select the group from the age."""
+        if reader is None:
+            return
+        while True:
+            await asyncio.sleep(1.5)
+            if flow.step in (Step.WELCOME, Step.SERVICE) and flow.birth_date is None:
+                card, _ = await agent.read_card()
+                if card is not None and card.birth is not None:
+                    app.card_read(card.birth, card.name, datetime.now(cfg.hall.tz).date())
+
+    starting = asyncio.get_running_loop().create_task(_keep_starting(client))
+    app = CitizenKioskApp(flow, issue, hall_name=cfg.hall.name, px_per_mm=args.px_per_mm,
+                          on_start_tasks=[watch_connection(client), watch_card])
+    try:
+        await app.async_run(async_lib="asyncio")
+    finally:
+        starting.cancel()
+        await client.close()
+        for device in (printer, reader):
+            if device is not None:
+                device.close()
+    return 0
+
+
+async def run_hall_display(cfg: HallConfig, args: argparse.Namespace) -> int:
+    prepare(font=args.font, fullscreen=not args.windowed, size=(1920, 1080))
+    from hall_bus.nodes.board import DisplayModel
+    from kiosk.display import HallDisplayApp
+
+    app = HallDisplayApp(DisplayModel({g: r.label for g, r in cfg.groups.items()}), hall_name=cfg.hall.name)
+    client = _client(cfg, args, mirror=True)
+    client.on_event = lambda ev: app.event(ev, client.state)
+    client.on_resync = lambda: app.resynced(client.state)
+    starting = asyncio.get_running_loop().create_task(_keep_starting(client))
+    try:
+        await app.async_run(async_lib="asyncio")
+    finally:
+        starting.cancel()
+        await client.close()
+    return 0

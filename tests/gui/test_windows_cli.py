@@ -1,0 +1,55 @@
+"""`hallctl run kiosk` and `hallctl run display` as a technician starts them: processes with a window (SDL
+offscreen here) that join a running hall server; and a clear refusal where there is no display."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from tests.bus_helpers import free_port, hallctl, make_keys, start_server_process
+from tests.conftest import EXAMPLE, ROOT
+
+pytest.importorskip("kivy")
+
+
+def test_kiosk_and_display_windows_join_the_hall(tmp_path: Path) -> None:
+    keys = make_keys(tmp_path / "keys", ["kiosk-1", "display-1", "admin"])
+    cmd_port, ev_port = free_port(), free_port()
+    config = tmp_path / "hall.toml"
+    config.write_text(EXAMPLE.read_text(encoding="utf-8").replace("command_port = 5555", f"command_port = {cmd_port}")
+                      .replace("event_port = 5556", f"event_port = {ev_port}"), encoding="utf-8")
+    server = start_server_process(config, tmp_path / "data", keys.dir, cmd_port, ev_port)
+    env = {**os.environ, "SDL_VIDEODRIVER": "offscreen", "HALL_STATE_DIR": str(tmp_path)}
+    common = ["--config", str(config), "--keys", str(keys.dir), "--windowed"]
+    windows = [subprocess.Popen([sys.executable, "-m", "hall_bus.cli", "run", agent, "--node", node, *common,
+                                 *extra], cwd=ROOT, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+               for agent, node, extra in (("kiosk", "kiosk-1", ["--no-devices"]), ("display", "display-1", []))]
+    try:
+        deadline = time.monotonic() + 60
+        alive: set[str] = set()
+        while time.monotonic() < deadline and alive != {"kiosk-1", "display-1"}:
+            time.sleep(1)
+            res = hallctl("status", "--config", str(config), "--keys", str(keys.dir), "--timeout", "5")
+            alive = {line.split()[0] for line in res.stdout.splitlines()[2:] if " alive " in line}
+        assert alive >= {"kiosk-1", "display-1"}, res.stdout + res.stderr
+        assert all(w.poll() is None for w in windows)  # both windows still open
+    finally:
+        for proc in [*windows, server]:
+            proc.terminate()
+        for proc in [*windows, server]:
+            try:
+                proc.wait(timeout=15)
+            except subprocess.TimeoutExpired:
+                proc.kill()
+
+
+def test_no_display_is_one_clear_line() -> None:
+    env = {k: v for k, v in os.environ.items() if k not in ("DISPLAY", "WAYLAND_DISPLAY", "SDL_VIDEODRIVER")}
+    res = subprocess.run([sys.executable, "-m", "hall_bus.cli", "run", "display", "--config", str(EXAMPLE), "--node",
+                          "display-1"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
+    assert res.returncode == 2 and "no display here" in res.stderr and "Traceback" not in res.stderr
