@@ -215,6 +215,12 @@ class CitizenKioskApp(App):
         self.helper_coming = self.t["helper"].format(where=where) if answer.get("help_id") else ""
         if self.root is not None:
             self.root.current = f.step.value
+            # The dynamic lists carry words and sizes: rebuild the one on screen after a language or size switch.
+            screen = self.root.current_screen
+            if f.step == Step.HELP:
+                self.fill_groups(screen.ids.choices)
+            elif f.step == Step.SERVICE:
+                self.fill_services(screen.ids.grid)
         self.step = f.step.value
 
     def fill_services(self, grid: Any) -> None:

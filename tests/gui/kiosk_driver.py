@@ -119,9 +119,12 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                 tap(target)
                 await until(lambda: app.step == "help")
                 await frame()
+                result["body_font"] = screen_ids()["choices"].children[0].font_size
                 if scenario == "large_text":
-                    tap(app.root.current_screen.ids.choices.parent.children[-1].children[1])  # toolbar: 大字
+                    tap(screen_ids()["toolbar"].ids["large"])
                     await frame()
+                    result["large_on"] = app.theme.large_text
+                    result["body_font"] = screen_ids()["choices"].children[0].font_size
                 choices = buttons_in(screen_ids()["choices"])
                 result["choices"] = [app.group_words(b.group_code) for b in choices]
                 result["choice_heights"] = [b.height for b in choices]

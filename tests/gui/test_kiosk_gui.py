@@ -63,7 +63,8 @@ def test_offline_kiosk_says_see_a_greeter_and_shows_no_number() -> None:
     assert any("请找导服人员" in t for t in r["texts"])
 
 
-def test_large_text_makes_the_choices_bigger() -> None:
+def test_large_text_is_one_tap_away_and_makes_the_words_bigger() -> None:
     normal, large = run("three_taps"), run("large_text")
+    assert large["large_on"] is True and large["body_font"] > normal["body_font"] >= 18
     assert min(large["choice_heights"]) >= 60 and min(normal["choice_heights"]) >= 44
-    assert large["number"] == "E001"
+    assert large["number"] == "E001" and large["missing_glyphs"] == []
