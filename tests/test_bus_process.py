@@ -177,8 +177,9 @@ def test_console_kiosk_with_simulated_devices(tmp_path: Path) -> None:
         wait_ready(server)
         with IdCardSimulator(load_cards(ROOT / "assets" / "idcard" / "cards.example.json")) as isim:
             isim.insert(0)
-            res = hallctl("run", "kiosk", "--console", "--node", "kiosk-1", "--config", str(config), "--keys", str(keys.dir),
-                          "--printer", psim.path, "--idcard", isim.path, stdin="card 医保\n公安 wheelchair_push\nq\n")
+            res = hallctl("run", "kiosk", "--console", "--node", "kiosk-1", "--config", str(config), "--keys",
+                          str(keys.dir), "--printer", psim.path, "--idcard", isim.path,
+                          stdin="card 医保\n公安 wheelchair_push\nq\n")
         assert res.returncode == 0, res.stderr
         assert "✓ E001 医保 陪同办" in res.stdout and "（已打印）" in res.stdout
         assert "✓ F001 公安 推着办" in res.stdout

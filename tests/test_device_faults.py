@@ -135,9 +135,9 @@ def test_console_kiosk_survives_missing_printers(tmp_path: Path) -> None:
         }
         for name, extra in runs.items():
             res = subprocess.run(
-                [sys.executable, "-m", "hall_bus.cli", "run", "kiosk", "--console", "--node", "kiosk-1", "--config", str(config),
-                 "--keys", str(keys.dir), *extra], input="医保\n公安\nq\n", capture_output=True, text=True, cwd=ROOT,
-                timeout=60)
+                [sys.executable, "-m", "hall_bus.cli", "run", "kiosk", "--console", "--node", "kiosk-1", "--config",
+                 str(config), "--keys", str(keys.dir), *extra], input="医保\n公安\nq\n", capture_output=True,
+                text=True, cwd=ROOT, timeout=60)
             assert res.returncode == 0 and "Traceback" not in res.stderr, (name, res.stderr)
             assert "warning: printer:" in res.stderr and "tickets go on screen" in res.stderr
             assert res.stdout.count("✓ ") == 2 and "（已打印）" not in res.stdout
