@@ -37,7 +37,7 @@ async def _keep_starting(client: Any) -> None:
 
 
 async def run_citizen_kiosk(cfg: HallConfig, args: argparse.Namespace) -> int:
-    prepare(font=args.font, fullscreen=not args.windowed, size=(1080, 1920))
+    prepare(font=args.font, fullscreen=not args.windowed, size=(540, 960) if args.windowed else (1080, 1920))
     from hall_bus.cli.run_kiosk import kiosk_devices
     from hall_bus.nodes.kiosk import KioskAgent
     from hall_bus.nodes.kiosk_flow import KioskFlow, Step
@@ -77,7 +77,7 @@ async def run_citizen_kiosk(cfg: HallConfig, args: argparse.Namespace) -> int:
 
 
 async def run_hall_display(cfg: HallConfig, args: argparse.Namespace) -> int:
-    prepare(font=args.font, fullscreen=not args.windowed, size=(1920, 1080))
+    prepare(font=args.font, fullscreen=not args.windowed, size=(1280, 720) if args.windowed else (1920, 1080))
     from hall_bus.nodes.board import DisplayModel
     from kiosk.display import HallDisplayApp
 

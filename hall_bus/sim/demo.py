@@ -111,7 +111,7 @@ class Demo:
 
 
 async def run_demo(cfg: HallConfig, *, duration: float | None, speed: float, counters: int, visitors: int,
-                   seed: int) -> int:
+                   seed: int, config_path: Path | None = None, windows: bool = False) -> int:
     demo = Demo(cfg, speed=speed, counters=counters, visitors=visitors, seed=seed)
     cfg = demo.cfg
     stop = asyncio.Event()
@@ -142,9 +142,18 @@ async def run_demo(cfg: HallConfig, *, duration: float | None, speed: float, cou
             await c.start()
         print(f"{cfg.hall.name} · 叫号屏 call board  (windows {', '.join(map(str, demo.windows))}; "
               f"1 real second = {speed:.0f} hall seconds; Ctrl-C to stop)", flush=True)
+        shown = None
+        if windows and config_path is not None:
+            from hall_bus.sim.demo_windows import DemoWindows
+
+            shown = DemoWindows(config_path, keys, Path(tmp), server.command_endpoint, server.event_endpoint,
+                                demo.out)
+            shown.start()
         start = time.monotonic()
         t0 = demo.arrivals[0][0] if demo.arrivals else 0.0
         tasks = [asyncio.create_task(demo.greeter(others["greeter-1"], requests))]
+        if shown is not None:
+            tasks.append(asyncio.create_task(shown.show_tickets()))
         tasks += [asyncio.create_task(demo.counter(others[f"counter-{n}"], n)) for n in demo.windows]
         kiosk = asyncio.create_task(demo.kiosk(others["kiosk-1"], start, t0))
 
@@ -160,6 +169,8 @@ async def run_demo(cfg: HallConfig, *, duration: float | None, speed: float, cou
             t.cancel()
         await asyncio.gather(*tasks, kiosk, done, stopper, return_exceptions=True)
         print(f"demo over after {time.monotonic() - start:.0f} s: {demo.summary()}", flush=True)
+        if shown is not None:
+            shown.stop()
         for c in [board, *others.values()]:
             await c.close()
         stop.set()

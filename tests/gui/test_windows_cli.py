@@ -53,3 +53,12 @@ def test_no_display_is_one_clear_line() -> None:
     res = subprocess.run([sys.executable, "-m", "hall_bus.cli", "run", "display", "--config", str(EXAMPLE), "--node",
                           "display-1"], cwd=ROOT, env=env, capture_output=True, text=True, timeout=60)
     assert res.returncode == 2 and "no display here" in res.stderr and "Traceback" not in res.stderr
+
+
+def test_demo_opens_the_kiosk_and_display_windows_where_there_is_a_screen(tmp_path: Path) -> None:
+    env = {**os.environ, "SDL_VIDEODRIVER": "offscreen", "HALL_STATE_DIR": str(tmp_path)}
+    res = subprocess.run([sys.executable, "-m", "hall_bus.cli", "demo", "--config", str(EXAMPLE), "--duration", "15"],
+                         cwd=ROOT, env=env, capture_output=True, text=True, timeout=120)
+    assert res.returncode == 0, res.stderr[-2000:]
+    assert "windows: the hall display and a touch kiosk" in res.stdout and "demo over" in res.stdout
+    assert "Traceback" not in res.stderr
