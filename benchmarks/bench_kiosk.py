@@ -1,0 +1,224 @@
+"""Kiosk and display figures, each beside its bare baseline measured in the same run.
+
+- cold start: process start → the kiosk's first screen drawn and touchable, beside a bare Kivy window with one
+  label (both SDL offscreen, fresh processes, median of --runs);
+- tap → ticket: the last tap (choose_group) → the cut of the ticket at the simulated printer, over a real hall
+  server on 127.0.0.1, beside the bare bus round trip of the same `issue`;
+- soak: the hall display under a steady stream of calls for --soak seconds; RSS growth per hour.
+
+Run: .venv/bin/python benchmarks/bench_kiosk.py [--runs 5] [--taps 30] [--soak 300]
+Prints figures only; it asserts nothing.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
+
+
+def rss_mb() -> float:
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+# ---------------------------------------------------------------------- children (one window per process)
+
+
+def child_start(kind: str, t0: float) -> None:
+    from kiosk.boot import prepare
+
+    prepare(home=Path(tempfile.mkdtemp(prefix="bench-kivy-")), fullscreen=False, size=(540, 960))
+    from kivy.app import App
+    from kivy.clock import Clock
+
+    def report(_dt: float) -> None:
+        print(json.dumps({"start_s": time.time() - t0}), flush=True)
+        App.get_running_app().stop()
+
+    if kind == "bare":
+        from kivy.uix.label import Label
+
+        class Bare(App):
+            def build(self) -> Label:
+                Clock.schedule_once(report, 0)
+                return Label(text="bare")
+
+        Bare().run()
+        return
+    from hall_bus.config import load_config
+    from hall_bus.nodes.kiosk_flow import KioskFlow
+    from kiosk.citizen import CitizenKioskApp
+
+    cfg = load_config(ROOT / "config" / "hall.example.toml")
+
+    async def never(service: str, group: str | None) -> None:
+        raise RuntimeError("not in this benchmark")
+
+    class Timed(CitizenKioskApp):
+        def on_start(self) -> None:
+            super().on_start()
+            Clock.schedule_once(report, 0)  # after the first frame: the welcome screen is drawn and touchable
+
+    asyncio.run(Timed(KioskFlow(cfg), never, hall_name=cfg.hall.name).async_run(async_lib="asyncio"))
+
+
+def cold_start(runs: int) -> dict[str, float]:
+    out: dict[str, list[float]] = {"bare": [], "kiosk": []}
+    for _ in range(runs):
+        for kind in out:
+            res = subprocess.run([sys.executable, __file__, "--child", kind, str(time.time())], capture_output=True,
+                                 text=True, cwd=ROOT, timeout=120)
+            line = [ln for ln in res.stdout.splitlines() if ln.startswith("{")]
+            if not line:
+                raise SystemExit(f"{kind} start failed: {res.stderr[-1500:]}")
+            out[kind].append(json.loads(line[-1])["start_s"])
+    return {k: statistics.median(v) for k, v in out.items()}
+
+
+# ---------------------------------------------------------------------- tap → ticket, in-process
+
+
+async def tap_to_ticket(taps: int) -> tuple[list[float], list[float]]:
+    from devices.printer.simulator import PrinterSimulator
+    from devices.registry import open_device
+    from hall_bus.config import load_config
+    from hall_bus.nodes.kiosk import KioskAgent
+    from hall_bus.nodes.kiosk_flow import KioskFlow
+    from hall_bus.wire.client import HallClient
+    from hall_bus.wire.keys import KeyStore
+    from hall_bus.wire.server import HallServer
+
+    cfg = load_config(ROOT / "config" / "hall.example.toml")
+    tmp = Path(tempfile.mkdtemp(prefix="bench-kiosk-"))
+    keys = KeyStore(tmp / "keys")
+    keys.init()
+    keys.add("kiosk-1")
+    server = HallServer(cfg, tmp / "data", keys_dir=keys.dir, command_endpoint="tcp://127.0.0.1:*",
+                        event_endpoint="tcp://127.0.0.1:*")
+    stop = asyncio.Event()
+    task = asyncio.create_task(server.run(stop))
+    await server.ready.wait()
+    client = HallClient("kiosk-1", server.command_endpoint, server.event_endpoint,
+                        credentials=keys.node_credentials("kiosk-1"), subscribe=False)
+    await client.start()
+    psim = PrinterSimulator()
+    psim.start_pty()
+    printer = open_device({"type": "escpos-serial", "port": psim.path, "baudrate": 115200, "profile": "xprinter-80"})
+    agent = KioskAgent(client, cfg, "kiosk-1", printer=printer)
+    bare: list[float] = []
+    for _ in range(taps):
+        t = time.perf_counter()
+        await client.request({"op": "issue", "service": "医保"})
+        bare.append(time.perf_counter() - t)
+    tap: list[float] = []
+    for _ in range(taps):
+        flow = KioskFlow(cfg)
+        flow.start(0)
+        flow.choose_service("医保", 0)
+        cuts = psim.cuts
+        t = time.perf_counter()
+        if flow.choose_group("normal", 0):  # what the app does on the last tap
+            await agent.serve(flow.service or "", None)
+        while psim.cuts == cuts:
+            await asyncio.sleep(0.001)
+        tap.append(time.perf_counter() - t)
+    printer.close()
+    psim.stop()
+    await client.close()
+    stop.set()
+    await task
+    return bare, tap
+
+
+# ---------------------------------------------------------------------- soak
+
+
+def soak(seconds: float, rate: float) -> tuple[float, float, int]:
+    from kiosk.boot import prepare
+
+    prepare(home=Path(tempfile.mkdtemp(prefix="bench-soak-")), fullscreen=False, size=(960, 540))
+    from kivy.clock import Clock
+
+    from hall_bus.domain.state import HallState
+    from hall_bus.nodes.board import DisplayModel
+    from kiosk.display import HallDisplayApp
+
+    app = HallDisplayApp(DisplayModel())
+    state = HallState()
+    samples: list[tuple[float, float]] = []
+    sent = [0]
+    start = time.monotonic()
+
+    def call(_dt: float) -> None:
+        n = sent[0]
+        sent[0] += 1
+        ev = {"type": "ticket_called", "at": "2026-11-23T09:00:00.000+08:00",
+              "data": {"number": f"A{n % 1000:03d}", "counter": 1 + n % 19, "service": "医保",
+                       "group": ("normal", "accompany", "wheelchair_push")[n % 3], "label": "陪同办"}}
+        app.event(ev, state)
+
+    def sample(_dt: float) -> None:
+        samples.append((time.monotonic() - start, rss_mb()))
+        if time.monotonic() - start > seconds:
+            app.stop()
+
+    Clock.schedule_interval(call, 1 / rate)
+    Clock.schedule_interval(sample, 5)
+    app.run()
+    warm = [s for s in samples if s[0] >= 30] or samples  # after the first textures and fonts are loaded
+    (t0, r0), (t1, r1) = warm[0], warm[-1]
+    per_hour = (r1 - r0) / max(t1 - t0, 1) * 3600
+    return r1, per_hour, sent[0]
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--runs", type=int, default=5)
+    ap.add_argument("--taps", type=int, default=30)
+    ap.add_argument("--soak", type=float, default=300)
+    ap.add_argument("--rate", type=float, default=2.0, help="calls per second during the soak")
+    ap.add_argument("--child", nargs=2)
+    ap.add_argument("--soak-child", action="store_true")
+    args = ap.parse_args()
+    if args.child:
+        child_start(args.child[0], float(args.child[1]))
+        return
+    if args.soak_child:
+        rss, per_hour, calls = soak(args.soak, args.rate)
+        print(json.dumps({"rss_mb": rss, "mb_per_hour": per_hour, "calls": calls}))
+        return
+    starts = cold_start(args.runs)
+    print(f"cold start, bare Kivy window:      {starts['bare']:6.2f} s")
+    print(f"cold start, kiosk first screen:    {starts['kiosk']:6.2f} s   (target <= 2 s; "
+          f"ratio {starts['kiosk'] / starts['bare']:.2f})")
+    bare, tap = asyncio.run(tap_to_ticket(args.taps))
+    print(f"bus round trip of issue (bare):    p50 {statistics.median(bare) * 1000:6.1f} ms   "
+          f"max {max(bare) * 1000:6.1f} ms")
+    print(f"last tap → ticket cut at printer:  p50 {statistics.median(tap) * 1000:6.1f} ms   "
+          f"max {max(tap) * 1000:6.1f} ms   (target <= 200 ms)")
+    res = subprocess.run([sys.executable, __file__, "--soak-child", "--soak", str(args.soak), "--rate",
+                          str(args.rate)], capture_output=True, text=True, cwd=ROOT, timeout=args.soak + 120)
+    line = [ln for ln in res.stdout.splitlines() if ln.startswith("{")]
+    if not line:
+        raise SystemExit(f"soak failed: {res.stderr[-1500:]}")
+    s = json.loads(line[-1])
+    print(f"display soak {args.soak:.0f} s, {s['calls']} calls: RSS {s['rss_mb']:.0f} MB, "
+          f"growth {s['mb_per_hour']:+.1f} MB/h   (target < 5 MB/h)")
+
+
+if __name__ == "__main__":
+    main()
