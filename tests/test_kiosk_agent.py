@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from pathlib import Path
 
 import pytest
@@ -69,3 +70,32 @@ def test_paper_out_still_gives_the_visitor_a_ticket_on_screen(cfg, tmp_path: Pat
 
     asyncio.run(asyncio.wait_for(scenario(), 30))
     assert decode(psim.job()).text == []
+
+
+def test_a_printer_that_stops_printing_alerts_the_greeters_and_its_recovery_clears_it(cfg, tmp_path: Path,
+                                                                                       devices) -> None:  # type: ignore[no-untyped-def]
+    from hall_bus.nodes.greeter import device_alerts
+
+    psim, _, printer, reader = devices
+
+    async def scenario() -> None:
+        async with running_hall(cfg, tmp_path) as hall:
+            greeter = hall.client("greeter-1", config=cfg)
+            await greeter.start()
+            client = await hall.started("kiosk-1", subscribe=False)
+            agent = KioskAgent(client, cfg, "kiosk-1", printer=printer, reader=reader)
+            psim.set_state(paper_out=True)
+            out = await agent.serve("医保")
+            assert not out.printed and out.on_screen
+            await agent.serve("医保")  # the same fault again: no second alert
+            await asyncio.sleep(0.5)
+            alerts = device_alerts(greeter.state, time.time())
+            assert [a[0] for a in alerts] == ["kiosk-1/printer"] and "paper" in alerts[0][1]
+            psim.set_state(paper_out=False)
+            assert (await agent.serve("医保")).printed
+            await asyncio.sleep(0.5)
+            assert device_alerts(greeter.state, time.time()) == []
+            statuses = [e for e in hall.server.core.ledger.events() if e["type"] == "device_status"]
+            assert [e["data"]["ok"] for e in statuses] == [False, True]
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))

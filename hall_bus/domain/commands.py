@@ -109,6 +109,15 @@ class ChangeGroup(_Cmd):
     reason: Annotated[str, Field(min_length=1, max_length=200)]
 
 
+class DeviceStatus(_Cmd):
+    op: Literal["device_status"]
+    roles = frozenset({"kiosk", "counter", "board"})
+    device: Annotated[str, Field(min_length=1, max_length=40)]
+    ok: Flag
+    problem: Annotated[str, Field(max_length=200)] = ""
+    node: str | None = None  # over the bus, the sender's own node id
+
+
 class Tick(_Cmd):
     op: Literal["tick"]
 
@@ -208,8 +217,8 @@ class CloseFollowUp(_Cmd):
 
 
 Command = Annotated[
-    Issue | ClaimHelp | HandoverHelp | FinishHelp | CancelHelp | ChangeGroup | Tick | CounterOp | CallTicket
-    | Requeue | Finish | Transfer | Park | ResumeParked | Rate | CloseFollowUp,
+    Issue | ClaimHelp | HandoverHelp | FinishHelp | CancelHelp | ChangeGroup | Tick | DeviceStatus | CounterOp
+    | CallTicket | Requeue | Finish | Transfer | Park | ResumeParked | Rate | CloseFollowUp,
     Field(discriminator="op"),
 ]
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(Command)

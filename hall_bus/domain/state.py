@@ -23,7 +23,7 @@ VISIT = "visit"  # home visit: served at the visitor's place, never queued at a 
 FINISHED = "finished"
 EXPIRED = "expired"
 OPEN_STATUSES = frozenset({WAITING_HELPER, WAITING, CALLED, SERVING, PARKED, NO_SHOW, VISIT})
-STATE_FORMAT = 2  # bump when a snapshot of the old layout would load wrongly
+STATE_FORMAT = 3  # bump when a snapshot of the old layout would load wrongly
 
 
 @dataclass(slots=True)
@@ -99,6 +99,7 @@ class HallState:
     followups: dict[str, FollowUp] = field(default_factory=dict)
     durations: dict[str, list[float]] = field(default_factory=dict)
     followup_count: int = 0
+    faults: dict[str, dict[str, Any]] = field(default_factory=dict)  # "node/device" -> problem, since_ts
     seq: int = 0  # ledger sequence number of the last event applied
     index: QueueIndex = field(default_factory=QueueIndex, repr=False, compare=False)
     # Open help requests not yet escalated: walk-ins in request order (so a check stops at the first not yet
@@ -160,6 +161,7 @@ class HallState:
             "followups": {k: asdict(v) for k, v in self.followups.items()},
             "durations": {k: list(v) for k, v in self.durations.items()},
             "followup_count": self.followup_count,
+            "faults": {k: dict(v) for k, v in self.faults.items()},
             "seq": self.seq,
         }
 
@@ -179,6 +181,7 @@ class HallState:
             followups={k: FollowUp(**v) for k, v in data["followups"].items()},
             durations={k: list(v) for k, v in data["durations"].items()},
             followup_count=data["followup_count"],
+            faults={k: dict(v) for k, v in data["faults"].items()},
             seq=data["seq"],
         )
         state.rebuild_derived()

@@ -80,3 +80,9 @@ class GreeterNode:
 
     async def finish(self, help_id: str) -> dict[str, Any]:
         return await self.client.request({"op": "finish_help", "help_id": help_id, "helper": self.helper})
+
+
+def device_alerts(state: HallState, now_ts: float) -> list[tuple[str, str, float]]:
+    """(node/device, problem, seconds open), oldest first: a kiosk printing tickets only on screen needs paper."""
+    return sorted(((key, f["problem"], now_ts - f["since_ts"]) for key, f in state.faults.items()),
+                  key=lambda a: -a[2])

@@ -51,6 +51,7 @@ class KioskAgent:
         self.node = node
         self.printer = printer
         self.reader = reader
+        self._printer_reported_ok: bool | None = None
 
     async def read_card(self) -> tuple[CardData | None, str]:
         if self.reader is None:
@@ -95,7 +96,23 @@ class KioskAgent:
                     outcome.printer_note = result.problem()
         if not outcome.printed:
             outcome.on_screen = screen_lines(ticket)
+        await self._report_printer(outcome)
         return outcome
+
+    async def _report_printer(self, outcome: KioskOutcome) -> None:
+        """Tell the greeters when this kiosk's tickets stop coming out on paper (someone should bring a roll),
+        and when they come out again. The hall ignores repeats, so this is sent on every change we see."""
+        if self.printer is None:
+            return
+        ok = outcome.printed
+        if ok == self._printer_reported_ok:
+            return
+        try:
+            await self.client.request({"op": "device_status", "device": "printer", "ok": ok,
+                                       "problem": "" if ok else outcome.printer_note[:200]})
+            self._printer_reported_ok = ok
+        except Exception as exc:  # the visitor has the ticket; a lost alert is logged, and retried next ticket
+            log.warning("could not report the printer's state: %s", exc)
 
     async def _printer_ready(self) -> tuple[bool, str]:
         if self.printer is None:

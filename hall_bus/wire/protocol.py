@@ -121,9 +121,9 @@ def authorize(role: str, own_counter: int | None, command: Any, ticket_counter: 
     op = command.op
     if role == "admin":
         return None
-    if role in ("board", "display"):
-        return f"a {role} only reads; it may not send {op}"
     roles = type(command).roles
+    if role not in roles and role in ("board", "display"):
+        return f"a {role} only reads; it may not send {op}"
     if not roles:
         return f"only admin may {op}"
     if role not in roles:
