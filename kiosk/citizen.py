@@ -99,7 +99,7 @@ class CitizenKioskApp(App):
 
     def __init__(self, flow: KioskFlow, issue: Issue, *, hall_name: str = "", px_per_mm: float = 4.0,
                  on_start_tasks: list[Callable[[CitizenKioskApp], Awaitable[None]]] | None = None,
-                 **kw: Any) -> None:
+                 speak: Callable[[str], None] | None = None, **kw: Any) -> None:
         super().__init__(**kw)
         self.flow = flow
         self._issue = issue
@@ -107,6 +107,11 @@ class CitizenKioskApp(App):
         self._ppm = px_per_mm
         self._tasks_to_start = on_start_tasks or []
         self._tasks: list[asyncio.Task[None]] = []
+        # Each step's prompt spoken, for visitors who cannot read; the hall's voice announcer plugs in here
+        # (issue 11). Until it exists this is a no-op, and the prompts are recorded for the tests.
+        self._speak = speak or (lambda _text: None)
+        self.spoken: list[str] = []
+        self._spoken_step = ""
         self.title = "自助取号"
 
     # ------------------------------------------------------------------ Kivy life cycle
@@ -222,6 +227,16 @@ class CitizenKioskApp(App):
             elif f.step == Step.SERVICE:
                 self.fill_services(screen.ids.grid)
         self.step = f.step.value
+        if self.step != self._spoken_step:
+            self._spoken_step = self.step
+            prompt = {"welcome": self.t["start"], "service": self.t["service"], "help": self.t["help"],
+                      "issuing": self.t["issuing"]}.get(self.step)
+            if self.step == "ticket":
+                prompt = f"{self.number} {self.t['take'] if self.printed else self.t['no_paper']}" if self.number \
+                    else self.message
+            if prompt:
+                self.spoken.append(prompt)
+                self._speak(prompt)
 
     def fill_services(self, grid: Any) -> None:
         from kivy.factory import Factory

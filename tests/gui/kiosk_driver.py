@@ -146,6 +146,7 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                 await frame()
                 await asyncio.sleep(0.5)
                 shot("ticket")
+                result["spoken"] = list(app.spoken)
                 result.update(number=app.number, printed=app.printed, message=app.message,
                               helper=app.helper_coming, lines=list(app.ticket_lines), qr=bool(app.qr_source),
                               issued=app.issues, texts=texts())

@@ -37,6 +37,8 @@ def test_three_taps_print_an_assisted_ticket_and_say_a_helper_is_coming() -> Non
     assert "E001" in r["printed_text"] and "医保 · 陪同办" in r["printed_text"]
     assert "帮办员马上过来" in r["helper"]
     assert r["missing_glyphs"] == []  # no character on any screen drawn as a box
+    assert r["spoken"][:3] == ["点这里取号", "请选择您要办理的事项", "您需要工作人员帮您办理吗？"]
+    assert r["spoken"][-1].startswith("E001")
     assert len(r["shots"]) == 4
 
 
