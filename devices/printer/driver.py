@@ -10,6 +10,8 @@ transport difference, as python-escpos's `_raw`/`_read` do, and turns every tran
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, tzinfo
+from zoneinfo import ZoneInfo
 
 from ..errors import DeviceError
 from ..link import ByteLink
@@ -89,11 +91,10 @@ class TicketPrinter:
         after = self.status(timeout=2.0)
         return PrintResult(before, after, len(data))
 
-    def test_page(self, hall: str) -> PrintResult:
-        from datetime import datetime
-
+    def test_page(self, hall: str, tz: tzinfo | None = None) -> PrintResult:
+        """A test ticket stamped in the hall's time zone (the machine's clock may be UTC)."""
         t = Ticket(hall=hall, number="A000", service="打印测试 test", group_label="普通", ticket_id="TEST-0000",
-                   issued_at=datetime.now(), ahead=0, wait_min=0)
+                   issued_at=datetime.now(tz or ZoneInfo("Asia/Shanghai")), ahead=0, wait_min=0)
         return self.print_ticket(t)
 
     def close(self) -> None:

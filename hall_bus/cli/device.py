@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import signal
 import sys
 import time
 from datetime import datetime
@@ -127,14 +128,16 @@ def _printer(args: argparse.Namespace) -> int:
     from devices.printer.profile import get_profile
     from devices.printer.ticket import Ticket, layout
 
-    hall = load_config(args.config).hall.name if args.config else "平安县政务服务中心"
+    hall_cfg = load_config(args.config).hall if args.config else None
+    hall = hall_cfg.name if hall_cfg else "平安县政务服务中心"
+    tz = hall_cfg.tz if hall_cfg else ZoneInfo("Asia/Shanghai")  # the hall's clock, not the machine's (often UTC)
     if args.printer_command == "preview":
         try:
             profile = get_profile(args.profile)
         except ValueError as exc:
             raise UserError(str(exc)) from None
         t = Ticket(hall=hall, number="E007", service="医保", group_label="陪同办", ticket_id="20261123-E007",
-                   issued_at=datetime.now(), ahead=3, wait_min=18, name="张秀英",
+                   issued_at=datetime.now(tz), ahead=3, wait_min=18, name="张秀英",
                    window_hint="请到帮办代办专区等候")
         out = _out_path(args.out, (".png", ".jpg", ".jpeg", ".bmp"), "preview")
         try:
@@ -156,7 +159,7 @@ def _printer(args: argparse.Namespace) -> int:
     except DeviceOptionsError as exc:
         raise UserError(f"{args.name}: {exc}") from None
     try:
-        result = printer.test_page(hall)
+        result = printer.test_page(hall, tz)
     except PrinterNotReady as exc:
         print(f"FAIL: {exc}", file=sys.stderr)
         return UNTRUSTED
@@ -264,6 +267,7 @@ def _camera(args: argparse.Namespace) -> int:
 
 def _sim(args: argparse.Namespace) -> int:
     deadline = time.monotonic() + args.duration if args.duration else None
+    signal.signal(signal.SIGTERM, _interrupt)  # a service manager's stop runs the same clean-up as Ctrl-C
 
     def running() -> bool:
         return deadline is None or time.monotonic() < deadline
@@ -314,20 +318,26 @@ def _sim(args: argparse.Namespace) -> int:
             if args.paper_out_after is not None:
                 faults.append(f"paper runs out during ticket {args.paper_out_after + 1}")
             print(f"printer simulator on {where}" + (f"; {', '.join(faults)}" if faults else ""), flush=True)
-            seen = 0
-            while running():
-                time.sleep(0.2)
-                job = psim.job()
-                if len(job) != seen:
-                    seen = len(job)
-                    for line in decode(job).text[-20:]:
-                        print(f"  | {line}")
-            if args.out:
-                Path(args.out).write_bytes(psim.job())
-            psim.stop()
+            shown = 0  # decoded lines already printed: each line of each ticket appears once
+            try:
+                while running():
+                    time.sleep(0.2)
+                    lines = decode(psim.job()).text
+                    for line in lines[shown:]:
+                        print(f"  | {line}", flush=True)
+                    shown = len(lines)
+            finally:  # Ctrl-C and SIGTERM too: what the printer received is kept
+                if args.out:
+                    Path(args.out).write_bytes(psim.job())
+                    print(f"received bytes saved to {args.out}", flush=True)
+                psim.stop()
     except KeyboardInterrupt:
         pass
     return 0
+
+
+def _interrupt(_signum: int, _frame: Any) -> None:
+    raise KeyboardInterrupt
 
 
 def _sleep(seconds: float, running: Any) -> None:
