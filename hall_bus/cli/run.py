@@ -43,7 +43,8 @@ def _run(args: argparse.Namespace) -> int:
         else:
             client = node_client(cfg, args, args.node, subscribe=False, mirror=False)
         await start_client(client, args.timeout)
-        try:
+
+        async def agent() -> int:
             if args.agent == "kiosk":
                 from hall_bus.cli.run_kiosk import run_kiosk
 
@@ -53,7 +54,22 @@ def _run(args: argparse.Namespace) -> int:
                 return await run_board(client, args.duration, stop)
             assert counter is not None
             return await run_counter(client, counter, sys.stdin, sys.stdout)
+
+        async def refused() -> int:
+            """A node the server stops accepting (revoked, re-keyed, removed from the config) stops too, with
+            one line, instead of retrying forever."""
+            while client.refused is None:
+                await asyncio.sleep(0.5)
+            print(f"{args.node}: {client.refused.message}; stopping", file=sys.stderr, flush=True)
+            return 2
+
+        tasks = [asyncio.create_task(agent()), asyncio.create_task(refused())]
+        try:
+            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+            return next(iter(done)).result()
         finally:
+            for task in tasks:
+                task.cancel()
             await client.close()
 
     return asyncio.run(main())

@@ -7,6 +7,7 @@ panel and the RS-485 keypads will map their buttons onto the same commands.
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Awaitable, Callable
 from typing import IO, Any
 
 from hall_bus.wire.client import BusError, BusTimeout, HallClient
@@ -60,11 +61,27 @@ def describe(answer: dict[str, Any]) -> str:
     return f"✓ {op} {r.get('number', '')}".rstrip()
 
 
+async def line_reader(lines: IO[str]) -> Callable[[], Awaitable[str]]:
+    """Lines from a terminal or a pipe through the event loop, so a stopped agent is not held by a thread
+    blocked in readline; a regular file (or a test's StringIO) is read in a thread."""
+    loop = asyncio.get_running_loop()
+    try:
+        reader = asyncio.StreamReader()
+        await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), lines)
+    except (ValueError, OSError, AttributeError):
+        return lambda: loop.run_in_executor(None, lines.readline)
+
+    async def read() -> str:
+        return (await reader.readline()).decode("utf-8", "replace")
+
+    return read
+
+
 async def run_counter(client: HallClient, counter: int, lines: IO[str], out: IO[str]) -> int:
     print(f"窗口 {counter} 号 · counter {counter} connected as {client.node}. '?' for keys.", file=out, flush=True)
-    loop = asyncio.get_running_loop()
+    read = await line_reader(lines)
     while True:
-        line = await loop.run_in_executor(None, lines.readline)
+        line = await read()
         if line == "":
             return 0
         cmd = parse_key(line, counter)

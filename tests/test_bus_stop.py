@@ -1,0 +1,35 @@
+"""A console node the server stops accepting stops too, with one line, instead of retrying forever."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+from .bus_helpers import free_port, hallctl, make_keys, start_server_process
+from .conftest import EXAMPLE, ROOT
+
+
+def test_a_revoked_counter_agent_stops_with_one_line(tmp_path: Path) -> None:
+    keys = make_keys(tmp_path / "keys", ["counter-5"])
+    cmd_port, ev_port = free_port(), free_port()
+    config = tmp_path / "hall.toml"
+    config.write_text(EXAMPLE.read_text(encoding="utf-8").replace("command_port = 5555", f"command_port = {cmd_port}")
+                      .replace("event_port = 5556", f"event_port = {ev_port}"), encoding="utf-8")
+    server = start_server_process(config, tmp_path / "data", keys.dir, cmd_port, ev_port)
+    agent = subprocess.Popen([sys.executable, "-m", "hall_bus.cli", "run", "counter", "--node", "counter-5",
+                              "--config", str(config), "--keys", str(keys.dir)], cwd=ROOT, stdin=subprocess.PIPE,
+                             stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    try:
+        time.sleep(3)  # connected, waiting for a key press
+        assert agent.poll() is None
+        assert hallctl("keys", "revoke", "counter-5", "--keys", str(keys.dir)).returncode == 0
+        code = agent.wait(timeout=30)
+        err = agent.stderr.read() if agent.stderr else ""
+        assert code == 2 and "stopping" in err and "Traceback" not in err, err
+    finally:
+        for proc in (agent, server):
+            if proc.poll() is None:
+                proc.kill()
+            proc.wait(timeout=10)
