@@ -15,7 +15,8 @@ from hall_bus.wire.client import BusError, BusTimeout
 
 
 def print_status(status: dict[str, Any], out: IO[str] = sys.stdout) -> None:
-    print(f"{status['hall']}  day {status['day']}  ledger seq {status['seq']}  waiting {status['waiting']}  "
+    day = status["day"] or "(not opened yet)"
+    print(f"{status['hall']}  day {day}  ledger seq {status['seq']}  waiting {status['waiting']}  "
           f"uptime {status['uptime_s']:.0f} s", file=out)
     print(f"{'node':<14}{'role':<10}{'counter':>8}  {'state':<6}{'since':>10}{'last seen':>11}  messages", file=out)
     for n in status["nodes"]:
