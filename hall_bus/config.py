@@ -121,6 +121,9 @@ class Node(_Strict):
     role: Role
     counter: int | None = None
     devices: list[Device] = Field(default_factory=list)
+    # A kiosk's or display's screen: touch targets are sized in millimetres (a 21.5" 1080×1920 panel ≈ 4.0)
+    px_per_mm: float = Field(default=4.0, gt=0.5, le=40)
+    idle_seconds: float = Field(default=30.0, ge=10, le=600, description="a kiosk goes back to welcome")
 
 
 class BusSettings(_Strict):

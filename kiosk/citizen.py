@@ -305,3 +305,19 @@ def watch_connection(client: Any, every: float = 0.5) -> Callable[[CitizenKioskA
             await asyncio.sleep(every)
 
     return task
+
+
+def watch_card(agent: Any, tz: Any, every: float = 1.5) -> Callable[[CitizenKioskApp], Awaitable[None]]:
+    """An on-start task: an ID card on the reader before the visitor has chosen suggests and pre-selects the
+    group from the age on the hall's date (the visitor may still change it)."""
+    from datetime import datetime
+
+    async def task(app: CitizenKioskApp) -> None:
+        while True:
+            await asyncio.sleep(every)
+            if app.flow.step in (Step.WELCOME, Step.SERVICE) and app.flow.birth_date is None:
+                card, _ = await agent.read_card()
+                if card is not None and card.birth is not None:
+                    app.card_read(card.birth, card.name, datetime.now(tz).date())
+
+    return task

@@ -10,7 +10,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
-from datetime import datetime
 from typing import Any
 
 from hall_bus.config import HallConfig
@@ -40,31 +39,22 @@ async def run_citizen_kiosk(cfg: HallConfig, args: argparse.Namespace) -> int:
     prepare(font=args.font, fullscreen=not args.windowed, size=(540, 960) if args.windowed else (1080, 1920))
     from hall_bus.cli.run_kiosk import kiosk_devices
     from hall_bus.nodes.kiosk import KioskAgent
-    from hall_bus.nodes.kiosk_flow import KioskFlow, Step
-    from kiosk.citizen import CitizenKioskApp, watch_connection
+    from hall_bus.nodes.kiosk_flow import KioskFlow
+    from kiosk.citizen import CitizenKioskApp, watch_card, watch_connection
 
+    node = next(n for n in cfg.nodes if n.id == args.node)
     printer, reader = kiosk_devices(cfg, args)
     client = _client(cfg, args, subscribe=False, mirror=False)
     agent = KioskAgent(client, cfg, args.node, printer=printer, reader=reader)
-    flow = KioskFlow(cfg, idle_seconds=args.idle)
+    flow = KioskFlow(cfg, idle_seconds=args.idle or node.idle_seconds)
 
     async def issue(service: str, group: str | None) -> Any:
         return await agent.serve(service, group, use_card=flow.birth_date is not None)
 
-    async def watch_card(app: CitizenKioskApp) -> None:
-        """An ID card on the reader before the visitor chose: suggest and pre-select the group from the age."""
-        if reader is None:
-            return
-        while True:
-            await asyncio.sleep(1.5)
-            if flow.step in (Step.WELCOME, Step.SERVICE) and flow.birth_date is None:
-                card, _ = await agent.read_card()
-                if card is not None and card.birth is not None:
-                    app.card_read(card.birth, card.name, datetime.now(cfg.hall.tz).date())
-
     starting = asyncio.get_running_loop().create_task(_keep_starting(client))
-    app = CitizenKioskApp(flow, issue, hall_name=cfg.hall.name, px_per_mm=args.px_per_mm,
-                          on_start_tasks=[watch_connection(client), watch_card])
+    app = CitizenKioskApp(flow, issue, hall_name=cfg.hall.name, px_per_mm=args.px_per_mm or node.px_per_mm,
+                          on_start_tasks=[watch_connection(client)]
+                          + ([watch_card(agent, cfg.hall.tz)] if reader is not None else []))
     try:
         await app.async_run(async_lib="asyncio")
     finally:

@@ -36,12 +36,22 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
     from hall_bus.config import load_config
     from hall_bus.nodes.kiosk import KioskAgent
     from hall_bus.nodes.kiosk_flow import KioskFlow
-    from kiosk.citizen import CitizenKioskApp, watch_connection
+    from kiosk.citizen import CitizenKioskApp, watch_card, watch_connection
     from tests.bus_helpers import running_hall
 
     cfg = load_config(ROOT / "config" / "hall.example.toml")
     psim = PrinterSimulator()
     psim.start_pty()
+    reader = isim = None
+    if scenario == "card":  # 张秀英, born 1952: 陪同办 suggested
+        from devices.idcard.reader import IdCardReader
+        from devices.idcard.simulator import IdCardSimulator, load_cards
+        from devices.link import SerialLink
+
+        isim = IdCardSimulator(load_cards(ROOT / "assets" / "idcard" / "cards.example.json"))
+        isim.start()
+        isim.insert(0)
+        reader = IdCardReader(SerialLink(isim.path), timeout=1.0)
     if scenario == "paper_out":
         psim.set_state(paper_out=True)
     printer = open_device({"type": "escpos-serial", "port": psim.path, "baudrate": 115200, "profile": "xprinter-80"})
@@ -57,9 +67,13 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             starting = asyncio.get_running_loop().create_task(client.start(timeout=60))
         else:
             client = await hall.started("kiosk-1", subscribe=False)
-        agent = KioskAgent(client, cfg, "kiosk-1", printer=printer)
+        agent = KioskAgent(client, cfg, "kiosk-1", printer=printer, reader=reader)
         flow = KioskFlow(cfg, idle_seconds=4 if scenario == "idle" else 30, countdown_seconds=3)
-        app = CitizenKioskApp(flow, agent.serve, hall_name=cfg.hall.name, on_start_tasks=[watch_connection(client)])
+        async def issue(service: str, group: str | None) -> Any:
+            return await agent.serve(service, group, use_card=flow.birth_date is not None)
+
+        tasks = [watch_connection(client)] + ([watch_card(agent, cfg.hall.tz, every=0.3)] if reader else [])
+        app = CitizenKioskApp(flow, issue, hall_name=cfg.hall.name, on_start_tasks=tasks)
 
         async def until(pred: Any, timeout: float = 8.0) -> None:
             deadline = time.monotonic() + timeout
@@ -108,7 +122,11 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                     return
                 result["missing_glyphs"] = sorted(missing(texts(), font))
                 shot("welcome")
-                tap(screen_ids()["start"])
+                if scenario == "card":  # the card on the reader moves the kiosk on, with the group chosen
+                    await until(lambda: app.step == "service")
+                    result["suggested"] = app.suggested
+                else:
+                    tap(screen_ids()["start"])
                 await until(lambda: app.step == "service")
                 await frame()
                 shot("service")
@@ -136,7 +154,8 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                     await until(lambda: app.step == "welcome", timeout=6)
                     result["after_idle"] = app.step
                     return
-                pick = "accompany" if scenario in ("three_taps", "large_text") else "normal"
+                pick = {"three_taps": "accompany", "large_text": "accompany", "card": app.suggested}.get(scenario,
+                                                                                                      "normal")
                 button = next(b for b in choices if b.group_code == pick)
                 tap(button)
                 if scenario == "double_tap":
@@ -167,6 +186,9 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             result["tickets_in_hall"] = len(hall.server.core.state.tickets)
     printer.close()
     psim.stop()
+    if isim is not None:
+        reader.close()  # type: ignore[union-attr]
+        isim.stop()
     return result
 
 

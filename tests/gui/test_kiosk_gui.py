@@ -70,3 +70,11 @@ def test_large_text_is_one_tap_away_and_makes_the_words_bigger() -> None:
     assert large["large_on"] is True and large["body_font"] > normal["body_font"] >= 18
     assert min(large["choice_heights"]) >= 60 and min(normal["choice_heights"]) >= 44
     assert large["number"] == "E001" and large["missing_glyphs"] == []
+
+
+def test_an_id_card_preselects_the_suggested_group_and_the_ticket_carries_the_masked_name() -> None:
+    r = run("card")
+    assert r["suggested"] == "accompany"  # 张秀英, 74 on the hall's date
+    assert r["number"] == "E001" and r["printed"]
+    assert "医保 · 陪同办" in r["printed_text"] and "姓名：张**" in r["printed_text"]
+    assert not any("张秀英" in line for line in r["printed_text"])
