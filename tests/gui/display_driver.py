@@ -73,8 +73,95 @@ async def main(out: Path) -> dict[str, Any]:
     return result
 
 
+async def restart(out: Path) -> dict[str, Any]:
+    """The server is killed (SIGKILL) and started again on the same ledger and ports while the display runs:
+    the display must reconnect, resync and show what the hall really is, not what it showed before."""
+    import signal
+
+    tmp = Path(tempfile.mkdtemp(prefix="display-restart-"))
+    prepare(home=tmp / "kivy", fullscreen=False, size=(960, 540))
+    from hall_bus.config import load_config
+    from hall_bus.nodes.board import DisplayModel
+    from hall_bus.wire.client import HallClient
+    from kiosk.display import HallDisplayApp
+    from tests.bus_helpers import free_port, make_keys, start_server_process
+
+    keys = make_keys(tmp / "keys", ["display-1", "counter-5", "kiosk-1", "admin"])
+    cmd_port, ev_port = free_port(), free_port()
+    config = tmp / "hall.toml"
+    config.write_text((ROOT / "config" / "hall.example.toml").read_text(encoding="utf-8")
+                      .replace("command_port = 5555", f"command_port = {cmd_port}")
+                      .replace("event_port = 5556", f"event_port = {ev_port}")
+                      .replace("heartbeat_seconds = 1.0", "heartbeat_seconds = 0.3")
+                      .replace("server_timeout_seconds = 3.0", "server_timeout_seconds = 1.5"), encoding="utf-8")
+    cfg = load_config(config)
+    server = start_server_process(config, tmp / "data", keys.dir, cmd_port, ev_port)
+    app = HallDisplayApp(DisplayModel({g: r.label for g, r in cfg.groups.items()}), hall_name=cfg.hall.name)
+    result: dict[str, Any] = {}
+
+    def node(name: str, **kw: Any) -> HallClient:
+        return HallClient.for_node(cfg, name, keys_dir=str(keys.dir), **kw)
+
+    display = node("display-1", mirror=True)
+    display.on_event = lambda ev: app.event(ev, display.state)
+    display.on_resync = lambda: app.resynced(display.state)
+
+    async def until(pred: Any, timeout: float = 15.0) -> None:
+        deadline = time.monotonic() + timeout
+        while not pred():
+            if time.monotonic() > deadline:
+                raise AssertionError("timed out")
+            await asyncio.sleep(0.05)
+
+    async def drive() -> None:
+        nonlocal server
+        try:
+            await display.start(timeout=20)
+            kiosk, counter = node("kiosk-1", subscribe=False), node("counter-5", subscribe=False)
+            await kiosk.start(timeout=20)
+            await counter.start(timeout=20)
+            for _ in range(3):
+                await kiosk.request({"op": "issue", "service": "企业开办"})
+            await counter.request({"op": "call_next", "counter": 5})
+            await until(lambda: app.latest_number == "A001")
+            server.send_signal(signal.SIGKILL)
+            server.wait(timeout=10)
+            resyncs = display.resyncs
+            server = start_server_process(config, tmp / "data", keys.dir, cmd_port, ev_port)
+            await counter.request({"op": "finish", "counter": 5}, timeout=2.0, retries=15)
+            await counter.request({"op": "call_next", "counter": 5}, timeout=2.0, retries=15)
+            await until(lambda: app.latest_number == "A002" and display.resyncs > resyncs)
+            await asyncio.sleep(0.5)
+            app.root.export_to_png(str(out / "display-restart.png"))
+            waiting = {t.service: 0 for t in display.state.tickets.values()} if display.state else {}
+            for tid in display.state.waiting if display.state else []:
+                waiting[display.state.tickets[tid].service] += 1
+            result.update(latest=app.latest_number, recent=[list(r) for r in app.recent],
+                          waiting=[list(w) for w in app.waiting], mirror_waiting={k: v for k, v in waiting.items()
+                                                                                   if v},
+                          resyncs=display.resyncs - resyncs)
+            await kiosk.close()
+            await counter.close()
+        except Exception as exc:
+            result["error"] = f"{type(exc).__name__}: {exc}"
+        finally:
+            app.stop()
+
+    driver = asyncio.get_running_loop().create_task(drive())
+    await app.async_run(async_lib="asyncio")
+    await driver
+    await display.close()
+    server.terminate()
+    server.wait(timeout=10)
+    return result
+
+
 if __name__ == "__main__":
     out_dir = Path(sys.argv[1])
     out_dir.mkdir(parents=True, exist_ok=True)
-    res = asyncio.run(main(out_dir))
-    (out_dir / "display.json").write_text(json.dumps(res, ensure_ascii=False, indent=1), encoding="utf-8")
+    if len(sys.argv) > 2 and sys.argv[2] == "restart":
+        res = asyncio.run(restart(out_dir))
+        (out_dir / "display-restart.json").write_text(json.dumps(res, ensure_ascii=False, indent=1), "utf-8")
+    else:
+        res = asyncio.run(main(out_dir))
+        (out_dir / "display.json").write_text(json.dumps(res, ensure_ascii=False, indent=1), encoding="utf-8")
