@@ -65,7 +65,7 @@ def child_start(kind: str, t0: float) -> None:
 
     cfg = load_config(ROOT / "config" / "hall.example.toml")
 
-    async def never(service: str, group: str | None) -> None:
+    async def never(service: str, group: str, card: object) -> None:
         raise RuntimeError("not in this benchmark")
 
     class Timed(CitizenKioskApp):

@@ -28,7 +28,7 @@ log = logging.getLogger("kiosk.citizen")
 KV = Path(__file__).with_name("citizen.kv")
 ICONS = Path(__file__).resolve().parents[1] / "assets" / "icons"
 
-Issue = Callable[[str, str | None], Awaitable[Any]]  # (service, group) -> KioskOutcome
+Issue = Callable[[str, str, Any], Awaitable[Any]]  # (service, group, card or None) -> KioskOutcome
 TEXT = {
     "zh": {
         "welcome": "欢迎办理",
@@ -49,6 +49,7 @@ TEXT = {
         "contrast": "高对比",
         "reset": "{n} 秒后回到首页，点屏幕继续",
         "done": "完成",
+        "done_noted": "我已记下号码",
         "offline": "暂时连不上大厅系统，请找导服人员帮您取号。",
     },
     "en": {
@@ -70,6 +71,7 @@ TEXT = {
         "contrast": "High contrast",
         "reset": "Back to the start in {n} s: tap to stay",
         "done": "Done",
+        "done_noted": "I have noted my number",
         "offline": "The hall system cannot be reached. Please ask a greeter.",
     },
 }
@@ -107,6 +109,9 @@ class CitizenKioskApp(App):
         self._ppm = px_per_mm
         self._tasks_to_start = on_start_tasks or []
         self._tasks: list[asyncio.Task[None]] = []
+        self._issuing: asyncio.Task[None] | None = None
+        self._timers: list[Any] = []
+        self.card: Any = None  # the ID card read for the visitor now at the screen (never the one before)
         # Each step's prompt spoken, for visitors who cannot read; the hall's voice announcer plugs in here
         # (issue 11). Until it exists this is a no-op, and the prompts are recorded for the tests.
         self._speak = speak or (lambda _text: None)
@@ -121,8 +126,9 @@ class CitizenKioskApp(App):
         root = ScreenManager(transition=NoTransition())
         for name in ("welcome", "service", "help", "issuing", "ticket"):
             root.add_widget(_screen(name))
+        root.bind(on_touch_down=lambda *_: self.tap())  # any touch, not only buttons, keeps the screen
         self.sync()
-        Clock.schedule_interval(self._tick, 1.0)
+        self._timers = [Clock.schedule_interval(self._tick, 1.0)]
         return root
 
     def on_start(self) -> None:
@@ -130,8 +136,10 @@ class CitizenKioskApp(App):
         self._tasks = [loop.create_task(task(self)) for task in self._tasks_to_start]
 
     def on_stop(self) -> None:
-        for task in self._tasks:
+        for task in [*self._tasks, *([self._issuing] if self._issuing else [])]:
             task.cancel()
+        for timer in self._timers:
+            timer.cancel()
 
     def open_settings(self, *args: Any) -> bool:  # F1 must not open Kivy's settings panel on a kiosk
         return False
@@ -153,7 +161,7 @@ class CitizenKioskApp(App):
     def choose_group(self, group: str) -> None:
         if self.flow.choose_group(group, time.monotonic()):
             self.sync()
-            asyncio.get_event_loop().create_task(self._do_issue(group))
+            self._issuing = asyncio.get_event_loop().create_task(self._do_issue(group))
         else:
             self.sync()
 
@@ -163,6 +171,7 @@ class CitizenKioskApp(App):
 
     def done(self) -> None:
         self.flow.reset()
+        self.card = None
         self.sync()
 
     def toggle(self, what: str) -> None:
@@ -185,7 +194,8 @@ class CitizenKioskApp(App):
         flow = self.flow
         assert flow.service is not None
         try:
-            outcome = await self._issue(flow.service, None if group == "normal" else group)
+            # "normal" is sent as it is: a visitor who declines help must not get the group their age suggests
+            outcome = await self._issue(flow.service, group, self.card)
             answer, printed, on_screen, note = outcome.answer, outcome.printed, outcome.on_screen, outcome.printer_note
         except Exception as exc:  # the bus timed out or refused: no number, see a greeter
             log.warning("issue failed: %s", exc)
@@ -206,7 +216,9 @@ class CitizenKioskApp(App):
         self.groups = [*f.groups(), "normal"]
         self.suggested = f.suggested or ""
         self.online = f.online
-        self.message = f.message
+        self.message = self.t["offline"] if f.notice == "offline" else f.message
+        if f.birth_date is None:
+            self.card = None
         self.busy = f.step == Step.ISSUING
         answer = (f.answer or {}).get("result", {})
         self.number = answer.get("number", "") if f.answer else ""
@@ -274,13 +286,18 @@ class CitizenKioskApp(App):
         """The ticket's QR on screen when the paper did not come out: a greeter's scanner reads it off a phone."""
         import qrcode
 
-        out = Path(self.user_data_dir) / "qr.png"
+        folder = Path(self.user_data_dir) / "qr"
+        folder.mkdir(exist_ok=True)
+        for old in folder.glob("*.png"):  # one file per ticket: Kivy caches images by path
+            old.unlink(missing_ok=True)
+        out = folder / f"{ticket_id}.png"
         qrcode.make(ticket_id, box_size=8, border=2).save(out)
         return str(out)
 
     def _tick(self, _dt: float) -> None:
         now = time.monotonic()
         if self.flow.tick(now):
+            self.card = None
             self.sync()
             return
         left = self.flow.countdown(now)
@@ -308,16 +325,26 @@ def watch_connection(client: Any, every: float = 0.5) -> Callable[[CitizenKioskA
 
 
 def watch_card(agent: Any, tz: Any, every: float = 1.5) -> Callable[[CitizenKioskApp], Awaitable[None]]:
-    """An on-start task: an ID card on the reader before the visitor has chosen suggests and pre-selects the
-    group from the age on the hall's date (the visitor may still change it)."""
+    """An on-start task: a card placed on the reader before the visitor has chosen a service suggests and
+    pre-selects the group from the age (the visitor may still change it). Each insertion counts once, so a card
+    left on the reader is not the next visitor's; the reader is polled only on the welcome and service screens,
+    so nothing else uses it at the same time."""
     from datetime import datetime
 
+    from devices.idcard.reader import CardWatcher
+
     async def task(app: CitizenKioskApp) -> None:
+        inserted: list[Any] = []
+        watcher = CardWatcher(agent.reader, on_inserted=inserted.append, on_removed=lambda: None)
         while True:
             await asyncio.sleep(every)
-            if app.flow.step in (Step.WELCOME, Step.SERVICE) and app.flow.birth_date is None:
-                card, _ = await agent.read_card()
-                if card is not None and card.birth is not None:
+            if app.flow.step not in (Step.WELCOME, Step.SERVICE):
+                continue
+            await asyncio.to_thread(watcher.poll_once)
+            while inserted:
+                card = inserted.pop(0)
+                if card.birth is not None and app.flow.birth_date is None:
+                    app.card = card
                     app.card_read(card.birth, card.name, datetime.now(tz).date())
 
     return task

@@ -46,13 +46,14 @@ async def run_citizen_kiosk(cfg: HallConfig, args: argparse.Namespace) -> int:
     printer, reader = kiosk_devices(cfg, args)
     client = _client(cfg, args, subscribe=False, mirror=False)
     agent = KioskAgent(client, cfg, args.node, printer=printer, reader=reader)
-    flow = KioskFlow(cfg, idle_seconds=args.idle or node.idle_seconds)
+    flow = KioskFlow(cfg, idle_seconds=args.idle if args.idle is not None else node.idle_seconds)
 
-    async def issue(service: str, group: str | None) -> Any:
-        return await agent.serve(service, group, use_card=flow.birth_date is not None)
+    async def issue(service: str, group: str, card: Any) -> Any:
+        return await agent.serve(service, group, card=card)
 
     starting = asyncio.get_running_loop().create_task(_keep_starting(client))
-    app = CitizenKioskApp(flow, issue, hall_name=cfg.hall.name, px_per_mm=args.px_per_mm or node.px_per_mm,
+    ppm = args.px_per_mm if args.px_per_mm is not None else node.px_per_mm
+    app = CitizenKioskApp(flow, issue, hall_name=cfg.hall.name, px_per_mm=ppm,
                           on_start_tasks=[watch_connection(client)]
                           + ([watch_card(agent, cfg.hall.tz)] if reader is not None else []))
     try:

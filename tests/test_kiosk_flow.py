@@ -57,11 +57,11 @@ def test_offline_kiosk_never_shows_a_number_and_says_see_a_greeter(cfg) -> None:
     flow.start(0)
     flow.choose_service("医保", 1)
     flow.connection(False)
-    assert flow.choose_group("normal", 2) is False and "导服人员" in flow.message
+    assert flow.choose_group("normal", 2) is False and flow.notice == "offline"
     flow.connection(True)
     assert flow.choose_group("normal", 3)
     flow.issued({"ok": False, "code": "timeout"}, printed=False, on_screen=[], note="", now=4)
-    assert flow.step == Step.TICKET and flow.answer is None and flow.on_screen == [] and "导服人员" in flow.message
+    assert flow.step == Step.TICKET and flow.answer is None and flow.on_screen == [] and flow.notice == "offline"
 
 
 def test_a_ticket_shown_only_on_screen_stays_longer(cfg) -> None:  # type: ignore[no-untyped-def]

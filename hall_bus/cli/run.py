@@ -91,6 +91,9 @@ def _window(cfg: Any, args: argparse.Namespace) -> int:
         return asyncio.run(runner(cfg, args))
     except NoChineseFont as exc:
         raise UserError(f"run {args.agent}: {exc}") from None
+    except ImportError as exc:  # Kivy itself is first imported inside the runner
+        raise UserError(f"run {args.agent}: Kivy is not installed ({exc}); install with: pip install -e '.[gui]'") \
+            from None
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

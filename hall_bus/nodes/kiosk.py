@@ -51,7 +51,8 @@ class KioskAgent:
         self.node = node
         self.printer = printer
         self.reader = reader
-        self._printer_reported_ok: bool | None = None
+        self._printer_reported: tuple[bool, str] | None = None
+        self._reports: set[asyncio.Task[None]] = set()
 
     async def read_card(self) -> tuple[CardData | None, str]:
         if self.reader is None:
@@ -68,8 +69,11 @@ class KioskAgent:
         return card, ""
 
     async def serve(self, service: str, group: str | None = None, *, use_card: bool = False,
-                    **facts: Any) -> KioskOutcome:
-        card, card_note = await self.read_card() if use_card else (None, "")
+                    card: CardData | None = None, **facts: Any) -> KioskOutcome:
+        """`card`: one the screen already read (never read twice, never from two threads); `use_card`: read now."""
+        card_note = ""
+        if card is None and use_card:
+            card, card_note = await self.read_card()
         printer_ready, printer_note = await self._printer_ready()
         cmd: dict[str, Any] = {"op": "issue", "service": service, "node": self.node, **facts}
         if group:
@@ -96,7 +100,10 @@ class KioskAgent:
                     outcome.printer_note = result.problem()
         if not outcome.printed:
             outcome.on_screen = screen_lines(ticket)
-        await self._report_printer(outcome)
+        # The alert must not hold the visitor's ticket: it is sent in the background (and kept referenced).
+        task = asyncio.get_running_loop().create_task(self._report_printer(outcome))
+        self._reports.add(task)
+        task.add_done_callback(self._reports.discard)
         return outcome
 
     async def _report_printer(self, outcome: KioskOutcome) -> None:
@@ -105,12 +112,12 @@ class KioskAgent:
         if self.printer is None:
             return
         ok = outcome.printed
-        if ok == self._printer_reported_ok:
+        state = (ok, "" if ok else outcome.printer_note[:200])  # a changed problem is reported too
+        if state == self._printer_reported:
             return
         try:
-            await self.client.request({"op": "device_status", "device": "printer", "ok": ok,
-                                       "problem": "" if ok else outcome.printer_note[:200]})
-            self._printer_reported_ok = ok
+            await self.client.request({"op": "device_status", "device": "printer", "ok": ok, "problem": state[1]})
+            self._printer_reported = state
         except Exception as exc:  # the visitor has the ticket; a lost alert is logged, and retried next ticket
             log.warning("could not report the printer's state: %s", exc)
 

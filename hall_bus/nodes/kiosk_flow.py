@@ -51,7 +51,8 @@ class KioskFlow:
     answer: dict | None = None  # the server's answer to the issue; only a ticket number the server gave
     on_screen: list[str] = field(default_factory=list)
     printed: bool = False
-    message: str = ""
+    message: str = ""  # the server's words about a refusal
+    notice: str = ""  # a notice key the screen words in its language: "offline"
     _last_touch: float = 0.0
 
     # ------------------------------------------------------------------ what to show
@@ -96,7 +97,10 @@ class KioskFlow:
             self.step = Step.SERVICE
 
     def card(self, birth_date: date, name: str, today: date, now: float) -> None:
-        """An ID card was read: suggest and pre-select the group from the age on the hall's date."""
+        """An ID card was read: suggest and pre-select the group from the age on the hall's date. Only before the
+        visitor has chosen a service: a read that finishes later belongs to nobody on this screen."""
+        if self.step not in (Step.WELCOME, Step.SERVICE):
+            return
         self.touch(now)
         self.birth_date = birth_date
         self.name_masked = (name[:1] + "*" * max(1, len(name) - 1)) if name else ""
@@ -121,7 +125,7 @@ class KioskFlow:
         if group != "normal" and group not in self.cfg.groups:
             return False
         if not self.online:
-            self.message = self._offline_text()
+            self.notice = "offline"
             return False
         self.group = group
         self.step = Step.ISSUING
@@ -129,6 +133,7 @@ class KioskFlow:
 
     def back(self, now: float) -> None:
         self.touch(now)
+        self.notice = ""
         self.step = {Step.HELP: Step.SERVICE, Step.SERVICE: Step.WELCOME}.get(self.step, self.step)
 
     def toggle_language(self, now: float) -> None:
@@ -154,16 +159,19 @@ class KioskFlow:
             self.answer = answer
             self.on_screen = on_screen
             self.message = note
+            self.notice = ""
         else:
             self.answer = None
             self.on_screen = []
-            self.message = answer.get("message") or self._offline_text()
+            self.message = answer.get("message", "")
+            self.notice = "" if self.message else "offline"
 
     def connection(self, online: bool) -> None:
+        """The bus connection changed. A ticket being issued stays on the issuing screen until its request is
+        answered or gives up: going back would let the same visitor press again, or the next one see it."""
         self.online = online
-        if not online and self.step == Step.ISSUING:
-            self.step = Step.HELP
-            self.message = self._offline_text()
+        if online and self.notice == "offline":
+            self.notice = ""
 
     def tick(self, now: float) -> bool:
         """Called every second; True when the screen went back to welcome."""
@@ -180,8 +188,3 @@ class KioskFlow:
         self.__dict__.update(fresh.__dict__)
         self.lang, self.large_text, self.high_contrast, self.online, self._last_touch = keep
         self.lang = "zh"  # the next visitor starts in Chinese
-
-    def _offline_text(self) -> str:
-        if self.lang == "en":
-            return "The hall system cannot be reached right now. Please ask a greeter for help."
-        return "暂时连不上大厅系统，请找导服人员帮您取号。"

@@ -164,13 +164,15 @@ async def run_demo(cfg: HallConfig, *, duration: float | None, speed: float, cou
 
         done = asyncio.create_task(day_done())
         stopper = asyncio.create_task(stop.wait())
-        await asyncio.wait([done, stopper], timeout=duration, return_when=asyncio.FIRST_COMPLETED)
-        for t in [*tasks, kiosk, done, stopper]:
-            t.cancel()
-        await asyncio.gather(*tasks, kiosk, done, stopper, return_exceptions=True)
+        try:
+            await asyncio.wait([done, stopper], timeout=duration, return_when=asyncio.FIRST_COMPLETED)
+        finally:
+            for t in [*tasks, kiosk, done, stopper]:
+                t.cancel()
+            await asyncio.gather(*tasks, kiosk, done, stopper, return_exceptions=True)
+            if shown is not None:  # the window processes never outlive the demo
+                shown.stop()
         print(f"demo over after {time.monotonic() - start:.0f} s: {demo.summary()}", flush=True)
-        if shown is not None:
-            shown.stop()
         for c in [board, *others.values()]:
             await c.close()
         stop.set()

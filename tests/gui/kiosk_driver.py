@@ -69,8 +69,8 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             client = await hall.started("kiosk-1", subscribe=False)
         agent = KioskAgent(client, cfg, "kiosk-1", printer=printer, reader=reader)
         flow = KioskFlow(cfg, idle_seconds=4 if scenario == "idle" else 30, countdown_seconds=3)
-        async def issue(service: str, group: str | None) -> Any:
-            return await agent.serve(service, group, use_card=flow.birth_date is not None)
+        async def issue(service: str, group: str, card: Any) -> Any:
+            return await agent.serve(service, group, card=card)
 
         tasks = [watch_connection(client)] + ([watch_card(agent, cfg.hall.tz, every=0.3)] if reader else [])
         app = CitizenKioskApp(flow, issue, hall_name=cfg.hall.name, on_start_tasks=tasks)
