@@ -4,7 +4,8 @@
 set -euo pipefail
 
 PACKAGES=(python3 python3-venv libzbar0 libusb-1.0-0 xvfb fonts-wqy-microhei fonts-hanazono socat
-          libmtdev1 libegl1 libgl1 libgles2 libgl1-mesa-dri)  # the last line: Kivy's window (SDL2 offscreen or X11)
+          libmtdev1 libegl1 libgl1 libgles2 libgl1-mesa-dri  # Kivy's window (SDL2 offscreen or X11)
+          espeak-ng sox)  # the voice announcer's generated segments, and checking them by their statistics
 
 missing=()
 for p in "${PACKAGES[@]}"; do
