@@ -51,6 +51,15 @@ TEXT = {
         "done": "完成",
         "done_noted": "我已记下号码",
         "offline": "暂时连不上大厅系统，请找导服人员帮您取号。",
+        "appt": "我有预约，扫码取号",
+        "scan": "请把预约二维码对准下方摄像头",
+        "scan_hint": "手机屏幕调亮一些，放平，离摄像头一拃远",
+        "appt_not_ours": "这不是本大厅的预约码，请换一个，或返回直接取号",
+        "appt_unreadable": "预约码看不清，请再对准一次，或返回直接取号",
+        "appt_unknown_service": "预约的事项本大厅不办理，请找导服人员",
+        "appt_unknown_group": "上门办预约不用在这里取号，工作人员会按约上门",
+        "appt_other_day": "您的预约不是今天，请返回直接取号，或按预约日期再来",
+        "appt_camera": "摄像头暂时不能用，请返回直接取号",
     },
     "en": {
         "welcome": "Welcome",
@@ -73,6 +82,15 @@ TEXT = {
         "done": "Done",
         "done_noted": "I have noted my number",
         "offline": "The hall system cannot be reached. Please ask a greeter.",
+        "appt": "I have an appointment: scan my code",
+        "scan": "Hold your appointment QR code to the camera below",
+        "scan_hint": "Turn your phone's screen up bright and hold it flat, a hand's width away",
+        "appt_not_ours": "This is not an appointment code of this hall: try another, or go back for a ticket",
+        "appt_unreadable": "The code could not be read: hold it to the camera again, or go back for a ticket",
+        "appt_unknown_service": "This hall does not handle the booked service: please ask a greeter",
+        "appt_unknown_group": "Home visits need no ticket here: staff come to you as booked",
+        "appt_other_day": "Your appointment is not today: go back for a ticket, or come on the booked day",
+        "appt_camera": "The camera is not working right now: please go back for a ticket",
     },
 }
 
@@ -98,11 +116,13 @@ class CitizenKioskApp(App):
     hall_name = StringProperty("")
     qr_source = StringProperty("")
     issues = NumericProperty(0)  # tickets issued by this window: the double-tap tests count them
+    can_scan = BooleanProperty(False)  # the kiosk has a camera: the welcome screen offers 「我有预约」
 
     def __init__(self, flow: KioskFlow, issue: Issue, *, hall_name: str = "", px_per_mm: float = 4.0,
                  on_start_tasks: list[Callable[[CitizenKioskApp], Awaitable[None]]] | None = None,
-                 speak: Callable[[str], None] | None = None, **kw: Any) -> None:
+                 speak: Callable[[str], None] | None = None, can_scan: bool = False, **kw: Any) -> None:
         super().__init__(**kw)
+        self.can_scan = can_scan
         self.flow = flow
         self._issue = issue
         self.hall_name = hall_name
@@ -124,7 +144,7 @@ class CitizenKioskApp(App):
     def build(self) -> ScreenManager:
         Builder.load_file(str(KV))
         root = ScreenManager(transition=NoTransition())
-        for name in ("welcome", "service", "help", "issuing", "ticket"):
+        for name in ("welcome", "service", "scan", "help", "issuing", "ticket"):
             root.add_widget(_screen(name))
         root.bind(on_touch_down=lambda *_: self.tap())  # any touch, not only buttons, keeps the screen
         self.sync()
@@ -156,6 +176,22 @@ class CitizenKioskApp(App):
 
     def choose_service(self, service: str) -> None:
         self.flow.choose_service(service, time.monotonic())
+        self.sync()
+
+    def start_scan(self) -> None:
+        self.flow.start_scan(time.monotonic())
+        self.sync()
+
+    def code_read(self, appt: Any) -> None:
+        """From the camera watcher: a valid appointment code; the booking's ticket is issued at once."""
+        if self.flow.appointment_read(appt, time.monotonic()):
+            self.sync()
+            self._issuing = asyncio.get_event_loop().create_task(self._do_issue(appt.group))
+        else:
+            self.sync()
+
+    def code_refused(self, code: str) -> None:
+        self.flow.appointment_refused(code, time.monotonic())
         self.sync()
 
     def choose_group(self, group: str) -> None:
@@ -216,7 +252,7 @@ class CitizenKioskApp(App):
         self.groups = [*f.groups(), "normal"]
         self.suggested = f.suggested or ""
         self.online = f.online
-        self.message = self.t["offline"] if f.notice == "offline" else f.message
+        self.message = self.t.get(f.notice, f.message) if f.notice else f.message
         if f.birth_date is None:
             self.card = None
         self.busy = f.step == Step.ISSUING
@@ -242,7 +278,7 @@ class CitizenKioskApp(App):
         if self.step != self._spoken_step:
             self._spoken_step = self.step
             prompt = {"welcome": self.t["start"], "service": self.t["service"], "help": self.t["help"],
-                      "issuing": self.t["issuing"]}.get(self.step)
+                      "issuing": self.t["issuing"], "scan": self.t["scan"]}.get(self.step)
             if self.step == "ticket":
                 prompt = f"{self.number} {self.t['take'] if self.printed else self.t['no_paper']}" if self.number \
                     else self.message
@@ -320,6 +356,47 @@ def watch_connection(client: Any, every: float = 0.5) -> Callable[[CitizenKioskA
             if online != app.flow.online:
                 app.connection(online)
             await asyncio.sleep(every)
+
+    return task
+
+
+def watch_camera(camera: Any, cfg: Any, every: float = 0.4) -> Callable[[CitizenKioskApp], Awaitable[None]]:
+    """An on-start task: while the scan screen is up, frames from the kiosk's camera are searched for an
+    appointment code (in a thread: decoding a frame takes tens of milliseconds). The camera is used only on that
+    screen. A camera that fails says so on screen and the visitor goes back for an ordinary ticket."""
+    from datetime import datetime
+
+    from devices.camera.codes import scan
+    from devices.errors import DeviceError
+    from hall_bus.nodes.appointment import AppointmentRefused, parse
+
+    def look() -> list[str]:
+        return [code.text for code in scan(camera.read())]
+
+    async def task(app: CitizenKioskApp) -> None:
+        last_refused = ""
+        while True:
+            await asyncio.sleep(every)
+            if app.flow.step != Step.SCAN:
+                last_refused = ""
+                continue
+            try:
+                texts = await asyncio.to_thread(look)
+            except DeviceError as exc:
+                log.warning("camera: %s", exc)
+                app.code_refused("camera")
+                continue
+            for text in texts:
+                try:
+                    appt = parse(text, cfg, datetime.now(cfg.hall.tz))
+                except AppointmentRefused as exc:
+                    if exc.code != last_refused:  # the same wrong code in view is logged once
+                        log.info("appointment code refused: %s", exc.detail)
+                        last_refused = exc.code
+                    app.code_refused(exc.code)
+                    continue
+                app.code_read(appt)
+                break
 
     return task
 

@@ -111,6 +111,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
             rp.add_argument("--printer", help="serial port of an ESC/POS printer (overrides the config)")
             rp.add_argument("--profile", default="generic-80", help="printer profile with --printer")
             rp.add_argument("--idcard", help="serial port of the ID card reader (overrides the config)")
+            rp.add_argument("--camera", help="camera index or an image/video file for appointment codes (overrides "
+                            "the config)")
             rp.add_argument("--no-devices", action="store_true", help="tickets on screen only")
             rp.add_argument("--console", action="store_true", help="a terminal kiosk: one line per visitor")
         if name in ("kiosk", "display"):

@@ -39,6 +39,30 @@ def kiosk_devices(cfg: HallConfig, args: argparse.Namespace) -> tuple[Any, Any]:
     return found.get("printer"), found.get("idcard")
 
 
+def kiosk_camera(cfg: HallConfig, args: argparse.Namespace) -> Any:
+    """The node's document camera for reading appointment codes, or None (no camera configured, --no-devices,
+    or a camera that cannot be opened: then the kiosk simply does not offer 「我有预约」, and says why here)."""
+    from devices.errors import DeviceError
+    from devices.registry import DeviceOptionsError, kind_of, open_device
+
+    if getattr(args, "no_devices", False):
+        return None
+    source = getattr(args, "camera", None)
+    tables = [d.model_dump() for n in cfg.nodes if n.id == args.node for d in n.devices
+              if kind_of(d.type).name == "camera"]
+    if source:
+        tables = [{"name": "camera", "type": "doc-camera", "source": source}]
+    if not tables:
+        return None
+    try:
+        return open_device(tables[0])
+    except DeviceOptionsError as exc:
+        raise UserError(str(exc)) from None
+    except DeviceError as exc:
+        print(f"warning: {tables[0]['name']}: {exc} (appointment codes cannot be scanned)", file=sys.stderr)
+        return None
+
+
 async def run_kiosk(cfg: HallConfig, client: Any, args: argparse.Namespace) -> int:
     from hall_bus.nodes.kiosk import KioskAgent
 

@@ -12,9 +12,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
+from typing import Any
 
 from hall_bus.config import HallConfig
 from hall_bus.domain.groups import age_on, suggest_group
+from hall_bus.nodes.appointment import Appointment
 
 # The groups a visitor may pick at the kiosk, in the order shown (home visits are booked, not picked here).
 KIOSK_GROUPS = ("wheelchair_push", "accompany", "guide", "delegate")
@@ -27,6 +29,7 @@ GROUP_HINTS_ZH = {"wheelchair_push": "工作人员推轮椅陪您办理", "accom
 class Step(Enum):
     WELCOME = "welcome"
     SERVICE = "service"
+    SCAN = "scan"  # the visitor holds an appointment code to the camera
     HELP = "help"
     ISSUING = "issuing"
     TICKET = "ticket"
@@ -52,7 +55,8 @@ class KioskFlow:
     on_screen: list[str] = field(default_factory=list)
     printed: bool = False
     message: str = ""  # the server's words about a refusal
-    notice: str = ""  # a notice key the screen words in its language: "offline"
+    notice: str = ""  # a notice key the screen words in its language: "offline", "appt_other_day", …
+    appointment: Appointment | None = None  # the booking read from the visitor's code
     _last_touch: float = 0.0
 
     # ------------------------------------------------------------------ what to show
@@ -110,6 +114,39 @@ class KioskFlow:
         if self.step == Step.WELCOME:
             self.step = Step.SERVICE
 
+    def start_scan(self, now: float) -> None:
+        """「我有预约」: the camera looks for the visitor's appointment code."""
+        self.touch(now)
+        if self.step == Step.WELCOME:
+            self.notice = ""
+            self.step = Step.SCAN
+
+    def appointment_read(self, appt: Appointment, now: float) -> bool:
+        """A valid code was read: the booking chose the service and the group, so the ticket is issued at once
+        (two taps from welcome). True when the caller should issue now; False for a second read of the same
+        code (the ticket is already being issued) or while offline."""
+        self.touch(now)
+        if self.step != Step.SCAN:
+            return False
+        if not self.online:
+            self.notice = "offline"
+            return False
+        self.appointment = appt
+        self.service, self.group = appt.service, appt.group
+        self.notice = ""
+        self.step = Step.ISSUING
+        return True
+
+    def appointment_refused(self, code: str, now: float) -> None:
+        """A code that gives no ticket: say why in words (the screen words the notice) and keep scanning, so the
+        visitor can show the right code or go back and take an ordinary ticket."""
+        if self.step == Step.SCAN:
+            self.notice = f"appt_{code}"
+
+    def issue_facts(self) -> dict[str, Any]:
+        """What the issue command carries besides service and group: the booked time of an appointment."""
+        return {"appointment_at": self.appointment.at.isoformat()} if self.appointment else {}
+
     def choose_service(self, service: str, now: float) -> None:
         self.touch(now)
         if self.step in (Step.WELCOME, Step.SERVICE) and service in self.cfg.services_by_name:
@@ -134,7 +171,8 @@ class KioskFlow:
     def back(self, now: float) -> None:
         self.touch(now)
         self.notice = ""
-        self.step = {Step.HELP: Step.SERVICE, Step.SERVICE: Step.WELCOME}.get(self.step, self.step)
+        self.step = {Step.HELP: Step.SERVICE, Step.SERVICE: Step.WELCOME, Step.SCAN: Step.WELCOME}.get(self.step,
+                                                                                                   self.step)
 
     def toggle_language(self, now: float) -> None:
         self.touch(now)

@@ -36,7 +36,7 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
     from hall_bus.config import load_config
     from hall_bus.nodes.kiosk import KioskAgent
     from hall_bus.nodes.kiosk_flow import KioskFlow
-    from kiosk.citizen import CitizenKioskApp, watch_card, watch_connection
+    from kiosk.citizen import CitizenKioskApp, watch_camera, watch_card, watch_connection
     from tests.bus_helpers import running_hall
 
     cfg = load_config(ROOT / "config" / "hall.example.toml")
@@ -54,6 +54,22 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
         reader = IdCardReader(SerialLink(isim.path), timeout=1.0)
     if scenario == "paper_out":
         psim.set_state(paper_out=True)
+    camera = None
+    if scenario.startswith("appointment"):  # the camera sees a phone's appointment code (for today, or not)
+        from datetime import datetime, timedelta
+
+        import cv2
+
+        from devices.camera.capture import Camera
+        from devices.camera.simulator import document_photo
+        from hall_bus.nodes.appointment import encode
+
+        when = datetime.now(cfg.hall.tz).replace(second=0, microsecond=0)
+        if scenario == "appointment_wrong_day":
+            when += timedelta(days=1)
+        photo, _ = document_photo(1632, 1224, qr_text=encode("医保", when, ref="YY-7", group="accompany"))
+        cv2.imwrite(str(tmp / "appointment.png"), photo)
+        camera = Camera(str(tmp / "appointment.png"))
     printer = open_device({"type": "escpos-serial", "port": psim.path, "baudrate": 115200, "profile": "xprinter-80"})
     result: dict[str, Any] = {"scenario": scenario, "shots": [], "font": font}
 
@@ -70,10 +86,11 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
         agent = KioskAgent(client, cfg, "kiosk-1", printer=printer, reader=reader)
         flow = KioskFlow(cfg, idle_seconds=4 if scenario == "idle" else 30, countdown_seconds=3)
         async def issue(service: str, group: str, card: Any) -> Any:
-            return await agent.serve(service, group, card=card)
+            return await agent.serve(service, group, card=card, **flow.issue_facts())
 
-        tasks = [watch_connection(client)] + ([watch_card(agent, cfg.hall.tz, every=0.3)] if reader else [])
-        app = CitizenKioskApp(flow, issue, hall_name=cfg.hall.name, on_start_tasks=tasks)
+        tasks = [watch_connection(client)] + ([watch_card(agent, cfg.hall.tz, every=0.3)] if reader else []) \
+            + ([watch_camera(camera, cfg, every=0.3)] if camera else [])
+        app = CitizenKioskApp(flow, issue, hall_name=cfg.hall.name, on_start_tasks=tasks, can_scan=camera is not None)
 
         async def until(pred: Any, timeout: float = 8.0) -> None:
             deadline = time.monotonic() + timeout
@@ -122,6 +139,26 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                     return
                 result["missing_glyphs"] = sorted(missing(texts(), font))
                 shot("welcome")
+                if scenario.startswith("appointment"):  # 我有预约 → the code in view → the ticket: two taps
+                    result["appt_button"] = screen_ids()["appt"].height
+                    tap(screen_ids()["appt"])
+                    await until(lambda: app.step == "scan")
+                    await frame()
+                    shot("scan")
+                    if scenario == "appointment_wrong_day":
+                        await until(lambda: app.message != "")
+                        await frame()
+                        shot("refused")
+                        result.update(step=app.step, message=app.message, texts=texts(), number=app.number)
+                        result["missing_glyphs"] = sorted(set(result["missing_glyphs"]) | missing(texts(), font))
+                        return
+                    await until(lambda: app.step == "ticket", timeout=15)
+                    await frame()
+                    shot("ticket")
+                    result.update(number=app.number, printed=app.printed, helper=app.helper_coming,
+                                  issued=app.issues, texts=texts(), spoken=list(app.spoken))
+                    result["missing_glyphs"] = sorted(set(result["missing_glyphs"]) | missing(texts(), font))
+                    return
                 if scenario == "card":  # the card on the reader moves the kiosk on, with the group chosen
                     await until(lambda: app.step == "service")
                     result["suggested"] = app.suggested
@@ -184,8 +221,12 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
         elif scenario != "idle":
             result["printed_text"] = decode(psim.job()).text if psim.job() else []
             result["tickets_in_hall"] = len(hall.server.core.state.tickets)
+            result["appointments_in_hall"] = sum(1 for t in hall.server.core.state.tickets.values()
+                                                 if t.appointment_ts is not None)
     printer.close()
     psim.stop()
+    if camera is not None:
+        camera.close()
     if isim is not None:
         reader.close()  # type: ignore[union-attr]
         isim.stop()

@@ -78,3 +78,17 @@ def test_an_id_card_preselects_the_suggested_group_and_the_ticket_carries_the_ma
     assert r["number"] == "E001" and r["printed"]
     assert "医保 · 陪同办" in r["printed_text"] and "姓名：张**" in r["printed_text"]
     assert not any("张秀英" in line for line in r["printed_text"])
+
+
+def test_an_appointment_code_held_to_the_camera_gives_the_booked_ticket_in_two_taps() -> None:
+    r = run("appointment")
+    assert r["appt_button"] >= 44 and r["number"] == "E001" and r["printed"] and r["issued"] == 1
+    assert "医保 · 陪同办" in r["printed_text"] and "帮办员马上过来" in r["helper"]
+    assert r["appointments_in_hall"] == 1 and r["tickets_in_hall"] == 1
+    assert "请把预约二维码对准下方摄像头" in r["spoken"] and r["missing_glyphs"] == []
+
+
+def test_an_appointment_for_another_day_says_so_and_issues_nothing() -> None:
+    r = run("appointment_wrong_day")
+    assert r["step"] == "scan" and r["number"] == "" and r["tickets_in_hall"] == 0
+    assert "不是今天" in r["message"] and any("不是今天" in t for t in r["texts"]) and r["missing_glyphs"] == []

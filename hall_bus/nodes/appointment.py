@@ -1,0 +1,83 @@
+"""The appointment QR code a visitor brings to the kiosk (预约码), read by the kiosk's document camera.
+
+Booking systems differ per province; what reaches the hall is a code on a phone or a slip. The hall does not keep
+a booking database, so the code itself carries the booking, in one line a person can read and a test can write:
+
+    HALLAPPT/1;ref=YY20261202-0012;service=医保;at=2026-12-02T10:00+08:00;group=accompany
+
+`ref` is the booking system's reference (kept for the ledger), `service` a service name of this hall, `at` the
+booked time with its UTC offset, `group` optional (an assistance group booked with the appointment; "normal" when
+absent). The kiosk refuses, in words a visitor understands, a code that is not ours, names a service this hall
+does not have, or is for another day; it never guesses.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+
+from hall_bus.clock import hall_day
+from hall_bus.config import HallConfig
+
+PREFIX = "HALLAPPT/1"
+# Groups a booking may carry into the queue: a home visit is served at home, not called at a window.
+QUEUED_GROUPS_EXCLUDED = frozenset({"home_visit"})
+
+
+@dataclass(frozen=True, slots=True)
+class Appointment:
+    ref: str
+    service: str
+    at: datetime
+    group: str = "normal"
+
+
+class AppointmentRefused(ValueError):
+    """Why the code cannot give a ticket: `code` for the screen's words, `detail` for the log."""
+
+    def __init__(self, code: str, detail: str) -> None:
+        super().__init__(f"{code}: {detail}")
+        self.code = code
+        self.detail = detail
+
+
+def encode(service: str, at: datetime, *, ref: str = "", group: str = "normal") -> str:
+    """The text of an appointment code (for tests, the demo and a booking system's integrator)."""
+    if at.tzinfo is None:
+        raise ValueError("the appointment time needs a UTC offset")
+    parts = [PREFIX, f"ref={ref}", f"service={service}", f"at={at.isoformat(timespec='minutes')}"]
+    if group != "normal":
+        parts.append(f"group={group}")
+    return ";".join(parts)
+
+
+def parse(text: str, cfg: HallConfig, now: datetime) -> Appointment:
+    """The booking in a scanned code, checked against this hall and today's hall day; AppointmentRefused if not."""
+    head, _, rest = text.strip().partition(";")
+    if head != PREFIX:
+        raise AppointmentRefused("not_ours", f"not an appointment code of this hall: {text[:40]!r}")
+    fields: dict[str, str] = {}
+    for part in rest.split(";"):
+        key, sep, value = part.partition("=")
+        if not sep or key in fields:
+            raise AppointmentRefused("unreadable", f"bad field {part[:40]!r}")
+        fields[key.strip()] = value.strip()
+    unknown = set(fields) - {"ref", "service", "at", "group"}
+    if unknown:
+        raise AppointmentRefused("unreadable", f"unknown fields {sorted(unknown)}")
+    service = fields.get("service", "")
+    if service not in cfg.services_by_name:
+        raise AppointmentRefused("unknown_service", f"this hall has no service {service!r}")
+    try:
+        at = datetime.fromisoformat(fields.get("at", ""))
+    except ValueError:
+        raise AppointmentRefused("unreadable", f"bad time {fields.get('at', '')!r}") from None
+    if at.tzinfo is None:
+        raise AppointmentRefused("unreadable", "the time has no UTC offset")
+    group = fields.get("group") or "normal"
+    if group != "normal" and (group not in cfg.groups or group in QUEUED_GROUPS_EXCLUDED):
+        raise AppointmentRefused("unknown_group", f"group {group!r} cannot queue at a window")
+    tz, rollover = cfg.hall.tz, cfg.hall.day_rollover
+    if hall_day(at.astimezone(tz), tz, rollover) != hall_day(now.astimezone(tz), tz, rollover):
+        raise AppointmentRefused("other_day", f"booked for {at.astimezone(tz):%Y-%m-%d %H:%M}, not today")
+    return Appointment(fields.get("ref", ""), service, at, group)
