@@ -272,6 +272,10 @@ def _sim(args: argparse.Namespace) -> int:
     def running() -> bool:
         return deadline is None or time.monotonic() < deadline
 
+    if args.kind in ("board", "keypad"):
+        from hall_bus.cli.device_hall import run_sim
+
+        return run_sim(args, running)
     if args.kind == "camera":
         from devices.camera.simulator import write_video
 
@@ -398,8 +402,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--frames", type=int, default=30)
     p.set_defaults(handler=_camera)
 
+    from hall_bus.cli.device_hall import register_into
+
+    register_into(ds)
+
     p = ds.add_parser("sim", help="run a device simulator and print where it serves")
-    p.add_argument("kind", choices=("idcard", "printer", "camera"))
+    p.add_argument("kind", choices=("idcard", "printer", "camera", "board", "keypad"))
     p.add_argument("--cards", help="idcard: JSON file of cards (default assets/idcard/cards.example.json)")
     p.add_argument("--cycle", type=float, default=0, help="idcard: place/remove cards every N seconds")
     p.add_argument("--fault", choices=FAULTS, help="idcard: answer every command with this fault")
@@ -407,7 +415,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--cover-open", action="store_true", help="printer: the cover is open")
     p.add_argument("--paper-out-after", type=int, metavar="N",
                    help="printer: N tickets print whole, then the paper runs out in the middle of the next")
-    p.add_argument("--tcp", type=int, help="printer: serve on this TCP port (0 = any) instead of a pty")
+    p.add_argument("--tcp", type=int, help="printer, board (textnet): serve on this TCP port (0 = any)")
+    p.add_argument("--protocol", default="pingan", help="board: pingan, imm9003, imm9013 or textnet")
+    p.add_argument("--lines", type=int, default=1, help="board: rows of the simulated board")
+    p.add_argument("--width", type=int, default=16, help="board: characters per row")
+    p.add_argument("--png", help="board: keep a picture of what the board shows in this PNG file")
     p.add_argument("--out", help="printer: save received bytes here on exit; camera: video file to write")
     p.add_argument("--frames", type=int, default=10, help="camera: frames in the video")
     p.add_argument("--duration", type=float, help="stop after this many seconds")
