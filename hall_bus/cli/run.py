@@ -17,6 +17,7 @@ from hall_bus.cli.common import (
     start_client,
     stop_on_signals,
 )
+from hall_bus.cli.node_devices import open_node_devices
 from hall_bus.config import load_config
 from hall_bus.errors import UserError
 
@@ -36,8 +37,26 @@ def _run(args: argparse.Namespace) -> int:
     async def main() -> int:
         stop = asyncio.Event()
         stop_on_signals(stop)
+        devices = open_node_devices(cfg, args.node, voice_out=getattr(args, "voice_out", None)) \
+            if args.agent in ("board", "counter") else None
+        board_agent = None
         if args.agent == "board":
-            client = node_client(cfg, args, args.node, on_event=board_printer(sys.stdout), mirror=False)
+            printer = board_printer(sys.stdout)
+            client = node_client(cfg, args, args.node, mirror=bool(devices))
+            if devices:
+                from hall_bus.nodes.board import DisplayModel
+                from hall_bus.nodes.board_agent import BoardAgent
+
+                board_agent = BoardAgent(client, DisplayModel({g: r.label for g, r in cfg.groups.items()}),
+                                         devices.boards, devices.voice)
+
+                def on_event(ev: dict[str, Any]) -> None:
+                    printer(ev)
+                    board_agent.on_event(ev)  # type: ignore[union-attr]
+
+                client.on_event, client.on_resync = on_event, board_agent.on_resync
+            else:
+                client.on_event = printer
         elif args.agent == "kiosk":
             client = node_client(cfg, args, args.node, subscribe=False, mirror=False)
         else:
@@ -50,10 +69,28 @@ def _run(args: argparse.Namespace) -> int:
 
                 return await run_kiosk(cfg, client, args)
             if args.agent == "board":
-                print(f"叫号屏 call board {args.node}: waiting for calls (Ctrl-C to stop)", flush=True)
+                if board_agent is not None:
+                    board_agent.start()
+                    board_agent.on_resync()  # the boards show the hall's calls now, not the last ones they had
+                drives = f" driving {', '.join([*devices.boards, *(['voice'] if devices.voice else [])])}" \
+                    if devices else ""
+                print(f"叫号屏 call board {args.node}{drives}: waiting for calls (Ctrl-C to stop)", flush=True)
                 return await run_board(client, args.duration, stop)
             assert counter is not None
-            return await run_counter(client, counter, sys.stdin, sys.stdout)
+            if not devices:
+                return await run_counter(client, counter, sys.stdin, sys.stdout)
+            from hall_bus.nodes.counter_devices import CounterDevices
+
+            window = CounterDevices(client, counter, keypad=devices.keypad, pad=devices.pad,
+                                    display=next(iter(devices.boards.values()), None), names=devices.names)
+            window.start()
+            try:
+                if not args.no_console:  # the keyboard works beside the keypad
+                    return await run_counter(client, counter, sys.stdin, sys.stdout)
+                print(f"窗口 {counter} 号: keypad and pad on the line; Ctrl-C to stop", flush=True)
+                return await run_board(client, args.duration, stop)
+            finally:
+                await window.close()
 
         async def refused() -> int:
             """A node the server stops accepting (revoked, re-keyed, removed from the config) stops too, with
@@ -70,6 +107,9 @@ def _run(args: argparse.Namespace) -> int:
         finally:
             for task in tasks:
                 task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+            if board_agent is not None:
+                await board_agent.close()
             await client.close()
 
     return asyncio.run(main())
@@ -106,7 +146,13 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
         add_common(rp)
         rp.add_argument("--node", required=True)
         rp.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the server")
-        rp.add_argument("--duration", type=float, help="stop after this many seconds (board)")
+        rp.add_argument("--duration", type=float, help="stop after this many seconds (board, counter with devices)")
+        if name == "counter":
+            rp.add_argument("--no-console", action="store_true", help="keypad and rating pad only (a service with "
+                            "no terminal): run until stopped")
+        if name == "board":
+            rp.add_argument("--voice-out", help="write each announcement as a WAV file in this directory instead "
+                            "of playing it")
         if name == "kiosk":
             rp.add_argument("--printer", help="serial port of an ESC/POS printer (overrides the config)")
             rp.add_argument("--profile", default="generic-80", help="printer profile with --printer")

@@ -1,6 +1,7 @@
 """`make demo`: a whole hall on one machine. A hall server with CURVE keys, a kiosk issuing the visitors of a
-simulated day (time compressed), a greeter claiming help requests, console counters calling and finishing,
-and the call board printing every call, all over real sockets on loopback.
+simulated day (time compressed), a greeter claiming help requests, console counters calling and finishing, one
+window worked from a simulated RS-485 keypad and rating pad, and the call board printing every call while it
+drives a simulated LED board and the voice (WAV files), all over real sockets and ptys on loopback.
 """
 
 from __future__ import annotations
@@ -18,6 +19,7 @@ from typing import Any
 from hall_bus.config import HallConfig, Node
 from hall_bus.nodes.board import call_text
 from hall_bus.sim.daysim import WALK_S, plan_arrivals
+from hall_bus.sim.demo_devices import DemoDevices
 from hall_bus.stats import percentile
 from hall_bus.wire.client import BusError, BusTimeout, HallClient
 from hall_bus.wire.keys import KeyStore
@@ -82,14 +84,18 @@ class Demo:
                 await asyncio.sleep(0.2)
                 continue
             r = answer["result"]
-            minutes = self.cfg.services_by_name[r["service"]].avg_minutes
-            await asyncio.sleep((WALK_S + self.rng.gammavariate(4.0, minutes * 15)) / self.speed)
+            await asyncio.sleep(self.service_seconds(r["service"]))
             await client.request({"op": "start", "counter": number})
             await client.request({"op": "finish", "counter": number})
             self.finished += 1
             if self.rng.random() < 0.7:
                 level = self.rng.choices([5, 4, 3, 2, 1], [70, 20, 6, 3, 1])[0]  # 5 = 非常满意
                 await client.request({"op": "rate", "ticket": r["ticket"], "level": level})
+
+    def service_seconds(self, service: str) -> float:
+        """Real seconds a case takes at the demo's speed: walking to the window, then the service itself."""
+        minutes = self.cfg.services_by_name[service].avg_minutes if service in self.cfg.services_by_name else 10
+        return (WALK_S + self.rng.gammavariate(4.0, minutes * 15)) / self.speed
 
     def on_board_event(self, requests: asyncio.Queue[str]) -> Any:
         def handle(ev: dict[str, Any]) -> None:
@@ -136,10 +142,20 @@ async def run_demo(cfg: HallConfig, *, duration: float | None, speed: float, cou
             return HallClient(node, server.command_endpoint, server.event_endpoint,
                               credentials=keys.node_credentials(node), **kw)
 
-        board = client("board-1", on_event=demo.on_board_event(requests))
+        board = client("board-1")
+        hall_devices = DemoDevices(Path.cwd() / "build" / "demo", demo.windows[0], demo.out)
+        board_agent = hall_devices.start_board(board)
+        printer = demo.on_board_event(requests)
+
+        def on_event(ev: dict[str, Any]) -> None:
+            printer(ev)
+            board_agent.on_event(ev)
+
+        board.on_event = on_event
         others = {node: client(node, subscribe=False) for node in nodes if node != "board-1"}
         for c in [board, *others.values()]:
             await c.start()
+        hall_devices.start_counter(others[f"counter-{demo.windows[0]}"])
         print(f"{cfg.hall.name} · 叫号屏 call board  (windows {', '.join(map(str, demo.windows))}; "
               f"1 real second = {speed:.0f} hall seconds; Ctrl-C to stop)", flush=True)
         shown = None
@@ -154,7 +170,8 @@ async def run_demo(cfg: HallConfig, *, duration: float | None, speed: float, cou
         tasks = [asyncio.create_task(demo.greeter(others["greeter-1"], requests))]
         if shown is not None:
             tasks.append(asyncio.create_task(shown.show_tickets()))
-        tasks += [asyncio.create_task(demo.counter(others[f"counter-{n}"], n)) for n in demo.windows]
+        tasks += [asyncio.create_task(demo.counter(others[f"counter-{n}"], n)) for n in demo.windows[1:]]
+        tasks.append(asyncio.create_task(hall_devices.clerk(demo.service_seconds, demo.rng)))
         kiosk = asyncio.create_task(demo.kiosk(others["kiosk-1"], start, t0))
 
         async def day_done() -> None:
@@ -172,6 +189,7 @@ async def run_demo(cfg: HallConfig, *, duration: float | None, speed: float, cou
             await asyncio.gather(*tasks, kiosk, done, stopper, return_exceptions=True)
             if shown is not None:  # the window processes never outlive the demo
                 shown.stop()
+            await hall_devices.close()
         print(f"demo over after {time.monotonic() - start:.0f} s: {demo.summary()}", flush=True)
         for c in [board, *others.values()]:
             await c.close()
