@@ -73,6 +73,10 @@ def test_a_keypress_calls_the_visitor_onto_the_board_and_the_pad_rates_that_case
             # Keypad 1 loses power: reported to the hall; keypad 5 still calls (nobody left: it says so).
             line.kill(1)
             await until(lambda: "counter-1/keypad" in state.faults, 10)
+            admin = await hall.started("admin", subscribe=False)
+            status = await admin.status()  # what `hallctl status` prints
+            assert [f["device"] for f in status["faults"]] == ["counter-1/keypad"]
+            assert "does not answer" in status["faults"][0]["problem"]
             line.press(5, "call_next")
             await until(lambda: any("queue_empty" in n or "nobody" in n for n in windows[5].log), 5)
             assert "counter-5/keypad" not in state.faults

@@ -1,4 +1,4 @@
-"""`hallctl status`: which nodes are alive, and since when (as admin)."""
+"""`hallctl status`: which nodes are alive, and since when, and which devices are at fault (as admin)."""
 
 from __future__ import annotations
 
@@ -25,6 +25,11 @@ def print_status(status: dict[str, Any], out: IO[str] = sys.stdout) -> None:
         since = time.strftime("%H:%M:%S", time.localtime(n["since"]))
         print(f"{n['node']:<14}{n['role']:<10}{counter:>8}  {state:<6}{since:>10}{n['last_seen_s']:>10.1f}s  "
               f"{n['messages']}", file=out)
+    faults = status.get("faults", [])
+    print(f"device faults: {len(faults) or 'none'}", file=out)
+    for f in faults:  # a keypad that stopped answering, a printer out of paper, a board that is gone
+        since = time.strftime("%H:%M:%S", time.localtime(f["since"]))
+        print(f"  {f['device']:<22} since {since}  {f['problem']}", file=out)
 
 
 def _status(args: argparse.Namespace) -> int:

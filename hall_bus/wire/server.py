@@ -464,6 +464,8 @@ class HallServer:
             "nodes": [{"node": s.node, "role": s.role, "counter": s.counter, "alive": not s.gone,
                        "since": s.since, "last_seen_s": round(now - s.last_seen, 1), "messages": s.messages}
                       for s in sorted(self.sessions.values(), key=lambda s: s.node)],
+            "faults": [{"device": key, "problem": f["problem"], "since": f["since_ts"]}
+                       for key, f in sorted(st.faults.items())],
             "stats": {"messages": self.stats.messages, "commands": self.stats.commands,
                       "batches": self.stats.batches, "protocol_errors": self.stats.protocol_errors,
                       "events_published": self.stats.events_published,
