@@ -189,6 +189,9 @@ def run_sim(args: argparse.Namespace, running: Any) -> int:
 
 
 def register_into(ds: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    from hall_bus.cli.device_keypad import register_keypad
+
+    register_keypad(ds)
     board = ds.add_parser("board", help="LED call boards and counter displays")
     bs = board.add_subparsers(dest="board_command", required=True, metavar="ACTION")
     p = bs.add_parser("test", help="light every dot, then show 请 A001 号到 1 号窗口 on a configured board")
