@@ -37,7 +37,7 @@ async def _keep_starting(client: Any) -> None:
 
 async def run_citizen_kiosk(cfg: HallConfig, args: argparse.Namespace) -> int:
     prepare(font=args.font, fullscreen=not args.windowed, size=(540, 960) if args.windowed else (1080, 1920))
-    from hall_bus.cli.run_kiosk import kiosk_camera, kiosk_devices
+    from hall_bus.cli.run_kiosk import kiosk_camera, kiosk_devices, kiosk_prompts
     from hall_bus.nodes.kiosk import KioskAgent
     from hall_bus.nodes.kiosk_flow import KioskFlow
     from kiosk.citizen import CitizenKioskApp, watch_camera, watch_card, watch_connection
@@ -45,6 +45,7 @@ async def run_citizen_kiosk(cfg: HallConfig, args: argparse.Namespace) -> int:
     node = next(n for n in cfg.nodes if n.id == args.node)
     printer, reader = kiosk_devices(cfg, args)
     camera = kiosk_camera(cfg, args)
+    prompts = kiosk_prompts(cfg, args)
     client = _client(cfg, args, subscribe=False, mirror=False)
     agent = KioskAgent(client, cfg, args.node, printer=printer, reader=reader)
     flow = KioskFlow(cfg, idle_seconds=args.idle if args.idle is not None else node.idle_seconds)
@@ -55,6 +56,7 @@ async def run_citizen_kiosk(cfg: HallConfig, args: argparse.Namespace) -> int:
     starting = asyncio.get_running_loop().create_task(_keep_starting(client))
     ppm = args.px_per_mm if args.px_per_mm is not None else node.px_per_mm
     app = CitizenKioskApp(flow, issue, hall_name=cfg.hall.name, px_per_mm=ppm, can_scan=camera is not None,
+                          speak=prompts.say if prompts is not None else None,
                           on_start_tasks=[watch_connection(client)]
                           + ([watch_card(agent, cfg.hall.tz)] if reader is not None else [])
                           + ([watch_camera(camera, cfg)] if camera is not None else []))
@@ -63,6 +65,8 @@ async def run_citizen_kiosk(cfg: HallConfig, args: argparse.Namespace) -> int:
     finally:
         starting.cancel()
         await client.close()
+        if prompts is not None:
+            prompts.close()
         for device in (printer, reader, camera):
             if device is not None:
                 device.close()

@@ -10,7 +10,7 @@ from __future__ import annotations
 import os
 import shutil
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from pydantic import Field, field_validator
 
@@ -68,6 +68,15 @@ def open_voice(options: Options) -> Announcer:
     return Announcer(sink, SegmentBank(options.segments), template=options.template,
                      recall_template=options.recall_template, chime=options.chime, repeat=options.repeat,
                      gap=ms_to_samples(options.gap_ms, RATE), readings=options.readings)
+
+
+def open_prompts(options: Options) -> Any:
+    """A kiosk's spoken prompts through the same voice table (its sound card, or its out_dir as WAV files)."""
+    from .announcer import SoundSink, WavDirSink
+    from .prompts import PromptSpeaker
+
+    assert isinstance(options, VoiceSegments)
+    return PromptSpeaker(WavDirSink(options.out_dir) if options.out_dir else SoundSink(options.card))
 
 
 def _writable(path: Path) -> tuple[bool, str]:

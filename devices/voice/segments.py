@@ -111,7 +111,7 @@ def _normalise(samples: Samples, peak: float = PEAK) -> Samples:
     return np.clip(np.round(samples.astype(np.float64) * (peak * 32767 / top)), -32768, 32767).astype(np.int16)
 
 
-def synthesise(segment: Segment, rate: int = RATE, *, speed: int = ESPEAK_SPEED) -> Samples:
+def synthesise(segment: Segment, rate: int = RATE, *, speed: int = ESPEAK_SPEED, voice: str = ESPEAK_VOICE) -> Samples:
     """One segment's samples, trimmed and normalised: espeak-ng for words, numpy for the chime."""
     if segment.pinyin is None:
         return chime_samples(rate)
@@ -120,7 +120,7 @@ def synthesise(segment: Segment, rate: int = RATE, *, speed: int = ESPEAK_SPEED)
         raise DeviceError(f"no recording for {segment.name} and espeak-ng is not installed",
                           f"apt-get install espeak-ng, or put a recording at {RECORDED / segment.stem}.wav")
     try:
-        run = subprocess.run([exe, "-v", ESPEAK_VOICE, "-s", str(speed), "--stdout", segment.pinyin],
+        run = subprocess.run([exe, "-v", voice, "-s", str(speed), "--stdout", segment.pinyin],
                              capture_output=True, timeout=30, check=False)
     except subprocess.TimeoutExpired as exc:
         raise DeviceError(f"espeak-ng took too long for {segment.name}", "check the machine's load") from exc

@@ -63,6 +63,22 @@ def kiosk_camera(cfg: HallConfig, args: argparse.Namespace) -> Any:
         return None
 
 
+def kiosk_prompts(cfg: HallConfig, args: argparse.Namespace) -> Any:
+    """The kiosk's spoken prompts when its node has a voice device, else None (the screen alone)."""
+    from devices.registry import DeviceOptionsError, kind_of, option_problems
+    from devices.voice.options import VoiceSegments, open_prompts
+
+    tables = [d.model_dump() for n in cfg.nodes if n.id == args.node for d in n.devices
+              if kind_of(d.type).name == "voice"]
+    if not tables or getattr(args, "no_devices", False):
+        return None
+    options = {k: v for k, v in tables[0].items() if k not in ("name", "type")}
+    problems = option_problems(tables[0]["type"], options)
+    if problems:
+        raise UserError(str(DeviceOptionsError(tables[0]["name"], problems)))
+    return open_prompts(VoiceSegments.model_validate(options))
+
+
 async def run_kiosk(cfg: HallConfig, client: Any, args: argparse.Namespace) -> int:
     from hall_bus.nodes.kiosk import KioskAgent
 

@@ -90,7 +90,14 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
 
         tasks = [watch_connection(client)] + ([watch_card(agent, cfg.hall.tz, every=0.3)] if reader else []) \
             + ([watch_camera(camera, cfg, every=0.3)] if camera else [])
-        app = CitizenKioskApp(flow, issue, hall_name=cfg.hall.name, on_start_tasks=tasks, can_scan=camera is not None)
+        speaker = None
+        if scenario == "three_taps":  # the prompts really spoken (espeak-ng), as WAV files: no sound card here
+            from devices.voice.announcer import WavDirSink
+            from devices.voice.prompts import PromptSpeaker
+
+            speaker = PromptSpeaker(WavDirSink(tmp / "prompts"), cache_dir=tmp / "prompt-cache")
+        app = CitizenKioskApp(flow, issue, hall_name=cfg.hall.name, on_start_tasks=tasks, can_scan=camera is not None,
+                              speak=speaker.say if speaker else None)
 
         async def until(pred: Any, timeout: float = 8.0) -> None:
             deadline = time.monotonic() + timeout
@@ -215,6 +222,10 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
         driver = asyncio.get_running_loop().create_task(drive())
         await app.async_run(async_lib="asyncio")
         await driver
+        if speaker is not None:
+            await asyncio.sleep(0.5)
+            speaker.close(30)
+            result["prompt_wavs"] = [(p.text, p.file.stat().st_size if p.file else 0) for p in speaker.spoken]
         if scenario == "offline":
             starting.cancel()
             await client.close()

@@ -40,6 +40,10 @@ def test_three_taps_print_an_assisted_ticket_and_say_a_helper_is_coming() -> Non
     assert r["spoken"][:3] == ["点这里取号", "请选择您要办理的事项", "您需要工作人员帮您办理吗？"]
     assert r["spoken"][-1].startswith("E001")
     assert len(r["shots"]) == 4
+    # Spoken for real (espeak-ng, pinyin voice) into WAV files; a prompt the visitor tapped past may be skipped,
+    # the ticket's is always the last one spoken.
+    assert r["prompt_wavs"] and r["prompt_wavs"][-1][0].startswith("E001")
+    assert all(size > 20_000 for _, size in r["prompt_wavs"])
 
 
 def test_paper_out_shows_the_ticket_and_its_qr_on_screen() -> None:
