@@ -30,6 +30,7 @@ bench: $(STAMP)
 	@$(BIN)/python benchmarks/bench_core.py
 	@$(BIN)/python benchmarks/bench_bus.py
 	@$(BIN)/python benchmarks/bench_devices.py
+	@$(BIN)/python benchmarks/bench_hall_devices.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -77,6 +77,14 @@ class BoardAgent:
         loop = asyncio.get_running_loop()
         self._tasks = [loop.create_task(self._work(slot)) for slot in self.slots.values()]
         self._tasks.append(loop.create_task(self._refresh()))
+        if self.announcer is not None:  # the first call of the day as quick as the rest: segments loaded now
+            self._tasks.append(loop.create_task(self._prepare_voice()))
+
+    async def _prepare_voice(self) -> None:
+        try:
+            await asyncio.to_thread(self.announcer.prepare)
+        except Exception as exc:  # a missing espeak-ng is reported by the first call too; the boards go on
+            log.warning("voice: segments not ready: %s", exc)
 
     async def close(self) -> None:
         for task in self._tasks:
