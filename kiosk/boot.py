@@ -54,6 +54,10 @@ def prepare(*, home: Path | None = None, font: str | None = None, fullscreen: bo
     os.environ.setdefault("KIVY_NO_ARGS", "1")  # our own command line is not Kivy's
     os.environ.setdefault("KIVY_NO_CONSOLELOG", "1")
     os.environ.setdefault("KIVY_LOG_MODE", "PYTHON")  # through our logging, and its masking filter
+    # Where there is no GPU driver Mesa draws with llvmpipe, whose rasteriser threads kept memory they freed: a
+    # hall display idling with its scrolling notice grew from 250 to 293 MB in five minutes. Drawing in the
+    # main thread, its memory stays between 74 and 95 MB (docs/benchmarks.md). Other drivers ignore this.
+    os.environ.setdefault("LP_NUM_THREADS", "0")
 
     from kivy.config import Config
 
