@@ -37,6 +37,7 @@ class HallInfo(_Strict):
     recall_limit: int = Field(default=3, ge=0, le=10)
     starvation_minutes: float = Field(default=30, gt=0)
     appointment_grace_minutes: float = Field(default=10, ge=0)
+    appointment_late_minutes: float = Field(default=30, ge=0)  # a code scanned later than this takes no ticket
     help_escalate_minutes: float = Field(default=3, gt=0, description="an unclaimed help request is escalated")
     rolling_window: int = Field(default=20, ge=1, le=1000)
     snapshot_every: int = Field(default=5000, ge=10)

@@ -60,6 +60,9 @@ TEXT = {
         "appt_unknown_group": "上门办预约不用在这里取号，工作人员会按约上门",
         "appt_other_day": "您的预约不是今天，请返回直接取号，或按预约日期再来",
         "appt_camera": "摄像头暂时不能用，请返回直接取号",
+        "appt_other_hall": "这是其他大厅的预约码，请到预约的大厅办理，或返回直接取号",
+        "appt_late": "您已错过预约时间，请返回直接取号",
+        "appt_used": "这个预约已经取过号了，请留意叫号；如有疑问请找导服人员",
     },
     "en": {
         "welcome": "Welcome",
@@ -91,6 +94,9 @@ TEXT = {
         "appt_unknown_group": "Home visits need no ticket here: staff come to you as booked",
         "appt_other_day": "Your appointment is not today: go back for a ticket, or come on the booked day",
         "appt_camera": "The camera is not working right now: please go back for a ticket",
+        "appt_other_hall": "This appointment is for another hall: please go there, or go back for a ticket",
+        "appt_late": "The time of your appointment has passed: please go back for a ticket",
+        "appt_used": "This appointment already has a ticket: watch for the call, or ask a greeter",
     },
 }
 
@@ -363,27 +369,41 @@ def watch_connection(client: Any, every: float = 0.5) -> Callable[[CitizenKioskA
 def watch_camera(camera: Any, cfg: Any, every: float = 0.4) -> Callable[[CitizenKioskApp], Awaitable[None]]:
     """An on-start task: while the scan screen is up, frames from the kiosk's camera are searched for an
     appointment code (in a thread: decoding a frame takes tens of milliseconds). The camera is used only on that
-    screen. A camera that fails says so on screen and the visitor goes back for an ordinary ticket."""
+    screen, and the frames it buffered before are dropped when the screen opens. A camera that fails says so on
+    screen, 「我有预约」 is hidden until it works again, and it is reopened every few seconds; each change is
+    logged once. Nothing of a refused code is logged (it may be a payment code or an e-ID)."""
     from datetime import datetime
 
-    from devices.camera.codes import scan
-    from devices.errors import DeviceError
     from hall_bus.nodes.appointment import AppointmentRefused, parse
 
-    def look() -> list[str]:
+    def look(fresh: bool) -> list[str]:
+        from devices.camera.codes import scan
+
+        if fresh:
+            camera.flush()
         return [code.text for code in scan(camera.read())]
 
     async def task(app: CitizenKioskApp) -> None:
-        last_refused = ""
+        last_refused, scanning, failing = "", False, False
         while True:
-            await asyncio.sleep(every)
+            await asyncio.sleep(every if not failing else 3.0)
+            if failing:  # try the camera again, whatever screen is up
+                try:
+                    await asyncio.to_thread(camera.reopen)
+                    await asyncio.to_thread(camera.read)
+                except Exception:
+                    continue
+                log.warning("camera works again: appointment codes can be scanned")
+                failing, app.can_scan = False, True
             if app.flow.step != Step.SCAN:
-                last_refused = ""
+                last_refused, scanning = "", False
                 continue
             try:
-                texts = await asyncio.to_thread(look)
-            except DeviceError as exc:
-                log.warning("camera: %s", exc)
+                texts = await asyncio.to_thread(look, not scanning)
+                scanning = True
+            except Exception as exc:  # a camera unplugged, a driver error: the visitor goes back for a ticket
+                log.warning("camera failed: %s; appointment codes cannot be scanned until it works", exc)
+                failing, app.can_scan = True, False
                 app.code_refused("camera")
                 continue
             for text in texts:
@@ -391,7 +411,7 @@ def watch_camera(camera: Any, cfg: Any, every: float = 0.4) -> Callable[[Citizen
                     appt = parse(text, cfg, datetime.now(cfg.hall.tz))
                 except AppointmentRefused as exc:
                     if exc.code != last_refused:  # the same wrong code in view is logged once
-                        log.info("appointment code refused: %s", exc.detail)
+                        log.info("appointment code refused: %s (%s)", exc.code, exc.detail)
                         last_refused = exc.code
                     app.code_refused(exc.code)
                     continue
@@ -420,7 +440,7 @@ def watch_card(agent: Any, tz: Any, every: float = 1.5) -> Callable[[CitizenKios
             await asyncio.to_thread(watcher.poll_once)
             while inserted:
                 card = inserted.pop(0)
-                if card.birth is not None and app.flow.birth_date is None:
+                if card.birth is not None:  # a newly placed card replaces any earlier one
                     app.card = card
                     app.card_read(card.birth, card.name, datetime.now(tz).date())
 

@@ -7,6 +7,7 @@ from datetime import datetime
 
 import pytest
 
+from hall_bus.domain.rejected import CommandRejected
 from hall_bus.nodes.appointment import AppointmentRefused, encode, parse
 from hall_bus.nodes.kiosk_flow import KioskFlow, Step
 
@@ -21,8 +22,10 @@ def test_a_code_round_trips_with_its_service_time_and_group(cfg) -> None:  # typ
     appt = parse(text, cfg, NOW)
     assert (appt.ref, appt.service, appt.group) == ("YY-12", "医保", "accompany")
     assert appt.at == datetime(2026, 12, 2, 10, 0, tzinfo=TZ)
-    assert parse(encode("税务", datetime(2026, 12, 2, 2, 0, tzinfo=TZ)), cfg, NOW.replace(hour=2, minute=30)).group \
-        == "normal"  # 02:00 still belongs to the hall day before the 03:00 rollover, as does 02:30
+    assert parse(encode("税务", datetime(2026, 12, 2, 2, 0, tzinfo=TZ), ref="R1"), cfg,
+                 NOW.replace(hour=2, minute=20)).group == "normal"  # 02:00 and 02:20: the same hall day (03:00)
+    ours = encode("医保", datetime(2026, 12, 2, 10, 0, tzinfo=TZ), ref="R2", hall=cfg.hall.name)
+    assert parse(ours, cfg, NOW).ref == "R2"
 
 
 @pytest.mark.parametrize(("text", "code"), [
@@ -36,6 +39,9 @@ def test_a_code_round_trips_with_its_service_time_and_group(cfg) -> None:  # typ
     ("HALLAPPT/1;ref=1;service=医保;at=2026-12-02T10:00+08:00;group=vip", "unknown_group"),
     ("HALLAPPT/1;ref=1;service=医保;at=2026-12-03T10:00+08:00", "other_day"),
     ("HALLAPPT/1;ref=1;service=医保;at=2026-12-02T01:00+08:00", "other_day"),  # before the 03:00 rollover
+    ("HALLAPPT/1;ref=1;service=医保;at=2026-12-02T08:50+08:00", "late"),  # 40 min late: 30 allowed
+    ("HALLAPPT/1;ref=1;hall=邻县政务服务中心;service=医保;at=2026-12-02T10:00+08:00", "other_hall"),
+    ("HALLAPPT/1;service=医保;at=2026-12-02T10:00+08:00", "unreadable"),  # no booking reference
 ])
 def test_a_code_that_gives_no_ticket_says_why(cfg, text: str, code: str) -> None:  # type: ignore[no-untyped-def]
     with pytest.raises(AppointmentRefused) as err:
@@ -49,11 +55,11 @@ def test_two_taps_from_welcome_to_an_appointment_ticket(cfg) -> None:  # type: i
     assert flow.step == Step.SCAN
     flow.appointment_refused("other_day", 1)
     assert flow.step == Step.SCAN and flow.notice == "appt_other_day"
-    appt = parse(encode("医保", datetime(2026, 12, 2, 10, 0, tzinfo=TZ), group="accompany"), cfg, NOW)
+    appt = parse(encode("医保", datetime(2026, 12, 2, 10, 0, tzinfo=TZ), ref="R9", group="accompany"), cfg, NOW)
     assert flow.appointment_read(appt, 2) is True and flow.step == Step.ISSUING and flow.notice == ""
     assert flow.appointment_read(appt, 2.1) is False  # the camera reads the same code again: one ticket
     assert (flow.service, flow.group) == ("医保", "accompany")
-    assert flow.issue_facts() == {"appointment_at": "2026-12-02T10:00:00+08:00"}
+    assert flow.issue_facts() == {"appointment_at": "2026-12-02T10:00:00+08:00", "appointment_ref": "R9"}
     flow.reset()
     assert flow.appointment is None and flow.issue_facts() == {}
 
@@ -65,7 +71,7 @@ def test_back_from_the_scan_screen_and_offline_scan(cfg) -> None:  # type: ignor
     assert flow.step == Step.WELCOME
     flow.start_scan(2)
     flow.connection(False)
-    appt = parse(encode("医保", datetime(2026, 12, 2, 10, 0, tzinfo=TZ)), cfg, NOW)
+    appt = parse(encode("医保", datetime(2026, 12, 2, 10, 0, tzinfo=TZ), ref="R3"), cfg, NOW)
     assert flow.appointment_read(appt, 3) is False and flow.notice == "offline" and flow.answer is None
 
 
@@ -73,10 +79,17 @@ def test_the_facts_make_an_appointment_ticket_the_engine_calls_when_due(cfg, clo
     hall = Hall(cfg, clock)
     flow = KioskFlow(cfg)
     flow.start_scan(0)
-    appt = parse(encode("医保", datetime(2026, 11, 23, 9, 5, tzinfo=TZ)), cfg, clock.now())
+    appt = parse(encode("医保", datetime(2026, 11, 23, 9, 5, tzinfo=TZ), ref="YY-1"), cfg, clock.now())
     assert flow.appointment_read(appt, 1)
     walk_in = hall("issue", service="医保")
     booked = hall("issue", service=flow.service, group=flow.group, **flow.issue_facts())
     counter = next(c.number for c in cfg.counters if "医保" in c.services)
     called = hall("call_next", counter=counter)
     assert called["number"] == booked["number"] != walk_in["number"]  # due within its grace: before the walk-in
+    # The same code at another kiosk: one booking, one ticket.
+    with pytest.raises(CommandRejected) as again:
+        hall("issue", service=flow.service, group=flow.group, **flow.issue_facts())
+    assert again.value.code == "appointment_used" and booked["number"] in again.value.message
+    flow.issued({"ok": False, "code": "appointment_used", "message": "booking YY-1 already has ticket E001"},
+                printed=False, on_screen=[], note="", now=2)
+    assert flow.notice == "appt_used" and flow.answer is None

@@ -102,3 +102,36 @@ def test_a_dead_board_is_reported_and_the_others_keep_showing_calls(cfg, tmp_pat
         run(main())
     finally:
         good.stop()
+
+
+def test_two_boards_on_one_rs485_line_never_interleave_their_frames(cfg, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    line = BoardSimulator("pingan", lines=1, width=16)  # hears every address on the line
+    port = line.start_pty()
+
+    async def main() -> None:
+        boards = {name: open_device({"type": "led-pingan", "port": port, "address": addr, "frame_gap": 0})
+                  for name, addr in (("led-a", 1), ("led-b", 2))}
+
+        class Quiet:  # no bus needed: the model is fed directly, statuses go nowhere
+            state = None
+
+            async def request(self, _cmd: dict[str, Any]) -> dict[str, Any]:
+                return {"ok": True}
+
+        agent = BoardAgent(Quiet(), DisplayModel(), boards)
+        assert len(agent.ports) == 1  # one writer for the shared line
+        agent.start()
+        for n in range(1, 31):
+            agent.on_event({"type": "ticket_called", "at": "2026-11-23T09:00:00+08:00",
+                            "data": {"number": f"A{n:03d}", "counter": 5, "service": "企业开办", "group": "normal",
+                                     "label": "", "ticket": f"T{n}"}})
+            await asyncio.sleep(0.003)
+        await until(lambda: line.shown == ["请A030到5号窗口"], 10)
+        await until(lambda: all(s.shown == ["请A030到5号窗口"] for s in agent.slots.values()), 10)
+        assert line.bad_frames == 0
+        await agent.close()
+
+    try:
+        run(main())
+    finally:
+        line.stop()

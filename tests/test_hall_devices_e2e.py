@@ -40,12 +40,14 @@ def test_a_keypress_calls_the_visitor_onto_the_board_and_the_pad_rates_that_case
             agent.start()
             windows = {}
             for node, number in (("counter-1", 1), ("counter-5", 5)):
-                client = await hall.started(node, subscribe=False)
+                client = hall.client(node, config=cfg)  # mirrors the hall: the keypad follows the hall's state
                 windows[number] = CounterDevices(
                     client, number, names={"keypad": "keypad", "pad": "pad"},
                     keypad=open_device({"type": "keypad-serial", "port": port, "address": number, **LINE}),
                     pad=open_device({"type": "eval-pad", "port": port, "address": 15, **LINE})
                     if number == 5 else None)
+                client.on_event, client.on_resync = windows[number].on_event, windows[number].on_resync
+                await client.start()
                 windows[number].start()
             kiosk = await hall.started("kiosk-1", subscribe=False)
             for _ in range(2):

@@ -71,3 +71,20 @@ def test_a_ticket_shown_only_on_screen_stays_longer(cfg) -> None:  # type: ignor
     flow.choose_group("normal", 0)
     flow.issued({"ok": True, "result": {"number": "E001"}}, printed=False, on_screen=["E001"], note="缺纸", now=0)
     assert flow.tick(30) is False and flow.tick(61) is True
+
+
+def test_a_card_left_behind_is_not_the_next_visitors(cfg) -> None:  # type: ignore[no-untyped-def]
+    flow = KioskFlow(cfg, idle_seconds=30)
+    flow.card(date(1940, 5, 1), "张三丰", today=date(2026, 11, 23), now=0)
+    flow.back(1)  # visitor A goes back to the start and walks away
+    assert flow.step == Step.WELCOME and flow.birth_date is None and flow.suggested is None
+    flow.card(date(1940, 5, 1), "张三丰", today=date(2026, 11, 23), now=2)
+    assert flow.step == Step.SERVICE
+    flow.back(3)
+    flow.start_scan(4)  # visitor B has an appointment: A's card is not carried into it
+    assert flow.birth_date is None and flow.name_masked == ""
+    flow.back(5)
+    flow.card(date(1990, 1, 1), "李四", today=date(2026, 11, 23), now=6)
+    flow.card(date(1950, 1, 1), "王五", today=date(2026, 11, 23), now=7)  # a new card replaces the first
+    assert flow.birth_date == date(1950, 1, 1) and flow.name_masked == "王*"
+

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
-from hall_bus.nodes.board import DisplayModel
+from collections import deque
+
+from hall_bus.nodes.board import Call, DisplayModel
 from hall_bus.nodes.greeter import age_band, busy_helpers, help_list, mine
 
 
@@ -80,3 +82,25 @@ def test_every_call_mark_has_a_glyph_in_the_kiosk_font() -> None:
     font = find_font()
     cmap = TTCollection(font, lazy=True).fonts[0].getBestCmap() if font.endswith(".ttc") else {}
     assert all(ord(mark) in cmap for mark in GROUP_MARKS.values()), GROUP_MARKS
+
+
+def test_a_new_hall_day_clears_yesterdays_calls_from_boards_and_screens(hall) -> None:  # type: ignore[no-untyped-def]
+    model = DisplayModel()
+    hall("issue", service="医保")
+    hall("call_next", counter=10)
+    hall("finish", counter=10)
+    for ev in hall.events:
+        model.take(ev, hall.state)
+    assert [c.number for c in model.recent] == ["E001"]
+    before = len(hall.events)
+    hall.wait(24 * 3600)  # the next morning: the first command opens the new hall day
+    hall("issue", service="医保")
+    for ev in hall.events[before:]:
+        model.take(ev, hall.state)
+    assert model.recent == deque() and model.latest is None  # today's E001 is not yesterday's
+    # A display that missed the rollover (it was off) and resyncs drops the old calls too.
+    stale = DisplayModel()
+    yesterday = next(t for t in hall.state.tickets.values() if t.day != hall.state.day)
+    stale.recent.append(Call("E001", 10, "医保", "normal", "", "2026-11-23T09:00:00+08:00", 0, yesterday.id))
+    stale.resync(hall.state)
+    assert list(stale.recent) == []

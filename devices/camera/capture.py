@@ -22,6 +22,7 @@ cv2.utils.logging.setLogLevel(cv2.utils.logging.LOG_LEVEL_SILENT)
 class Camera:
     def __init__(self, source: int | str, *, width: int | None = None, height: int | None = None) -> None:
         self.source = source
+        self._size = (width, height)
         self._still: np.ndarray | None = None
         self._cap: cv2.VideoCapture | None = None
         if isinstance(source, str) and not source.isdigit():
@@ -60,6 +61,20 @@ class Camera:
                 raise DeviceError(f"camera {self.source}: no frame", "the camera may be in use by another program")
         return frame
 
+    def flush(self, frames: int = 5) -> None:
+        """Drop the frames the driver buffered: a scan that starts now must not see what was in front of the
+        camera before (the previous visitor's phone)."""
+        if self._cap is not None:
+            for _ in range(frames):
+                if not self._cap.grab():
+                    break
+
+    def reopen(self) -> None:
+        """Open the same source again after a failure (a camera unplugged and plugged back)."""
+        self.close()
+        self.__init__(self.source, width=self._size[0], height=self._size[1])  # type: ignore[misc]
+
     def close(self) -> None:
         if self._cap is not None:
             self._cap.release()
+            self._cap = None

@@ -30,18 +30,24 @@ class NodeDevices:
 
 
 def open_node_devices(cfg: HallConfig, node_id: str, *, voice_out: str | None = None) -> NodeDevices:
+    from devices.errors import DeviceError
     from devices.registry import DeviceOptionsError, kind_of, open_device
 
     node = next(n for n in cfg.nodes if n.id == node_id)
     found = NodeDevices()
     for table in (d.model_dump() for d in node.devices):
         kind = kind_of(table["type"]).name
+        if kind not in ("board", "voice", "keypad", "evaluator"):  # a kiosk's devices: not opened here
+            log.info("%s: %s (%s) is not driven by this agent", node_id, table["name"], table["type"])
+            continue
         if kind == "voice" and voice_out:
             table["out_dir"] = voice_out
         try:
             device = open_device(table)
         except DeviceOptionsError as exc:
             raise UserError(f"{node_id}: {exc}") from None
+        except DeviceError as exc:  # e.g. keypads on one line that disagree: the hall file's mistake
+            raise UserError(f"{node_id}/{table['name']}: {exc}") from None
         if kind == "board":
             found.boards[table["name"]] = device
             found.names.setdefault("display", table["name"])
@@ -49,8 +55,6 @@ def open_node_devices(cfg: HallConfig, node_id: str, *, voice_out: str | None = 
             found.voice = device
         elif kind == "keypad":
             found.keypad, found.names["keypad"] = device, table["name"]
-        elif kind == "evaluator":
-            found.pad, found.names["pad"] = device, table["name"]
         else:
-            log.info("%s: %s (%s) is not driven by this agent", node_id, table["name"], table["type"])
+            found.pad, found.names["pad"] = device, table["name"]
     return found

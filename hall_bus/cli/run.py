@@ -28,6 +28,13 @@ def _run(args: argparse.Namespace) -> int:
 
     cfg = load_config(args.config)
     setup_logging(args.verbose)
+    if args.agent == "counter":
+        nodes = list(dict.fromkeys(args.node))  # --node may be given once per window on the line
+        args.node = nodes[0]
+        if len(nodes) > 1 or any(n.devices for n in cfg.nodes if n.id in nodes):
+            from hall_bus.cli.run_counters import run_counters
+
+            return asyncio.run(run_counters(cfg, args, nodes))
     role, counter = node_role(cfg, args.node)
     if role != args.agent:
         raise UserError(f"node {args.node} is a {role}, not a {args.agent}")
@@ -38,7 +45,7 @@ def _run(args: argparse.Namespace) -> int:
         stop = asyncio.Event()
         stop_on_signals(stop)
         devices = open_node_devices(cfg, args.node, voice_out=getattr(args, "voice_out", None)) \
-            if args.agent in ("board", "counter") else None
+            if args.agent == "board" else None
         board_agent = None
         if args.agent == "board":
             printer = board_printer(sys.stdout)
@@ -77,20 +84,7 @@ def _run(args: argparse.Namespace) -> int:
                 print(f"叫号屏 call board {args.node}{drives}: waiting for calls (Ctrl-C to stop)", flush=True)
                 return await run_board(client, args.duration, stop)
             assert counter is not None
-            if not devices:
-                return await run_counter(client, counter, sys.stdin, sys.stdout)
-            from hall_bus.nodes.counter_devices import CounterDevices
-
-            window = CounterDevices(client, counter, keypad=devices.keypad, pad=devices.pad,
-                                    display=next(iter(devices.boards.values()), None), names=devices.names)
-            window.start()
-            try:
-                if not args.no_console:  # the keyboard works beside the keypad
-                    return await run_counter(client, counter, sys.stdin, sys.stdout)
-                print(f"窗口 {counter} 号: keypad and pad on the line; Ctrl-C to stop", flush=True)
-                return await run_board(client, args.duration, stop)
-            finally:
-                await window.close()
+            return await run_counter(client, counter, sys.stdin, sys.stdout)
 
         async def refused() -> int:
             """A node the server stops accepting (revoked, re-keyed, removed from the config) stops too, with
@@ -100,7 +94,11 @@ def _run(args: argparse.Namespace) -> int:
             print(f"{args.node}: {client.refused.message}; stopping", file=sys.stderr, flush=True)
             return 2
 
-        tasks = [asyncio.create_task(agent()), asyncio.create_task(refused())]
+        async def stopped() -> int:  # Ctrl-C or SIGTERM ends a console agent too, not only a board
+            await stop.wait()
+            return 0
+
+        tasks = [asyncio.create_task(agent()), asyncio.create_task(refused()), asyncio.create_task(stopped())]
         try:
             done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
             return next(iter(done)).result()
@@ -144,7 +142,11 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                        ("display", "the hall display for a TV")):
         rp = run_sub.add_parser(name, help=text)
         add_common(rp)
-        rp.add_argument("--node", required=True)
+        if name == "counter":
+            rp.add_argument("--node", required=True, action="append",
+                            help="the counter node; repeat it for every window whose keypad is on one RS-485 line")
+        else:
+            rp.add_argument("--node", required=True)
         rp.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the server")
         rp.add_argument("--duration", type=float, help="stop after this many seconds (board, counter with devices)")
         if name == "counter":

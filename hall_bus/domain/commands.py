@@ -54,6 +54,7 @@ class Issue(_Cmd):
     service: str
     group: GroupCode | None = None  # None: suggest from the visitor facts below
     appointment_at: datetime | None = None
+    appointment_ref: Annotated[str, Field(min_length=1, max_length=64)] | None = None  # one ticket per booking
     birth_date: BirthDate | None = None
     first_visit: Flag = False
     cannot_read: Flag = False

@@ -40,6 +40,7 @@ class Ticket:
     queue_ts: float
     status: str
     appointment_ts: float | None = None
+    appointment_ref: str | None = None  # the booking's reference: one ticket per booking
     front: bool = False
     counter: int | None = None
     target_counter: int | None = None

@@ -61,6 +61,14 @@ def issue(e: QueueEngine, cmd: c.Issue, now: datetime) -> dict[str, Any]:
     rule = e.cfg.groups[group]
     if rule.appointment and cmd.appointment_at is None:
         raise CommandRejected("appointment_needed", f"{rule.label} ({group}) needs appointment_at")
+    if cmd.appointment_ref is not None:
+        if cmd.appointment_at is None:
+            raise CommandRejected("appointment_needed", "appointment_ref comes with appointment_at")
+        used = next((t for t in e.state.tickets.values() if t.appointment_ref == cmd.appointment_ref
+                     and t.day == e.state.day), None)
+        if used is not None:  # the same code shown twice, at this kiosk or another: one booking, one ticket
+            raise CommandRejected("appointment_used", f"booking {cmd.appointment_ref} already has ticket "
+                                  f"{used.number}")
     service = e.cfg.services_by_name[cmd.service]
     routes = route_list(rule.department_windows, rule.zone)
     st = e.state
@@ -74,7 +82,7 @@ def issue(e: QueueEngine, cmd: c.Issue, now: datetime) -> dict[str, Any]:
         green=rule.green_channel, seated=rule.seated_wait, helper_required=rule.helper_required,
         counter_queue=rule.counter_queue, priority=rule.priority, routes=routes,
         appointment_at=cmd.appointment_at.isoformat() if cmd.appointment_at else None,
-        age=age, node=cmd.node,
+        appointment_ref=cmd.appointment_ref, age=age, node=cmd.node,
     )
     ahead, minutes = e.estimate(ticket_id)
     issued["data"]["ahead"] = ahead
@@ -194,7 +202,8 @@ def ticket_issued(st: HallState, ts: float, d: dict[str, Any]) -> None:
     t = Ticket(
         id=d["ticket"], number=d["number"], day=st.day or "", service=d["service"], group=d["group"],
         zone=d["zone"], green=d["green"], seated=d["seated"], issued_ts=ts, queue_ts=ts, status=status,
-        appointment_ts=datetime.fromisoformat(appt).timestamp() if appt else None, age=d["age"],
+        appointment_ts=datetime.fromisoformat(appt).timestamp() if appt else None,
+        appointment_ref=d.get("appointment_ref"), age=d["age"],
         counter_queue=d["counter_queue"], priority=d.get("priority", 0), routes=list(d.get("routes", [])),
     )
     st.tickets[t.id] = t

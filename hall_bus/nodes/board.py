@@ -59,6 +59,7 @@ class Call:
     label: str
     at: str  # ISO time of the call
     recall: int = 0  # 0 for the first call, else which recall
+    ticket: str = ""  # the ticket's id: numbers start again every day, ids do not
 
     @property
     def mark(self) -> str:
@@ -91,9 +92,12 @@ class DisplayModel:
         """Apply one event; True when the screen should change (and chime, if it is a call)."""
         d = ev["data"]
         changed = False
+        if ev["type"] == "day_opened" and self.recent:  # yesterday's L087 must not send today's L087 to window 17
+            self.recent.clear()
+            changed = True
         if ev["type"] in ("ticket_called", "ticket_recalled"):
             call = Call(d["number"], d["counter"], d["service"], d["group"], d["label"], ev["at"],
-                        d.get("count", 0) if ev["type"] == "ticket_recalled" else 0)
+                        d.get("count", 0) if ev["type"] == "ticket_recalled" else 0, d.get("ticket", ""))
             # A recall replaces the earlier line of the same ticket, so the list shows each visitor once.
             for old in list(self.recent):
                 if old.number == call.number:
@@ -112,10 +116,12 @@ class DisplayModel:
         for counter in state.counters.values():
             t = state.tickets.get(counter.current) if counter.current else None
             if t is not None and t.status in (CALLED, SERVING) and t.called_ts is not None:
-                call = Call(t.number, counter.number, t.service, t.group, self.labels.get(t.group, ""), "", t.recalls)
+                call = Call(t.number, counter.number, t.service, t.group, self.labels.get(t.group, ""), "", t.recalls,
+                            t.id)
                 calls.append((t.called_ts, call))
         kept = {c.number for _, c in calls}
-        older = [c for c in self.recent if c.number not in kept]
+        today = {t.id for t in state.tickets.values() if t.day == state.day}  # a day may have opened unseen
+        older = [c for c in self.recent if c.number not in kept and c.ticket in today]
         self.recent.clear()
         for _, call in sorted(calls, key=lambda tc: tc[0], reverse=True):
             self.recent.append(call)

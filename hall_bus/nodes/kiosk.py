@@ -24,6 +24,7 @@ from devices.idcard.reader import IdCardReader
 from devices.printer.driver import PrinterNotReady, TicketPrinter
 from devices.printer.ticket import QR, Line, Ticket, layout
 from hall_bus.config import HallConfig
+from hall_bus.nodes.device_status import StatusReporter
 from hall_bus.wire.client import HallClient
 
 log = logging.getLogger(__name__)
@@ -51,8 +52,9 @@ class KioskAgent:
         self.node = node
         self.printer = printer
         self.reader = reader
-        self._printer_reported: tuple[bool, str] | None = None
-        self._reports: set[asyncio.Task[None]] = set()
+        # Tells the greeters when tickets stop coming out on paper (someone should bring a roll) and when they
+        # come out again; the latest state always wins (hall_bus/nodes/device_status.py).
+        self.printer_status = StatusReporter(client, "printer")
 
     async def read_card(self) -> tuple[CardData | None, str]:
         if self.reader is None:
@@ -100,26 +102,9 @@ class KioskAgent:
                     outcome.printer_note = result.problem()
         if not outcome.printed:
             outcome.on_screen = screen_lines(ticket)
-        # The alert must not hold the visitor's ticket: it is sent in the background (and kept referenced).
-        task = asyncio.get_running_loop().create_task(self._report_printer(outcome))
-        self._reports.add(task)
-        task.add_done_callback(self._reports.discard)
+        if self.printer is not None:  # sent in the background: the alert must not hold the visitor's ticket
+            self.printer_status.set(outcome.printed, outcome.printer_note)
         return outcome
-
-    async def _report_printer(self, outcome: KioskOutcome) -> None:
-        """Tell the greeters when this kiosk's tickets stop coming out on paper (someone should bring a roll),
-        and when they come out again. The hall ignores repeats, so this is sent on every change we see."""
-        if self.printer is None:
-            return
-        ok = outcome.printed
-        state = (ok, "" if ok else outcome.printer_note[:200])  # a changed problem is reported too
-        if state == self._printer_reported:
-            return
-        try:
-            await self.client.request({"op": "device_status", "device": "printer", "ok": ok, "problem": state[1]})
-            self._printer_reported = state
-        except Exception as exc:  # the visitor has the ticket; a lost alert is logged, and retried next ticket
-            log.warning("could not report the printer's state: %s", exc)
 
     async def _printer_ready(self) -> tuple[bool, str]:
         if self.printer is None:

@@ -105,7 +105,7 @@ class KioskFlow:
         visitor has chosen a service: a read that finishes later belongs to nobody on this screen."""
         if self.step not in (Step.WELCOME, Step.SERVICE):
             return
-        self.touch(now)
+        self.touch(now)  # a new card replaces the one before: the visitor at the screen is the one with a card
         self.birth_date = birth_date
         self.name_masked = (name[:1] + "*" * max(1, len(name) - 1)) if name else ""
         age = age_on(birth_date, today)
@@ -115,10 +115,12 @@ class KioskFlow:
             self.step = Step.SERVICE
 
     def start_scan(self, now: float) -> None:
-        """「我有预约」: the camera looks for the visitor's appointment code."""
+        """「我有预约」: the camera looks for the visitor's appointment code. A card read on the welcome screen is
+        not carried into an appointment (the booking is what counts, and the card may be someone else's)."""
         self.touch(now)
         if self.step == Step.WELCOME:
             self.notice = ""
+            self._forget_card()
             self.step = Step.SCAN
 
     def appointment_read(self, appt: Appointment, now: float) -> bool:
@@ -145,7 +147,9 @@ class KioskFlow:
 
     def issue_facts(self) -> dict[str, Any]:
         """What the issue command carries besides service and group: the booked time of an appointment."""
-        return {"appointment_at": self.appointment.at.isoformat()} if self.appointment else {}
+        if self.appointment is None:
+            return {}
+        return {"appointment_at": self.appointment.at.isoformat(), "appointment_ref": self.appointment.ref}
 
     def choose_service(self, service: str, now: float) -> None:
         self.touch(now)
@@ -173,6 +177,11 @@ class KioskFlow:
         self.notice = ""
         self.step = {Step.HELP: Step.SERVICE, Step.SERVICE: Step.WELCOME, Step.SCAN: Step.WELCOME}.get(self.step,
                                                                                                    self.step)
+        if self.step == Step.WELCOME:  # back at the start, the next person may be someone else
+            self._forget_card()
+
+    def _forget_card(self) -> None:
+        self.birth_date, self.name_masked, self.suggested, self.group = None, "", None, None
 
     def toggle_language(self, now: float) -> None:
         self.touch(now)
@@ -202,7 +211,8 @@ class KioskFlow:
             self.answer = None
             self.on_screen = []
             self.message = answer.get("message", "")
-            self.notice = "" if self.message else "offline"
+            self.notice = "appt_used" if answer.get("code") == "appointment_used" else "" if self.message \
+                else "offline"
 
     def connection(self, online: bool) -> None:
         """The bus connection changed. A ticket being issued stays on the issuing screen until its request is

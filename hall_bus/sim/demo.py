@@ -152,10 +152,13 @@ async def run_demo(cfg: HallConfig, *, duration: float | None, speed: float, cou
             board_agent.on_event(ev)
 
         board.on_event = on_event
-        others = {node: client(node, subscribe=False) for node in nodes if node != "board-1"}
+        board.on_resync = board_agent.on_resync
+        keypad_node = f"counter-{demo.windows[0]}"  # mirrors the hall: its keypad shows what the hall says
+        others = {node: client(node, subscribe=False) for node in nodes if node not in ("board-1", keypad_node)}
+        others[keypad_node] = client(keypad_node, config=cfg)
         for c in [board, *others.values()]:
             await c.start()
-        hall_devices.start_counter(others[f"counter-{demo.windows[0]}"])
+        hall_devices.start_counter(others[keypad_node])
         print(f"{cfg.hall.name} · 叫号屏 call board  (windows {', '.join(map(str, demo.windows))}; "
               f"1 real second = {speed:.0f} hall seconds; Ctrl-C to stop)", flush=True)
         shown = None

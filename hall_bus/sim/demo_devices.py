@@ -70,6 +70,7 @@ class DemoDevices:
             client, self.window, names={"keypad": "keypad", "pad": "pad"},
             keypad=open_device({"type": "keypad-serial", "port": port, "address": self.window, **LINE}),
             pad=open_device({"type": "eval-pad", "port": port, "address": PAD_ADDRESS, **LINE}))
+        client.on_event, client.on_resync = self.counter.on_event, self.counter.on_resync
         self.counter.start()
         return self.counter
 
