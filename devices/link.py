@@ -13,6 +13,7 @@ interface and never ask which transport they hold. Three rules every link keeps:
 from __future__ import annotations
 
 import contextlib
+import errno
 import select
 import socket
 import time
@@ -82,13 +83,22 @@ class _Lazy:
 
 
 class SerialLink(_Lazy):
-    """pyserial: real ports, pseudo-terminals and pyserial URLs (loop://, socket://127.0.0.1:PORT)."""
+    """pyserial: real ports, pseudo-terminals and pyserial URLs (loop://, socket://127.0.0.1:PORT).
 
-    def __init__(self, port: str, baudrate: int = 115200, *, timeout: float = 0.05, write_timeout: float = 2.0) -> None:
+    `exclusive` takes pyserial's advisory lock (flock LOCK_EX | LOCK_NB on the open port; it works on ptys too) so
+    a second process that also asks for it is refused with `in_use_fix` instead of silently sharing the port.
+    Only a bus with several devices and one owner needs it (the keypad line: two owners would split its bytes
+    and both poll); a printer or ID reader keeps the old behaviour so a technician's tool can still open it.
+    """
+
+    def __init__(self, port: str, baudrate: int = 115200, *, timeout: float = 0.05, write_timeout: float = 2.0,
+                 exclusive: bool = False, in_use_fix: str | None = None) -> None:
         self.port = port
         self.baudrate = baudrate
         self.timeout = timeout
         self.write_timeout = write_timeout
+        self.exclusive = exclusive
+        self.in_use_fix = in_use_fix or f"another process holds the port; stop it (fuser -v {port} shows which)"
 
     @property
     def where(self) -> str:
@@ -97,10 +107,14 @@ class SerialLink(_Lazy):
     def _connect(self) -> Any:
         import serial
 
+        extra: dict[str, Any] = {"exclusive": True} if self.exclusive else {}
         try:
             return serial.serial_for_url(self.port, baudrate=self.baudrate, bytesize=8, parity="N", stopbits=1,
-                                         timeout=self.timeout, write_timeout=self.write_timeout)
+                                         timeout=self.timeout, write_timeout=self.write_timeout, **extra)
         except serial.SerialException as exc:
+            if self.exclusive and getattr(exc, "errno", None) in (errno.EAGAIN, errno.EWOULDBLOCK):
+                raise DeviceError(f"{self.port} is in use by another process (it holds the port's lock)",
+                                  self.in_use_fix) from None
             cause = exc.__context__ if isinstance(exc.__context__, OSError) else exc
             raise explain_os_error(self.port, cause) from None  # type: ignore[arg-type]
         except OSError as exc:

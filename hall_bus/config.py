@@ -234,6 +234,12 @@ def cross_check(cfg: HallConfig) -> list[tuple[tuple[str | int, ...], str]]:
             if names[device.name] > 1:
                 problems.append((("nodes", idx, "devices", didx, "name"), f"duplicate device name {device.name!r}"))
             problems += [(("nodes", idx, "devices", didx, *sub), msg) for sub, msg in _device_problems(device)]
+        # A node's keypad and rating pad on one RS-485 port must agree (protocol, baud rate, timing) and sit at
+        # different addresses; checked per node, since two nodes may run on different PCs with the same port name.
+        from devices.keypad.options import line_problems
+
+        tables = [{"name": d.name, "type": d.type, **(d.model_extra or {})} for d in node.devices]
+        problems += [(("nodes", idx, "devices", didx), msg) for didx, msg in line_problems(tables)]
     return problems
 
 

@@ -147,3 +147,16 @@ def test_drivers_are_made_from_device_tables(sim, tmp_path: Path) -> None:  # ty
     keypad.close()
     assert isinstance(open_device({"name": "b", "type": "led-pingan", "path": str(tmp_path / "b.bin"),
                                    "address": 1}), BoardDriver)
+
+
+def test_voice_regenerate_without_espeak_is_one_line_and_missing(tmp_path: Path) -> None:
+    import os
+
+    bare = tmp_path / "bin"  # neither espeak-ng nor sox on PATH, as on a kiosk image without them
+    bare.mkdir()
+    res = subprocess.run([sys.executable, "-m", "hall_bus.cli", "device", "voice", "segments", "--regenerate"],
+                         capture_output=True, text=True, cwd=ROOT, timeout=60, env={**os.environ, "PATH": str(bare)})
+    assert res.returncode == 4, res.stderr
+    assert "Traceback" not in res.stderr and len(res.stderr.strip().splitlines()) == 1, res.stderr
+    assert res.stderr.startswith("FAIL: espeak-ng is not installed") and "apt-get install espeak-ng" in res.stderr
+    assert res.stdout == ""  # refused before a file was rewritten, not after the chime

@@ -248,6 +248,119 @@ def test_a_pulled_cable_is_reported_and_the_line_reopens(tmp_path: Path) -> None
             wait_for("key after reopening", lambda: keys.has(1, "recall"))
 
 
+def test_a_port_missing_at_start_reports_every_device_until_it_appears(tmp_path: Path) -> None:
+    port = tmp_path / "ttyRS485"
+    status = Recorder()
+    line = RS485Line(str(port), protocol="ff68", retry_seconds=0.05, **FAST)
+    line.add_keypad(1, on_status=status)
+    line.add_evaluator(9, on_status=status)
+    with line:
+        wait_for("both told not answering", lambda: status.has(1, False) and status.has(9, False))
+        assert line.status()["not_answering"] == [1, 9] and line.status()["error"]
+        late = Recorder()
+        line.add_keypad(2, on_status=late)  # a device added while the line is down is unreachable too
+        line.set_handlers(1, on_status=late)  # and a handler attached after the report still hears it
+        wait_for("late handlers told", lambda: late.has(2, False) and late.has(1, False))
+        with KeypadLineSimulator("ff68", keypads=[1, 2], evaluators=[9]) as sim:  # the adapter is plugged in
+            os.symlink(sim.path, port)
+            wait_for("all answer", lambda: line.status()["not_answering"] == [] and late.has(1, True)
+                     and late.has(2, True) and status.has(9, True))
+            time.sleep(0.3)  # several polls answered: still one report each
+            assert status.items.count((9, False)) == 1 and status.items.count((9, True)) == 1
+            assert late.items.count((1, True)) == 1 and late.items.count((2, False)) == 1
+
+
+def test_a_pulled_adapter_makes_every_device_unreachable_once_and_back(tmp_path: Path) -> None:
+    port = tmp_path / "ttyRS485"
+    status = Recorder()
+    first = KeypadLineSimulator("qsystem", keypads=[3, 4])
+    os.symlink(first.start(), port)
+    line = RS485Line(str(port), protocol="qsystem", retry_seconds=0.05, **FAST)
+    line.add_keypad(3, on_status=status)
+    line.add_keypad(4, on_status=status)
+    with line:
+        wait_for("both answer", lambda: status.has(3, True) and status.has(4, True))
+        first.stop()  # the USB-RS485 adapter is pulled
+        wait_for("both not answering", lambda: status.has(3, False) and status.has(4, False))
+        assert line.status()["not_answering"] == [3, 4]
+        time.sleep(0.3)  # the line keeps retrying: no report at every attempt
+        assert status.items.count((3, False)) == 1 and status.items.count((4, False)) == 1
+        with KeypadLineSimulator("qsystem", keypads=[3, 4]) as second:
+            port.unlink()
+            os.symlink(second.path, port)
+            wait_for("both answer again", lambda: status.items.count((3, True)) == 2
+                     and status.items.count((4, True)) == 2)
+            assert line.status()["not_answering"] == [] and line.status()["reopened"] >= 1
+
+
+def test_an_unpolled_line_reports_its_devices_back_when_it_reopens(tmp_path: Path) -> None:
+    port = tmp_path / "ttyRS485"
+    status, keys = Recorder(), Recorder()
+    line = RS485Line(str(port), protocol="ff68", retry_seconds=0.05, **{**FAST, "poll_seconds": 0})
+    line.add_keypad(1, on_status=status, on_key=keys)
+    with line:
+        wait_for("not answering", lambda: status.items == [(1, False)])
+        with KeypadLineSimulator("ff68", keypads=[1]) as sim:
+            os.symlink(sim.path, port)
+            wait_for("back at the reopen", lambda: status.items == [(1, False), (1, True)])
+            assert line.status()["not_answering"] == []
+            sim.press(1, "call_next")
+            wait_for("the key", lambda: keys.has(1, "call_next"))
+            time.sleep(0.1)
+            assert status.items == [(1, False), (1, True)]  # the key proves nothing new: no second report
+
+
+def test_a_line_owned_by_another_owner_is_refused_with_the_fix(qsystem_sim: KeypadLineSimulator) -> None:
+    from devices.link import SerialLink
+
+    owner = SerialLink(qsystem_sim.path, 9600, exclusive=True)
+    owner.open()
+    try:
+        with pytest.raises(DeviceError) as info:
+            SerialLink(qsystem_sim.path, 9600, exclusive=True).open()
+        assert qsystem_sim.path in info.value.message and "another process" in info.value.message
+        plain = SerialLink(qsystem_sim.path, 9600)  # printers and ID readers: no lock asked, none enforced
+        plain.open()
+        plain.close()
+        status = Recorder()
+        second = RS485Line(qsystem_sim.path, protocol="qsystem", retry_seconds=0.05, **FAST)  # not shared_line
+        with pytest.raises(DeviceError) as info:
+            second.open()
+        assert info.value.fix and "hallctl run counter --node A --node B" in info.value.fix
+        second.add_keypad(3, on_status=status)
+        with second:
+            wait_for("the line's error and the keypad unreachable", lambda: status.has(3, False))
+            assert "in use by another process" in second.status()["error"]
+    finally:
+        owner.close()
+    with RS485Line(qsystem_sim.path, protocol="qsystem", **FAST) as line:  # the owner gone, the port is free
+        line.add_keypad(3)
+        ready(line)
+
+
+def test_a_second_process_on_the_same_line_gets_one_line_with_the_fix(qsystem_sim: KeypadLineSimulator) -> None:
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    script = ("import sys\n"
+              "from devices.errors import DeviceError\n"
+              "from devices.keypad.line import RS485Line\n"
+              "try:\n"
+              "    RS485Line(sys.argv[1]).open()\n"
+              "except DeviceError as exc:\n"
+              "    print(exc)\n"
+              "    sys.exit(4)\n")
+    with RS485Line(qsystem_sim.path, protocol="qsystem", **FAST) as line:
+        line.add_keypad(3)
+        ready(line)
+        res = subprocess.run([sys.executable, "-c", script, qsystem_sim.path], capture_output=True, text=True,
+                             cwd=ROOT, timeout=60)
+    assert res.returncode == 4, res.stdout + res.stderr
+    assert qsystem_sim.path in res.stdout and "one `hallctl run counter --node A --node B` process" in res.stdout
+
+
 # ---------------------------------------------------------------- through the hall file's device tables
 
 

@@ -2,7 +2,8 @@
 
 The driver is the keypad line (devices/keypad/line.py): one owner per port serves keypads and pads alike, so a
 pad and a keypad on the same wires must agree on the line's keys (protocol, baudrate, gap_ms, poll_seconds,
-missed_polls).
+missed_polls). A pad's table alone cannot tell it sits on a QSystem keypads' port; `keypad.options.line_problems`
+looks at every table of the hall for that.
 """
 
 from __future__ import annotations

@@ -14,6 +14,10 @@ two writers would interleave their frames into collisions of their own making. `
   and ff68.py). Any frame from a device counts as an answer; `missed_polls` polls in a row without one mark it
   "not answering" (logged once, reported by `status()` and `on_status`), and its next frame marks it back.
   The other devices on the line are not affected: polls go to one address at a time and never block keys.
+  When the line itself goes down (port missing, adapter unplugged) every device on it is "not answering" at
+  once, since none can be reached; after the reopen each is back on its first frame (or at once, unpolled).
+- The port is opened with an exclusive lock: a second process on the same wires would split the incoming bytes
+  and poll over this one, so it is refused with `OWNER_FIX` instead.
 - Bad bytes (collisions, noise, partial frames) are counted by reason and dropped; they never stop the line.
 
 `shared_line(port, …)` returns the process's one line for a port, so a counter agent holding a keypad and an
@@ -50,6 +54,8 @@ WIRING_FIX = ("check the device's power, its address switches and the A/B wires 
               "(a 120 Ω terminator belongs at each end of the line)")
 NOISE_FIX = ("two devices may share an address or the line picks up noise: check the address switches, "
              "the A/B wiring and the terminators")
+OWNER_FIX = ("another process owns this line: run all counters of one RS-485 line in one "
+             "`hallctl run counter --node A --node B` process (and stop it before `hallctl device keypad monitor`)")
 MAX_QUEUE = 200
 REPEAT_WINDOW = 0.3  # an FF 68 keypad repeats a key frame it saw no echo for; the same frame this soon is a repeat
 FRAME_TIMEOUT = 0.1  # silence after part of a frame: at 9600 baud the longest frame takes 16 ms
@@ -98,6 +104,7 @@ class _Device:
     led: int = qsystem.Led.OFF
     display: str = ""
     answering: bool | None = None  # None: not polled yet (or polling is off)
+    told: bool | None = None  # what on_status last said, so a change is reported once however it was learnt
     missed: int = 0
     last_seen: float | None = None
     next_poll: float = 0.0
@@ -138,7 +145,7 @@ class RS485Line:
         self.missed_polls = max(1, missed_polls)
         self.answer_timeout = answer_ms / 1000
         self.retry_seconds = retry_seconds
-        self.link: ByteLink = link or SerialLink(port, baudrate, timeout=0.01)
+        self.link: ByteLink = link or SerialLink(port, baudrate, timeout=0.01, exclusive=True, in_use_fix=OWNER_FIX)
         self._devices: dict[int, _Device] = {}
         self._listeners: list[Callable[[LineEvent], None]] = []
         self._sends: deque[bytes] = deque()
@@ -184,6 +191,8 @@ class RS485Line:
                 if value is not None:
                     setattr(dev, key, value)
             self._devices[address] = dev
+            if known is None and self._error is not None:  # added to a line that is down: unreachable too
+                self._unreachable(dev, self._error)
 
     def remove(self, address: int) -> None:
         with self._lock:
@@ -197,7 +206,10 @@ class RS485Line:
             dev = self._device(address)
             dev.on_key = on_key or dev.on_key
             dev.on_rating = on_rating or dev.on_rating
-            dev.on_status = on_status or dev.on_status
+            if on_status is not None and on_status is not dev.on_status:
+                dev.on_status = on_status
+                if dev.told is False:  # it went unreachable before anyone listened: the new handler must know
+                    self._call(on_status, dev.address, False)
 
     def add_listener(self, listener: Callable[[LineEvent], None]) -> None:
         """Every event the line sees, known addresses or not (the monitor)."""
@@ -399,23 +411,40 @@ class RS485Line:
     def _up(self) -> None:
         self._is_open = True
         self._decoder = self._new_decoder()
-        if self._error is not None:
-            log.info("%s: keypad line open again", self.port)
-            self._counts.reopened += 1
-            self._emit(LineEvent("line", detail="open again"))
-        self._error = None
+        with self._lock:
+            if self._error is not None:
+                log.info("%s: keypad line open again", self.port)
+                self._counts.reopened += 1
+                self._emit(LineEvent("line", detail="open again"))
+            self._error = None
+            if self.poll_seconds > 0:
+                return  # each device is back when it answers its next poll (see _seen)
+            for dev in self._devices.values():
+                if dev.answering is False:  # only the line could have made an unpolled device unreachable
+                    dev.answering = None  # no poll says more than "the line is open"
+                    self._status_event(dev, True, "the line is open again")
 
     def _down(self, exc: DeviceError) -> None:
         first = self._error is None or self._error.message != exc.message
-        self._error = exc
-        self._is_open = False
         with self._lock:
+            self._error = exc
+            self._is_open = False
             self._outstanding = None
+            for dev in self._devices.values():
+                self._unreachable(dev, exc)
         with contextlib.suppress(Exception):
             self.link.close()
         if first:
             log.error("%s: keypad line down: %s", self.port, exc)
             self._emit(LineEvent("line", detail=str(exc)))
+
+    def _unreachable(self, dev: _Device, exc: DeviceError) -> None:
+        """Called with the lock held: no device on a line that is down can answer, so the hall hears it now,
+        not `missed_polls` polls later (there are no polls without a port)."""
+        dev.missed = 0
+        if dev.answering is not False:
+            dev.answering = False
+            self._status_event(dev, False, f"the line is down: {exc.message}")
 
     def _next_frame(self, now: float) -> bytes | None:
         with self._lock:
@@ -460,6 +489,9 @@ class RS485Line:
             self._status_event(dev, True, "answers")
 
     def _status_event(self, dev: _Device, answering: bool, detail: str) -> None:
+        if dev.told is answering:
+            return  # e.g. an unpolled device told "back" at the reopen, then heard from: one report, not two
+        dev.told = answering
         self._emit(LineEvent("status", dev.address, answering=answering, detail=detail))
         if dev.on_status is not None:
             self._call(dev.on_status, dev.address, answering)

@@ -2,14 +2,16 @@
 
 Every device on one port shares one line owner (devices/keypad/line.py), so the line's keys (protocol,
 baudrate, gap_ms, poll_seconds, missed_polls) must agree across the hall file's tables for that port; the owner
-refuses a disagreement when the second device opens. Drivers are imported only when a device is opened or
-probed, so `config check` stays fast.
+refuses a disagreement when the second device opens. `line_problems` finds those disagreements (and shared
+addresses) across the whole hall file, so `config check` refuses them before a counter agent does. Drivers are
+imported only when a device is opened or probed, so `config check` stays fast.
 """
 
 from __future__ import annotations
 
 import threading
-from typing import TYPE_CHECKING, Literal
+from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import Field
 
@@ -136,6 +138,73 @@ def open_pad(options: Options) -> EvalPad:
 
     assert isinstance(options, EvalPadOptions)
     return options.line().add_evaluator(options.address, best_key=options.best_key)
+
+
+LINE_TYPES = ("keypad-serial", "eval-pad")
+LINE_KEYS = ("protocol", "baudrate", "gap_ms", "poll_seconds", "missed_polls")
+_LINE_FIX = "every device on one port shares one line: give them the same " + ", ".join(LINE_KEYS)
+_ADDRESS_FIX = ("every device on one line needs its own address: set a free one on the device's address switches "
+                "and in the hall file")
+_PAD_FIX = ("rating pads speak ff68 only: set protocol = \"ff68\" on every keypad of this port (if they speak it), "
+            "or give the pad its own port")
+
+
+def line_problems(tables: Sequence[Mapping[str, Any]]) -> list[tuple[int, str]]:
+    """(index into `tables`, problem) for the RS-485 lines the tables describe, in index order.
+
+    Give it every device table of the hall (other types are skipped, so indices stay the caller's): the line
+    owner would refuse a disagreement only when the second device opens, on the counter PC, after the hall has
+    started, and it merges two devices at one address into one without a word (both keypads' keys arrive as
+    one). The same port name is taken to be the same wires; callers whose nodes run on different PCs should
+    call it once per PC. Each table's missing keys take the options' defaults (a keypad-serial without
+    `protocol` is qsystem); malformed values are left to the options' own check. The first table on a port is
+    the reference the later ones are compared with, and a problem is reported on the later table.
+    """
+    from ..evaluator.options import EvalPadOptions
+
+    defaults = {kind: {key: model.model_fields[key].default for key in LINE_KEYS}
+                for kind, model in (("keypad-serial", KeypadSerial), ("eval-pad", EvalPadOptions))}
+    ports: dict[str, list[tuple[int, Mapping[str, Any], dict[str, Any]]]] = {}
+    for index, table in enumerate(tables):
+        kind = table.get("type")
+        if kind not in LINE_TYPES or not isinstance(table.get("port"), str):
+            continue
+        line = {**defaults[kind], **{k: table[k] for k in LINE_KEYS if k in table}}
+        ports.setdefault(table["port"], []).append((index, table, line))
+    problems: list[tuple[int, str]] = []
+    for port, members in ports.items():
+        ref_index, ref, ref_line = members[0]
+        qsystem_keypad = next((t for _, t, line in members
+                               if t["type"] == "keypad-serial" and line["protocol"] == "qsystem"), None)
+        seen: dict[int, Mapping[str, Any]] = {}
+        for index, table, line in members:
+            pad = table["type"] == "eval-pad"
+            if pad and (line["protocol"] == "qsystem" or qsystem_keypad is not None):
+                on = "this pad says qsystem" if qsystem_keypad is None else \
+                    f"{_name(qsystem_keypad)} on it speaks qsystem"
+                problems.append((index, f"{_name(table)} is on a qsystem line ({port}: {on}); {_PAD_FIX}"))
+            if index != ref_index:
+                pad_pair = {table["type"], ref["type"]} == set(LINE_TYPES)
+                differ = [f"{key} {line[key]!r} here, {ref_line[key]!r} on {_name(ref)}" for key in LINE_KEYS
+                          if line[key] != ref_line[key] and not (key == "protocol" and pad_pair)]
+                if differ:
+                    problems.append((index, f"{_name(table)} and {_name(ref)} share {port} but disagree: "
+                                            f"{'; '.join(differ)}; {_LINE_FIX}"))
+            address = table.get("address")
+            if not isinstance(address, int) or isinstance(address, bool):
+                continue  # missing or malformed: the options' check says so
+            other = seen.get(address)
+            if other is not None:
+                problems.append((index, f"{_name(table)} and {_name(other)} are both at address {address} on {port}; "
+                                        f"{_ADDRESS_FIX}"))
+            else:
+                seen[address] = table
+    return sorted(problems, key=lambda p: p[0])
+
+
+def _name(table: Mapping[str, Any]) -> str:
+    what = "rating pad" if table.get("type") == "eval-pad" else "keypad"
+    return f"{what} {table.get('name', '?')!r}"
 
 
 KIND = Kind("keypad", "call keypad", {"keypad-serial": KeypadSerial}, open=open_keypad, probe=probe_keypad,

@@ -9,7 +9,8 @@ English prompts use espeak-ng's `en` voice.
 
 Unlike calls, a prompt that has not started when the next one is asked for is dropped: the visitor has moved on
 to another screen, and reading the old screen's words would mislead. One worker thread, so two prompts never
-overlap; a sink error (no sound card) is logged and the kiosk goes on.
+overlap; a sink error (no sound card) is logged and the kiosk goes on, and so does the worker after any other
+exception (a missing pypinyin, a bug): a dead worker would silence every later prompt without a word.
 """
 
 from __future__ import annotations
@@ -82,6 +83,7 @@ class PromptSpeaker:
         self._cv = threading.Condition()
         self._closed = False
         self._thread: threading.Thread | None = None
+        self._failures: set[str] = set()  # reasons already logged with their traceback
 
     def say(self, text: str) -> None:
         """Speak `text` soon; a prompt still waiting is replaced (never two at once, never a stale one)."""
@@ -132,4 +134,13 @@ class PromptSpeaker:
             except (DeviceError, OSError, ValueError) as exc:
                 prompt.error = str(exc)
                 log.info("prompt not spoken (%s): %s", prompt.text, exc)
+            except Exception as exc:  # pypinyin missing, a sink's bug: the next screen's prompt must still be said
+                prompt.error = f"{type(exc).__name__}: {exc}"
+                reason = prompt.error
+                if reason not in self._failures:  # once per reason, with the traceback, not at every screen
+                    self._failures.add(reason)
+                    log.exception("prompt not spoken (%s): %s; the next prompts are still tried", prompt.text,
+                                  reason)
+                else:
+                    log.debug("prompt not spoken (%s): %s", prompt.text, reason)
             self.spoken.append(prompt)

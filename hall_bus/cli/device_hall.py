@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+from pathlib import Path
 from typing import Any
 
 from devices.errors import DeviceError
@@ -49,11 +50,15 @@ def _open(table: dict[str, Any]) -> Any:
 def _voice(args: argparse.Namespace) -> int:
     table = _configured(args, "voice", DEFAULT_VOICE)
     if args.voice_command == "segments":
-        from devices.voice.segments import generate
-
         if args.regenerate:
-            for name, path, detail in generate(force=True):
-                print(f"{name}\t{path}\t{detail}")
+            try:
+                for name, path, detail in _regenerate():
+                    print(f"{name}\t{path}\t{detail}")
+            except DeviceError as exc:
+                print(f"FAIL: {exc}", file=sys.stderr)
+                return MISSING
+            except OSError as exc:
+                raise UserError(f"voice segments: cannot write: {exc.strerror or exc}") from None
         announcer = _open(table)
         try:
             missing = 0
@@ -89,6 +94,19 @@ def _voice(args: argparse.Namespace) -> int:
         raise UserError(f"voice: {exc}") from None
     finally:
         announcer.close()
+
+
+def _regenerate() -> list[tuple[str, Path, str]]:
+    """Refuse before the first file is rewritten: without espeak-ng the run would stop after the chime, leaving
+    a half-regenerated set that looks like a success at a glance."""
+    import shutil
+
+    from devices.voice.segments import generate
+
+    if shutil.which("espeak-ng") is None:
+        raise DeviceError("espeak-ng is not installed, so no segment can be generated",
+                          "apt-get install espeak-ng (recordings in assets/voice/recorded need no synthesis)")
+    return generate(force=True)
 
 
 # ---------------------------------------------------------------------- boards
