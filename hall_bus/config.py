@@ -10,7 +10,7 @@ import difflib
 import re
 import tomllib
 from collections import Counter as Tally
-from datetime import time
+from datetime import date, time
 from functools import cached_property
 from pathlib import Path
 from typing import Annotated, Any, Literal
@@ -73,6 +73,7 @@ class Service(_Strict):
     avg_minutes: float = Field(gt=0, le=480)
     promised_minutes: float = Field(gt=0, description="承诺时限: minutes from ticket to case finished")
     share: float = Field(default=1.0, ge=0, description="relative share of visitors, for the day simulation")
+    materials: list[str] = Field(default_factory=list, description="一次性告知: the materials a case needs")
 
 
 class Zone(_Strict):
@@ -151,10 +152,23 @@ class BusSettings(_Strict):
         return f"tcp://{h}:{self.command_port}", f"tcp://{h}:{self.event_port}"
 
 
+class WorkCalendar(_Strict):
+    """The hall's working days, for deadlines counted in working days (a consultation answered within one,
+    a bad rating followed up within `followup_days`): weekends and public holidays skipped, and the weekend
+    days worked in exchange for a holiday (调休上班) counted."""
+
+    weekend: list[Annotated[int, Field(ge=1, le=7)]] = Field(default_factory=lambda: [6, 7])  # ISO weekdays
+    holidays: list[date] = Field(default_factory=list)
+    workdays: list[date] = Field(default_factory=list)
+    consult_answer_days: int = Field(default=1, ge=1, le=30)
+    followup_days: int = Field(default=3, ge=1, le=60)
+
+
 class HallConfig(_Strict):
     hall: HallInfo
     bus: BusSettings = BusSettings()
     age: AgeRules = AgeRules()
+    calendar: WorkCalendar = WorkCalendar()
     services: list[Service] = Field(min_length=1)
     zones: list[Zone] = Field(min_length=1)
     counters: list[Counter] = Field(min_length=1)

@@ -92,6 +92,15 @@ EXAMPLES = {
     "cancel_help": {"help_id": "H-1", "by": "xm-1", "reason": "declined"}, "tick": {},
     "device_status": {"device": "printer", "ok": False, "problem": "paper out"},
     "change_group": {"ticket": "A001", "group": "accompany", "by": "xm-1", "reason": "walks with a stick"},
+    "open_consultation": {"helper": "xm-1", "name": "张秀英", "question": "医保异地备案要带什么？"},
+    "answer_consultation": {"consultation_id": "C-000001", "by": "xm-1", "answer": "身份证"},
+    "refer_consultation": {"consultation_id": "C-000001", "by": "xm-1", "department": "医保局"},
+    "record_delegation": {"helper": "xm-1", "principal": "张秀英", "services": ["医保"],
+                          "pages": [{"sha256": "0" * 64, "file": "D-000001-1.jpg"}]},
+    "complete_delegation": {"delegation_id": "D-000001", "by": "xm-1"},
+    "cancel_delegation": {"delegation_id": "D-000001", "by": "xm-1", "note": "visitor came back"},
+    "issue_notice": {"service": "医保", "missing": ["户口簿"], "by": "xm-1"},
+    "assign_followup": {"followup_id": "FU-000001", "owner": "xm-2"},
 }
 
 

@@ -211,6 +211,89 @@ class Rate(_Cmd):
         return RATING_LEVELS[5 - self.level] if isinstance(self.level, int) else self.level
 
 
+Name = Annotated[str, Field(min_length=1, max_length=40)]
+Words = Annotated[str, Field(min_length=1, max_length=1000)]
+Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+
+
+class OpenConsultation(_Cmd):
+    """咨询登记: name, contact, question; answered at once or within `consult_answer_days` working days."""
+
+    roles = frozenset({"greeter", "counter"})
+    op: Literal["open_consultation"]
+    helper: HelperId
+    name: Name
+    contact: Annotated[str, Field(max_length=40)] = ""
+    question: Words
+    service: str | None = None
+    ticket: TicketRef | None = None
+    answer: Annotated[str, Field(max_length=1000)] = ""  # answered on the spot: opened and closed at once
+
+
+class AnswerConsultation(_Cmd):
+    roles = frozenset({"greeter", "counter"})
+    op: Literal["answer_consultation"]
+    consultation_id: Annotated[str, Field(min_length=1, max_length=20)]
+    by: HelperId
+    answer: Words
+
+
+class ReferConsultation(_Cmd):
+    """Passed to the department that can answer; the deadline and the owner stay (首问负责)."""
+
+    roles = frozenset({"greeter", "counter"})
+    op: Literal["refer_consultation"]
+    consultation_id: Annotated[str, Field(min_length=1, max_length=20)]
+    by: HelperId
+    department: Annotated[str, Field(min_length=1, max_length=60)]
+    note: Annotated[str, Field(max_length=500)] = ""
+
+
+class Page(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    sha256: Sha256
+    file: Annotated[str, Field(min_length=1, max_length=200)]
+
+
+class RecordDelegation(_Cmd):
+    """委托代办协议, signed before a helper acts for a visitor; the signed pages are photographed first."""
+
+    roles = frozenset({"greeter"})
+    op: Literal["record_delegation"]
+    helper: HelperId
+    principal: Name
+    services: Annotated[list[str], Field(min_length=1, max_length=20)]
+    pages: Annotated[list[Page], Field(min_length=1, max_length=30)]
+    ticket: TicketRef | None = None
+
+
+class CloseDelegation(_Cmd):
+    roles = frozenset({"greeter"})
+    op: Literal["complete_delegation", "cancel_delegation"]
+    delegation_id: Annotated[str, Field(min_length=1, max_length=20)]
+    by: HelperId
+    note: Annotated[str, Field(max_length=500)] = ""
+
+
+class IssueNotice(_Cmd):
+    """一次性告知: every missing material of a service told once, in writing (the slip the node prints)."""
+
+    roles = frozenset({"greeter", "counter"})
+    op: Literal["issue_notice"]
+    service: str
+    missing: Annotated[list[Annotated[str, Field(min_length=1, max_length=60)]], Field(min_length=1, max_length=30)]
+    by: HelperId
+    ticket: TicketRef | None = None
+
+
+class AssignFollowUp(_Cmd):
+    roles = frozenset({"greeter"})
+    op: Literal["assign_followup"]
+    followup_id: str
+    owner: HelperId
+    due: date | None = None  # the supervisor may set a date; otherwise `followup_days` working days
+
+
 class CloseFollowUp(_Cmd):
     op: Literal["close_followup"]
     followup_id: str
@@ -219,7 +302,8 @@ class CloseFollowUp(_Cmd):
 
 Command = Annotated[
     Issue | ClaimHelp | HandoverHelp | FinishHelp | CancelHelp | ChangeGroup | Tick | DeviceStatus | CounterOp
-    | CallTicket | Requeue | Finish | Transfer | Park | ResumeParked | Rate | CloseFollowUp,
+    | CallTicket | Requeue | Finish | Transfer | Park | ResumeParked | Rate | CloseFollowUp | OpenConsultation
+    | AnswerConsultation | ReferConsultation | RecordDelegation | CloseDelegation | IssueNotice | AssignFollowUp,
     Field(discriminator="op"),
 ]
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(Command)

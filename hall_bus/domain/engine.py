@@ -17,7 +17,7 @@ from typing import Any
 
 from hall_bus.clock import Clock, hall_day
 from hall_bus.config import HallConfig
-from hall_bus.domain import calling, helpers, tickets
+from hall_bus.domain import calling, cases, helpers, tickets
 from hall_bus.domain import state as s
 from hall_bus.domain.registry import APPLIERS, HANDLERS, Event
 from hall_bus.domain.rejected import CommandRejected
@@ -45,6 +45,7 @@ class QueueEngine:
         self._pending = []
         tickets.roll_day(self, now)
         helpers.escalate_due(self, now)
+        cases.mark_overdue(self, now)
         try:
             result = HANDLERS[command.op](self, command, now)
         except CommandRejected as exc:
@@ -64,11 +65,12 @@ class QueueEngine:
             self.state.seq = seq
 
     def work_due(self) -> bool:
-        """Would a `tick` change anything now (a new hall day, a help request to escalate)? Cheap: the server
-        asks every heartbeat and sends a tick only when it would."""
+        """Would a `tick` change anything now (a new hall day, a help request to escalate, a consultation
+        overdue)? Cheap: the server asks every heartbeat and sends a tick only when it would."""
         now = self.clock.now()
         day = hall_day(now, self.tz, self.cfg.hall.day_rollover).isoformat()
-        return (self.state.day is not None and day > self.state.day) or bool(helpers.due_for_escalation(self, now))
+        return (self.state.day is not None and day > self.state.day) or bool(helpers.due_for_escalation(self, now)) \
+            or bool(cases.overdue_due(self, now))
 
     def estimate(self, ticket_id: str) -> tuple[int, int]:
         """(people ahead, estimated wait in minutes) for a waiting ticket; what the ticket and kiosk show."""

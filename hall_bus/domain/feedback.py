@@ -7,6 +7,7 @@ from typing import TYPE_CHECKING, Any
 
 from hall_bus.domain import commands as c
 from hall_bus.domain import state as s
+from hall_bus.domain.cases import followup_due
 from hall_bus.domain.registry import applies, handles
 from hall_bus.domain.rejected import CommandRejected
 from hall_bus.domain.state import FollowUp, HallState
@@ -29,7 +30,7 @@ def rate(e: QueueEngine, cmd: c.Rate, now: datetime) -> dict[str, Any]:
     if level in c.FOLLOW_UP_LEVELS:
         fid = f"FU-{e.state.followup_count + 1:06d}"
         e.emit("followup_opened", now, followup_id=fid, ticket=t.id, number=t.number, level=level,
-               service=t.service, counter=t.counter, comment=cmd.comment)
+               service=t.service, counter=t.counter, comment=cmd.comment, due=followup_due(e, now))
         result["followup_id"] = fid
     return result
 
@@ -56,8 +57,10 @@ def rating_recorded(st: HallState, ts: float, d: dict[str, Any]) -> None:
 @applies("followup_opened")
 def followup_opened(st: HallState, ts: float, d: dict[str, Any]) -> None:
     st.followup_count += 1
+    due = d.get("due")  # older ledgers: no due date
     st.followups[d["followup_id"]] = FollowUp(id=d["followup_id"], ticket=d["ticket"], level=d["level"],
-                                              comment=d["comment"])
+                                              comment=d["comment"],
+                                              due_ts=datetime.fromisoformat(due).timestamp() if due else None)
 
 
 @applies("followup_closed")

@@ -87,6 +87,43 @@ class FollowUp:
     comment: str = ""
     status: str = "open"
     note: str = ""
+    owner: str | None = None  # who follows it up (assigned by a greeter or the supervisor)
+    due_ts: float | None = None  # `followup_days` working days after the rating
+
+
+@dataclass(slots=True)
+class Consultation:
+    """咨询登记: a question asked at the hall; one not answered at once is due within a working day."""
+
+    id: str
+    helper: str  # 首问负责: who took the question owns it
+    name: str
+    contact: str
+    question: str
+    service: str | None
+    ticket: str | None
+    opened_ts: float
+    due_ts: float
+    status: str = "open"  # open | referred | answered
+    answer: str = ""
+    answered_by: str = ""
+    referred_to: str = ""
+    overdue: bool = False
+
+
+@dataclass(slots=True)
+class Delegation:
+    """委托代办协议: a helper acts for a visitor, for these services, on the strength of these photographed pages."""
+
+    id: str
+    helper: str
+    principal: str
+    services: list[str]
+    pages: list[dict[str, str]]  # {"sha256", "file"}: the camera pages stored beside the ledger
+    ticket: str | None
+    signed_ts: float
+    status: str = "signed"  # signed | completed | cancelled
+    note: str = ""
 
 
 @dataclass
@@ -101,12 +138,17 @@ class HallState:
     durations: dict[str, list[float]] = field(default_factory=dict)
     followup_count: int = 0
     faults: dict[str, dict[str, Any]] = field(default_factory=dict)  # "node/device" -> problem, since_ts
+    consultations: dict[str, Consultation] = field(default_factory=dict)
+    delegations: dict[str, Delegation] = field(default_factory=dict)
+    notice_count: int = 0
     seq: int = 0  # ledger sequence number of the last event applied
     index: QueueIndex = field(default_factory=QueueIndex, repr=False, compare=False)
     # Open help requests not yet escalated: walk-ins in request order (so a check stops at the first not yet
     # due), booked visits apart (due at their appointment, a handful a day).
     unescalated: dict[str, None] = field(default_factory=dict, repr=False, compare=False)
     unescalated_booked: dict[str, None] = field(default_factory=dict, repr=False, compare=False)
+    # Consultations not answered and not yet overdue, in the order asked (their deadlines keep that order).
+    unanswered: dict[str, None] = field(default_factory=dict, repr=False, compare=False)
 
     index_deferred: bool = field(default=False, repr=False, compare=False)  # replay builds the index once, after
 
@@ -133,6 +175,8 @@ class HallState:
         for h in sorted(self.helps.values(), key=lambda h: h.requested_ts):
             if h.status == "open" and not h.escalated:
                 self.watch_help(h)
+        self.unanswered = {c.id: None for c in sorted(self.consultations.values(), key=lambda c: c.opened_ts)
+                           if c.status != "answered" and not c.overdue}
 
     def watch_help(self, h: HelpRequest) -> None:
         booked = self.tickets[h.ticket].appointment_ts is not None
@@ -163,6 +207,9 @@ class HallState:
             "durations": {k: list(v) for k, v in self.durations.items()},
             "followup_count": self.followup_count,
             "faults": {k: dict(v) for k, v in self.faults.items()},
+            "consultations": {k: asdict(v) for k, v in self.consultations.items()},
+            "delegations": {k: asdict(v) for k, v in self.delegations.items()},
+            "notice_count": self.notice_count,
             "seq": self.seq,
         }
 
@@ -183,6 +230,9 @@ class HallState:
             durations={k: list(v) for k, v in data["durations"].items()},
             followup_count=data["followup_count"],
             faults={k: dict(v) for k, v in data["faults"].items()},
+            consultations={k: Consultation(**v) for k, v in data.get("consultations", {}).items()},
+            delegations={k: Delegation(**v) for k, v in data.get("delegations", {}).items()},
+            notice_count=data.get("notice_count", 0),
             seq=data["seq"],
         )
         state.rebuild_derived()
