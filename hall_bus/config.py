@@ -126,6 +126,8 @@ class Node(_Strict):
     # A kiosk's or display's screen: touch targets are sized in millimetres (a 21.5" 1080×1920 panel ≈ 4.0)
     px_per_mm: float = Field(default=4.0, gt=0.5, le=40)
     idle_seconds: float = Field(default=30.0, ge=10, le=600, description="a kiosk goes back to welcome")
+    # A greeter's tablet or a counter panel prints slips (一次性告知) on this kiosk's printer, in its zone.
+    print_at: str | None = None
 
 
 class BusSettings(_Strict):
@@ -243,6 +245,11 @@ def cross_check(cfg: HallConfig) -> list[tuple[tuple[str | int, ...], str]]:
                 problems.append((("nodes", idx, "counter"), f"no counter number {node.counter}"))
         elif node.counter is not None:
             problems.append((("nodes", idx, "counter"), f"only counter nodes have a counter (role is {node.role})"))
+        if node.print_at is not None:
+            kiosks = [n.id for n in cfg.nodes if n.role == "kiosk"]
+            if node.print_at not in kiosks:
+                problems.append((("nodes", idx, "print_at"), f"no kiosk {node.print_at!r}{_hint(node.print_at, kiosks)}"
+                                 f" (kiosks: {', '.join(kiosks) or 'none'})"))
         names = Tally(d.name for d in node.devices)
         for didx, device in enumerate(node.devices):
             if names[device.name] > 1:

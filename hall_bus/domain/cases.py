@@ -110,8 +110,11 @@ def issue_notice(e: QueueEngine, cmd: c.IssueNotice, now: datetime) -> dict[str,
         raise CommandRejected("bad_notice", "a notice needs at least one missing material")
     nid = f"N-{e.state.notice_count + 1:06d}"
     text = notice_text(cmd.service, items)
+    if cmd.print_at is not None and cmd.print_at not in {n.id for n in e.cfg.nodes if n.role == "kiosk"}:
+        raise CommandRejected("bad_notice", f"no kiosk {cmd.print_at} to print the slip")
     e.emit("notice_issued", now, notice_id=nid, service=cmd.service, items=items,
-           free_items=[i for i in items if i not in listed], ticket=cmd.ticket, by=cmd.by, text=text)
+           free_items=[i for i in items if i not in listed], ticket=cmd.ticket, by=cmd.by, text=text,
+           print_at=cmd.print_at)
     return {"notice_id": nid, "items": items, "text": text}
 
 

@@ -284,6 +284,7 @@ class IssueNotice(_Cmd):
     missing: Annotated[list[Annotated[str, Field(min_length=1, max_length=60)]], Field(min_length=1, max_length=30)]
     by: HelperId
     ticket: TicketRef | None = None
+    print_at: Annotated[str, Field(min_length=1, max_length=40)] | None = None  # the kiosk that prints the slip
 
 
 class AssignFollowUp(_Cmd):
