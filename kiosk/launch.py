@@ -46,8 +46,9 @@ async def run_citizen_kiosk(cfg: HallConfig, args: argparse.Namespace) -> int:
     printer, reader = kiosk_devices(cfg, args)
     camera = kiosk_camera(cfg, args)
     prompts = kiosk_prompts(cfg, args)
-    client = _client(cfg, args, subscribe=False, mirror=False)
+    client = _client(cfg, args, mirror=False)  # subscribed: it prints the notice slips sent to it
     agent = KioskAgent(client, cfg, args.node, printer=printer, reader=reader)
+    client.on_event = agent.on_event
     flow = KioskFlow(cfg, idle_seconds=args.idle if args.idle is not None else node.idle_seconds)
 
     async def issue(service: str, group: str, card: Any) -> Any:

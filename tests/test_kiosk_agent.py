@@ -99,3 +99,38 @@ def test_a_printer_that_stops_printing_alerts_the_greeters_and_its_recovery_clea
             assert [e["data"]["ok"] for e in statuses] == [False, True]
 
     asyncio.run(asyncio.wait_for(scenario(), 60))
+
+
+def test_a_greeters_one_time_notice_comes_out_of_the_zone_kiosk_printer(cfg, tmp_path: Path, devices) -> None:  # type: ignore[no-untyped-def]
+    psim, _, printer, reader = devices
+
+    async def scenario() -> None:
+        async with running_hall(cfg, tmp_path) as hall:
+            client = hall.client("kiosk-2")  # subscribed: slips are sent to it as events
+            agent = KioskAgent(client, cfg, "kiosk-2", printer=printer, reader=reader)
+            client.on_event = agent.on_event
+            await client.start()
+            other = hall.client("kiosk-1")
+            other_agent = KioskAgent(other, cfg, "kiosk-1", printer=None)
+            other.on_event = other_agent.on_event
+            await other.start()
+            greeter = await hall.started("greeter-1", subscribe=False)
+            answer = await greeter.request({"op": "issue_notice", "service": "不动产", "by": "小满",
+                                            "missing": ["不动产权证书", "完税证明", "村委会证明"],
+                                            "print_at": "kiosk-2"})
+            assert answer["ok"], answer
+            deadline = time.monotonic() + 10
+            while not agent.slips and time.monotonic() < deadline:
+                await asyncio.sleep(0.05)
+            assert agent.slips == [("N-000001", True, "")]
+            assert other_agent.slips == []  # only the named kiosk prints it
+            refused = await greeter.request({"op": "issue_notice", "service": "不动产", "by": "小满",
+                                             "missing": ["照片"], "print_at": "kiosk-9"})
+            assert not refused["ok"] and refused["code"] == "bad_notice"
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))
+    job = decode(psim.job())
+    text = "\n".join(job.text)
+    assert "一次性告知书" in text and "办理事项：不动产" in text
+    assert "1. 不动产权证书" in text and "2. 完税证明" in text and "3. 村委会证明" in text
+    assert "告知人：小满" in text and "告知书编号 N-000001" in text and job.cuts == 1

@@ -18,7 +18,7 @@ from ..link import ByteLink
 from . import status as st
 from .encoder import encode
 from .profile import PrinterProfile, get_profile
-from .ticket import Ticket, layout
+from .ticket import NoticeSlip, Op, Ticket, layout, notice_layout
 
 
 @dataclass
@@ -83,10 +83,17 @@ class TicketPrinter:
             return st.PrinterStatus(online=False, error=True)
 
     def print_ticket(self, ticket: Ticket) -> PrintResult:
+        return self._print(layout(ticket))
+
+    def print_notice(self, slip: NoticeSlip) -> PrintResult:
+        """A one-time notice slip: the same status checks as a ticket, so a slip that did not come out is known."""
+        return self._print(notice_layout(slip))
+
+    def _print(self, ops: list[Op]) -> PrintResult:
         before = self.status()
         if before.known and not before.can_print:
             raise PrinterNotReady(before)
-        data = encode(layout(ticket), self.profile)
+        data = encode(ops, self.profile)
         self.link.write(data)
         after = self.status(timeout=2.0)
         return PrintResult(before, after, len(data))

@@ -80,3 +80,39 @@ def layout(t: Ticket) -> list[Op]:
         Cut(),
     ]
     return ops
+
+
+@dataclass(frozen=True)
+class NoticeSlip:
+    """一次性告知书: every missing material of a service, told once, in writing; the visitor keeps it."""
+
+    hall: str
+    notice_id: str
+    service: str
+    items: tuple[str, ...]
+    issued_at: datetime
+    by: str = ""  # the helper or window who told it (首问负责)
+    number: str = ""  # the ticket, when the visitor has one
+
+
+def notice_layout(n: NoticeSlip) -> list[Op]:
+    ops: list[Op] = [
+        Line(n.hall, bold=True),
+        Line("一次性告知书", size=2, bold=True),
+        Rule(),
+        Line(f"办理事项：{n.service}", align="left"),
+        Line("还需要以下材料，请备齐后再来：", align="left"),
+    ]
+    ops += [Line(f"{i}. {item}", align="left") for i, item in enumerate(n.items, 1)]
+    ops += [Rule()]
+    if n.number:
+        ops.append(Line(f"号票 {n.number}", align="left"))
+    ops += [
+        Line(f"告知人：{n.by}" if n.by else "告知人：帮办员", align="left"),
+        Line(f"告知时间 {n.issued_at:%Y-%m-%d %H:%M}", align="left"),
+        QR(n.notice_id),
+        Line(f"告知书编号 {n.notice_id}"),
+        Line("材料备齐后可直接找帮办员，无需重新排队"),
+        Cut(),
+    ]
+    return ops

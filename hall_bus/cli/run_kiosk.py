@@ -84,6 +84,7 @@ async def run_kiosk(cfg: HallConfig, client: Any, args: argparse.Namespace) -> i
 
     printer, reader = kiosk_devices(cfg, args)
     agent = KioskAgent(client, cfg, args.node, printer=printer, reader=reader)
+    client.on_event = agent.on_event  # notice slips (一次性告知) a greeter or a window sends to this kiosk
     services = ", ".join(s.name for s in cfg.services)
     print(f"自助取号 kiosk {args.node}: type a service ({services}), optionally a group "
           f"({', '.join(cfg.groups)}); start with 'card' to read the ID card first; 'q' quits.", flush=True)

@@ -55,6 +55,9 @@ class KioskAgent:
         # Tells the greeters when tickets stop coming out on paper (someone should bring a roll) and when they
         # come out again; the latest state always wins (hall_bus/nodes/device_status.py).
         self.printer_status = StatusReporter(client, "printer")
+        self._printer_lock = asyncio.Lock()  # a ticket and a notice slip never share the paper at once
+        self.slips: list[tuple[str, bool, str]] = []  # (notice id, printed, problem) for the console and tests
+        self._slip_tasks: set[asyncio.Task[None]] = set()
 
     async def read_card(self) -> tuple[CardData | None, str]:
         if self.reader is None:
@@ -90,7 +93,8 @@ class KioskAgent:
         outcome.ticket = ticket
         if printer_ready and self.printer is not None:
             try:
-                result = await asyncio.to_thread(self.printer.print_ticket, ticket)
+                async with self._printer_lock:
+                    result = await asyncio.to_thread(self.printer.print_ticket, ticket)
             except DeviceError as exc:
                 outcome.printer_note = f"printing failed: {exc}"
             except Exception:
@@ -105,6 +109,43 @@ class KioskAgent:
         if self.printer is not None:  # sent in the background: the alert must not hold the visitor's ticket
             self.printer_status.set(outcome.printed, outcome.printer_note)
         return outcome
+
+    # ------------------------------------------------------------------ one-time notice slips
+
+    def on_event(self, ev: dict[str, Any]) -> None:
+        """From the bus: a greeter or a window told a visitor what is missing (一次性告知) and named this kiosk
+        to print the slip; the visitor collects it here."""
+        if ev["type"] == "notice_issued" and ev["data"].get("print_at") == self.node:
+            task = asyncio.get_running_loop().create_task(self.print_notice(ev))
+            self._slip_tasks.add(task)
+            task.add_done_callback(self._slip_tasks.discard)
+
+    async def print_notice(self, ev: dict[str, Any]) -> bool:
+        from devices.printer.ticket import NoticeSlip
+
+        d = ev["data"]
+        ticket = d.get("ticket")
+        number = ticket.split("-", 1)[-1] if ticket else ""
+        issued_at = datetime.fromisoformat(ev["at"]).astimezone(self.cfg.hall.tz)
+        slip = NoticeSlip(hall=self.cfg.hall.name, notice_id=d["notice_id"], service=d["service"],
+                          items=tuple(d["items"]), issued_at=issued_at, by=d.get("by", ""), number=number)
+        problem = "no printer on this kiosk" if self.printer is None else ""
+        printed = False
+        if self.printer is not None:
+            try:
+                async with self._printer_lock:
+                    result = await asyncio.to_thread(self.printer.print_notice, slip)
+                printed, problem = result.ok, result.problem()
+            except DeviceError as exc:
+                problem = str(exc)
+            except Exception:
+                log.exception("printer failed unexpectedly on a notice slip")
+                problem = "printer error (see the log)"
+            self.printer_status.set(printed, problem)
+        self.slips.append((d["notice_id"], printed, problem))
+        if not printed:  # the helper has the text on the tablet; the visitor must not leave with nothing
+            log.warning("notice slip %s not printed: %s", d["notice_id"], problem)
+        return printed
 
     async def _printer_ready(self) -> tuple[bool, str]:
         if self.printer is None:
