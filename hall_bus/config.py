@@ -16,7 +16,7 @@ from pathlib import Path
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
 from hall_bus.errors import ConfigError
 from hall_bus.toml_locate import line_for, locate_keys
@@ -130,11 +130,40 @@ class Node(_Strict):
     print_at: str | None = None
 
 
+def _bind_address(value: str) -> str:
+    """An interface address to listen on: an IP (0.0.0.0 for every interface); a typo is caught here, not as
+    the server's puzzling 'No such device' at start."""
+    import ipaddress
+
+    try:
+        ipaddress.ip_address(value)
+    except ValueError:
+        raise ValueError(f"{value!r} is not an IP address (e.g. 127.0.0.1, or 0.0.0.0 for the hall LAN)") from None
+    return value
+
+
+def _host(value: str) -> str:
+    if "://" in value or ":" in value.replace("::", "") or not value.strip():
+        raise ValueError(f"{value!r}: give the server's host or IP only (e.g. 127.0.0.1); the ports are "
+                         "command_port and event_port")
+    return value
+
+
+def check_host(value: str) -> str:
+    """For --server on the command line: the same rule as [bus].server, as argparse's one-line error (exit 2)."""
+    import argparse
+
+    try:
+        return _host(value)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
+
+
 class BusSettings(_Strict):
     """Where the hall server listens and how nodes find it; one section shared by the server and every node."""
 
-    bind: str = "127.0.0.1"
-    server: str = Field(default="127.0.0.1", description="address nodes connect to")
+    bind: Annotated[str, AfterValidator(_bind_address)] = "127.0.0.1"
+    server: Annotated[str, AfterValidator(_host)] = Field(default="127.0.0.1", description="address nodes connect to")
     command_port: int = Field(default=5555, ge=1, le=65535)
     event_port: int = Field(default=5556, ge=1, le=65535)
     max_message_bytes: int = Field(default=65536, ge=1024, le=16 * 1024 * 1024)

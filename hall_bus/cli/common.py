@@ -11,7 +11,7 @@ import sys
 from typing import Any
 
 from devices.privacy import MaskingFilter
-from hall_bus.config import HallConfig
+from hall_bus.config import HallConfig, check_host
 from hall_bus.errors import UserError
 from hall_bus.wire.client import BusError, BusTimeout, HallClient, KeyRefused
 
@@ -67,5 +67,6 @@ def add_common(p: argparse.ArgumentParser, *, keys: bool = True) -> None:
     p.add_argument("--config", required=True, help="hall TOML file")
     if keys:
         p.add_argument("--keys", default="data/keys", help="key directory (default data/keys)")
-        p.add_argument("--server", help="server address (default: [bus].server)")
+        p.add_argument("--server", type=check_host, help="the hall server's host or IP, e.g. 127.0.0.1 (default: "
+                       "[bus].server; the ports come from [bus])")
     p.add_argument("--verbose", action="store_true")

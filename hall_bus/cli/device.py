@@ -266,6 +266,10 @@ def _camera(args: argparse.Namespace) -> int:
 
 
 def _sim(args: argparse.Namespace) -> int:
+    for out in (args.out, getattr(args, "png", None)):  # refused before the simulator runs, not after
+        if out and not Path(out).parent.is_dir():
+            raise UserError(f"{out}: the directory {Path(out).parent} does not exist (create it with mkdir -p "
+                            f"{Path(out).parent})")
     deadline = time.monotonic() + args.duration if args.duration else None
     signal.signal(signal.SIGTERM, _interrupt)  # a service manager's stop runs the same clean-up as Ctrl-C
 

@@ -151,6 +151,14 @@ def _board_frame(args: argparse.Namespace) -> int:
         raise UserError(f"board frame: {exc}") from None
     data = b"".join(frames)
     if args.out:
+        out = Path(args.out)
+        if str(out).startswith("/dev/") and not out.exists():  # never make a regular file where a port should be
+            print(f"FAIL: {out} does not exist — try: check the cable; `hallctl device list` shows the serial "
+                  "ports that are attached", file=sys.stderr)
+            return MISSING
+        if not out.parent.is_dir():
+            raise UserError(f"{out}: the directory {out.parent} does not exist (create it with mkdir -p "
+                            f"{out.parent})")
         try:
             with open(args.out, "ab" if args.append else "wb") as f:
                 f.write(data)

@@ -36,9 +36,10 @@ def _run(args: argparse.Namespace) -> int:
 
             return asyncio.run(run_counters(cfg, args, nodes))
     role, counter = node_role(cfg, args.node)
-    if role != args.agent:
-        raise UserError(f"node {args.node} is a {role}, not a {args.agent}")
-    if args.agent == "display" or (args.agent == "kiosk" and not args.console):
+    wanted = "counter" if args.agent == "counter-panel" else args.agent
+    if role != wanted:
+        raise UserError(f"node {args.node} is a {role}, not a {wanted}")
+    if args.agent in WINDOWS or (args.agent == "kiosk" and not args.console):
         return _window(cfg, args)
 
     async def main() -> int:
@@ -113,19 +114,31 @@ def _run(args: argparse.Namespace) -> int:
     return asyncio.run(main())
 
 
+# Agents that are only a window (Kivy, from kiosk/): module and launcher, imported only when asked for.
+WINDOWS = {"display": ("kiosk.launch", "run_hall_display"), "greeter": ("kiosk.greeter", "run_greeter"),
+           "counter-panel": ("kiosk.counter_panel", "run_counter_panel")}
+
+
 def _window(cfg: Any, args: argparse.Namespace) -> int:
     if not (os.environ.get("DISPLAY") or os.environ.get("WAYLAND_DISPLAY") or os.environ.get("SDL_VIDEODRIVER")):
         raise UserError(f"run {args.agent}: no display here (DISPLAY is not set); run it on the {args.agent}'s "
                         "screen, under xvfb-run, or with SDL_VIDEODRIVER=offscreen"
                         + ("; or use --console" if args.agent == "kiosk" else ""))
     try:
-        from kiosk.boot import NoChineseFont
-        from kiosk.launch import run_citizen_kiosk, run_hall_display
+        import importlib
+
+        from kiosk.boot import NoChineseFont, prepare
+
+        try:  # before any module that imports Kivy: its home, our command line, the font (the runner refines it)
+            prepare(font=args.font, fullscreen=not args.windowed)
+        except NoChineseFont as exc:
+            raise UserError(f"run {args.agent}: {exc}") from None
+        module, name = {"kiosk": ("kiosk.launch", "run_citizen_kiosk"), **WINDOWS}[args.agent]
+        runner = getattr(importlib.import_module(module), name)
     except ImportError as exc:
         raise UserError(f"run {args.agent}: Kivy is not installed ({exc}); install with: pip install -e '.[gui]'") \
             from None
     try:
-        runner = run_citizen_kiosk if args.agent == "kiosk" else run_hall_display
         return asyncio.run(runner(cfg, args))
     except NoChineseFont as exc:
         raise UserError(f"run {args.agent}: {exc}") from None
@@ -139,7 +152,10 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     run_sub = run.add_subparsers(dest="agent", required=True, metavar="AGENT")
     for name, text in (("counter", "operate a counter from the keyboard"), ("board", "print calls as they come"),
                        ("kiosk", "the citizen kiosk's touch screen (--console: in a terminal)"),
-                       ("display", "the hall display for a TV")):
+                       ("display", "the hall display for a TV"),
+                       ("greeter", "the greeter's tablet: help requests, walk-ins, consultations, notices, "
+                        "delegations"),
+                       ("counter-panel", "a window's software call buttons and its rating prompt")):
         rp = run_sub.add_parser(name, help=text)
         add_common(rp)
         if name == "counter":
@@ -163,8 +179,12 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                             "the config)")
             rp.add_argument("--no-devices", action="store_true", help="tickets on screen only")
             rp.add_argument("--console", action="store_true", help="a terminal kiosk: one line per visitor")
-        if name in ("kiosk", "display"):
+        if name in ("kiosk", "display", "greeter", "counter-panel"):
             from kiosk.options import add_window_options
 
             add_window_options(rp)
+        if name == "greeter":
+            rp.add_argument("--helper", help="the helper's name on this tablet (default: the node id)")
+            rp.add_argument("--data", default="data", help="where delegation pages are kept (beside the ledger)")
+            rp.add_argument("--camera", help="camera index or an image file for delegation pages")
         rp.set_defaults(handler=_run)

@@ -1,16 +1,30 @@
-"""The greeter node without a UI toolkit: the help requests a helper (帮办员) sees, and what they can do.
+"""The greeter node without a UI toolkit: the help requests a helper (帮办员) sees, their own cases, and what they
+can do (claim, hand over, issue, consult, notify, sign a delegation).
 
-The list is a pure function of the mirrored hall state, so the Kivy tablet, a console greeter and the tests
-read the same thing. Ages are shown as bands, never as birth dates: the tablet is carried around the floor.
+The lists are pure functions of the mirrored hall state, so the Kivy tablet, a console greeter and the tests
+read the same thing. Ages are shown as bands, never as birth dates, and names are masked on every list: the
+tablet is carried around the floor. Only the form being filled in shows a full name.
 """
 
 from __future__ import annotations
 
+import asyncio
+import hashlib
+import math
+import re
+import time
+from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
+from datetime import date
+from pathlib import Path
+from typing import Any, Protocol
 
+from devices.privacy import mask_name
+from hall_bus.config import HallConfig
 from hall_bus.domain.state import HallState
 from hall_bus.wire.client import HallClient
+
+GREEN_CHANNEL = "wheelchair_push"  # 推着办: the green channel, called at the next free window for the service
 
 AGE_BANDS = ((80, "80岁以上"), (70, "70–79岁"), (60, "60–69岁"), (0, "60岁以下"))
 
@@ -33,11 +47,14 @@ class HelpItem:
     status: str  # open | claimed
     helper: str | None
     escalated: bool
+    kiosk: str = ""  # the node that issued the ticket, when this tablet saw it issued ("" after a resync)
 
 
-def help_list(state: HallState, now_ts: float) -> list[HelpItem]:
+def help_list(state: HallState, now_ts: float, origins: Mapping[str, str] | None = None) -> list[HelpItem]:
     """Open and claimed requests: escalated ones on top, then the other unclaimed, then claimed; each oldest
-    first, so the visitor waiting longest for a helper is the first thing a greeter sees."""
+    first, so the visitor waiting longest for a helper is the first thing a greeter sees. `origins` (ticket →
+    issuing node) comes from the events, because the state does not keep which kiosk issued a ticket."""
+    origins = origins or {}
     items = []
     for h in state.helps.values():
         if h.status not in ("open", "claimed"):
@@ -46,7 +63,8 @@ def help_list(state: HallState, now_ts: float) -> list[HelpItem]:
         if t is None:
             continue
         items.append(HelpItem(h.id, t.id, t.number, t.service, h.group, age_band(t.age),
-                              max(0.0, now_ts - h.requested_ts), h.status, h.helper, h.escalated))
+                              max(0.0, now_ts - h.requested_ts), h.status, h.helper, h.escalated,
+                              origins.get(t.id, "")))
     items.sort(key=lambda i: (i.status != "open", not i.escalated, -i.waiting_s))
     return items
 
@@ -64,25 +82,277 @@ def mine(state: HallState, helper: str, now_ts: float) -> list[HelpItem]:
     return [i for i in help_list(state, now_ts) if i.helper == helper]
 
 
-class GreeterNode:
-    """A helper's actions over the bus; answers come back as the server's answer dicts (ok, code, message)."""
-
-    def __init__(self, client: HallClient, helper: str) -> None:
-        self.client = client
-        self.helper = helper
-
-    async def claim(self, help_id: str) -> dict[str, Any]:
-        return await self.client.request({"op": "claim_help", "help_id": help_id, "helper": self.helper})
-
-    async def hand_over(self, help_id: str, to_helper: str, note: str = "") -> dict[str, Any]:
-        return await self.client.request({"op": "handover_help", "help_id": help_id, "from_helper": self.helper,
-                                          "to_helper": to_helper, "note": note})
-
-    async def finish(self, help_id: str) -> dict[str, Any]:
-        return await self.client.request({"op": "finish_help", "help_id": help_id, "helper": self.helper})
-
-
 def device_alerts(state: HallState, now_ts: float) -> list[tuple[str, str, float]]:
     """(node/device, problem, seconds open), oldest first: a kiosk printing tickets only on screen needs paper."""
     return sorted(((key, f["problem"], now_ts - f["since_ts"]) for key, f in state.faults.items()),
                   key=lambda a: -a[2])
+
+
+# ---------------------------------------------------------------------- my cases
+
+
+@dataclass(frozen=True, slots=True)
+class CaseItem:
+    """One line of a helper's "my cases": a help request held, a consultation owed an answer, a delegation being
+    acted on, a follow-up owed a call. `who` is masked: the list is read on the floor."""
+
+    kind: str  # help | consultation | delegation | followup
+    case_id: str
+    who: str
+    what: str
+    due_ts: float | None
+    overdue: bool
+    status: str
+
+
+KIND_WORDS = {"help": "帮办", "consultation": "咨询", "delegation": "代办", "followup": "回访"}
+
+
+def my_cases(state: HallState, helper: str, now_ts: float) -> list[CaseItem]:
+    """What the helper owes someone, the most urgent first: overdue ones on top (首问负责 makes them the
+    helper's), then by deadline, then the ones with no deadline in the order they began."""
+    rows: list[tuple[float, CaseItem]] = []
+    for h in state.helps.values():
+        if h.status == "claimed" and h.helper == helper:
+            t = state.tickets.get(h.ticket)
+            rows.append((h.requested_ts, CaseItem("help", h.id, t.number if t else h.ticket,
+                                                  t.service if t else "", None, False, h.status)))
+    for q in state.consultations.values():
+        if q.helper == helper and q.status != "answered":
+            late = q.overdue or now_ts > q.due_ts
+            what = q.question if not q.referred_to else f"{q.question}（已转{q.referred_to}）"
+            rows.append((q.opened_ts, CaseItem("consultation", q.id, mask_name(q.name), what, q.due_ts, late,
+                                               q.status)))
+    for d in state.delegations.values():
+        if d.helper == helper and d.status == "signed":
+            rows.append((d.signed_ts, CaseItem("delegation", d.id, mask_name(d.principal), "、".join(d.services),
+                                               None, False, d.status)))
+    for f in state.followups.values():
+        if f.owner == helper and f.status == "open":
+            t = state.tickets.get(f.ticket)
+            late = f.due_ts is not None and now_ts > f.due_ts
+            rows.append((f.due_ts or 0.0, CaseItem("followup", f.id, t.number if t else f.ticket,
+                                                   f"{f.level} {f.comment}".strip(), f.due_ts, late, f.status)))
+    rows.sort(key=lambda r: (not r[1].overdue, r[1].due_ts is None, r[1].due_ts or math.inf, r[0]))
+    return [item for _, item in rows]
+
+
+def unowned_followups(state: HallState) -> list[tuple[str, str, str]]:
+    """(follow-up id, ticket number, level) of bad ratings nobody has taken yet: a greeter may take one."""
+    out = []
+    for f in state.followups.values():
+        if f.status == "open" and f.owner is None:
+            t = state.tickets.get(f.ticket)
+            out.append((f.id, t.number if t else f.ticket, f.level))
+    return out
+
+
+def due_words(due_ts: float | None, tz: Any) -> str:
+    """A deadline as a helper says it (11月24日 16:00), in the hall's time zone, not the tablet's."""
+    if due_ts is None:
+        return ""
+    from datetime import datetime
+
+    d = datetime.fromtimestamp(due_ts, tz)
+    return f"{d.month}月{d.day}日 {d:%H:%M}"
+
+
+_TAKEN = re.compile(r"taken by (.+?) \(")
+
+
+def refusal_words(answer: Mapping[str, Any], state: HallState | None = None, help_id: str = "") -> str:
+    """A refused command in the helper's words. A refused claim names who has it, from the mirror or else from
+    the server's message, so the helper knows whom to ask instead of trying again."""
+    if answer.get("ok"):
+        return ""
+    if answer.get("code") == "help_taken":
+        holder = ""
+        if state is not None and help_id in state.helps:
+            holder = state.helps[help_id].helper or ""
+        if not holder:
+            found = _TAKEN.search(str(answer.get("message", "")))
+            holder = found.group(1) if found else "其他帮办员"
+        return f"已被 {holder} 认领（首问负责），请联系 {holder}"
+    return f"未办成：{answer.get('message') or answer.get('code') or '大厅系统没有回应'}"
+
+
+# ---------------------------------------------------------------------- delegation pages
+
+
+class Frames(Protocol):
+    def read(self) -> Any: ...
+
+
+class NoPageInView(Exception):
+    """The camera sees no whole page: the helper lays it flat and takes it again (a half page is no record)."""
+
+
+@dataclass(frozen=True, slots=True)
+class PageShot:
+    sha256: str
+    file: str  # relative to the data directory, as the ledger records it
+    path: Path  # where it is on this machine (for the thumbnail)
+
+    def record(self) -> dict[str, str]:
+        return {"sha256": self.sha256, "file": self.file}
+
+
+def shoot_page(camera: Frames, data_dir: Path, n: int, stamp: str | None = None) -> PageShot:
+    """One signed page: a frame, the page found and straightened, saved as JPEG; the hash is of the bytes written,
+    so the ledger's hash proves the stored file is the one photographed. Blocking: run it in a thread."""
+    import cv2
+
+    from devices.camera.document import find_document, straighten
+
+    frame = camera.read()
+    corners = find_document(frame)
+    if corners is None:
+        raise NoPageInView("没有找到整页纸，请把纸平放在镜头下再拍")
+    ok, buf = cv2.imencode(".jpg", straighten(frame, corners), [cv2.IMWRITE_JPEG_QUALITY, 90])
+    if not ok:
+        raise NoPageInView("这一页没能保存，请再拍一次")
+    data = buf.tobytes()
+    folder = data_dir / "delegations"
+    folder.mkdir(parents=True, exist_ok=True)
+    stamp = stamp or time.strftime("%Y%m%d-%H%M%S")
+    name = f"{stamp}-{n}.jpg"
+    while (folder / name).exists():  # two tablets on one share, or a retaken page: never overwrite a record
+        n += 1
+        name = f"{stamp}-{n}.jpg"
+    path = folder / name
+    path.write_bytes(data)
+    return PageShot(hashlib.sha256(data).hexdigest(), f"delegations/{name}", path)
+
+
+# ---------------------------------------------------------------------- the node
+
+
+class GreeterNode:
+    """A helper's actions over the bus; answers come back as the server's answer dicts (ok, code, message).
+
+    It also watches the event stream (`take`) for what the state does not keep: which kiosk issued a ticket."""
+
+    def __init__(self, client: HallClient, helper: str, *, print_at: str | None = None,
+                 data_dir: Path | str = "data", camera: Frames | None = None) -> None:
+        self.client = client
+        self.helper = helper
+        self.print_at = print_at
+        self.data_dir = Path(data_dir)
+        self.camera = camera
+        self.origins: dict[str, str] = {}
+        self._pages = 0
+
+    @classmethod
+    def for_config(cls, client: HallClient, cfg: HallConfig, node_id: str, *, helper: str | None = None,
+                   **kw: Any) -> GreeterNode:
+        """The node's print_at kiosk from the hall file: a notice prints where the helper stands, not anywhere."""
+        node = next(n for n in cfg.nodes if n.id == node_id)
+        return cls(client, helper or node_id, print_at=node.print_at, **kw)
+
+    @property
+    def state(self) -> HallState | None:
+        return self.client.state
+
+    def take(self, ev: Mapping[str, Any]) -> None:
+        if ev.get("type") == "ticket_issued" and ev["data"].get("node"):
+            self.origins[ev["data"]["ticket"]] = ev["data"]["node"]
+
+    def help_list(self, now_ts: float | None = None) -> list[HelpItem]:
+        if self.state is None:
+            return []
+        return help_list(self.state, time.time() if now_ts is None else now_ts, self.origins)
+
+    def my_cases(self, now_ts: float | None = None) -> list[CaseItem]:
+        if self.state is None:
+            return []
+        return my_cases(self.state, self.helper, time.time() if now_ts is None else now_ts)
+
+    async def _send(self, command: dict[str, Any]) -> dict[str, Any]:
+        return await self.client.request({k: v for k, v in command.items() if v is not None})
+
+    # help requests
+
+    async def claim(self, help_id: str) -> dict[str, Any]:
+        return await self._send({"op": "claim_help", "help_id": help_id, "helper": self.helper})
+
+    async def hand_over(self, help_id: str, to_helper: str, note: str = "") -> dict[str, Any]:
+        return await self._send({"op": "handover_help", "help_id": help_id, "from_helper": self.helper,
+                                 "to_helper": to_helper, "note": note})
+
+    async def finish(self, help_id: str) -> dict[str, Any]:
+        return await self._send({"op": "finish_help", "help_id": help_id, "helper": self.helper})
+
+    async def cancel(self, help_id: str, reason: str) -> dict[str, Any]:
+        return await self._send({"op": "cancel_help", "help_id": help_id, "by": self.helper, "reason": reason})
+
+    async def change_group(self, ticket: str, group: str, reason: str) -> dict[str, Any]:
+        return await self._send({"op": "change_group", "ticket": ticket, "group": group, "by": self.helper,
+                                 "reason": reason})
+
+    async def requeue(self, ticket: str, position: str = "end") -> dict[str, Any]:
+        return await self._send({"op": "requeue", "ticket": ticket, "position": position})
+
+    # tickets
+
+    async def issue(self, service: str, group: str = "normal", *,
+                    birth_date: date | str | None = None) -> dict[str, Any]:
+        """A walk-in registered by the helper (the visitor never went to a kiosk)."""
+        born = birth_date.isoformat() if isinstance(birth_date, date) else birth_date
+        return await self._send({"op": "issue", "service": service, "group": group, "birth_date": born})
+
+    async def green_channel(self, service: str, *, birth_date: date | str | None = None) -> dict[str, Any]:
+        return await self.issue(service, GREEN_CHANNEL, birth_date=birth_date)
+
+    # consultations
+
+    async def open_consultation(self, name: str, question: str, *, contact: str = "", service: str | None = None,
+                                ticket: str | None = None, answer: str = "") -> dict[str, Any]:
+        return await self._send({"op": "open_consultation", "helper": self.helper, "name": name,
+                                 "contact": contact, "question": question, "service": service, "ticket": ticket,
+                                 "answer": answer})
+
+    async def answer_consultation(self, consultation_id: str, answer: str) -> dict[str, Any]:
+        return await self._send({"op": "answer_consultation", "consultation_id": consultation_id,
+                                 "by": self.helper, "answer": answer})
+
+    async def refer_consultation(self, consultation_id: str, department: str, note: str = "") -> dict[str, Any]:
+        return await self._send({"op": "refer_consultation", "consultation_id": consultation_id,
+                                 "by": self.helper, "department": department, "note": note})
+
+    # one-time notices
+
+    async def issue_notice(self, service: str, missing: list[str], *, ticket: str | None = None) -> dict[str, Any]:
+        """Printed on this tablet's print_at kiosk (the kiosk prints on the notice_issued event)."""
+        return await self._send({"op": "issue_notice", "service": service, "missing": list(missing),
+                                 "by": self.helper, "ticket": ticket, "print_at": self.print_at})
+
+    # delegations
+
+    async def take_page(self) -> PageShot:
+        """A page from the document camera, in a thread: finding and straightening an 8-megapixel frame takes
+        longer than a frame of the tablet's screen."""
+        if self.camera is None:
+            raise NoPageInView("这台平板没有连接高拍仪")
+        self._pages += 1
+        return await asyncio.to_thread(shoot_page, self.camera, self.data_dir, self._pages)
+
+    async def record_delegation(self, principal: str, services: list[str], pages: list[PageShot], *,
+                                ticket: str | None = None) -> dict[str, Any]:
+        return await self._send({"op": "record_delegation", "helper": self.helper, "principal": principal,
+                                 "services": list(services), "pages": [p.record() for p in pages],
+                                 "ticket": ticket})
+
+    async def complete_delegation(self, delegation_id: str, note: str = "") -> dict[str, Any]:
+        return await self._send({"op": "complete_delegation", "delegation_id": delegation_id, "by": self.helper,
+                                 "note": note})
+
+    async def cancel_delegation(self, delegation_id: str, note: str) -> dict[str, Any]:
+        return await self._send({"op": "cancel_delegation", "delegation_id": delegation_id, "by": self.helper,
+                                 "note": note})
+
+    # follow-ups
+
+    async def assign_followup(self, followup_id: str, owner: str | None = None,
+                              due: date | None = None) -> dict[str, Any]:
+        return await self._send({"op": "assign_followup", "followup_id": followup_id,
+                                 "owner": owner or self.helper, "due": due.isoformat() if due else None})

@@ -35,6 +35,22 @@ class ScenarioLineError(ValueError):
     pass
 
 
+
+PERSONAL = {"name": "name", "principal": "name", "contact": "phone"}
+
+
+def masked(ev: dict[str, Any]) -> dict[str, Any]:
+    """The printed event with names and contacts masked (张**, 138****5678): the output is a log a person reads
+    and may paste into a ticket to support; the ledger keeps them whole for the 台账."""
+    from devices.privacy import mask_name, mask_phone
+
+    data = ev.get("data", {})
+    if not any(k in data for k in PERSONAL):
+        return ev
+    fixed = {k: (mask_name(v) if PERSONAL.get(k) == "name" else mask_phone(v)) if k in PERSONAL and isinstance(v, str)
+             else v for k, v in data.items()}
+    return {**ev, "data": fixed}
+
 def _parse_at(value: Any, clock: ManualClock) -> datetime:
     if not isinstance(value, str):
         raise ScenarioLineError(f"at: expected an ISO time string like 2026-11-23T09:00:05+08:00, got {value!r}")
@@ -140,7 +156,7 @@ def run_scenario(config: HallConfig, lines: Iterable[bytes | str], *, source: st
             answer = core.submit(cmd)
             res.commands += 1
             for ev in answer.get("events", []):
-                out.write(json.dumps(ev, ensure_ascii=False, separators=(",", ":")) + "\n")
+                out.write(json.dumps(masked(ev), ensure_ascii=False, separators=(",", ":")) + "\n")
                 res.events += 1
             if not answer["ok"]:
                 res.errors += 1

@@ -89,7 +89,7 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             return await agent.serve(service, group, card=card, **flow.issue_facts())
 
         tasks = [watch_connection(client)] + ([watch_card(agent, cfg.hall.tz, every=0.3)] if reader else []) \
-            + ([watch_camera(camera, cfg, every=0.3)] if camera else [])
+            + ([watch_camera(camera, cfg, every=1.0)] if camera else [])  # the scan screen is seen before it reads
         speaker = None
         if scenario == "three_taps":  # the prompts really spoken (espeak-ng), as WAV files: no sound card here
             from devices.voice.announcer import WavDirSink

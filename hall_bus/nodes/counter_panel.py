@@ -1,0 +1,473 @@
+"""The counter panel (窗口软件叫号面板) without a UI toolkit: what one window's clerk sees, and the ops they send.
+
+`PanelModel` reads the hall state the node mirrors (snapshot + pushed events), never its own answers, so the panel
+shows the same hall as the keypad, the console and the display of that window, and a restart in the middle of a
+case comes back to that case. The queue preview asks `calling.select` on a copy of the queue index: the numbers
+shown as next are the ones 叫下一位 will call, by the same code. Which buttons are enabled follows the engine's own
+preconditions (counters.ready_to_call, engine.current), so a tap the hall would refuse is not offered.
+
+`CounterPanelNode` sends the window's ops over the bus with its counter number and returns the answers. Finishing
+with missing materials also issues the one-time notice (一次性告知), printed at the node's `print_at` kiosk.
+"""
+
+from __future__ import annotations
+
+import logging
+import time
+from collections.abc import Callable
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from hall_bus.config import HallConfig
+from hall_bus.domain import calling
+from hall_bus.domain import state as s
+from hall_bus.domain.commands import RATING_LEVELS
+from hall_bus.domain.state import HallState
+from hall_bus.nodes.board import GROUP_MARKS
+from hall_bus.wire.client import BusError, BusTimeout
+
+log = logging.getLogger("hall.counter_panel")
+
+PREVIEW = 5  # numbers shown as "next": what fits beside the current visitor on a 1280×720 panel
+PREVIEW_TTL = 20.0  # seconds: the starvation bound and appointment grace move the order with time, not only events
+# (level sent as 1..5 with 5 the best, as the rating pads do; the words; stars as a second, non-colour cue)
+RATING_CHOICES: tuple[tuple[int, str, str], ...] = tuple(
+    (5 - i, name, "★" * (5 - i) + "☆" * i) for i, name in enumerate(RATING_LEVELS))
+POSITIONS = {"front": "排到最前", "end": "排到队尾", "original": "按原取号时间"}
+OUTCOMES = {"done": "办结", "materials_missing": "缺材料（一次性告知）", "refused": "不予受理"}
+REFUSE_REASONS = ("不符合受理条件", "不属于本窗口事项", "申请人未到场", "材料不真实")
+STATUS_WORDS = {"closed": "未签到", "open": "开放", "paused": "暂停中"}
+
+# Why a command was refused, in the clerk's words; the server's English message is the fallback.
+REFUSALS = {
+    "queue_empty": "没有人在等候本窗口",
+    "counter_busy": "窗口还有人在办理：先办结、挂起或转办",
+    "counter_paused": "窗口暂停中：先点「继续」",
+    "counter_closed": "窗口未签到：先点「签到」",
+    "already_called": "这个号已被叫过",
+    "needs_helper": "这个号在等帮办员认领",
+    "unknown_ticket": "没有这个号",
+    "not_served_here": "本窗口不办理这个事项",
+    "no_current_ticket": "窗口现在没有办事人",
+    "bad_state": "现在不能这样操作",
+    "bad_transfer": "不能转到同一个事项或窗口",
+    "already_rated": "这件事已经评价过了（一事一评）",
+    "not_finished": "还没办结，不能评价",
+    "not_parked_here": "这个号没有挂在本窗口",
+    "bus": "连不上大厅系统，请稍后再试",
+}
+
+
+@dataclass(frozen=True)
+class Visitor:
+    """The case at the window now."""
+
+    ticket: str
+    number: str
+    service: str
+    group: str
+    label: str
+    mark: str
+    status: str  # called | serving
+    helper: str | None
+    since_ts: float  # the latest call: how long this visitor has held the window
+    recalls: int
+    notes: tuple[str, ...]
+
+    @property
+    def group_words(self) -> str:
+        return f"{self.mark} {self.label}".strip()
+
+    @property
+    def status_words(self) -> str:
+        return "办理中" if self.status == s.SERVING else "已叫号，等候到窗" + (f"（重呼 {self.recalls} 次）"
+                                                                       if self.recalls else "")
+
+    def minutes(self, now_ts: float) -> int:
+        return max(0, int((now_ts - self.since_ts) // 60))
+
+
+@dataclass(frozen=True)
+class Waiting:
+    ticket: str
+    number: str
+    service: str
+    label: str
+    mark: str
+    group: str
+
+    @property
+    def words(self) -> str:
+        extra = f" {self.mark}{self.label}" if self.group != "normal" else ""
+        return f"{self.number}  {self.service}{extra}"
+
+
+@dataclass(frozen=True)
+class Parked:
+    ticket: str
+    number: str
+    service: str
+
+
+@dataclass(frozen=True)
+class Buttons:
+    """Which taps the hall would accept now (the engine's preconditions, read from the mirrored state)."""
+
+    open: bool = False
+    close: bool = False
+    pause: bool = False
+    resume: bool = False
+    call_next: bool = False
+    call_ticket: bool = False
+    recall: bool = False
+    start: bool = False
+    finish: bool = False
+    no_show: bool = False
+    transfer: bool = False
+    park: bool = False
+    resume_parked: bool = False
+    rate: bool = False
+
+    def as_dict(self) -> dict[str, bool]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class PanelView:
+    counter: int
+    status: str  # closed | open | paused
+    visitor: Visitor | None
+    next_up: tuple[Waiting, ...]
+    waiting: int  # callable at this window now
+    waiting_by_service: tuple[tuple[str, int], ...]  # every waiting ticket of each service this window serves
+    parked: tuple[Parked, ...]
+    buttons: Buttons
+    to_rate: str | None  # ticket id of the case just finished here, not yet rated
+    to_rate_number: str = ""
+
+    @property
+    def status_words(self) -> str:
+        return STATUS_WORDS.get(self.status, self.status)
+
+
+EMPTY = PanelView(0, "closed", None, (), 0, (), (), Buttons(), None)
+
+
+class PanelModel:
+    """One window's view of the mirrored hall. `take` sees each event for what the state does not keep (which case
+    was just finished here, which visitor came back from a transfer or a park); `view` is a pure read."""
+
+    def __init__(self, cfg: HallConfig, counter: int, *, preview: int = PREVIEW) -> None:
+        if counter not in cfg.counters_by_number:
+            raise ValueError(f"no counter number {counter} in the hall configuration")
+        self.cfg = cfg
+        self.counter = counter
+        self.preview = preview
+        self.services = list(cfg.counters_by_number[counter].services)
+        self.to_rate: str | None = None
+        self.to_rate_number = ""
+        self._transferred: set[str] = set()
+        self._resumed: set[str] = set()
+        self._cache: tuple[tuple[int, int], tuple[tuple[Waiting, ...], int]] | None = None
+
+    # ------------------------------------------------------------------ events (the bus client's on_event)
+
+    def take(self, ev: dict[str, Any]) -> None:
+        kind, d = ev["type"], ev.get("data", {})
+        here = d.get("counter", d.get("from_counter")) == self.counter
+        if kind == "ticket_transferred":
+            self._transferred.add(d["ticket"])
+        elif kind == "ticket_resumed" and here:
+            self._resumed.add(d["ticket"])
+        elif kind == "ticket_finished" and here:
+            self.finished(d["ticket"], d.get("number", ""))
+        elif kind == "ticket_called" and here:
+            self.to_rate, self.to_rate_number = None, ""  # the next visitor is at the window
+        elif kind == "rating_recorded" and d.get("ticket") == self.to_rate:
+            self.to_rate, self.to_rate_number = None, ""  # rated once (一事一评)
+        elif kind == "day_opened":
+            self._transferred.clear()
+            self._resumed.clear()
+            self.to_rate, self.to_rate_number = None, ""
+
+    def finished(self, ticket: str, number: str) -> None:
+        """The case just finished here is the one the rating prompt rates (from the answer or the event)."""
+        self.to_rate, self.to_rate_number = ticket, number
+
+    def rated(self) -> None:
+        self.to_rate, self.to_rate_number = None, ""
+
+    # ------------------------------------------------------------------ the view
+
+    def view(self, state: HallState | None, now_ts: float | None = None) -> PanelView:
+        now = time.time() if now_ts is None else now_ts
+        if state is None:
+            return PanelView(self.counter, "closed", None, (), 0, (), (), Buttons(), None)
+        c = state.counters.get(self.counter) or s.CounterState(self.counter)
+        current = state.tickets.get(c.current) if c.current else None
+        visitor = self._visitor(state, current) if current is not None else None
+        next_up, callable_now = self._preview(state, now)
+        parked = tuple(Parked(t.id, t.number, t.service) for tid in c.parked if (t := state.tickets.get(tid)))
+        by_service = {name: 0 for name in self.services}
+        for tid in state.waiting:
+            t = state.tickets[tid]
+            if t.service in by_service:
+                by_service[t.service] += 1
+        may_call = c.status != "paused" and not (c.status == "closed" and c.signed_in) and current is None
+        at = current.status if current is not None else None
+        buttons = Buttons(
+            open=c.status == "closed",
+            close=c.status != "closed" and current is None and not c.parked,
+            pause=c.status == "open",
+            resume=c.status == "paused",
+            call_next=may_call and bool(next_up),
+            call_ticket=may_call,
+            recall=at == s.CALLED,
+            start=at == s.CALLED,
+            finish=at in (s.CALLED, s.SERVING),
+            no_show=at == s.CALLED,
+            transfer=at in (s.CALLED, s.SERVING),
+            park=at in (s.CALLED, s.SERVING),
+            resume_parked=may_call and bool(parked),
+            rate=self._rateable(state),
+        )
+        return PanelView(self.counter, c.status, visitor, next_up, callable_now, tuple(by_service.items()), parked,
+                         buttons, self.to_rate if buttons.rate else None,
+                         self.to_rate_number if buttons.rate else "")
+
+    def _rateable(self, state: HallState) -> bool:
+        t = state.tickets.get(self.to_rate) if self.to_rate else None
+        return t is not None and t.status == s.FINISHED and t.rating is None
+
+    def _visitor(self, state: HallState, t: s.Ticket) -> Visitor:
+        help_ = state.helps.get(t.help_id) if t.help_id else None
+        helper = help_.helper if help_ is not None and help_.status == "claimed" else None
+        notes = []
+        service = self.cfg.services_by_name.get(t.service)
+        if t.id in self._transferred or (service is not None and not t.number.startswith(service.prefix)):
+            notes.append("转办而来")  # a service transfer keeps the first service's letter: it survives a resync
+        if t.id in self._resumed:
+            notes.append("挂起后恢复")
+        if t.appointment_ts is not None:
+            notes.append("预约")
+        if t.seated:
+            notes.append("坐等（帮办员代办）")
+        return Visitor(t.id, t.number, t.service, t.group, self.label(t.group), GROUP_MARKS.get(t.group, ""),
+                       t.status, helper, t.last_called_ts or t.called_ts or 0.0, t.recalls, tuple(notes))
+
+    def _preview(self, state: HallState, now: float) -> tuple[tuple[Waiting, ...], int]:
+        """The next numbers `call_next` would call here, in order, by `calling.select` itself: on a copy of the
+        queue (the tickets shared, the index rebuilt), each pick taken out before the next is asked."""
+        key = (state.seq, int(now // PREVIEW_TTL))
+        if self._cache is not None and self._cache[0] == key:
+            return self._cache[1]
+        eligible = [tid for tid in state.waiting if calling.eligible(self.cfg, state.tickets[tid], self.counter)]
+        shadow = HallState(day=state.day, tickets=state.tickets, waiting=dict.fromkeys(eligible),
+                           counters=state.counters)
+        shadow.rebuild_index()
+        picks: list[Waiting] = []
+        while len(picks) < self.preview:
+            t = calling.select(self.cfg, shadow, self.counter, now)
+            if t is None:
+                break
+            picks.append(Waiting(t.id, t.number, t.service, self.label(t.group), GROUP_MARKS.get(t.group, ""),
+                                 t.group))
+            shadow.dequeue(t.id)
+        result = (tuple(picks), len(eligible))
+        self._cache = (key, result)
+        return result
+
+    # ------------------------------------------------------------------ what the dialogs offer
+
+    def label(self, group: str) -> str:
+        rule = self.cfg.groups.get(group)  # type: ignore[call-overload]  # a code from an older config
+        return rule.label if rule is not None else group
+
+    def materials(self, service: str) -> list[str]:
+        """The service's materials list from the hall config: the toggles of the 缺材料 dialog."""
+        found = self.cfg.services_by_name.get(service)
+        return list(found.materials) if found is not None else []
+
+    def transfer_services(self, current: str | None = None) -> list[str]:
+        return [sv.name for sv in self.cfg.services if sv.name != current]
+
+    def prefixes(self) -> list[str]:
+        """The ticket letters of the services this window serves: the number pad's letter keys."""
+        return list(dict.fromkeys(self.cfg.services_by_name[name].prefix for name in self.services))
+
+
+# ---------------------------------------------------------------------- the clerk's line for an answer
+
+
+def say(answer: dict[str, Any]) -> str:
+    if not answer.get("ok"):
+        code = answer.get("code", "")
+        return "未成功：" + REFUSALS.get(code, str(answer.get("message", code)))
+    r = answer.get("result", {})
+    op = answer.get("op")
+    number = r.get("number", "")
+    if op in ("call_next", "call_ticket"):
+        return f"已叫 {number}（{r.get('service', '')} · {r.get('label', '')}）"
+    if op == "recall":
+        return f"{number} 重呼三次未到，已过号" if r.get("no_show") else f"重呼 {number}（第 {r.get('count', 1)} 次）"
+    words = {
+        "start": f"开始办理 {number}", "no_show": f"{number} 已过号", "park": f"{number} 已挂起",
+        "resume_parked": f"恢复办理 {number}", "transfer": f"{number} 已转办到 {r.get('service') or ''}"
+        + (f"（{r['counter']} 号窗口）" if r.get("counter") else ""),
+        "pause_counter": "窗口已暂停", "resume_counter": "窗口已继续叫号", "open_counter": "已签到",
+        "close_counter": "已签退", "rate": f"谢谢您的评价：{r.get('level', '')}",
+        "finish": f"{number} " + {"done": "办结", "materials_missing": "缺材料，已一次性告知",
+                                  "refused": "不予受理"}.get(r.get("outcome", "done"), "办结"),
+        "issue_notice": f"一次性告知单 {r.get('notice_id', '')}",
+    }
+    return words.get(str(op), f"{op} {number}".strip())
+
+
+# ---------------------------------------------------------------------- the node
+
+
+@dataclass
+class FinishOutcome:
+    answer: dict[str, Any]
+    notice: dict[str, Any] | None = None  # the issue_notice answer, for materials_missing
+    notice_text: str = ""
+    words: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.answer.get("ok"))
+
+
+@dataclass
+class _Pending:
+    service: str
+    missing: list[str]
+    ticket: str
+    tries: int = 0
+
+
+class CounterPanelNode:
+    """The panel's side of the bus: ops sent as this window's own, answers returned and put in words. The state
+    shown comes from the client's mirror (`client.state`), kept by pushed events."""
+
+    def __init__(self, client: Any, cfg: HallConfig, node: str, *, model: PanelModel | None = None) -> None:
+        found = next((n for n in cfg.nodes if n.id == node), None)
+        if found is None or found.role != "counter" or found.counter is None:
+            raise ValueError(f"{node} is not a counter node with a window number in the hall configuration")
+        self.client = client
+        self.cfg = cfg
+        self.node = node
+        self.counter = found.counter
+        self.print_at = found.print_at
+        self.model = model or PanelModel(cfg, self.counter)
+        self.message = ""  # the last answer in the clerk's words
+        self.notice_text = ""  # the last one-time notice issued here
+        self.pending_notice: _Pending | None = None  # a notice the hall did not take: offered again
+        self.on_change: Callable[[], None] | None = None
+
+    # ------------------------------------------------------------------ bus client callbacks
+
+    def on_event(self, ev: dict[str, Any]) -> None:
+        self.model.take(ev)
+        self._changed()
+
+    def on_resync(self) -> None:
+        self._changed()
+
+    def view(self, now_ts: float | None = None) -> PanelView:
+        return self.model.view(getattr(self.client, "state", None), now_ts)
+
+    # ------------------------------------------------------------------ ops
+
+    async def send(self, op: str, **fields: Any) -> dict[str, Any]:
+        command = {"op": op, **fields}
+        if op != "rate" and op != "issue_notice":
+            command["counter"] = self.counter
+        try:
+            answer = await self.client.request(command)
+        except (BusTimeout, BusError) as exc:
+            log.warning("counter %d: %s: %s", self.counter, op, exc)
+            answer = {"ok": False, "op": op, "code": "bus", "message": str(exc)}
+        answer.setdefault("op", op)
+        self.message = say(answer)
+        if not answer.get("ok"):
+            log.info("counter %d: %s refused: %s", self.counter, op, answer.get("message", answer.get("code")))
+        self._changed()
+        return answer
+
+    async def call_ticket(self, number: str) -> dict[str, Any]:
+        return await self.send("call_ticket", ticket=number.strip().upper())
+
+    async def transfer(self, to_service: str | None = None, position: str = "front",
+                       to_counter: int | None = None) -> dict[str, Any]:
+        fields: dict[str, Any] = {"position": position}
+        if to_service is not None:
+            fields["to_service"] = to_service
+        if to_counter is not None:
+            fields["to_counter"] = to_counter
+        return await self.send("transfer", **fields)
+
+    async def resume_parked(self, ticket: str) -> dict[str, Any]:
+        return await self.send("resume_parked", ticket=ticket)
+
+    async def finish(self, outcome: str = "done", materials: list[str] | None = None,
+                     reason: str = "") -> FinishOutcome:
+        """Finish the case; with missing materials also issue the one-time notice slip (printed at `print_at`),
+        so what the visitor is told is in the ledger twice over: in the case and as the notice."""
+        view = self.view()
+        current = view.visitor
+        items = list(dict.fromkeys(m.strip() for m in (materials or []) if m.strip()))
+        fields: dict[str, Any] = {"outcome": outcome}
+        if outcome == "materials_missing":
+            fields["materials"] = items
+        if outcome == "refused":
+            fields["reason"] = reason.strip()
+        answer = await self.send("finish", **fields)
+        result = FinishOutcome(answer, words=self.message)
+        if not answer.get("ok"):
+            return result
+        r = answer.get("result", {})
+        self.model.finished(r.get("ticket", ""), r.get("number", ""))
+        if outcome == "materials_missing":
+            service = current.service if current is not None else ""
+            self.pending_notice = _Pending(service, items, r.get("ticket", ""))
+            result.notice = await self.issue_pending_notice()
+            result.notice_text = self.notice_text if result.notice and result.notice.get("ok") else ""
+            result.words = f"{say(answer)}；" + (say(result.notice) if result.notice else "")
+            self.message = result.words
+        self._changed()
+        return result
+
+    async def issue_pending_notice(self) -> dict[str, Any] | None:
+        """Send (or send again) the notice of the case just finished with missing materials."""
+        p = self.pending_notice
+        if p is None:
+            return None
+        p.tries += 1
+        fields: dict[str, Any] = {"service": p.service, "missing": p.missing, "by": self.node, "ticket": p.ticket}
+        if self.print_at:
+            fields["print_at"] = self.print_at
+        answer = await self.send("issue_notice", **fields)
+        if answer.get("ok"):
+            self.pending_notice = None
+            text = answer.get("result", {}).get("text", "")
+            where = f"\n（告知单由自助机 {self.print_at} 打印）" if self.print_at else ""
+            self.notice_text = text + where
+        return answer
+
+    async def rate(self, level: int) -> dict[str, Any]:
+        """Rate the case just finished here, once; the prompt closes whatever the answer."""
+        ticket = self.model.to_rate
+        if ticket is None:
+            answer = {"ok": False, "op": "rate", "code": "not_finished", "message": "no case to rate"}
+            self.message = say(answer)
+            return answer
+        answer = await self.send("rate", ticket=ticket, level=level)
+        if answer.get("ok") or answer.get("code") == "already_rated":
+            self.model.rated()
+            self._changed()
+        return answer
+
+    def _changed(self) -> None:
+        if self.on_change is not None:
+            self.on_change()

@@ -1,0 +1,412 @@
+"""The counter panel (窗口软件叫号面板) in Kivy: it draws `PanelModel`'s view and forwards taps, nothing more.
+
+What the window shows follows the hall, not the taps: the node's bus client mirrors the hall state and pushes each
+event (`on_event`, `on_resync`) on this same asyncio loop, so a call from the window's keypad or console shows
+here too, and a panel restarted in the middle of a case shows that case. Ops go through `CounterPanelNode`; the
+screens are in counter_panel.kv. The rating screen faces the visitor: it rates only the case just finished here,
+once, and goes back to the clerk's screen by itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import logging
+import re
+import sys
+import time
+from collections.abc import Awaitable, Callable, Coroutine
+from pathlib import Path
+from typing import Any
+
+from hall_bus.config import HallConfig
+from hall_bus.nodes.counter_panel import (
+    OUTCOMES,
+    POSITIONS,
+    RATING_CHOICES,
+    REFUSE_REASONS,
+    Buttons,
+    CounterPanelNode,
+    PanelView,
+)
+from kiosk.boot import NoChineseFont, prepare
+from kiosk.theme import Theme
+
+if "kivy" not in sys.modules:
+    # `hallctl run` imports this module to reach run_counter_panel before it can call prepare(): Kivy must not
+    # parse our command line or keep its files in the user's home. run_counter_panel's prepare() then sets the
+    # window, the font and the kiosk settings for real (Kivy reads them when the window and text are made).
+    with contextlib.suppress(NoChineseFont):
+        prepare()
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, DictProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
+from kivy.uix.screenmanager import NoTransition, ScreenManager
+
+log = logging.getLogger("kiosk.counter_panel")
+KV = Path(__file__).with_name("counter_panel.kv")
+THANKS_SECONDS = 2.5  # the visitor sees the thanks before the clerk's screen comes back
+RATE_SECONDS = 120.0  # a visitor who walked away without rating does not leave the window on the rating screen
+TICKET = re.compile(r"^([A-Z]{1,2})(\d{1,3})$")
+
+
+class CounterPanelApp(App):
+    """Properties the .kv binds to; methods the buttons call. The rules are in `self.node.model`."""
+
+    screen = StringProperty("main")
+    theme = ObjectProperty(Theme())
+    title_words = StringProperty("")
+    status = StringProperty("closed")
+    status_words = StringProperty("")
+    online = BooleanProperty(True)
+    message = StringProperty("")
+    notice = StringProperty("")
+    en = DictProperty(Buttons().as_dict())
+    busy = BooleanProperty(False)
+    # the visitor at the window
+    v_number = StringProperty("")
+    v_service = StringProperty("")
+    v_group = StringProperty("")
+    v_helper = StringProperty("")
+    v_time = StringProperty("")
+    v_notes = StringProperty("")
+    v_status = StringProperty("")
+    # the queue
+    next_up = ListProperty([])
+    waiting_words = StringProperty("")
+    by_service_words = StringProperty("")
+    parked = ListProperty([])  # [(ticket id, number, service)]
+    # the number pad
+    pad_text = StringProperty("")
+    pad_ok = BooleanProperty(False)
+    prefixes = ListProperty([])
+    # the finish dialog
+    outcome = StringProperty("done")
+    materials = ListProperty([])
+    chosen = ListProperty([])
+    reason = StringProperty("")
+    outcomes = DictProperty(OUTCOMES)
+    reasons = ListProperty(list(REFUSE_REASONS))
+    # the transfer dialog
+    to_service = StringProperty("")
+    position = StringProperty("front")
+    positions = DictProperty(POSITIONS)
+    # the visitor's rating
+    rate_number = StringProperty("")
+    rate_done = StringProperty("")
+    choices = ListProperty([list(c) for c in RATING_CHOICES])
+    redraws = NumericProperty(0)
+
+    def __init__(self, node: CounterPanelNode, *, hall_name: str = "", px_per_mm: float = 4.0,
+                 on_start_tasks: list[Callable[[CounterPanelApp], Awaitable[None]]] | None = None,
+                 **kw: Any) -> None:
+        super().__init__(**kw)
+        self.node = node
+        self.theme = Theme(px_per_mm=px_per_mm)
+        counter = node.cfg.counters_by_number[node.counter]
+        zone = node.cfg.zones_by_id[counter.zone].name
+        self.title_words = f"{node.counter} 号窗口 · {counter.name or zone}"
+        self.hall_name = hall_name
+        self.prefixes = node.model.prefixes()
+        self.view: PanelView = node.view()
+        self._tasks_to_start = on_start_tasks or []
+        self._tasks: list[asyncio.Task[Any]] = []
+        self._timers: list[Any] = []
+        self._rate_until = 0.0
+        self._refresh = Clock.create_trigger(lambda _dt: self.refresh())  # a burst of events, one redraw
+        node.on_change = self._refresh
+        self.title = "窗口叫号"
+
+    # ------------------------------------------------------------------ Kivy life cycle
+
+    def build(self) -> ScreenManager:
+        from kivy.factory import Factory
+
+        Builder.load_file(str(KV))
+        root = ScreenManager(transition=NoTransition())
+        for name in ("main", "pad", "finish", "transfer", "rate"):
+            root.add_widget(getattr(Factory, name.capitalize() + "PanelScreen")(name=name))
+        self._fill_static(root)
+        self._timers = [Clock.schedule_interval(self._tick, 1.0)]
+        self.refresh()
+        return root
+
+    def on_start(self) -> None:
+        loop = asyncio.get_event_loop()
+        self._tasks += [loop.create_task(task(self)) for task in self._tasks_to_start]
+
+    def on_stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for timer in self._timers:
+            timer.cancel()
+
+    def open_settings(self, *args: Any) -> bool:  # F1 must not open Kivy's settings panel at a window
+        return False
+
+    # ------------------------------------------------------------------ taps (from the .kv)
+
+    def do(self, op: str) -> None:
+        """An op with no arguments: 叫下一位, 重呼, 开始办理, 过号, 挂起, 暂停, 继续, 签到, 签退."""
+        self._run(self.node.send(op))
+
+    def go(self, screen: str) -> None:
+        if screen == "pad":
+            self.pad_text = ""
+            self._pad_check()
+        elif screen == "finish":
+            self.outcome, self.chosen, self.reason = "done", [], ""
+            self.materials = self.node.model.materials(self.v_service)
+            self._fill_materials()
+        elif screen == "transfer":
+            self.to_service, self.position = "", "front"
+            self._mark_services()
+        self.screen = screen
+        if self.root is not None:
+            self.root.current = screen
+
+    def back(self) -> None:
+        self.go("main")
+
+    def pad_key(self, key: str) -> None:
+        if key == "back":
+            self.pad_text = self.pad_text[:-1]
+        elif key == "clear":
+            self.pad_text = ""
+        elif key.isalpha():
+            self.pad_text = key  # a letter starts a new number
+        elif len(self.pad_text) < 5:
+            self.pad_text += key
+        self._pad_check()
+
+    def pad_call(self) -> None:
+        number = self.pad_number()
+        if number:
+            self._run(self.node.call_ticket(number), then_main=True)
+
+    def pad_number(self) -> str:
+        """A letter and digits as the clerk typed them (A3), as the ticket says it (A003)."""
+        m = TICKET.match(self.pad_text)
+        return f"{m.group(1)}{int(m.group(2)):03d}" if m else ""
+
+    def pick_outcome(self, outcome: str) -> None:
+        self.outcome = outcome
+
+    def on_outcome(self, _app: Any, outcome: str) -> None:
+        if self.root is not None:
+            self.root.get_screen("finish").ids.outcomes.current = outcome
+
+    def toggle_material(self, item: str) -> None:
+        self.chosen = [m for m in self.chosen if m != item] if item in self.chosen else [*self.chosen, item]
+
+    def add_free_item(self, text: str) -> None:
+        item = text.strip()
+        if item and item not in self.chosen:
+            self.chosen = [*self.chosen, item]
+            if item not in self.materials:
+                self.materials = [*self.materials, item]
+                self._fill_materials()
+
+    def pick_reason(self, reason: str) -> None:
+        self.reason = reason
+
+    def finish_ready(self, outcome: str, chosen: list[str], reason: str) -> bool:
+        return {"done": True, "materials_missing": bool(chosen), "refused": bool(reason.strip())}[outcome]
+
+    def do_finish(self) -> None:
+        async def finish() -> None:
+            out = await self.node.finish(self.outcome, list(self.chosen), self.reason)
+            if out.ok:
+                self.notice = out.notice_text
+                self._start_rating()
+
+        self._run(finish())
+
+    def pick_service(self, service: str) -> None:
+        self.to_service = service
+        self._mark_services()
+
+    def pick_position(self, position: str) -> None:
+        self.position = position
+
+    def do_transfer(self) -> None:
+        if self.to_service:
+            self._run(self.node.transfer(self.to_service, self.position), then_main=True)
+
+    def resume_parked(self, index: int) -> None:
+        if index < len(self.parked):
+            self._run(self.node.resume_parked(self.parked[index][0]))
+
+    def ask_rating(self) -> None:
+        """From the clerk's screen: the rating prompt for the case just finished (if the visitor was sent
+        away before it and comes back)."""
+        if self.view.to_rate:
+            self._start_rating()
+
+    def rate(self, level: int) -> None:
+        async def rate() -> None:
+            answer = await self.node.rate(level)
+            words = next(name for lvl, name, _ in RATING_CHOICES if lvl == level)
+            self.rate_done = f"谢谢您的评价：{words}" if answer.get("ok") else self.node.message
+            Clock.schedule_once(lambda _dt: self._end_rating(), THANKS_SECONDS)
+
+        if not self.rate_done:  # one rating per case: a second tap during the thanks is not sent
+            self.rate_done = "…"
+            self._run(rate(), guard=False)
+
+    def skip_rating(self) -> None:
+        self._end_rating()
+
+    # ------------------------------------------------------------------ from the hall
+
+    def connection(self, online: bool) -> None:
+        self.online = online
+        if not online:
+            self.message = "连不上大厅系统：按钮暂不可用，系统会自动重连"
+
+    # ------------------------------------------------------------------ drawing
+
+    def refresh(self) -> None:
+        """Copy the model's view into the properties the screens bind to; the only place the UI learns anything."""
+        v = self.view = self.node.view()
+        self.status, self.status_words = v.status, v.status_words
+        self.en = v.buttons.as_dict() if self.online else Buttons().as_dict()
+        self.message = self.node.message or self.message
+        who = v.visitor
+        self.v_number = who.number if who else ""
+        self.v_service = who.service if who else ""
+        self.v_group = who.group_words if who else ""
+        self.v_helper = f"帮办员：{who.helper}" if who and who.helper else ""
+        self.v_notes = "、".join(who.notes) if who else ""
+        self.v_status = who.status_words if who else ("窗口暂停中" if v.status == "paused" else "窗口空闲")
+        self._tick(0)
+        self.next_up = [w.words for w in v.next_up]
+        self.waiting_words = f"本窗口可叫 {v.waiting} 人"
+        self.by_service_words = "　".join(f"{name} {n}" for name, n in v.waiting_by_service)
+        self.parked = [(p.ticket, p.number, p.service) for p in v.parked]
+        if self.screen == "rate" and not v.to_rate and not self.rate_done:
+            self._end_rating()  # the next visitor was called (the keypad, the console): the prompt is over
+        elif self.screen in ("finish", "transfer") and who is None:
+            self.back()  # the case ended elsewhere (the keypad): the dialog has nothing to act on
+        self.redraws += 1
+
+    def _tick(self, _dt: float) -> None:
+        who = self.view.visitor
+        self.v_time = f"已在窗口 {who.minutes(time.time())} 分钟" if who else ""
+        if self.screen == "rate" and not self.rate_done and time.monotonic() > self._rate_until:
+            self._end_rating()
+
+    def _start_rating(self) -> None:
+        self.rate_number = self.node.model.to_rate_number
+        self.rate_done = ""
+        self._rate_until = time.monotonic() + RATE_SECONDS
+        self.go("rate")
+
+    def _end_rating(self) -> None:
+        self.rate_done = ""
+        if self.screen == "rate":
+            self.go("main")
+
+    def _run(self, coro: Coroutine[Any, Any, Any], *, then_main: bool = False, guard: bool = True) -> None:
+        """One op at a time: a double tap on 叫下一位 must not call two visitors."""
+        if guard and self.busy:
+            coro.close()
+            return
+
+        async def run() -> None:
+            self.busy = guard or self.busy
+            try:
+                answer = await coro
+                ok = answer.get("ok") if isinstance(answer, dict) else True
+                if then_main and ok:
+                    self.back()
+            except Exception:  # one failed op never stops the panel
+                log.exception("counter panel op failed")
+                self.message = "未成功：操作出错，请再试一次"
+            finally:
+                if guard:
+                    self.busy = False
+                self.refresh()
+
+        self._tasks.append(asyncio.get_event_loop().create_task(run()))
+        self._tasks = [t for t in self._tasks if not t.done()]
+
+    def _pad_check(self) -> None:
+        self.pad_ok = bool(self.pad_number())
+
+    # ------------------------------------------------------------------ widgets made from the config
+
+    def _fill_static(self, root: ScreenManager) -> None:
+        """The pad's letter keys and the transfer's services: fixed by the config, made once."""
+        from kivy.factory import Factory
+
+        letters = root.get_screen("pad").ids.letters
+        for prefix in self.prefixes:
+            key = Factory.PanelButton(text=prefix)
+            key.bind(on_release=lambda _b, p=prefix: self.pad_key(p))
+            letters.add_widget(key)
+        grid = root.get_screen("transfer").ids.services
+        for service in self.node.model.transfer_services():
+            button = Factory.PickButton()
+            button.code = service
+            button.bind(on_release=lambda _b, sv=service: self.pick_service(sv))
+            grid.add_widget(button)
+
+    def _mark_services(self) -> None:
+        if self.root is None:
+            return
+        for button in self.root.get_screen("transfer").ids.services.children:
+            button.disabled = button.code == self.v_service  # the same service is no transfer
+
+    def _fill_materials(self) -> None:
+        from kivy.factory import Factory
+
+        if self.root is None:
+            return
+        grid = self.root.get_screen("finish").ids.materials
+        grid.clear_widgets()
+        for item in self.materials:
+            button = Factory.MaterialToggle()
+            button.code = item
+            button.bind(on_release=lambda _b, m=item: self.toggle_material(m))
+            grid.add_widget(button)
+
+
+def watch_connection(client: Any, every: float = 0.5) -> Callable[[CounterPanelApp], Awaitable[None]]:
+    """An on-start task: the panel greys its buttons while the bus client is not connected, and comes back by
+    itself when the client reconnects."""
+
+    async def task(app: CounterPanelApp) -> None:
+        while True:
+            online = client.connected.is_set()
+            if online != app.online:
+                app.connection(online)
+                app.refresh()
+            await asyncio.sleep(every)
+
+    return task
+
+
+async def run_counter_panel(cfg: HallConfig, args: argparse.Namespace) -> int:
+    """`hallctl run counter --panel`: the window's touch panel, its bus client on the same asyncio loop. The window
+    opens at once; it says so while the hall server cannot be reached."""
+    prepare(font=args.font, fullscreen=not args.windowed, size=(1280, 720))
+    from kiosk.launch import _client, _keep_starting
+
+    client = _client(cfg, args, mirror=True)
+    node = CounterPanelNode(client, cfg, args.node)
+    client.on_event = node.on_event
+    client.on_resync = node.on_resync
+    px_per_mm = getattr(args, "px_per_mm", None) or next(n.px_per_mm for n in cfg.nodes if n.id == args.node)
+    app = CounterPanelApp(node, hall_name=cfg.hall.name, px_per_mm=px_per_mm,
+                          on_start_tasks=[watch_connection(client)])
+    starting = asyncio.get_running_loop().create_task(_keep_starting(client))
+    try:
+        await app.async_run(async_lib="asyncio")
+    finally:
+        starting.cancel()
+        await client.close()
+    return 0

@@ -1,0 +1,489 @@
+"""The greeter tablet (帮办员平板) in Kivy: it draws the greeter node's lists and forwards taps, nothing more.
+
+The help requests and "my cases" are pure functions of the mirrored hall state (hall_bus/nodes/greeter.py);
+they are redrawn when an event or a resync arrives by push on this same asyncio loop, never by asking the server.
+A local half-minute timer only moves the "minutes waiting" on. Every action is a command through `GreeterNode`;
+its answer (or its refusal, in words) is what the helper reads. The screens are in greeter.kv.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any
+
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, DictProperty, ListProperty, ObjectProperty, StringProperty
+from kivy.uix.boxlayout import BoxLayout
+
+from hall_bus.config import HallConfig
+from hall_bus.nodes.greeter import (
+    KIND_WORDS,
+    GreeterNode,
+    NoPageInView,
+    PageShot,
+    due_words,
+    refusal_words,
+    unowned_followups,
+)
+from kiosk.theme import Theme
+
+log = logging.getLogger("kiosk.greeter")
+KV = Path(__file__).with_name("greeter.kv")
+TABS = (("help", "求助"), ("walkin", "登记取号"), ("consult", "咨询登记"), ("notice", "一次性告知"),
+        ("deleg", "委托代办"), ("mine", "我的事项"))
+
+
+class GreeterTabletApp(App):
+    """Properties the .kv binds to; methods its buttons call. What the rows say is decided in the node layer."""
+
+    tab = StringProperty("help")
+    theme = ObjectProperty(Theme())
+    helper = StringProperty("")
+    online = BooleanProperty(False)
+    busy = BooleanProperty(False)
+    message = StringProperty("")
+    help_rows = ListProperty([])
+    case_rows = ListProperty([])
+    followups = ListProperty([])  # [(id, number, level)] nobody owns yet
+    selected = DictProperty({})  # the help request the right-hand panel acts on
+    selected_case = DictProperty({})
+    services = ListProperty([])
+    groups = ListProperty([])  # [(code, label)] a helper may pick at the hall
+    walk_service = StringProperty("")
+    walk_group = StringProperty("normal")
+    walk_result = StringProperty("")
+    consult_service = StringProperty("")
+    consult_result = StringProperty("")
+    notice_service = StringProperty("")
+    notice_items = ListProperty([])  # [[item, chosen]]: the service's materials, then free items
+    notice_result = StringProperty("")
+    deleg_services = ListProperty([])
+    deleg_pages = ListProperty([])  # thumbnails' paths
+    deleg_result = StringProperty("")
+    redraws = ObjectProperty(0)
+
+    def __init__(self, node: GreeterNode, cfg: HallConfig, *, connected: Callable[[], bool] | None = None,
+                 **kw: Any) -> None:
+        super().__init__(**kw)
+        self.node = node
+        self.cfg = cfg
+        self.helper = node.helper
+        self._connected = connected or (lambda: node.client.connected.is_set())
+        self.services = [s.name for s in cfg.services]
+        self.groups = [(code, rule.label) for code, rule in cfg.groups.items() if rule.counter_queue
+                       and not rule.appointment]
+        self.labels = {code: rule.label for code, rule in cfg.groups.items()}
+        self.materials = {s.name: list(s.materials) for s in cfg.services}
+        self.claim_notes: dict[str, str] = {}  # help id → why this tablet's claim was refused
+        self.pages: list[PageShot] = []
+        self.answers: list[dict[str, Any]] = []  # every answer this tablet got: the GUI tests read them
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._timers: list[Any] = []
+        self._redraw = Clock.create_trigger(lambda _dt: self.refresh())
+        self.title = f"帮办员平板 · {node.helper}"
+
+    # ------------------------------------------------------------------ Kivy life cycle
+
+    def build(self) -> BoxLayout:
+        from kivy.factory import Factory
+
+        Builder.load_file(str(KV))
+        root = Factory.GreeterRoot()
+        self._timers = [Clock.schedule_interval(lambda _dt: self._redraw(), 30.0),
+                        Clock.schedule_interval(lambda _dt: self._watch_connection(), 0.5)]
+        self.refresh()
+        return root
+
+    def on_stop(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for timer in self._timers:
+            timer.cancel()
+
+    def open_settings(self, *args: Any) -> bool:
+        return False
+
+    # ------------------------------------------------------------------ from the hall (push)
+
+    def event(self, ev: dict[str, Any]) -> None:
+        self.node.take(ev)
+        self._redraw()
+
+    def resynced(self) -> None:
+        self._redraw()
+
+    def _watch_connection(self) -> None:
+        online = self._connected()
+        if online != self.online:
+            self.online = online
+            self._redraw()
+
+    def refresh(self) -> None:
+        """Mirror → rows. The only place the lists learn anything."""
+        now = time.time()
+        rows = []
+        for i in self.node.help_list(now):
+            mark = "★ 已升级" if i.escalated else ""
+            status = "待认领" if i.status == "open" else f"{i.helper} 处理中"
+            rows.append({"help_id": i.help_id, "ticket": i.ticket, "mark": mark, "number": i.number,
+                         "line": f"{i.service} · {self.labels.get(i.group, i.group)} · {i.age_band}"
+                                 + (f" · {i.kiosk}" if i.kiosk else ""),
+                         "wait": f"等 {int(i.waiting_s // 60)} 分钟" if i.waiting_s >= 60 else "刚到",
+                         "status_text": status,
+                         "can_claim": i.status == "open", "mine": i.helper == self.helper,
+                         "note": self.claim_notes.get(i.help_id, ""),
+                         "picked": i.help_id == self.selected.get("help_id")})
+        self.help_rows = rows
+        if self.selected:
+            fresh = next((r for r in rows if r["help_id"] == self.selected["help_id"]), None)
+            self.selected = fresh or {}
+        tz = self.cfg.hall.tz
+        self.case_rows = [{"case_id": c.case_id, "kind": c.kind, "kind_words": KIND_WORDS[c.kind],
+                           "who": c.who, "what": c.what, "overdue": c.overdue,
+                           "mark": "▲ 已超期" if c.overdue else "",
+                           "due": f"{due_words(c.due_ts, tz)} 前" if c.due_ts else "",
+                           "picked": c.case_id == self.selected_case.get("case_id")}
+                          for c in self.node.my_cases(now)]
+        if self.selected_case:
+            fresh_case = next((r for r in self.case_rows if r["case_id"] == self.selected_case["case_id"]), None)
+            self.selected_case = fresh_case or {}
+        self.followups = unowned_followups(self.node.state) if self.node.state is not None else []
+        self.redraws += 1
+
+    # ------------------------------------------------------------------ pickers the .kv asks for
+
+    def fill(self, box: Any, kind: str, reason: Any = None) -> None:
+        """Choice buttons built once per box; the lists that change (materials, thumbnails, follow-ups) rebuild
+        their small box when their property changes, never the long lists (those are RecycleViews)."""
+        from kivy.factory import Factory
+
+        def toggles(items: list[tuple[str, str]], pick: Callable[[str], None], group: str | None) -> None:
+            for value, words in items:
+                b = _made(Factory.GToggle(), text=words, value=value, group=group, allow_no_selection=group is None)
+                b.bind(on_release=lambda btn: pick(btn.value))
+                box.add_widget(b)
+
+        services = [(s, s) for s in self.services]
+        if kind == "walk_service":
+            toggles(services, lambda v: setattr(self, "walk_service", v), "walk_service")
+        elif kind == "walk_group":
+            toggles(self.groups, lambda v: setattr(self, "walk_group", v), "walk_group")
+            next(b for b in box.children if b.value == "normal").state = "down"
+        elif kind == "consult_service":
+            toggles(services, lambda v: setattr(self, "consult_service", "" if v == self.consult_service else v),
+                    None)
+        elif kind == "notice_service":
+            toggles(services, self.pick_notice_service, "notice_service")
+        elif kind == "deleg_service":
+            toggles(services, self.toggle_deleg_service, None)
+        elif kind == "change_group":
+            for value, words in self.groups:
+                b = Factory.GButton(text=f"改为{words}")
+                b.bind(on_release=lambda _b, v=value: self.change_group(v, reason.text))
+                self.bind(selected=lambda _a, sel, b=b: setattr(b, "disabled", not sel))
+                b.disabled = True
+                box.add_widget(b)
+        elif kind == "notice_items":
+            def items(*_: Any) -> None:
+                box.clear_widgets()
+                for item, on in self.notice_items:
+                    b = _made(Factory.GToggle(), text=item, value=item, state="down" if on else "normal")
+                    b.bind(on_release=lambda btn: self.toggle_item(btn.value))
+                    box.add_widget(b)
+            self.bind(notice_items=items)
+        elif kind == "thumbs":
+            def thumbs(*_: Any) -> None:
+                box.clear_widgets()
+                for n, path in enumerate(self.deleg_pages, 1):
+                    cell = Factory.BoxLayout(orientation="vertical", size_hint_x=None, width=box.height * 0.75)
+                    cell.add_widget(Factory.Image(source=path, fit_mode="contain"))
+                    cell.add_widget(Factory.GText(text=f"第 {n} 页", halign="center"))
+                    box.add_widget(cell)
+            self.bind(deleg_pages=thumbs)
+        elif kind == "followups":
+            def rows(*_: Any) -> None:
+                box.clear_widgets()
+                for fid, number, level in self.followups:
+                    b = Factory.GButton(text=f"{number} {level}：我来回访")
+                    b.bind(on_release=lambda _b, f=fid: self.take_followup(f))
+                    box.add_widget(b)
+            self.bind(followups=rows)
+
+    # ------------------------------------------------------------------ taps (from the .kv)
+
+    def show(self, tab: str) -> None:
+        self.tab = tab
+        self.message = ""
+
+    def on_tab(self, _app: Any, tab: str) -> None:
+        if self.root is not None:
+            self.root.ids.screens.current = tab
+
+    def _run(self, job: Awaitable[dict[str, Any]], done: Callable[[dict[str, Any]], None]) -> None:
+        """One command at a time from this tablet: a second tap while the first is on its way does nothing."""
+        if self.busy:
+            return
+        self.busy = True
+
+        async def go() -> None:
+            try:
+                answer = await job
+            except Exception as exc:  # the bus timed out: say so, keep the form as it was
+                log.warning("greeter command failed: %s", exc)
+                answer = {"ok": False, "code": "offline", "message": "连不上大厅系统，请稍后再试"}
+            finally:
+                self.busy = False
+            self.answers.append(answer)
+            done(answer)
+            self._redraw()
+
+        task = asyncio.get_event_loop().create_task(go())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def _said(self, answer: dict[str, Any], ok_words: str, help_id: str = "") -> str:
+        words = ok_words if answer.get("ok") else refusal_words(answer, self.node.state, help_id)
+        self.message = words
+        return words
+
+    # help requests
+
+    def claim(self, help_id: str) -> None:
+        def done(answer: dict[str, Any]) -> None:
+            words = self._said(answer, "已认领，请马上去找这位群众", help_id)
+            if answer.get("ok"):
+                self.claim_notes.pop(help_id, None)
+            else:
+                self.claim_notes[help_id] = words
+            self.select(help_id)
+
+        self._run(self.node.claim(help_id), done)
+
+    def select(self, help_id: str) -> None:
+        self.selected = next((r for r in self.help_rows if r["help_id"] == help_id), {})
+        self._redraw()
+
+    def finish_help(self) -> None:
+        if self.selected:
+            self._run(self.node.finish(self.selected["help_id"]), lambda a: self._said(a, "帮办已完成"))
+
+    def hand_over(self, to_helper: str, note: str) -> None:
+        if not to_helper.strip():
+            self.message = "请写上接手的帮办员"
+            return
+        if self.selected:
+            self._run(self.node.hand_over(self.selected["help_id"], to_helper.strip(), note.strip()),
+                      lambda a: self._said(a, f"已转交给 {to_helper.strip()}"))
+
+    def cancel_help(self, reason: str) -> None:
+        if not reason.strip():
+            self.message = "取消帮办要写明原因"
+            return
+        if self.selected:
+            self._run(self.node.cancel(self.selected["help_id"], reason.strip()),
+                      lambda a: self._said(a, "已取消帮办，号票照常排队"))
+
+    def change_group(self, group: str, reason: str) -> None:
+        if not reason.strip():
+            self.message = "改分组要写明原因"
+            return
+        if self.selected:
+            self._run(self.node.change_group(self.selected["ticket"], group, reason.strip()),
+                      lambda a: self._said(a, f"已改为{self.labels.get(group, group)}，排队位置不变"))
+
+    # walk-ins
+
+    def issue_walkin(self, birth: str, *, green: bool = False) -> None:
+        if not self.walk_service:
+            self.message = "请先选择事项"
+            return
+        job = (self.node.green_channel(self.walk_service, birth_date=birth.strip() or None) if green
+               else self.node.issue(self.walk_service, self.walk_group, birth_date=birth.strip() or None))
+
+        def done(answer: dict[str, Any]) -> None:
+            r = answer.get("result", {})
+            self.walk_result = self._said(answer, f"已取号 {r.get('number')}（{r.get('service')} · {r.get('label')}），"
+                                                  f"前面 {r.get('ahead')} 人")
+
+        self._run(job, done)
+
+    # consultations
+
+    def submit_consultation(self, name: str, contact: str, question: str, answer: str) -> None:
+        if not name.strip() or not question.strip():
+            self.message = "请写上姓名和问题"
+            return
+
+        def done(a: dict[str, Any]) -> None:
+            r = a.get("result", {})
+            from datetime import datetime
+
+            due = datetime.fromisoformat(r["due"]).timestamp() if r.get("due") else None
+            ok = (f"{r.get('consultation_id')} 已当场答复" if r.get("answered")
+                  else f"{r.get('consultation_id')} 已登记，须在 {due_words(due, self.cfg.hall.tz)} 前答复")
+            self.consult_result = self._said(a, ok)
+
+        self._run(self.node.open_consultation(name.strip(), question.strip(), contact=contact.strip(),
+                                              service=self.consult_service or None, answer=answer.strip()), done)
+
+    # one-time notices
+
+    def pick_notice_service(self, service: str) -> None:
+        self.notice_service = service
+        self.notice_items = [[m, False] for m in self.materials.get(service, [])]
+        self.notice_result = ""
+
+    def toggle_item(self, item: str) -> None:
+        self.notice_items = [[m, (not on) if m == item else on] for m, on in self.notice_items]
+
+    def add_free_item(self, text: str) -> bool:
+        item = text.strip()
+        if not item:
+            return False
+        if item not in [m for m, _ in self.notice_items]:
+            self.notice_items = [*self.notice_items, [item, True]]
+        return True
+
+    def issue_notice(self) -> None:
+        chosen = [m for m, on in self.notice_items if on]
+        if not self.notice_service or not chosen:
+            self.message = "请选择事项和缺少的材料"
+            return
+
+        def done(a: dict[str, Any]) -> None:
+            r = a.get("result", {})
+            where = f"，在 {self.node.print_at} 打印" if self.node.print_at else "（这台平板没有指定打印的自助机）"
+            self._said(a, f"告知单 {r.get('notice_id')} 已出具{where}")
+            self.notice_result = f"{r.get('notice_id')}\n{r.get('text')}" if a.get("ok") else self.message
+
+        self._run(self.node.issue_notice(self.notice_service, chosen), done)
+
+    # delegations
+
+    def toggle_deleg_service(self, service: str) -> None:
+        chosen = list(self.deleg_services)
+        self.deleg_services = [s for s in chosen if s != service] if service in chosen else [*chosen, service]
+
+    def take_page(self) -> None:
+        if self.busy:
+            return
+        self.busy = True
+
+        async def go() -> None:
+            try:
+                shot = await self.node.take_page()
+            except NoPageInView as exc:
+                self.message = str(exc)
+                return
+            except Exception as exc:  # a camera unplugged: the form stays, the helper tries again
+                log.warning("camera failed: %s", exc)
+                self.message = "高拍仪不能用，请检查连线后再拍"
+                return
+            finally:
+                self.busy = False
+            self.pages.append(shot)
+            self.deleg_pages = [str(p.path) for p in self.pages]
+            self.message = f"已拍第 {len(self.pages)} 页"
+
+        task = asyncio.get_event_loop().create_task(go())
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+
+    def sign_delegation(self, principal: str) -> None:
+        if not principal.strip() or not self.deleg_services or not self.pages:
+            self.message = "请写上委托人、选择事项，并拍下签好的协议"
+            return
+
+        def done(a: dict[str, Any]) -> None:
+            r = a.get("result", {})
+            self.deleg_result = self._said(a, f"委托代办协议 {r.get('delegation_id')} 已登记（{r.get('pages')} 页）")
+            if a.get("ok"):
+                self.pages, self.deleg_pages, self.deleg_services = [], [], []
+
+        self._run(self.node.record_delegation(principal.strip(), list(self.deleg_services), list(self.pages)), done)
+
+    # my cases
+
+    def select_case(self, case_id: str) -> None:
+        self.selected_case = next((r for r in self.case_rows if r["case_id"] == case_id), {})
+        self._redraw()
+
+    def case_action(self, action: str, text: str) -> None:
+        case = self.selected_case
+        if not case:
+            return
+        cid, text = case["case_id"], text.strip()
+        if action in ("answer", "refer", "cancel") and not text:
+            self.message = {"answer": "请写上答复", "refer": "请写上转交的部门", "cancel": "撤销要写明原因"}[action]
+            return
+        jobs = {"answer": lambda: self.node.answer_consultation(cid, text),
+                "refer": lambda: self.node.refer_consultation(cid, text),
+                "complete": lambda: self.node.complete_delegation(cid, text),
+                "cancel": lambda: self.node.cancel_delegation(cid, text),
+                "finish": lambda: self.node.finish(cid)}
+        words = {"answer": "已答复", "refer": f"已转交{text}，仍由您负责跟进", "complete": "代办已办结",
+                 "cancel": "委托已撤销", "finish": "帮办已完成"}
+        self._run(jobs[action](), lambda a: self._said(a, words[action]))
+
+    def take_followup(self, followup_id: str) -> None:
+        self._run(self.node.assign_followup(followup_id), lambda a: self._said(a, "回访已由您负责"))
+
+
+def _made(widget: Any, **values: Any) -> Any:
+    """A .kv dynamic class gets its own properties only once built, so they are set after, not passed in."""
+    for key, value in values.items():
+        setattr(widget, key, value)
+    return widget
+
+
+async def run_greeter(cfg: HallConfig, args: argparse.Namespace) -> int:
+    """`hallctl run greeter --node ID`: the tablet's bus client (mirrored state, push), camera and window on one
+    loop. The window opens whether or not the server answers; the tablet says offline until it does."""
+    from kiosk.boot import prepare
+
+    prepare(font=args.font, fullscreen=not args.windowed, size=(1280, 800))
+    from kiosk.launch import _client, _keep_starting
+
+    client = _client(cfg, args, mirror=True)
+    camera = _open_camera(cfg, args)
+    node = GreeterNode.for_config(client, cfg, args.node, helper=getattr(args, "helper", None) or args.node,
+                                  data_dir=getattr(args, "data", None) or "data", camera=camera)
+    app = GreeterTabletApp(node, cfg)
+    client.on_event = app.event
+    client.on_resync = app.resynced
+    starting = asyncio.get_running_loop().create_task(_keep_starting(client))
+    try:
+        await app.async_run(async_lib="asyncio")
+    finally:
+        starting.cancel()
+        await client.close()
+        if node.camera is not None and hasattr(node.camera, "close"):
+            node.camera.close()
+    return 0
+
+
+def _open_camera(cfg: HallConfig, args: argparse.Namespace) -> Any:
+    """The document camera: --camera, else the node's doc-camera device; none is fine (pages cannot be taken,
+    and the tablet says so when asked)."""
+    from devices.camera.capture import Camera
+    from devices.errors import DeviceError
+
+    source = getattr(args, "camera", None)
+    if source is None:
+        node = next(n for n in cfg.nodes if n.id == args.node)
+        device = next((d for d in node.devices if d.type == "doc-camera"), None)
+        source = (device.model_extra or {}).get("source", "0") if device is not None else None
+    if source is None:
+        return None
+    try:
+        return Camera(str(source))
+    except DeviceError as exc:
+        log.warning("document camera: %s", exc.message)
+        return None

@@ -1,0 +1,78 @@
+"""The counter panel in a real Kivy window (SDL offscreen, 1280×720), tapped with real touch events, against a real
+hall server on 127.0.0.1. Each scenario runs in its own process (tests/gui/counter_panel_driver.py); screenshots
+are kept in build/gui/counter-panel-*.png as artefacts."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("kivy")
+ROOT = Path(__file__).resolve().parents[2]
+ARTEFACTS = ROOT / "build" / "gui"
+
+
+def run(scenario: str) -> dict[str, Any]:
+    out = ARTEFACTS / f"counter-panel-{scenario}.json"
+    out.unlink(missing_ok=True)  # never read the result of an earlier run
+    env = {**os.environ, "SDL_VIDEODRIVER": "offscreen", "KIVY_NO_ARGS": "1"}
+    proc = subprocess.run([sys.executable, "-m", "tests.gui.counter_panel_driver", scenario, str(ARTEFACTS)],
+                          cwd=ROOT, env=env, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0 and out.exists(), proc.stderr[-3000:]
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert "error" not in result, result["error"]
+    return result
+
+
+def test_a_full_case_with_missing_materials_a_notice_and_a_rating() -> None:
+    r = run("case")
+    # the preview is the calling order (陪同办 before walk-ins) and 叫下一位 calls its head
+    assert r["preview"][0].startswith("A002") and "◆陪同办" in r["preview"][0]
+    assert r["called"] == "A002" == r["rate_number"]
+    assert r["disabled_before_call"] == ["finish", "no_show", "recall", "start"]
+    assert r["start_enabled_when_called"] and not r["start_enabled_when_serving"]
+    assert min(r["button_heights"].values()) >= 60
+    cfg_materials = ["身份证原件", "企业名称自主申报告知书", "住所（经营场所）使用证明", "公司章程", "股东会决议"]
+    assert r["material_toggles"] == cfg_materials and r["chosen"] == r["picked"] and len(r["picked"]) == 2
+    ticket = "-A002"
+    assert len(r["finished"]) == 1
+    tid, number, outcome, materials = r["finished"][0]
+    assert tid.endswith(ticket) and (number, outcome, materials) == ("A002", "materials_missing", r["picked"])
+    assert r["notices"] == [[tid, r["picked"], "kiosk-2", "企业开办"]]
+    assert all(m in r["notice_text"] for m in r["picked"]) and "一次性告知" in r["notice_text"]
+    assert r["thanks"] == "谢谢您的评价：满意"
+    assert r["ratings"] == [[tid, "满意"]]  # once: the second tap during the thanks sent nothing
+    assert r["rate_enabled_after"] is False
+    assert r["called_second"] == "B001" and r["transfer_same_disabled"]
+    assert r["transfers"] == [["B001", "综合受理", "end"]]
+    assert r["missing_glyphs"] == []
+    assert {"counter-panel-case-idle.png", "counter-panel-case-finish.png", "counter-panel-case-rate.png",
+            "counter-panel-case-transfer.png"} <= set(r["shots"])
+    assert all((ARTEFACTS / shot).stat().st_size > 10_000 for shot in r["shots"])
+
+
+def test_a_number_called_from_the_pad_then_parked_and_resumed() -> None:
+    r = run("pad")
+    assert r["preview"][0].startswith("A001")  # A003 is not the next: the pad really chose it
+    assert r["letters"] == ["A", "B"]  # the letters of window 5's services
+    assert r["pad_shown"] == "A003" and r["key_heights"] >= 60
+    assert r["called"] == "A003" and r["calls"] == [["A003", 5]]
+    assert r["parked_button"].startswith("恢复 A003")
+    assert r["resumed"] == "A003" and r["resumed_in_ledger"] == ["A003"] and "挂起后恢复" in r["notes"]
+    assert r["missing_glyphs"] == []
+
+
+def test_pause_greys_calling_and_resume_brings_it_back() -> None:
+    r = run("pause")
+    assert r["pause_disabled_when_closed"]  # a closed window signs in first
+    assert r["pause_text"] == "继续叫号" and r["call_next_disabled_when_paused"]
+    assert r["called_while_paused"] == 0
+    assert r["called"] == "B001"
+    assert r["statuses"] == ["counter_opened", "counter_paused", "counter_resumed"]
+    assert r["missing_glyphs"] == []

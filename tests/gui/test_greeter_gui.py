@@ -1,0 +1,94 @@
+"""The greeter tablet in a real Kivy window (SDL offscreen, 1280×800), tapped with real touch events, against a
+real hall server on 127.0.0.1 with a kiosk and a second tablet as bus clients. Each scenario runs in its own
+process (tests/gui/greeter_driver.py); screenshots are kept in build/gui/greeter-*.png as artefacts."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+pytest.importorskip("kivy")
+ROOT = Path(__file__).resolve().parents[2]
+ARTEFACTS = ROOT / "build" / "gui"
+
+
+def run(scenario: str) -> dict[str, Any]:
+    env = {**os.environ, "SDL_VIDEODRIVER": "offscreen", "KIVY_NO_ARGS": "1"}
+    out = ARTEFACTS / f"greeter-{scenario}.json"
+    out.unlink(missing_ok=True)  # a result left by an earlier run must not pass this one
+    proc = subprocess.run([sys.executable, "-m", "tests.gui.greeter_driver", scenario, str(ARTEFACTS)], cwd=ROOT,
+                          env=env, capture_output=True, text=True, timeout=180)
+    assert proc.returncode == 0 and out.exists(), proc.stderr[-3000:]
+    result = json.loads(out.read_text(encoding="utf-8"))
+    assert "error" not in result, result["error"]
+    assert result["missing_glyphs"] == []  # no character on any screen drawn as a box
+    return result
+
+
+def test_every_screen_renders_with_escalated_requests_on_top_and_big_targets() -> None:
+    r = run("screens")
+    assert r["shots"] == [f"greeter-{t}.png" for t in ("help", "walkin", "consult", "notice", "deleg", "mine")]
+    assert all((ARTEFACTS / shot).stat().st_size > 10_000 for shot in r["shots"])
+    rows = r["help_rows"]
+    assert rows[0]["mark"] == "★ 已升级" and rows[0]["number"] == "E001"  # symbol and words, not only colour
+    assert "陪同办" in rows[0]["line"] and "70–79岁" in rows[0]["line"] and "kiosk-1" in rows[0]["line"]
+    assert [row["status_text"] for row in rows][-1] == "李强 处理中" and not rows[-1]["can_claim"]
+    assert "1950" not in json.dumps(rows)  # ages as bands only
+    assert min(r["heights"].values()) >= 44 and min(r["row_heights"]) >= 44
+    [case] = r["case_rows"]
+    assert case["who"] == "张**" and case["kind_words"] == "咨询" and case["due"].endswith("前")
+
+
+def test_two_tablets_racing_for_a_request_one_wins_and_the_other_is_told_who() -> None:
+    r = run("claim_race")
+    assert len(r["rounds"]) == 4
+    for rnd in r["rounds"]:
+        assert [rnd["tablet_ok"], rnd["other_ok"]].count(True) == 1 and rnd["claims_in_ledger"] == 1
+        assert rnd["other_sees"] == rnd["holder"]  # both tablets' mirrors agree with the server
+        if rnd["tablet_ok"]:
+            assert rnd["holder"] == "王芳" and rnd["tablet_row"][2] == "我的" and not rnd["finish_disabled"]
+            assert rnd["other_words"] == "已被 王芳 认领（首问负责），请联系 王芳"
+        else:
+            assert rnd["holder"] == "李强" and rnd["tablet_row"][0].startswith("已被 李强 认领")
+            assert rnd["tablet_message"].startswith("已被 李强 认领") and rnd["finish_disabled"]  # not ours to finish
+    # a claim on the other tablet shows on this one by push, at once, and its claim button is gone
+    assert r["pushed_row"] == ["李强 处理中", "已认领", True] and r["push_seconds"] < 1.5
+    assert r["snapshots_asked"] == 1  # one snapshot at start; every later change came by push
+
+
+def test_a_consultation_from_the_form_shows_in_my_cases_with_its_due_date() -> None:
+    r = run("consultation")
+    assert r["answer"]["ok"] and r["server_helper"] == "王芳" and r["server_name"] == "张秀英"
+    assert r["form_result"] == f"{r['consultation_id']} 已登记，须在 {r['due_words']} 前答复"
+    [case] = r["case_rows"]
+    assert case["case_id"] == r["consultation_id"] and case["due"] == f"{r['due_words']} 前"
+    assert case["who"] == "张**" and not case["overdue"]
+    assert not any("张秀英" in t for t in r["texts"])  # the list on the floor shows the masked name only
+
+
+def test_a_delegation_with_two_camera_pages_ends_in_the_ledger_with_matching_hashes() -> None:
+    r = run("delegation")
+    assert r["thumbnails"] == 2 and len(r["page_files"]) == 2
+    assert r["ledger_id"] == r["delegation_id"] and r["principal"] == "孙玉兰" and r["services"] == ["不动产"]
+    hashes = [p["sha256"] for p in r["ledger_pages"]]
+    assert len(set(hashes)) == 2 and hashes == r["stored_hashes"]
+    assert all(p["file"].startswith("delegations/") and p["file"].endswith(".jpg") for p in r["ledger_pages"])
+    assert r["form_result"] == f"委托代办协议 {r['delegation_id']} 已登记（2 页）"
+    assert [c["case_id"] for c in r["case_rows"]] == [r["delegation_id"]] and r["case_rows"][0]["who"] == "孙**"
+    assert hashlib.sha256(b"").hexdigest() not in hashes
+
+
+def test_a_notice_from_the_form_shows_its_id_and_text_and_prints_at_the_configured_kiosk() -> None:
+    r = run("notice")
+    assert r["answer"]["ok"] and r["print_at"] == "kiosk-2"
+    assert r["items"] == ["户口簿", "异地就医备案表", "村委会出具的居住证明"]
+    assert r["free_items"] == ["村委会出具的居住证明"]
+    assert r["shown"] == f"{r['notice_id']}\n{r['ledger_text']}"
+    assert r["message"] == f"告知单 {r['notice_id']} 已出具，在 kiosk-2 打印"

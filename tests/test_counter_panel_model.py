@@ -1,0 +1,196 @@
+"""The counter panel's model against the real queue engine: buttons offered only when the hall would take the tap,
+a queue preview that is exactly what 叫下一位 then calls, and the finish dialog's materials from the config; the
+panel node's finish with missing materials also issues the one-time notice at the node's print_at kiosk."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import timedelta
+from typing import Any
+
+import pytest
+
+from hall_bus.domain.rejected import CommandRejected
+from hall_bus.nodes.counter_panel import RATING_CHOICES, CounterPanelNode, PanelModel, PanelView
+
+from .conftest import Hall
+
+
+def view(hall: Hall, counter: int = 5, model: PanelModel | None = None) -> PanelView:
+    m = model or PanelModel(hall.cfg, counter)
+    for ev in hall.events:
+        m.take(ev)
+    return m.view(hall.state, hall.clock.now().timestamp())
+
+
+def enabled(v: PanelView) -> set[str]:
+    return {name for name, on in v.buttons.as_dict().items() if on}
+
+
+def test_buttons_follow_the_window_through_a_case(hall: Hall) -> None:
+    v = view(hall)
+    assert v.status == "closed" and enabled(v) == {"open", "call_ticket"}  # nobody waits: no 叫下一位
+    hall("issue", service="投资项目", group="normal")
+    hall("issue", service="企业开办", group="normal")
+    assert enabled(view(hall)) == {"open", "call_ticket", "call_next"}
+
+    hall("call_next", counter=5)
+    v = view(hall)
+    assert v.visitor is not None and v.visitor.status == "called"
+    assert enabled(v) == {"pause", "recall", "start", "finish", "no_show", "transfer", "park"}
+    hall("start", counter=5)
+    v = view(hall)
+    assert v.visitor is not None and v.visitor.status_words == "办理中"
+    assert enabled(v) == {"pause", "finish", "transfer", "park"}  # no start, recall or no-show once serving
+
+    hall("finish", counter=5)
+    assert enabled(view(hall)) == {"close", "pause", "call_next", "call_ticket", "rate"}
+    hall("pause_counter", counter=5)
+    assert enabled(view(hall)) == {"close", "resume", "rate"}  # paused: no call of any kind
+    hall("resume_counter", counter=5)
+    hall("rate", ticket=view(hall).to_rate, level=4)
+    v = view(hall)
+    assert "rate" not in enabled(v) and v.to_rate is None  # 一事一评: rated once
+
+
+def test_each_enabled_button_is_accepted_and_each_disabled_one_refused(hall: Hall) -> None:
+    """The buttons are the engine's preconditions: try every op in a few states and compare."""
+    for service in ("企业开办", "企业开办", "投资项目"):
+        hall("issue", service=service, group="normal")
+    ops = {"call_next": {}, "recall": {}, "start": {}, "finish": {}, "no_show": {}, "park": {},
+           "transfer": {"to_service": "综合受理"}, "pause": {}, "resume": {}, "open": {}}
+    real = {"pause": "pause_counter", "resume": "resume_counter", "open": "open_counter"}
+    steps: list[tuple[str, dict[str, Any]]] = [("call_next", {}), ("start", {}), ("park", {}),
+                                               ("pause_counter", {}), ("resume_counter", {}), ("call_next", {})]
+    for step, kw in [("none", {}), *steps]:
+        if step != "none":
+            hall(step, counter=5, **kw)
+        v = view(hall)
+        for name, kw2 in ops.items():
+            snapshot = hall.engine.state.to_dict()
+            probe = Hall(hall.cfg, hall.clock)
+            probe.engine.state = type(hall.engine.state).from_dict(snapshot)
+            try:
+                probe(real.get(name, name), counter=5, **kw2)
+                accepted = True
+            except CommandRejected:
+                accepted = False
+            if name in ("open", "pause"):  # idempotent ops: the button is offered only when it changes anything
+                accepted = accepted and v.status == {"open": "closed", "pause": "open"}[name]
+            assert v.buttons.as_dict()[name] == accepted, (step, name)
+
+
+@pytest.mark.parametrize("counter", [5, 1])
+def test_the_preview_is_what_call_next_then_calls(hall: Hall, counter: int) -> None:
+    """A mix of walk-ins, priority groups, the green channel and an appointment, at a department window (5)
+    and at an assistance-zone window that takes walk-ins when free (1)."""
+    mix = [("企业开办", "normal"), ("投资项目", "normal"), ("企业开办", "accompany"), ("投资项目", "normal"),
+           ("企业开办", "wheelchair_push"), ("企业开办", "normal"), ("投资项目", "guide"), ("综合受理", "normal"),
+           ("企业开办", "delegate"), ("投资项目", "normal")]
+    for i, (service, group) in enumerate(mix):
+        hall("issue", service=service, group=group)
+        hall.wait(40 + 7 * i)
+    when = (hall.clock.now() + timedelta(minutes=5)).isoformat()
+    hall("issue", service="企业开办", group="normal", appointment_at=when)
+    model = PanelModel(hall.cfg, counter, preview=6)
+    shown = [w.number for w in view(hall, counter, model).next_up]
+    assert len(shown) == 6
+    called = []
+    for _ in shown:
+        called.append(hall("call_next", counter=counter)["number"])
+        hall("finish", counter=counter)
+    assert called == shown
+
+
+def test_waiting_counts_and_the_visitor_panel(hall: Hall) -> None:
+    issued = hall("issue", service="投资项目", group="accompany")
+    hall("issue", service="企业开办", group="normal")
+    hall("issue", service="综合受理", group="normal")  # not served at window 5
+    v = view(hall)
+    assert v.waiting == 2 and dict(v.waiting_by_service) == {"投资项目": 1, "企业开办": 1}
+    hall("claim_help", help_id=issued["help_id"], helper="王芳")
+    hall("call_next", counter=5)
+    hall.wait(150)
+    v = view(hall)
+    assert v.visitor is not None
+    assert (v.visitor.number, v.visitor.service, v.visitor.group_words, v.visitor.helper) == \
+        ("B001", "投资项目", "◆ 陪同办", "王芳")
+    assert v.visitor.minutes(hall.clock.now().timestamp()) == 2
+    hall("park", counter=5)
+    v = view(hall)
+    assert [p.number for p in v.parked] == ["B001"] and v.buttons.resume_parked and v.visitor is None
+    hall("resume_parked", counter=5, ticket="B001")
+    assert view(hall).visitor.notes == ("挂起后恢复",)  # type: ignore[union-attr]
+
+
+def test_a_visitor_transferred_here_is_marked_even_after_a_resync(hall: Hall) -> None:
+    hall("issue", service="综合受理", group="normal")
+    hall("call_next", counter=6)
+    hall("transfer", counter=6, to_service="企业开办")
+    hall("call_next", counter=5)
+    fresh = PanelModel(hall.cfg, 5)  # a panel started after the transfer has not seen the event
+    v = fresh.view(hall.state, hall.clock.now().timestamp())
+    assert v.visitor is not None and v.visitor.number == "C001" and "转办而来" in v.visitor.notes
+
+
+def test_materials_come_from_the_config(hall: Hall) -> None:
+    model = PanelModel(hall.cfg, 5)
+    assert model.materials("企业开办") == hall.cfg.services_by_name["企业开办"].materials
+    assert model.materials("企业开办")[:2] == ["身份证原件", "企业名称自主申报告知书"]
+    assert model.prefixes() == ["B", "A"]  # window 5: 投资项目 first
+    assert "企业开办" not in model.transfer_services("企业开办")
+    assert [level for level, _, _ in RATING_CHOICES] == [5, 4, 3, 2, 1]
+    assert RATING_CHOICES[1][1:] == ("满意", "★★★★☆")
+
+
+class EngineClient:
+    """A bus client stand-in that runs commands on the engine and answers as the server does."""
+
+    def __init__(self, hall: Hall) -> None:
+        self.hall = hall
+        self.sent: list[dict[str, Any]] = []
+
+    @property
+    def state(self) -> Any:
+        return self.hall.state
+
+    async def request(self, command: dict[str, Any]) -> dict[str, Any]:
+        self.sent.append(command)
+        cmd = dict(command)
+        op = cmd.pop("op")
+        try:
+            return {"ok": True, "op": op, "result": self.hall(op, **cmd)}
+        except CommandRejected as exc:
+            return {"ok": False, "op": op, "code": exc.code, "message": exc.message}
+
+
+def test_finish_with_missing_materials_issues_the_notice_at_the_print_at_kiosk(hall: Hall) -> None:
+    hall("issue", service="企业开办", group="normal")
+    client = EngineClient(hall)
+    node = CounterPanelNode(client, hall.cfg, "counter-5")
+
+    async def case() -> Any:
+        await node.send("call_next")
+        await node.send("start")
+        return await node.finish("materials_missing", ["公司章程", "股东会决议", "公司章程"])
+
+    out = asyncio.run(case())
+    assert out.ok and [c["op"] for c in client.sent] == ["call_next", "start", "finish", "issue_notice"]
+    assert client.sent[2] == {"op": "finish", "counter": 5, "outcome": "materials_missing",
+                              "materials": ["公司章程", "股东会决议"]}
+    assert client.sent[3] == {"op": "issue_notice", "service": "企业开办", "missing": ["公司章程", "股东会决议"],
+                              "by": "counter-5", "ticket": "20261123-A001", "print_at": "kiosk-2"}
+    notice = next(e for e in hall.events if e["type"] == "notice_issued")["data"]
+    assert notice["print_at"] == "kiosk-2" and notice["items"] == ["公司章程", "股东会决议"]
+    assert "1. 公司章程" in out.notice_text and "自助机 kiosk-2" in out.notice_text
+    assert node.model.to_rate == "20261123-A001"
+    answer = asyncio.run(node.rate(4))
+    assert answer["ok"] and hall.state.tickets["20261123-A001"].rating == "满意"
+    assert node.model.to_rate is None and asyncio.run(node.rate(5))["ok"] is False  # once
+
+
+def test_a_refused_tap_says_why_in_chinese(hall: Hall) -> None:
+    node = CounterPanelNode(EngineClient(hall), hall.cfg, "counter-5")
+    answer = asyncio.run(node.send("call_next"))
+    assert not answer["ok"] and node.message == "未成功：没有人在等候本窗口"
+    assert asyncio.run(node.finish("done")).ok is False
