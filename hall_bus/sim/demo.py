@@ -54,6 +54,12 @@ class Demo:
         self.windows = pick_counters(cfg, counters)
         extra = [Node(id=f"counter-{n}", role="counter", counter=n) for n in self.windows
                  if f"counter-{n}" not in {x.id for x in cfg.nodes}]
+        spare = [c.number for c in cfg.counters if c.number not in self.windows]
+        self.panel_window = spare[0] if spare else None  # a window left to you, on the counter panel
+        if self.panel_window is not None:
+            from hall_bus.sim.demo_windows import KIOSK_NODE, PANEL_NODE
+
+            extra.append(Node(id=PANEL_NODE, role="counter", counter=self.panel_window, print_at=KIOSK_NODE))
         self.cfg = cfg.model_copy(update={"nodes": [*cfg.nodes, *extra]})
         self.arrivals = [a for a in plan_arrivals(cfg, visitors, self.rng) if not cfg.groups[a[2]].appointment]
         self.events: list[dict[str, Any]] = []
@@ -166,7 +172,7 @@ async def run_demo(cfg: HallConfig, *, duration: float | None, speed: float, cou
             from hall_bus.sim.demo_windows import DemoWindows
 
             shown = DemoWindows(config_path, keys, Path(tmp), server.command_endpoint, server.event_endpoint,
-                                demo.out)
+                                demo.out, panel_window=demo.panel_window)
             shown.start()
         start = time.monotonic()
         t0 = demo.arrivals[0][0] if demo.arrivals else 0.0
