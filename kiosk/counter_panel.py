@@ -394,7 +394,7 @@ async def run_counter_panel(cfg: HallConfig, args: argparse.Namespace) -> int:
     """`hallctl run counter --panel`: the window's touch panel, its bus client on the same asyncio loop. The window
     opens at once; it says so while the hall server cannot be reached."""
     prepare(font=args.font, fullscreen=not args.windowed, size=(1280, 720))
-    from kiosk.launch import _client, _keep_starting
+    from kiosk.launch import _client, run_connected
 
     client = _client(cfg, args, mirror=True)
     node = CounterPanelNode(client, cfg, args.node)
@@ -403,10 +403,4 @@ async def run_counter_panel(cfg: HallConfig, args: argparse.Namespace) -> int:
     px_per_mm = getattr(args, "px_per_mm", None) or next(n.px_per_mm for n in cfg.nodes if n.id == args.node)
     app = CounterPanelApp(node, hall_name=cfg.hall.name, px_per_mm=px_per_mm,
                           on_start_tasks=[watch_connection(client)])
-    starting = asyncio.get_running_loop().create_task(_keep_starting(client))
-    try:
-        await app.async_run(async_lib="asyncio")
-    finally:
-        starting.cancel()
-        await client.close()
-    return 0
+    return await run_connected(app, client)

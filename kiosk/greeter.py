@@ -449,7 +449,7 @@ async def run_greeter(cfg: HallConfig, args: argparse.Namespace) -> int:
     from kiosk.boot import prepare
 
     prepare(font=args.font, fullscreen=not args.windowed, size=(1280, 800))
-    from kiosk.launch import _client, _keep_starting
+    from kiosk.launch import _client, run_connected
 
     client = _client(cfg, args, mirror=True)
     camera = _open_camera(cfg, args)
@@ -458,15 +458,7 @@ async def run_greeter(cfg: HallConfig, args: argparse.Namespace) -> int:
     app = GreeterTabletApp(node, cfg)
     client.on_event = app.event
     client.on_resync = app.resynced
-    starting = asyncio.get_running_loop().create_task(_keep_starting(client))
-    try:
-        await app.async_run(async_lib="asyncio")
-    finally:
-        starting.cancel()
-        await client.close()
-        if node.camera is not None and hasattr(node.camera, "close"):
-            node.camera.close()
-    return 0
+    return await run_connected(app, client, *([node.camera.close] if hasattr(node.camera, "close") else []))
 
 
 def _open_camera(cfg: HallConfig, args: argparse.Namespace) -> Any:

@@ -83,10 +83,18 @@ async def run_hall_display(cfg: HallConfig, args: argparse.Namespace) -> int:
     client = _client(cfg, args, mirror=True)
     client.on_event = lambda ev: app.event(ev, client.state)
     client.on_resync = lambda: app.resynced(client.state)
+    return await run_connected(app, client)
+
+
+async def run_connected(app: Any, client: Any, *cleanup: Any) -> int:
+    """A staff or hall window: it opens at once, its client connects (and reconnects) in the background, and
+    both end together; `cleanup` closes the app's devices afterwards."""
     starting = asyncio.get_running_loop().create_task(_keep_starting(client))
     try:
         await app.async_run(async_lib="asyncio")
     finally:
         starting.cancel()
         await client.close()
+        for close in cleanup:
+            close()
     return 0
