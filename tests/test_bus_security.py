@@ -353,3 +353,45 @@ def test_a_retry_inside_one_batch_carries_retry_true(fast, tmp_path: Path) -> No
             sock.close(linger=0)
 
     run(scenario())
+
+
+def test_visitors_names_and_phones_go_out_masked_to_every_node(cfg, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A display or kiosk mirrors the hall; the consultations' names and phone numbers it receives are masked."""
+    from .bus_helpers import until
+
+    async def scenario() -> None:
+        async with running_hall(cfg, tmp_path) as hall:
+            display = await hall.started("display-1", config=cfg)
+            greeter = await hall.started("greeter-1", subscribe=False)
+            seen: list[dict] = []
+            display.on_event = seen.append
+            await greeter.request({"op": "open_consultation", "helper": "小满", "name": "张秀英",
+                                   "contact": "13812345678", "question": "异地就医备案？"})
+            await until(lambda: any(e["type"] == "consultation_opened" for e in seen))
+            ev = next(e for e in seen if e["type"] == "consultation_opened")
+            assert ev["data"]["name"] == "张**" and ev["data"]["contact"] == "138****5678"
+            late = await hall.started("kiosk-1", config=cfg)  # a snapshot, too
+            q = next(iter(late.state.consultations.values()))
+            assert (q.name, q.contact) == ("张**", "138****5678")
+            kept = next(iter(hall.server.core.state.consultations.values()))  # the ledger's own state: whole
+            assert (kept.name, kept.contact) == ("张秀英", "13812345678")
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))
+
+
+def test_a_counter_tells_only_its_own_windows_visitors(cfg, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    async def scenario() -> None:
+        async with running_hall(cfg, tmp_path) as hall:
+            kiosk = await hall.started("kiosk-1", subscribe=False)
+            counter1 = await hall.started("counter-1", subscribe=False)
+            counter5 = await hall.started("counter-5", subscribe=False)
+            t = (await kiosk.request({"op": "issue", "service": "企业开办"}))["result"]
+            await counter5.request({"op": "call_next", "counter": 5})
+            other = await counter1.request({"op": "issue_notice", "service": "企业开办", "missing": ["公章"],
+                                            "by": "1号窗口", "ticket": t["ticket"]})
+            assert not other["ok"] and other["code"] == "forbidden" and "window 1" in other["message"]
+            own = await counter5.request({"op": "issue_notice", "service": "企业开办", "missing": ["公章"],
+                                          "by": "5号窗口", "ticket": t["ticket"]})
+            assert own["ok"], own
+
+    asyncio.run(asyncio.wait_for(scenario(), 30))

@@ -103,3 +103,37 @@ def test_case_records_replay_to_the_same_state(cfg, clock) -> None:  # type: ign
     assert replayed.notice_count == live.notice_count == 1
     again = HallState.from_dict(live.to_dict())
     assert again.consultations == live.consultations and list(again.unanswered) == list(live.unanswered)
+
+
+def test_a_saturday_question_turns_overdue_on_monday_morning_before_fridays(cfg, clock) -> None:  # type: ignore[no-untyped-def]
+    hall = Hall(cfg, clock)
+    hall.wait((at(27, 16) - clock.now()).total_seconds())  # Friday 16:00: due Monday 16:00
+    friday = hall("open_consultation", helper="xm-1", name="甲", question="周五的问题")["consultation_id"]
+    hall.wait(18 * 3600)  # Saturday 10:00: due Monday 10:00
+    saturday = hall("open_consultation", helper="xm-1", name="乙", question="周六的问题")["consultation_id"]
+    hall.wait(2 * 86400 + 60)  # Monday 10:01
+    assert hall.engine.work_due()  # the server sends a tick for it
+    hall("tick")
+    assert hall.state.consultations[saturday].overdue and not hall.state.consultations[friday].overdue
+
+
+def test_a_follow_up_taken_by_one_helper_is_not_silently_taken_by_another(cfg, clock) -> None:  # type: ignore[no-untyped-def]
+    hall = Hall(cfg, clock)
+    t = hall("issue", service="医保")
+    hall("call_next", counter=10)
+    hall("finish", counter=10)
+    fid = hall("rate", ticket=t["ticket"], level=1)["followup_id"]
+    hall("assign_followup", followup_id=fid, owner="王芳")
+    with pytest.raises(CommandRejected) as taken:
+        hall("assign_followup", followup_id=fid, owner="李强")
+    assert taken.value.code == "followup_taken" and hall.state.followups[fid].owner == "王芳"
+
+
+def test_notices_and_records_keep_the_tickets_id_and_refuse_another_service(cfg, clock) -> None:  # type: ignore[no-untyped-def]
+    hall = Hall(cfg, clock)
+    t = hall("issue", service="医保")
+    r = hall("issue_notice", service="医保", missing=["户口簿"], by="xm-1", ticket=t["number"].lower())
+    ev = next(e for e in hall.events if e["type"] == "notice_issued")
+    assert ev["data"]["ticket"] == t["ticket"] and ev["data"]["number"] == t["number"] and r["notice_id"]
+    with pytest.raises(CommandRejected, match="is for 医保"):
+        hall("issue_notice", service="税务", missing=["发票"], by="xm-1", ticket=t["ticket"])

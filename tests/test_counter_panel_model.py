@@ -179,7 +179,7 @@ def test_finish_with_missing_materials_issues_the_notice_at_the_print_at_kiosk(h
     assert client.sent[2] == {"op": "finish", "counter": 5, "outcome": "materials_missing",
                               "materials": ["公司章程", "股东会决议"]}
     assert client.sent[3] == {"op": "issue_notice", "service": "企业开办", "missing": ["公司章程", "股东会决议"],
-                              "by": "counter-5", "ticket": "20261123-A001", "print_at": "kiosk-2"}
+                              "by": "5号窗口", "ticket": "20261123-A001", "print_at": "kiosk-2"}
     notice = next(e for e in hall.events if e["type"] == "notice_issued")["data"]
     assert notice["print_at"] == "kiosk-2" and notice["items"] == ["公司章程", "股东会决议"]
     assert "1. 公司章程" in out.notice_text and "自助机 kiosk-2" in out.notice_text

@@ -47,12 +47,11 @@ def _consultation(e: QueueEngine, cid: str) -> Consultation:
 def open_consultation(e: QueueEngine, cmd: c.OpenConsultation, now: datetime) -> dict[str, Any]:
     if cmd.service is not None:
         e.check_service(cmd.service)
-    if cmd.ticket is not None:
-        e.ticket(cmd.ticket)
-    cid = f"C-{len(e.state.consultations) + 1:06d}"
+    ticket = e.ticket(cmd.ticket).id if cmd.ticket is not None else None  # the id: numbers repeat each day
+    cid = f"C-{e.state.consultation_count + 1:06d}"
     due = add_working_days(now.astimezone(e.tz), e.cfg.calendar.consult_answer_days, e.cfg.calendar)
     e.emit("consultation_opened", now, consultation_id=cid, helper=cmd.helper, name=cmd.name, contact=cmd.contact,
-           question=cmd.question, service=cmd.service, ticket=cmd.ticket, due=due.isoformat())
+           question=cmd.question, service=cmd.service, ticket=ticket, due=due.isoformat())
     if cmd.answer:
         e.emit("consultation_answered", now, consultation_id=cid, by=cmd.helper, answer=cmd.answer)
     return {"consultation_id": cid, "due": due.isoformat(), "answered": bool(cmd.answer)}
@@ -78,14 +77,11 @@ def refer_consultation(e: QueueEngine, cmd: c.ReferConsultation, now: datetime) 
 
 
 def overdue_due(e: QueueEngine, now: datetime) -> list[str]:
-    """Unanswered consultations past their deadline and not yet marked; stops at the first not due (asked
-    later means due no earlier)."""
-    out = []
-    for cid in e.state.unanswered:
-        if e.state.consultations[cid].due_ts > now.timestamp():
-            break
-        out.append(cid)
-    return out
+    """Unanswered consultations past their deadline and not yet marked. All are looked at: deadlines do not keep
+    the order of asking (Friday 16:00 is due Monday 16:00, Saturday 10:00 on Monday 10:00), and the unanswered
+    ones of a hall are a handful, not thousands."""
+    now_ts = now.timestamp()
+    return [cid for cid in e.state.unanswered if e.state.consultations[cid].due_ts <= now_ts]
 
 
 def mark_overdue(e: QueueEngine, now: datetime) -> None:
@@ -102,8 +98,9 @@ def mark_overdue(e: QueueEngine, now: datetime) -> None:
 @handles("issue_notice")
 def issue_notice(e: QueueEngine, cmd: c.IssueNotice, now: datetime) -> dict[str, Any]:
     e.check_service(cmd.service)
-    if cmd.ticket is not None:
-        e.ticket(cmd.ticket)
+    ticket = e.ticket(cmd.ticket) if cmd.ticket is not None else None
+    if ticket is not None and ticket.service != cmd.service:
+        raise CommandRejected("bad_notice", f"{ticket.number} is for {ticket.service}, not {cmd.service}")
     listed = e.cfg.services_by_name[cmd.service].materials
     items = list(dict.fromkeys(m.strip() for m in cmd.missing if m.strip()))  # each item told once
     if not items:
@@ -113,7 +110,8 @@ def issue_notice(e: QueueEngine, cmd: c.IssueNotice, now: datetime) -> dict[str,
     if cmd.print_at is not None and cmd.print_at not in {n.id for n in e.cfg.nodes if n.role == "kiosk"}:
         raise CommandRejected("bad_notice", f"no kiosk {cmd.print_at} to print the slip")
     e.emit("notice_issued", now, notice_id=nid, service=cmd.service, items=items,
-           free_items=[i for i in items if i not in listed], ticket=cmd.ticket, by=cmd.by, text=text,
+           free_items=[i for i in items if i not in listed], ticket=ticket.id if ticket else None,
+           number=ticket.number if ticket else None, by=cmd.by, text=text,
            print_at=cmd.print_at)
     return {"notice_id": nid, "items": items, "text": text}
 
@@ -125,11 +123,10 @@ def issue_notice(e: QueueEngine, cmd: c.IssueNotice, now: datetime) -> dict[str,
 def record_delegation(e: QueueEngine, cmd: c.RecordDelegation, now: datetime) -> dict[str, Any]:
     for service in cmd.services:
         e.check_service(service)
-    if cmd.ticket is not None:
-        e.ticket(cmd.ticket)
-    did = f"D-{len(e.state.delegations) + 1:06d}"
+    ticket = e.ticket(cmd.ticket).id if cmd.ticket is not None else None
+    did = f"D-{e.state.delegation_count + 1:06d}"
     e.emit("delegation_signed", now, delegation_id=did, helper=cmd.helper, principal=cmd.principal,
-           services=list(cmd.services), pages=[p.model_dump() for p in cmd.pages], ticket=cmd.ticket)
+           services=list(cmd.services), pages=[p.model_dump() for p in cmd.pages], ticket=ticket)
     return {"delegation_id": did, "pages": len(cmd.pages)}
 
 
@@ -163,6 +160,8 @@ def assign_followup(e: QueueEngine, cmd: c.AssignFollowUp, now: datetime) -> dic
         raise CommandRejected("unknown_followup", f"no follow-up {cmd.followup_id}")
     if f.status != "open":
         raise CommandRejected("bad_state", f"{f.id} is already {f.status}")
+    if f.owner is not None and f.owner != cmd.owner:  # two tablets tapping 我来回访: the first keeps it
+        raise CommandRejected("followup_taken", f"{f.id} is followed up by {f.owner}")
     if cmd.due is not None:
         due = datetime.combine(cmd.due, time(17, 30), e.tz).isoformat()  # the end of that working day
     else:
@@ -184,6 +183,7 @@ def consultation_opened(st: HallState, ts: float, d: dict[str, Any]) -> None:
         d["consultation_id"], d["helper"], d["name"], d["contact"], d["question"], d["service"], d["ticket"], ts,
         _ts(d["due"]))
     st.unanswered[d["consultation_id"]] = None
+    st.consultation_count += 1
 
 
 @applies("consultation_answered")
@@ -215,6 +215,7 @@ def delegation_signed(st: HallState, ts: float, d: dict[str, Any]) -> None:
     st.delegations[d["delegation_id"]] = Delegation(d["delegation_id"], d["helper"], d["principal"],
                                                     list(d["services"]), [dict(p) for p in d["pages"]],
                                                     d["ticket"], ts)
+    st.delegation_count += 1
 
 
 @applies("delegation_completed")

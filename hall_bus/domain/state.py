@@ -141,6 +141,8 @@ class HallState:
     consultations: dict[str, Consultation] = field(default_factory=dict)
     delegations: dict[str, Delegation] = field(default_factory=dict)
     notice_count: int = 0
+    consultation_count: int = 0  # ids come from counts, not from how many records are kept
+    delegation_count: int = 0
     seq: int = 0  # ledger sequence number of the last event applied
     index: QueueIndex = field(default_factory=QueueIndex, repr=False, compare=False)
     # Open help requests not yet escalated: walk-ins in request order (so a check stops at the first not yet
@@ -210,6 +212,8 @@ class HallState:
             "consultations": {k: asdict(v) for k, v in self.consultations.items()},
             "delegations": {k: asdict(v) for k, v in self.delegations.items()},
             "notice_count": self.notice_count,
+            "consultation_count": self.consultation_count,
+            "delegation_count": self.delegation_count,
             "seq": self.seq,
         }
 
@@ -233,6 +237,8 @@ class HallState:
             consultations={k: Consultation(**v) for k, v in data.get("consultations", {}).items()},
             delegations={k: Delegation(**v) for k, v in data.get("delegations", {}).items()},
             notice_count=data.get("notice_count", 0),
+            consultation_count=data.get("consultation_count", len(data.get("consultations", {}))),
+            delegation_count=data.get("delegation_count", len(data.get("delegations", {}))),
             seq=data["seq"],
         )
         state.rebuild_derived()

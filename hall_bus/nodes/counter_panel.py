@@ -444,7 +444,8 @@ class CounterPanelNode:
         if p is None:
             return None
         p.tries += 1
-        fields: dict[str, Any] = {"service": p.service, "missing": p.missing, "by": self.node, "ticket": p.ticket}
+        fields: dict[str, Any] = {"service": p.service, "missing": p.missing, "by": f"{self.counter}号窗口",
+                                  "ticket": p.ticket}
         if self.print_at:
             fields["print_at"] = self.print_at
         answer = await self.send("issue_notice", **fields)

@@ -124,8 +124,7 @@ class KioskAgent:
         from devices.printer.ticket import NoticeSlip
 
         d = ev["data"]
-        ticket = d.get("ticket")
-        number = ticket.split("-", 1)[-1] if ticket else ""
+        number = d.get("number") or ""
         issued_at = datetime.fromisoformat(ev["at"]).astimezone(self.cfg.hall.tz)
         slip = NoticeSlip(hall=self.cfg.hall.name, notice_id=d["notice_id"], service=d["service"],
                           items=tuple(d["items"]), issued_at=issued_at, by=d.get("by", ""), number=number)

@@ -373,12 +373,20 @@ class HallClient:
             self._buffer.append(ev)
             return
         if self.state is not None:
-            apply_event(self.state, ev)  # the same appliers as the server's replay; no engine, no config
+            try:
+                apply_event(self.state, ev)  # the same appliers as the server's replay; no engine, no config
+            except Exception:  # a mirror that cannot follow asks for a fresh snapshot instead of going stale
+                log.exception("%s: event %s seq %d could not be applied; resyncing", self.node, ev.get("type"), seq)
+                self._need_snapshot()
+                return
         self.seq = seq
         if self.on_event is not None:
-            result = self.on_event(ev)
-            if asyncio.iscoroutine(result):
-                await result
+            try:
+                result = self.on_event(ev)
+                if asyncio.iscoroutine(result):
+                    await result
+            except Exception:  # a node's handler bug must not stop the event stream (the screen would freeze)
+                log.exception("%s: handling event %s seq %d failed", self.node, ev.get("type"), seq)
 
     async def _sync_loop(self) -> None:
         while True:

@@ -136,4 +136,7 @@ def authorize(role: str, own_counter: int | None, command: Any, ticket_counter: 
             return f"this node operates window {own_counter}, not window {window}"
         if op == "rate" and ticket_counter is not None and ticket_counter != own_counter:
             return f"this pad rates cases of window {own_counter}; that case was at window {ticket_counter}"
+    if role == "counter" and command.op == "issue_notice" and ticket_counter is not None \
+            and ticket_counter != own_counter:
+        return f"this window tells the visitors of window {own_counter}; that case was at window {ticket_counter}"
     return None

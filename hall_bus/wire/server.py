@@ -36,6 +36,7 @@ from hall_bus.stats import percentile
 from hall_bus.store.core import HallCore
 from hall_bus.wire import protocol as p
 from hall_bus.wire.keys import KeyStore
+from hall_bus.wire.redact import public_event, public_state
 
 log = logging.getLogger("hall.server")
 MAX_BATCH = 256
@@ -212,7 +213,7 @@ class HallServer:
             return
         answer = self.core.submit({"op": "tick"})
         for ev in answer.get("events", []):
-            await self.pub.send_multipart([p.TOPIC_EVENT, p.dumps(ev)])
+            await self.pub.send_multipart([p.TOPIC_EVENT, p.dumps(public_event(ev))])
             self.stats.events_published += 1
 
     async def _check_keys(self) -> None:
@@ -396,7 +397,7 @@ class HallServer:
         if "node" in type(cmd).model_fields:  # the ledger records who really sent it, whatever the body says
             cmd = cmd.model_copy(update={"node": session.node})
         ticket_counter = None
-        if cmd.op == "rate":
+        if cmd.op in ("rate", "issue_notice") and getattr(cmd, "ticket", None):
             t = self.core.engine.find_ticket(cmd.ticket)
             ticket_counter = t.counter if t else None
         why = p.authorize(session.role, session.counter, cmd, ticket_counter)
@@ -415,7 +416,7 @@ class HallServer:
                 if ev["seq"] in seen:  # a retry inside the batch shares its first answer's events
                     continue
                 seen.add(ev["seq"])
-                await self.pub.send_multipart([p.TOPIC_EVENT, p.dumps(ev)])
+                await self.pub.send_multipart([p.TOPIC_EVENT, p.dumps(public_event(ev))])
                 self.stats.events_published += 1
         answered: set[int] = set()
         for (identity, rid), answer in zip(owners, answers, strict=True):
@@ -445,7 +446,7 @@ class HallServer:
         elif msg.type == "ping":
             await self._reply(identity, "pong", {"ref": ref, "seq": st.seq})
         elif msg.type == "snapshot":
-            await self._reply(identity, "snapshot", {"ref": ref, "seq": st.seq, "state": st.to_dict()})
+            await self._reply(identity, "snapshot", {"ref": ref, "seq": st.seq, "state": public_state(st.to_dict())})
         elif msg.type == "status":
             if session.role != "admin":
                 await self._error(identity, "forbidden", "only admin may read the node status", "status", msg)

@@ -1,0 +1,139 @@
+"""One report run: check the outputs can be written, read the ledger once, write each file atomically.
+
+Every output is checked (and its temporary file created) before the ledger is read, so a wrong path fails in a
+second, not after a year of events. Files appear under their name only when complete (os.replace), so a
+supervisor's spreadsheet open in another program is never half-overwritten by a failed run.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+import zipfile
+from dataclasses import dataclass, field
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any
+
+from hall_bus.config import HallConfig
+from hall_bus.errors import UserError
+from hall_bus.reports.cases import CaseReader, LedgerSnapshot
+from hall_bus.reports.labels import Labels
+from hall_bus.reports.summary import Summary, auto_by
+
+FORMATS = (".xlsx", ".pdf")
+
+
+@dataclass
+class ReportRequest:
+    cfg: HallConfig
+    data_dir: Path
+    first: date
+    last: date
+    outs: list[Path]
+    by: str | None = None  # None: chosen from the length of the range
+    masked: bool = True
+
+
+@dataclass
+class ReportResult:
+    cases: int
+    events_read: int
+    seconds: float
+    outs: list[Path]
+    summary: Summary
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+def _temp_for(out: Path) -> Path:
+    return out.with_name(f".{out.name}.{os.getpid()}.tmp")
+
+
+def check_outputs(outs: list[Path]) -> None:
+    seen: set[Path] = set()
+    for out in outs:
+        if out.suffix.lower() not in FORMATS:
+            raise UserError(f"{out}: the report is written as .xlsx or .pdf; name the file FILE.xlsx or FILE.pdf")
+        if out.resolve() in seen:
+            raise UserError(f"{out}: given twice as --out")
+        seen.add(out.resolve())
+        if out.is_dir():
+            raise UserError(f"{out}: is a directory; give a file name such as {out / 'report'}{out.suffix}")
+        if not out.parent.is_dir():
+            raise UserError(f"{out}: cannot write it: the directory {out.parent} does not exist")
+        tmp = _temp_for(out)
+        try:
+            tmp.open("wb").close()
+        except OSError as exc:
+            raise UserError(f"{out}: cannot write it: {exc.strerror}") from None
+        tmp.unlink()
+
+
+def build_report(req: ReportRequest) -> ReportResult:
+    if req.last < req.first:
+        raise UserError(f"--from {req.first} is after --to {req.last}: the dates are backwards")
+    check_outputs(req.outs)
+    started = time.perf_counter()
+    snap = LedgerSnapshot(req.data_dir)
+    temps: list[Path] = []
+    try:
+        if snap.hall and snap.hall != req.cfg.hall.name:
+            raise UserError(f"{snap.path}: this ledger belongs to {snap.hall!r}, not {req.cfg.hall.name!r} "
+                            "(wrong --config or --data?)")
+        hall = req.cfg.hall
+        by = req.by or auto_by(req.first, req.last)
+        labels = Labels(req.cfg, masked=req.masked)
+        summary = Summary(by)
+        reader = CaseReader(snap, hall.tz, hall.day_rollover, req.first, req.last)
+        xlsx_out = next((o for o in req.outs if o.suffix.lower() == ".xlsx"), None)
+        archive = stream = None
+        if xlsx_out is not None:
+            from hall_bus.reports.xlsx import CaseSheetStream
+
+            temps.append(_temp_for(xlsx_out))
+            archive = zipfile.ZipFile(temps[-1], "w", zipfile.ZIP_DEFLATED, compresslevel=1)
+            stream = CaseSheetStream(archive)
+        row = labels.case_row
+        for case in reader:
+            summary.add(case)
+            if stream is not None:
+                stream.add(row(case))
+        as_of = datetime.fromisoformat(snap.last_at).astimezone(hall.tz) if snap.last_at else \
+            datetime.now(hall.tz)
+        followups = sorted(reader.followups.values(), key=lambda f: f.id)
+        consultations = sorted(reader.consultations.values(), key=lambda q: q.id)
+        summary.finish(followups, consultations, as_of)
+        days = (req.last - req.first).days + 1
+        head = {
+            "title": f"{hall.name} 帮办代办台账 {req.first} 至 {req.last}",
+            "大厅 hall": hall.name,
+            "期间 period": f"{req.first} 至 {req.last}（{days} 天）",
+            "汇总 by": {"day": "按日 day", "week": "按周 week", "month": "按月 month"}[by],
+            "案件 cases": f"{reader.cases} 件",
+            "回访与咨询状态截至 status as of": as_of.strftime("%Y-%m-%d %H:%M"),
+            "生成 made": datetime.now(hall.tz).strftime("%Y-%m-%d %H:%M"),
+            "个人信息 personal data": "已脱敏 masked" if req.masked else "未脱敏 unmasked (管理员 admin)",
+        }
+        if stream is not None and archive is not None and xlsx_out is not None:
+            from hall_bus.reports.xlsx import write_xlsx
+
+            rows = stream.close()
+            write_xlsx(xlsx_out, archive, rows, summary, labels, followups, consultations, head, as_of)
+        for out in req.outs:
+            if out.suffix.lower() == ".pdf":
+                from hall_bus.reports.pdf import write_pdf
+
+                temps.append(_temp_for(out))
+                write_pdf(temps[-1], summary, labels, followups, consultations, head, as_of)
+        for out in req.outs:
+            os.replace(_temp_for(out), out)
+        temps.clear()
+        return ReportResult(reader.cases, reader.events_read, time.perf_counter() - started, req.outs, summary)
+    except OSError as exc:
+        raise UserError(f"cannot write the report: {exc.strerror or exc}") from None
+    finally:
+        snap.close()
+        for tmp in temps:
+            with contextlib.suppress(OSError):
+                tmp.unlink()

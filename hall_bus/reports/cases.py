@@ -1,0 +1,381 @@
+"""Case rows (台账) straight from the ledger: one pass over the events, read-only, while the server writes.
+
+A case is one ticket, from `ticket_issued` to the point where nothing can change it any more. That point is the
+engine's own: a finished case can still be rated the next hall day (late ratings), so the day's cases are kept
+until the second rollover after it (`day_opened` whose `previous` is a later day) and then written out, sorted,
+and forgotten. Memory is therefore about two hall days of cases, whatever the range. Follow-ups and
+consultations are few; they are kept whole, because their status (closed, answered, overdue) can change long after
+the range, and the report says where they stand at the newest event in the ledger.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date, datetime, time, timedelta
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+import orjson
+
+from hall_bus.clock import hall_day
+from hall_bus.errors import UserError
+from hall_bus.store.ledger import LEDGER_FILE, SCHEMA_VERSION
+
+OPEN_STATUSES = frozenset({"waiting", "called", "no_show"})  # what a rollover may still expire or requeue
+
+# Events the case rows need. The rest (counters opening, recalls, device status) are filtered out by SQLite, in C.
+MAIN_TYPES = (
+    "day_opened", "ticket_issued", "group_changed", "help_requested", "help_claimed", "help_handed_over",
+    "help_escalated", "ticket_called", "ticket_no_show", "ticket_requeued", "ticket_transferred",
+    "ticket_finished", "rating_recorded", "followup_opened", "followup_assigned", "followup_closed",
+    "consultation_opened", "consultation_answered", "consultation_referred", "consultation_overdue",
+    "notice_issued", "delegation_signed",
+)
+# After the range: late ratings of its last days, and what became of its follow-ups and consultations.
+LATE_TYPES = ("rating_recorded", "followup_opened")
+STATUS_TYPES = ("followup_assigned", "followup_closed", "consultation_answered", "consultation_referred",
+                "consultation_overdue")
+
+
+@dataclass(slots=True)
+class Case:
+    seq: int  # of its ticket_issued: cases are listed in issue order
+    ticket: str
+    number: str
+    day: str  # hall day, ISO
+    service: str  # the last one (after transfers), as ticket_finished states it
+    group: str  # the last one (after group changes)
+    issued: str  # local HH:MM:SS
+    hour: int
+    appointment: bool = False
+    status: str = "waiting"  # waiting, called, no_show, finished, expired
+    helpers: list[str] = field(default_factory=list)
+    handovers: list[str] = field(default_factory=list)
+    help_requested_ts: float | None = None
+    claim_wait_s: float | None = None
+    claimed: str = ""
+    escalated: bool = False
+    called: str = ""
+    counter: int | None = None
+    transfers: int = 0
+    finished: str = ""
+    outcome: str = ""
+    materials: list[str] = field(default_factory=list)
+    reason: str = ""
+    wait_s: float | None = None
+    total_s: float | None = None
+    on_time: bool | None = None
+    rating: str = ""
+    followup: str = ""
+    notices: int = 0
+    principal: str = ""  # 委托人 of a delegation signed for this ticket: personal data, masked on output
+
+
+@dataclass(slots=True)
+class FollowUp:
+    id: str
+    ticket: str
+    number: str
+    day: str
+    level: str
+    service: str
+    counter: int | None
+    group: str
+    helpers: tuple[str, ...]
+    comment: str
+    opened: str  # ISO, as written
+    due: str
+    owner: str = ""
+    closed: str = ""
+    note: str = ""
+
+
+@dataclass(slots=True)
+class Consultation:
+    id: str
+    day: str
+    helper: str
+    name: str
+    contact: str
+    question: str
+    service: str
+    ticket: str
+    opened: str
+    due: str
+    answered: str = ""
+    answered_by: str = ""
+    answer: str = ""
+    referred_to: str = ""
+    overdue: bool = False  # a consultation_overdue event was written for it
+
+
+def _ts(at: str) -> float:
+    return datetime.fromisoformat(at).timestamp()
+
+
+class LedgerSnapshot:
+    """A read-only connection inside one read transaction: every query sees the same ledger, however many the
+    server appends meanwhile (WAL readers never block the writer, nor it them)."""
+
+    def __init__(self, data_dir: Path | str) -> None:
+        directory = Path(data_dir)
+        path = directory / LEDGER_FILE
+        if not directory.is_dir():
+            raise UserError(f"{directory}: no such directory (--data is the hall server's data directory)")
+        if not path.is_file():
+            raise UserError(f"{directory}: no hall ledger here ({LEDGER_FILE} is missing); --data is the hall "
+                            "server's data directory")
+        self.path = path
+        try:
+            self.db = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None)
+            self.db.execute("BEGIN")
+            meta = dict(self.db.execute("SELECT key, value FROM meta"))
+            self.last_seq: int = self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
+            row = self.db.execute("SELECT at FROM events WHERE seq = ?", (self.last_seq,)).fetchone()
+        except sqlite3.Error as exc:
+            raise UserError(f"{path}: cannot read it as a hall ledger ({exc})") from None
+        if meta.get("schema") != str(SCHEMA_VERSION):
+            self.db.close()
+            raise UserError(f"{path}: ledger schema {meta.get('schema')} but this program reads schema "
+                            f"{SCHEMA_VERSION}")
+        self.hall: str | None = meta.get("hall")
+        self.last_at: str | None = row[0] if row else None
+
+    def close(self) -> None:
+        self.db.close()
+
+    def first_seq_at(self, moment: datetime) -> int:
+        """The first event at or after `moment` (last_seq + 1 if none): a bisection, since event times never go
+        backwards, so a quarter out of years of ledger costs a few dozen lookups, not a scan."""
+        lo, hi = 1, self.last_seq + 1
+        while lo < hi:
+            mid = (lo + hi) // 2
+            row = self.db.execute("SELECT seq, at FROM events WHERE seq >= ? ORDER BY seq LIMIT 1",
+                                  (mid,)).fetchone()
+            if row is None:
+                hi = mid
+            elif datetime.fromisoformat(row[1]) < moment:
+                lo = row[0] + 1
+            else:
+                hi = mid
+        return lo
+
+    def rows(self, after: int, until: int, types: tuple[str, ...],
+             late: tuple[int, tuple[str, ...]] | None = None) -> Iterator[tuple[int, str, str, str]]:
+        """(seq, type, at, data) of the given types; with `late`, also those types up to its seq."""
+        marks = ",".join("?" * len(types))
+        sql = f"SELECT seq, type, at, data FROM events WHERE seq > ? AND seq <= ? AND (type IN ({marks})"
+        params: list[Any] = [after, until, *types]
+        if late is not None:
+            sql += f" OR (seq <= ? AND type IN ({','.join('?' * len(late[1]))}))"
+            params += [late[0], *late[1]]
+        cur = self.db.execute(sql + ") ORDER BY seq", params)
+        while True:
+            batch = cur.fetchmany(4096)
+            if not batch:
+                return
+            yield from batch
+
+
+class CaseReader:
+    """Iterate over it for the cases of hall days `first`..`last`, in issue order; afterwards `followups`,
+    `consultations` and `events_read` describe the rest."""
+
+    def __init__(self, snap: LedgerSnapshot, tz: ZoneInfo, rollover: time, first: date, last: date) -> None:
+        self.snap = snap
+        self.tz = tz
+        self.rollover = rollover
+        self.first, self.last = first.isoformat(), last.isoformat()
+        self.first_seq = snap.first_seq_at(datetime.combine(first, rollover, tz))
+        self.end_seq = snap.first_seq_at(datetime.combine(last + timedelta(days=1), rollover, tz)) - 1
+        self.late_seq = snap.first_seq_at(datetime.combine(last + timedelta(days=2), rollover, tz)) - 1
+        self.pending: dict[str, Case] = {}
+        self.followups: dict[str, FollowUp] = {}
+        self.consultations: dict[str, Consultation] = {}
+        self.events_read = 0
+        self.cases = 0
+        self._suffix = ""  # the UTC offset the hall's local times are written with, once seen
+
+    # ------------------------------------------------------------------ times
+
+    def _hms(self, at: str) -> str:
+        """Local wall-clock time of an event; slicing the ISO text is exact when it was written in local time."""
+        if self._suffix and at.endswith(self._suffix):
+            return at[11:19]
+        moment = datetime.fromisoformat(at)
+        local = moment.astimezone(self.tz)
+        if local.utcoffset() == moment.utcoffset():
+            self._suffix = at[-6:]
+        return local.strftime("%H:%M:%S")
+
+    # ------------------------------------------------------------------ the pass
+
+    def __iter__(self) -> Iterator[Case]:
+        on = self._handlers()
+        loads = orjson.loads
+        for seq, kind, at, data in self.snap.rows(self.first_seq - 1, self.end_seq, MAIN_TYPES):
+            self.events_read += 1
+            d = loads(data)
+            if kind == "day_opened":
+                yield from self._close_days(d)
+            else:
+                on[kind](seq, at, d)
+        late = (self.late_seq, LATE_TYPES)
+        for seq, kind, at, data in self.snap.rows(self.end_seq, self.snap.last_seq, STATUS_TYPES, late):
+            self.events_read += 1
+            on[kind](seq, at, loads(data))
+        yield from self._flush(list(self.pending))
+
+    def _close_days(self, d: dict[str, Any]) -> Iterator[Case]:
+        for tid in d["expired"]:
+            case = self.pending.get(tid)
+            if case is not None:
+                case.status = "expired"
+        previous = d["previous"]
+        if previous is None:
+            return
+        done = [tid for tid, c in self.pending.items() if c.day < previous and c.status not in OPEN_STATUSES]
+        yield from self._flush(done)
+
+    def _flush(self, tickets: list[str]) -> Iterator[Case]:
+        cases = sorted((self.pending.pop(t) for t in tickets), key=lambda c: c.seq)
+        self.cases += len(cases)
+        yield from cases
+
+    def _handlers(self) -> dict[str, Any]:
+        pending = self.pending
+
+        def issued(seq: int, at: str, d: dict[str, Any]) -> None:
+            tid = d["ticket"]
+            day = f"{tid[0:4]}-{tid[4:6]}-{tid[6:8]}"
+            if not self.first <= day <= self.last:
+                return
+            hms = self._hms(at)
+            pending[tid] = Case(seq, tid, d["number"], day, d["service"], d["group"], hms, int(hms[:2]),
+                                appointment=bool(d.get("appointment_at")))
+
+        def group_changed(seq: int, at: str, d: dict[str, Any]) -> None:
+            if (c := pending.get(d["ticket"])) is not None:
+                c.group = d["group"]
+
+        def help_requested(seq: int, at: str, d: dict[str, Any]) -> None:
+            c = pending.get(d["ticket"])
+            if c is not None and c.help_requested_ts is None and not c.appointment:  # a visit's helper comes
+                c.help_requested_ts = _ts(at)  # at the booked hour: its request is not waiting for a claim
+
+        def help_claimed(seq: int, at: str, d: dict[str, Any]) -> None:
+            if (c := pending.get(d["ticket"])) is None:
+                return
+            if d["helper"] not in c.helpers:
+                c.helpers.append(d["helper"])
+            if not c.claimed:
+                c.claimed = self._hms(at)
+                if c.help_requested_ts is not None:
+                    c.claim_wait_s = max(0.0, _ts(at) - c.help_requested_ts)
+
+        def handed_over(seq: int, at: str, d: dict[str, Any]) -> None:
+            if (c := pending.get(d["ticket"])) is None:
+                return
+            c.handovers.append(f"{d['from_helper']}→{d['to_helper']}")
+            if d["to_helper"] not in c.helpers:
+                c.helpers.append(d["to_helper"])
+
+        def escalated(seq: int, at: str, d: dict[str, Any]) -> None:
+            if (c := pending.get(d["ticket"])) is not None:
+                c.escalated = True
+
+        def called(seq: int, at: str, d: dict[str, Any]) -> None:
+            if (c := pending.get(d["ticket"])) is None:
+                return
+            if not c.called:
+                c.called = self._hms(at)
+            c.counter = d["counter"]
+            c.status = "called"
+
+        def no_show(seq: int, at: str, d: dict[str, Any]) -> None:
+            if (c := pending.get(d["ticket"])) is not None:
+                c.status = "no_show"
+
+        def requeued(seq: int, at: str, d: dict[str, Any]) -> None:
+            if (c := pending.get(d["ticket"])) is not None:
+                c.status = "waiting"
+
+        def transferred(seq: int, at: str, d: dict[str, Any]) -> None:
+            if (c := pending.get(d["ticket"])) is not None:
+                c.transfers += 1
+                c.service = d.get("to_service") or c.service
+
+        def finished(seq: int, at: str, d: dict[str, Any]) -> None:
+            if (c := pending.get(d["ticket"])) is None:
+                return
+            c.status = "finished"
+            c.finished = self._hms(at)
+            c.service = d["service"]
+            c.counter = d["counter"]
+            c.outcome = d["outcome"]
+            c.materials = d.get("materials") or []
+            c.reason = d.get("reason") or ""
+            c.wait_s = d.get("wait_s")
+            c.total_s = d.get("total_s")
+            c.on_time = d.get("on_time")
+
+        def rated(seq: int, at: str, d: dict[str, Any]) -> None:
+            if (c := pending.get(d["ticket"])) is not None:
+                c.rating = d["level"]
+
+        def followup_opened(seq: int, at: str, d: dict[str, Any]) -> None:
+            if (c := pending.get(d["ticket"])) is None:
+                return
+            c.followup = d["followup_id"]
+            self.followups[c.followup] = FollowUp(
+                c.followup, c.ticket, c.number, c.day, d["level"], c.service, c.counter, c.group,
+                tuple(c.helpers), d.get("comment") or "", at, d.get("due") or "")
+
+        def followup_assigned(seq: int, at: str, d: dict[str, Any]) -> None:
+            if (f := self.followups.get(d["followup_id"])) is not None:
+                f.owner = d["owner"]
+                f.due = d.get("due") or f.due
+
+        def followup_closed(seq: int, at: str, d: dict[str, Any]) -> None:
+            if (f := self.followups.get(d["followup_id"])) is not None:
+                f.closed, f.note = at, d.get("note") or ""
+
+        def consultation_opened(seq: int, at: str, d: dict[str, Any]) -> None:
+            day = hall_day(datetime.fromisoformat(at), self.tz, self.rollover).isoformat()
+            self.consultations[d["consultation_id"]] = Consultation(
+                d["consultation_id"], day, d["helper"], d.get("name") or "", d.get("contact") or "",
+                d.get("question") or "", d.get("service") or "", d.get("ticket") or "", at, d.get("due") or "")
+
+        def consultation_answered(seq: int, at: str, d: dict[str, Any]) -> None:
+            if (q := self.consultations.get(d["consultation_id"])) is not None:
+                q.answered, q.answered_by, q.answer = at, d["by"], d.get("answer") or ""
+
+        def consultation_referred(seq: int, at: str, d: dict[str, Any]) -> None:
+            if (q := self.consultations.get(d["consultation_id"])) is not None:
+                q.referred_to = d.get("department") or ""
+
+        def consultation_overdue(seq: int, at: str, d: dict[str, Any]) -> None:
+            if (q := self.consultations.get(d["consultation_id"])) is not None:
+                q.overdue = True
+
+        def notice(seq: int, at: str, d: dict[str, Any]) -> None:
+            if (c := pending.get(d.get("ticket") or "")) is not None:
+                c.notices += 1
+
+        def delegation(seq: int, at: str, d: dict[str, Any]) -> None:
+            if (c := pending.get(d.get("ticket") or "")) is not None:
+                c.principal = d.get("principal") or ""
+
+        return {
+            "ticket_issued": issued, "group_changed": group_changed, "help_requested": help_requested,
+            "help_claimed": help_claimed, "help_handed_over": handed_over, "help_escalated": escalated,
+            "ticket_called": called, "ticket_no_show": no_show, "ticket_requeued": requeued,
+            "ticket_transferred": transferred, "ticket_finished": finished, "rating_recorded": rated,
+            "followup_opened": followup_opened, "followup_assigned": followup_assigned,
+            "followup_closed": followup_closed, "consultation_opened": consultation_opened,
+            "consultation_answered": consultation_answered, "consultation_referred": consultation_referred,
+            "consultation_overdue": consultation_overdue, "notice_issued": notice, "delegation_signed": delegation,
+        }

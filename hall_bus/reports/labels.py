@@ -1,0 +1,81 @@
+"""Words and columns both outputs share, and the one place personal data is masked on its way to paper.
+
+Staff names (helpers, follow-up owners) are not masked: the 台账 exists to say who did what. Visitors' names,
+contacts and free text that may hold an ID or phone number are, unless an admin asked for `--unmasked`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from devices.privacy import mask_name, mask_phone, mask_text
+from hall_bus.config import HallConfig
+from hall_bus.reports.cases import Case
+
+OUTCOMES = {"done": "办结", "materials_missing": "材料不全", "refused": "不予受理"}
+STATUSES = {"no_show": "过号", "expired": "未办结(过期)", "waiting": "未办结", "called": "未办结"}
+
+# (title, width in characters); the order of case_row's values
+CASE_COLUMNS: tuple[tuple[str, float], ...] = (
+    ("日期", 11), ("号码", 7), ("事项", 10), ("帮办分组", 9), ("帮办员", 14), ("转交", 18), ("窗口", 6),
+    ("取号", 9), ("认领", 9), ("叫号", 9), ("办结", 9), ("等候(分)", 8), ("结果", 11), ("缺少材料", 22),
+    ("按时", 6), ("评价", 9), ("回访", 10), ("备注", 24),
+)
+
+
+class Labels:
+    """Config names for codes (group labels, window names), and masking as asked."""
+
+    def __init__(self, cfg: HallConfig, *, masked: bool = True) -> None:
+        self.masked = masked
+        self.group_labels = {code: rule.label for code, rule in cfg.groups.items()}
+        self.group_order = list(cfg.groups)
+        self.service_order = [s.name for s in cfg.services]
+
+    def group(self, code: str) -> str:
+        return self.group_labels.get(code, code)
+
+    @staticmethod
+    def window(number: int) -> str:
+        return "上门办" if number == 0 else f"{number} 号窗口"
+
+    def name(self, value: str) -> str:
+        return mask_name(value) if self.masked and value else value
+
+    def phone(self, value: str) -> str:
+        return mask_phone(value) if self.masked and value else value
+
+    def text(self, value: str) -> str:
+        return mask_text(value) if self.masked and value else value
+
+    def outcome(self, c: Case) -> str:
+        return OUTCOMES.get(c.outcome, c.outcome) if c.status == "finished" else STATUSES.get(c.status, c.status)
+
+    def remark(self, c: Case) -> str:
+        parts = []
+        if c.appointment:
+            parts.append("预约")
+        if c.escalated:
+            parts.append("帮办升级")
+        if c.transfers:
+            parts.append(f"转办{c.transfers}次")
+        if c.outcome == "refused" and c.reason:
+            parts.append(self.text(c.reason))
+        if c.notices or c.outcome == "materials_missing":
+            parts.append("一次性告知")
+        if c.principal:
+            parts.append(f"委托人 {self.name(c.principal)}")
+        return "；".join(parts)
+
+    def case_row(self, c: Case) -> list[Any]:
+        """One 台账 row; numbers stay numbers (the wait), absent values are None."""
+        on_time = "" if c.on_time is None else "是" if c.on_time else "否"
+        window: int | str = "" if c.counter is None else c.counter
+        if c.counter is None and c.status == "finished":
+            window = "上门"
+        return [
+            c.day, c.number, c.service, self.group(c.group), "、".join(c.helpers), "；".join(c.handovers), window,
+            c.issued, c.claimed, c.called, c.finished,
+            None if c.wait_s is None else round(c.wait_s / 60, 1), self.outcome(c),
+            "、".join(self.text(m) for m in c.materials), on_time, c.rating, c.followup, self.remark(c),
+        ]
