@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import contextlib
 import logging
 import time
 from collections.abc import Awaitable, Callable
@@ -316,7 +317,10 @@ class GreeterTabletApp(App):
 
     # consultations
 
-    def submit_consultation(self, name: str, contact: str, question: str, answer: str) -> None:
+    def submit_consultation(self, name_in: Any, contact_in: Any, question_in: Any, answer_in: Any) -> None:
+        """From the form's inputs; on success they are emptied: the tablet goes round the floor, and the next
+        visitor must neither see this one's name and phone nor be registered under them."""
+        name, contact, question, answer = (w.text for w in (name_in, contact_in, question_in, answer_in))
         if not name.strip() or not question.strip():
             self.message = "请写上姓名和问题"
             return
@@ -329,6 +333,9 @@ class GreeterTabletApp(App):
             ok = (f"{r.get('consultation_id')} 已当场答复" if r.get("answered")
                   else f"{r.get('consultation_id')} 已登记，须在 {due_words(due, self.cfg.hall.tz)} 前答复")
             self.consult_result = self._said(a, ok)
+            if a.get("ok"):
+                for w in (name_in, contact_in, question_in, answer_in):
+                    w.text = ""
 
         self._run(self.node.open_consultation(name.strip(), question.strip(), contact=contact.strip(),
                                               service=self.consult_service or None, answer=answer.strip()), done)
@@ -396,7 +403,16 @@ class GreeterTabletApp(App):
         self._tasks.add(task)
         task.add_done_callback(self._tasks.discard)
 
-    def sign_delegation(self, principal: str) -> None:
+    def discard_pages(self) -> None:
+        """An agreement not signed (the visitor left): its pages must not be recorded under the next one."""
+        for shot in self.pages:
+            with contextlib.suppress(OSError):
+                Path(shot.path).unlink()
+        self.pages, self.deleg_pages = [], []
+        self.message = "已清空，可重新拍摄"
+
+    def sign_delegation(self, principal_in: Any) -> None:
+        principal = principal_in.text
         if not principal.strip() or not self.deleg_services or not self.pages:
             self.message = "请写上委托人、选择事项，并拍下签好的协议"
             return
@@ -406,6 +422,7 @@ class GreeterTabletApp(App):
             self.deleg_result = self._said(a, f"委托代办协议 {r.get('delegation_id')} 已登记（{r.get('pages')} 页）")
             if a.get("ok"):
                 self.pages, self.deleg_pages, self.deleg_services = [], [], []
+                principal_in.text = ""
 
         self._run(self.node.record_delegation(principal.strip(), list(self.deleg_services), list(self.pages)), done)
 

@@ -3,9 +3,11 @@
 A case is one ticket, from `ticket_issued` to the point where nothing can change it any more. That point is the
 engine's own: a finished case can still be rated the next hall day (late ratings), so the day's cases are kept
 until the second rollover after it (`day_opened` whose `previous` is a later day) and then written out, sorted,
-and forgotten. Memory is therefore about two hall days of cases, whatever the range. Follow-ups and
-consultations are few; they are kept whole, because their status (closed, answered, overdue) can change long after
-the range, and the report says where they stand at the newest event in the ledger.
+and forgotten; a case still open then (a home visit booked late and never closed) is written as it stands, so
+the rows stay in day order and nothing is held without bound. Memory is therefore about two hall days of cases,
+whatever the range. Follow-ups and consultations are few; they are kept whole, because their status (closed,
+answered, overdue) can change long after the range, and the report says where they stand at the newest event in
+the ledger.
 """
 
 from __future__ import annotations
@@ -23,8 +25,6 @@ import orjson
 from hall_bus.clock import hall_day
 from hall_bus.errors import UserError
 from hall_bus.store.ledger import LEDGER_FILE, SCHEMA_VERSION
-
-OPEN_STATUSES = frozenset({"waiting", "called", "no_show"})  # what a rollover may still expire or requeue
 
 # Events the case rows need. The rest (counters opening, recalls, device status) are filtered out by SQLite, in C.
 MAIN_TYPES = (
@@ -51,7 +51,8 @@ class Case:
     issued: str  # local HH:MM:SS
     hour: int
     appointment: bool = False
-    status: str = "waiting"  # waiting, called, no_show, finished, expired
+    status: str = "waiting"  # waiting, called, no_show, finished
+    expired: bool = False  # closed by a rollover while not finished (a no-show stays a no-show)
     helpers: list[str] = field(default_factory=list)
     handovers: list[str] = field(default_factory=list)
     help_requested_ts: float | None = None
@@ -233,11 +234,11 @@ class CaseReader:
         for tid in d["expired"]:
             case = self.pending.get(tid)
             if case is not None:
-                case.status = "expired"
+                case.expired = True
         previous = d["previous"]
         if previous is None:
             return
-        done = [tid for tid, c in self.pending.items() if c.day < previous and c.status not in OPEN_STATUSES]
+        done = [tid for tid, c in self.pending.items() if c.day < previous]
         yield from self._flush(done)
 
     def _flush(self, tickets: list[str]) -> Iterator[Case]:

@@ -13,7 +13,7 @@ from hall_bus.config import HallConfig
 from hall_bus.reports.cases import Case
 
 OUTCOMES = {"done": "办结", "materials_missing": "材料不全", "refused": "不予受理"}
-STATUSES = {"no_show": "过号", "expired": "未办结(过期)", "waiting": "未办结", "called": "未办结"}
+STATUSES = {"no_show": "过号", "waiting": "未办结", "called": "未办结"}
 
 # (title, width in characters); the order of case_row's values
 CASE_COLUMNS: tuple[tuple[str, float], ...] = (
@@ -49,7 +49,9 @@ class Labels:
         return mask_text(value) if self.masked and value else value
 
     def outcome(self, c: Case) -> str:
-        return OUTCOMES.get(c.outcome, c.outcome) if c.status == "finished" else STATUSES.get(c.status, c.status)
+        if c.status == "finished":
+            return OUTCOMES.get(c.outcome, c.outcome)
+        return "未办结(过期)" if c.expired and c.status != "no_show" else STATUSES.get(c.status, c.status)
 
     def remark(self, c: Case) -> str:
         parts = []

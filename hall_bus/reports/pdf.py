@@ -124,7 +124,10 @@ def _tally_table(first: str, items: list[tuple[str, Tally]], *, helpers: bool = 
         rows.append(row)
     first_w = 22 * mm
     rest = (WIDTH - first_w) / (len(head) - 1)
-    return _grid(rows, [first_w] + [rest] * (len(head) - 1), font_size=7 if helpers else 7.5)
+    table = _grid(rows, [first_w] + [rest] * (len(head) - 1), font_size=7 if helpers else 7.5)
+    if helpers:  # fifteen columns: the titles need a smaller size than the figures to fit
+        table.setStyle(TableStyle([("FONT", (0, 0), (-1, 0), FONT, 6.3)]))
+    return table
 
 
 # ---------------------------------------------------------------------- charts
@@ -242,7 +245,7 @@ def period_chart(summary: Summary, w: float, h: float) -> Drawing:
     _title(d, "各期间按时办结率与满意率(%) on time and satisfied by period")
     periods = sorted(summary.period.items())
     c = VerticalBarChart()
-    c.x, c.y, c.width, c.height = 34, 30, w - 44, h - 52
+    c.x, c.y, c.width, c.height = 34, 30, w - 44, h - 64
     c.data = [[round((t.on_time_rate or 0) * 100, 1) for _, t in periods] or [0],
               [round((t.satisfaction_rate or 0) * 100, 1) for _, t in periods] or [0]]
     names = [p[5:] if summary.by != "month" else p for p, _ in periods] or ["-"]
@@ -258,7 +261,7 @@ def period_chart(summary: Summary, w: float, h: float) -> Drawing:
     c.categoryAxis.labels.fontSize = 6.5
     d.add(c)
     legend = Legend()
-    legend.x, legend.y = w - 120, h - 22
+    legend.x, legend.y = w - 120, h - 20
     legend.fontName, legend.fontSize = FONT, 7
     legend.columnMaximum = 1
     legend.alignment = "right"
@@ -362,22 +365,29 @@ def write_pdf(path: Path, summary: Summary, labels: Labels, followups: list[Foll
     story.append(Paragraph("等候：取号（或预约时间）至首次叫号，分钟；认领：帮办请求至帮办员认领，分钟。", st["small"]))
 
     story.append(Paragraph("四、回访与咨询", st["h1"]))
-    fu_rows: list[list[Any]] = [["编号", "日期", "号码", "事项", "评价", "负责人", "期限", "状态", "处理情况"]]
-    for f in followups:
-        status = ("已结" if not followup_is_open(f) else "未结") + ("(逾期)" if followup_is_overdue(f, as_of) else "")
+    open_fus = [f for f in followups if followup_is_open(f)]
+    fu_rows: list[list[Any]] = [["编号", "日期", "号码", "事项", "评价", "负责人", "期限", "状态", "意见"]]
+    for f in open_fus[:ATTENTION_LIMIT]:
+        status = "未结" + ("(逾期)" if followup_is_overdue(f, as_of) else "")
         fu_rows.append([f.id, f.day[5:], f.number, f.service, f.level, f.owner or "-", f.due[5:10] or "-", status,
-                        Paragraph(labels.text(f.note) or "", st["cell"])])
-    story.append(Paragraph(f"回访（差评 {len(followups)} 件）", st["h2"]))
+                        Paragraph(labels.text(f.comment) or "", st["cell"])])
+    heading = f"回访（差评 {len(followups)} 件，未结 {len(open_fus)} 件；下表为未结的"
+    if len(open_fus) > ATTENTION_LIMIT:
+        heading += f"前 {ATTENTION_LIMIT} 件，全部见 XLSX"
+    story.append(Paragraph(heading + "）", st["h2"]))
     if len(fu_rows) > 1:
         story.append(_grid(fu_rows, [20 * mm, 13 * mm, 13 * mm, 18 * mm, 17 * mm, 20 * mm, 13 * mm, 17 * mm,
                                      WIDTH - 131 * mm], align_from=99))
     else:
-        story.append(Paragraph("本期没有差评回访。", st["body"]))
+        story.append(Paragraph("没有未结的回访。", st["body"]))
     late = [q for q in consultations if consultation_is_overdue(q, as_of)]
-    story.append(Paragraph(f"咨询（登记 {len(consultations)} 件，逾期 {len(late)} 件；下表为逾期的）", st["h2"]))
+    heading = f"咨询（登记 {len(consultations)} 件，逾期 {len(late)} 件；下表为逾期的"
+    if len(late) > ATTENTION_LIMIT:
+        heading += f"前 {ATTENTION_LIMIT} 件，全部见 XLSX"
+    story.append(Paragraph(heading + "）", st["h2"]))
     if late:
         q_rows: list[list[Any]] = [["编号", "日期", "帮办员", "姓名", "事项", "期限", "状态", "问题"]]
-        for q in late:
+        for q in late[:ATTENTION_LIMIT]:
             status = "已答复(迟)" if q.answered else "已转办" if q.referred_to else "未答复"
             q_rows.append([q.id, q.day[5:], q.helper, labels.name(q.name), q.service or "-", q.due[5:16].replace(
                 "T", " ") or "-", status, Paragraph(labels.text(q.question), st["cell"])])
@@ -401,7 +411,7 @@ def write_pdf(path: Path, summary: Summary, labels: Labels, followups: list[Foll
                            Paragraph(r[4] or "-", st["cell"]), r[6] or "-", _m(r[11]), r[12], r[14] or "-",
                            r[15] or "-", Paragraph(r[17], st["cell"])])
         story.append(_grid(a_rows, [11 * mm, 11 * mm, 16 * mm, 13 * mm, 22 * mm, 10 * mm, 10 * mm, 17 * mm,
-                                    9 * mm, 15 * mm, WIDTH - 134 * mm], align_from=99))
+                                    9 * mm, 17 * mm, WIDTH - 136 * mm], align_from=99))
     story.append(Spacer(1, 6 * mm))
     story.append(Paragraph("督办员签字：____________________　　日期：____________", st["body"]))
     doc.build(story, onFirstPage=on_page, onLaterPages=on_page)

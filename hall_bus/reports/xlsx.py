@@ -52,8 +52,7 @@ class CaseSheetStream:
     def __init__(self, archive: zipfile.ZipFile) -> None:
         self.cols = [xl_col_to_name(i) for i in range(len(CASE_COLUMNS))]
         self.last_col = self.cols[-1]
-        self.out = archive.open(zipfile.ZipInfo(CASE_PART, date_time=(1980, 1, 1, 0, 0, 0)), "w",
-                                force_zip64=True)
+        self.out = archive.open(CASE_PART, "w", force_zip64=True)  # deflated as the archive says
         self.rows = 1
         self._buf: list[str] = []
         widths = "".join(f'<col min="{i}" max="{i}" width="{w + 0.71}" customWidth="1"/>'

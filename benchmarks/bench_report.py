@@ -1,0 +1,162 @@
+"""The supervisor's report at a busy hall's year: 300 hall days of 2,000 tickets, beside the bare read.
+
+Run: .venv/bin/python benchmarks/bench_report.py [--days 300] [--visitors 2000]
+Prints figures only; it asserts nothing. The ledger is made quickly: one hall day of `--visitors` is simulated
+through the real engine, then its events are written again for each later day with the dates, ticket ids and
+follow-up ids moved on, in the ledger's own row format. The bare baseline reads the same rows from the same file
+in the same run: every event fetched and its JSON decoded, which any report has to pay. Each reading runs in a
+fresh process, so its peak RSS (VmHWM) is its own.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sqlite3
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import date, datetime, timedelta
+from pathlib import Path
+
+import orjson
+
+from hall_bus.clock import ManualClock
+from hall_bus.config import load_config
+from hall_bus.domain.engine import QueueEngine
+from hall_bus.sim.daysim import DayPlan, engine_submitter, run_day
+from hall_bus.store.ledger import EVENT_VERSION, Ledger
+
+ROOT = Path(__file__).resolve().parent.parent
+CONFIG = ROOT / "config" / "hall.example.toml"
+FIRST = date(2026, 1, 5)
+
+
+def peak_rss_mb() -> float:
+    """VmHWM of this process (as bench_core: ru_maxrss would carry a parent's peak across exec)."""
+    for line in Path("/proc/self/status").read_text().splitlines():
+        if line.startswith("VmHWM:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def template_day(visitors: int) -> list[tuple[str, str, str]]:
+    """(type, at, data-json) of one simulated hall day on FIRST, without its day_opened."""
+    cfg = load_config(CONFIG)
+    clock = ManualClock(datetime.combine(FIRST, datetime.min.time(), cfg.hall.tz), cfg.hall.tz)
+    engine = QueueEngine(cfg, clock)
+    sink: list[dict] = []
+    run_day(cfg, DayPlan(day=FIRST, seed=11, visitors=visitors, helpers=12), submit=engine_submitter(engine, sink),
+            clock=clock)
+    return [(e["type"], e["at"], orjson.dumps(e["data"]).decode()) for e in sink if e["type"] != "day_opened"]
+
+
+def fill(data: Path, days: int, visitors: int) -> tuple[int, int, float]:
+    """Writes the ledger; returns (events, tickets, seconds)."""
+    cfg = load_config(CONFIG)
+    start = time.perf_counter()
+    day_events = template_day(visitors)
+    tickets = sum(1 for t, _, _ in day_events if t == "ticket_issued")
+    Ledger(data, hall_name=cfg.hall.name).close()  # the schema and meta, as the server makes them
+    db = sqlite3.connect(data / "ledger.sqlite3", isolation_level=None)
+    db.execute("PRAGMA journal_mode=WAL")
+    db.execute("PRAGMA synchronous=OFF")  # the fill is set-up, not what is measured
+    stamp, dashed = FIRST.strftime("%Y%m%d"), FIRST.isoformat()
+    seq = 0
+    for k in range(days):
+        day = FIRST + timedelta(days=k)
+        s, d = day.strftime("%Y%m%d"), day.isoformat()
+        previous = None if k == 0 else (day - timedelta(days=1)).isoformat()
+        rows = [(seq + 1, EVENT_VERSION, "day_opened", f"{d}T08:30:00.000+08:00", None,
+                 orjson.dumps({"day": d, "previous": previous, "expired": []}).decode())]
+        seq += 1
+        fu = f'"FU-{k:04d}'
+        for kind, at, text in day_events:
+            seq += 1
+            text = text.replace(stamp, s).replace(dashed, d)
+            if kind.startswith("followup"):
+                text = text.replace('"FU-', fu)
+            rows.append((seq, EVENT_VERSION, kind, d + at[10:], None, text))
+        db.execute("BEGIN")
+        db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", rows)
+        db.execute("COMMIT")
+    db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+    db.close()
+    return seq, tickets * days, time.perf_counter() - start
+
+
+def bare_child(data: str) -> None:
+    """The floor: every event row fetched and decoded, nothing else."""
+    db = sqlite3.connect(Path(data, "ledger.sqlite3").resolve().as_uri() + "?mode=ro", uri=True)
+    start = time.perf_counter()
+    n = 0
+    loads = orjson.loads
+    cur = db.execute("SELECT seq, type, at, data FROM events ORDER BY seq")
+    while batch := cur.fetchmany(4096):
+        for row in batch:
+            loads(row[3])
+        n += len(batch)
+    decoded = time.perf_counter() - start
+    start = time.perf_counter()
+    cur = db.execute("SELECT seq, type, at, data FROM events ORDER BY seq")
+    while cur.fetchmany(4096):
+        pass
+    fetched = time.perf_counter() - start
+    print(json.dumps({"events": n, "read_decode_s": decoded, "fetch_only_s": fetched, "peak_rss_mb": peak_rss_mb()}))
+
+
+def report_child(data: str, out: str, days: int) -> None:
+    from hall_bus.reports import ReportRequest, build_report
+
+    cfg = load_config(CONFIG)
+    outs = [Path(p) for p in out.split(",")]
+    last = FIRST + timedelta(days=days - 1)
+    start = time.perf_counter()
+    result = build_report(ReportRequest(cfg, Path(data), FIRST, last, outs))
+    print(json.dumps({"cases": result.cases, "events_read": result.events_read,
+                      "seconds": time.perf_counter() - start, "peak_rss_mb": peak_rss_mb(),
+                      "sizes_mb": [p.stat().st_size / 1e6 for p in outs]}))
+
+
+def _child(*args: str) -> dict:
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=True)
+    return json.loads(out.stdout)
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--days", type=int, default=300)
+    ap.add_argument("--visitors", type=int, default=2000)
+    ap.add_argument("--bare-child")
+    ap.add_argument("--report-child", nargs=3)
+    args = ap.parse_args()
+    if args.bare_child:
+        bare_child(args.bare_child)
+        return
+    if args.report_child:
+        report_child(args.report_child[0], args.report_child[1], int(args.report_child[2]))
+        return
+    with tempfile.TemporaryDirectory(prefix="bench-report-", dir=ROOT) as tmpdir:
+        tmp = Path(tmpdir)
+        data = tmp / "data"
+        events, tickets, fill_s = fill(data, args.days, args.visitors)
+        size = (data / "ledger.sqlite3").stat().st_size / 1e6
+        print(f"ledger: {args.days} days, {tickets:,} tickets, {events:,} events, {size:,.0f} MB "
+              f"(made in {fill_s:.1f} s)")
+        bare = _child("--bare-child", str(data))
+        print(f"bare read, every row fetched:          {bare['fetch_only_s']:7.2f} s")
+        print(f"bare read, fetched + JSON decoded:     {bare['read_decode_s']:7.2f} s   peak RSS "
+              f"{bare['peak_rss_mb']:.0f} MB")
+        runs = (("xlsx + pdf", f"{tmp / 'year.xlsx'},{tmp / 'year.pdf'}"), ("pdf only", str(tmp / "only.pdf")),
+                ("xlsx only", str(tmp / "only.xlsx")))
+        for name, outs in runs:
+            r = _child("--report-child", str(data), outs, str(args.days))
+            sizes = " + ".join(f"{s:.1f}" for s in r["sizes_mb"])
+            print(f"report, {name:<10} {r['cases']:>9,} cases: {r['seconds']:7.2f} s   "
+                  f"ratio {r['seconds'] / bare['read_decode_s']:.2f} x bare   peak RSS {r['peak_rss_mb']:.0f} MB   "
+                  f"({sizes} MB; target < 30 s)")
+
+
+if __name__ == "__main__":
+    main()
