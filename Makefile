@@ -20,6 +20,10 @@ $(STAMP): pyproject.toml
 demo: $(STAMP)
 	@$(BIN)/hallctl config check $(CONFIG)
 	@$(BIN)/hallctl simulate --config $(CONFIG) --day --seed 7
+	@rm -rf build/demo/week && for s in 1 2 3 4 5 6 7; do \
+	  $(BIN)/hallctl simulate --config $(CONFIG) --day --seed $$s --helpers 8 --data build/demo/week >/dev/null 2>&1; done
+	@$(BIN)/hallctl report --config $(CONFIG) --data build/demo/week --from 2026-11-23 --to 2026-11-29 \
+	  --out build/demo/week.xlsx --out build/demo/week.pdf
 	@$(BIN)/hallctl demo --config $(CONFIG) $(if $(DURATION),--duration $(DURATION))
 
 test: $(STAMP)
@@ -31,6 +35,7 @@ bench: $(STAMP)
 	@$(BIN)/python benchmarks/bench_bus.py
 	@$(BIN)/python benchmarks/bench_devices.py
 	@$(BIN)/python benchmarks/bench_hall_devices.py
+	@$(BIN)/python benchmarks/bench_report.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis
