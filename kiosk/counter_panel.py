@@ -105,6 +105,7 @@ class CounterPanelApp(App):
                  **kw: Any) -> None:
         super().__init__(**kw)
         self.node = node
+        self._dialog_ticket = ""  # the case a finish or transfer dialog was opened for
         self.theme = Theme(px_per_mm=px_per_mm)
         counter = node.cfg.counters_by_number[node.counter]
         zone = node.cfg.zones_by_id[counter.zone].name
@@ -164,6 +165,8 @@ class CounterPanelApp(App):
         elif screen == "transfer":
             self.to_service, self.position = "", "front"
             self._mark_services()
+        who = self.view.visitor
+        self._dialog_ticket = who.ticket if who is not None and screen in ("finish", "transfer") else ""
         self.screen = screen
         if self.root is not None:
             self.root.current = screen
@@ -289,8 +292,8 @@ class CounterPanelApp(App):
         self.parked = [(p.ticket, p.number, p.service) for p in v.parked]
         if self.screen == "rate" and not v.to_rate and not self.rate_done:
             self._end_rating()  # the next visitor was called (the keypad, the console): the prompt is over
-        elif self.screen in ("finish", "transfer") and who is None:
-            self.back()  # the case ended elsewhere (the keypad): the dialog has nothing to act on
+        elif self.screen in ("finish", "transfer") and (who is None or who.ticket != self._dialog_ticket):
+            self.back()  # the case ended elsewhere (the keypad), or the next visitor is here: not this dialog's
         self.redraws += 1
 
     def _tick(self, _dt: float) -> None:

@@ -194,3 +194,27 @@ def test_a_refused_tap_says_why_in_chinese(hall: Hall) -> None:
     answer = asyncio.run(node.send("call_next"))
     assert not answer["ok"] and node.message == "未成功：没有人在等候本窗口"
     assert asyncio.run(node.finish("done")).ok is False
+
+
+def test_a_finish_answer_after_the_next_call_does_not_ask_the_next_visitor_to_rate(hall: Hall) -> None:
+    """A keypad beside the panel calls the next visitor before the panel's finish answer is handled: the rating
+    prompt must not come up for the previous case with the new visitor at the window."""
+    for _ in range(2):
+        hall("issue", service="企业开办", group="normal")
+    client = EngineClient(hall)
+    node = CounterPanelNode(client, hall.cfg, "counter-5")
+
+    class KeypadCallsFirst(EngineClient):
+        async def request(self, command: dict[str, Any]) -> dict[str, Any]:
+            answer = await super().request(command)
+            if command["op"] == "finish":
+                hall("call_next", counter=5)  # the keypad's 叫号 lands before this answer is read
+            return answer
+
+    async def case() -> None:
+        await node.send("call_next")
+        node.client = KeypadCallsFirst(hall)
+        await node.finish("done", [])
+
+    asyncio.run(case())
+    assert hall.state.counters[5].current is not None and node.model.to_rate is None

@@ -427,7 +427,10 @@ class CounterPanelNode:
         if not answer.get("ok"):
             return result
         r = answer.get("result", {})
-        self.model.finished(r.get("ticket", ""), r.get("number", ""))
+        state = getattr(self.client, "state", None)
+        counter = state.counters.get(self.counter) if state is not None else None
+        if counter is None or counter.current is None:  # a call made after this finish (a keypad) wins: the
+            self.model.finished(r.get("ticket", ""), r.get("number", ""))  # next visitor is not asked to rate
         if outcome == "materials_missing":
             service = current.service if current is not None else ""
             self.pending_notice = _Pending(service, items, r.get("ticket", ""))
