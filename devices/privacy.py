@@ -13,7 +13,8 @@ import re
 
 # An 18-character resident ID (the last may be X) or the old 15-digit form, not inside a longer number.
 _ID_RE = re.compile(r"(?<![0-9A-Za-z])(\d{6})(\d{8}|\d{6})(\d{3})([0-9Xx])?(?![0-9A-Za-z])")
-_PHONE_RE = re.compile(r"(?<!\d)(1[3-9]\d)(\d{4})(\d{4})(?!\d)")
+# Mobile numbers as people write them: 13812345678, 138 1234 5678, 138-1234-5678, +86 138…, 86138….
+_PHONE_RE = re.compile(r"(?<![\d+])(?:\+?86[ -]?)?(1[3-9]\d)[ -]?(\d{4})[ -]?(\d{4})(?!\d)")
 
 
 def mask_name(name: str) -> str:
@@ -54,7 +55,7 @@ def mask_address(address: str, keep: int = 6) -> str:
 def mask_text(text: str) -> str:
     """Mask ID and phone numbers wherever they appear in free text (a log line, a malformed message)."""
     text = _ID_RE.sub(lambda m: mask_id_number(m.group(0)), text)
-    return _PHONE_RE.sub(lambda m: mask_phone(m.group(0)), text)
+    return _PHONE_RE.sub(lambda m: mask_phone(m.group(1) + m.group(2) + m.group(3)), text)
 
 
 class MaskingFilter(logging.Filter):

@@ -25,3 +25,11 @@ def test_logging_filter_masks_formatted_arguments(caplog) -> None:  # type: igno
     with caplog.at_level(logging.INFO, logger="test.privacy"):
         log.info("reader sent %s", "410102199001011234")
     assert "4101**********1234" in caplog.text and "410102199001011234" not in caplog.text
+
+
+def test_phone_numbers_written_with_spaces_dashes_or_the_country_code_are_masked() -> None:
+    from devices.privacy import mask_text
+
+    for written in ("138 1234 5678", "138-1234-5678", "+8613812345678", "+86 138 1234 5678", "8613812345678"):
+        assert mask_text(f"回电 {written} 谢谢") == "回电 138****5678 谢谢", written
+    assert mask_text("订单号 20261123138123456789") == "订单号 20261123138123456789"  # not inside longer numbers

@@ -19,9 +19,12 @@ from hall_bus.reports.summary import BY_CHOICES
 
 def parse_day(value: str, flag: str) -> date:
     try:
-        return date.fromisoformat(value)
+        day = date.fromisoformat(value)
     except ValueError:
         raise UserError(f"{flag} {value!r}: not a date; write it as YYYY-MM-DD, e.g. 2026-11-23") from None
+    if not 2000 <= day.year <= 2999:
+        raise UserError(f"{flag} {value}: a hall ledger holds days between 2000 and 2999")
+    return day
 
 
 def check_admin(cfg: HallConfig, keys_dir: str, node: str) -> None:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import contextlib
 import os
+import sqlite3
 import time
 import zipfile
 from dataclasses import dataclass, field
@@ -52,9 +53,17 @@ def _temp_for(out: Path) -> Path:
 
 def check_outputs(outs: list[Path]) -> None:
     seen: set[Path] = set()
+    kinds: set[str] = set()
     for out in outs:
         if out.suffix.lower() not in FORMATS:
             raise UserError(f"{out}: the report is written as .xlsx or .pdf; name the file FILE.xlsx or FILE.pdf")
+        if out.suffix.lower() in kinds:
+            raise UserError(f"{out}: one {out.suffix.lower()} per run; give --out once per format")
+        kinds.add(out.suffix.lower())
+        if out.suffix.lower() == ".pdf":  # before the ledger is read, not after
+            from hall_bus.reports.pdf import register_font
+
+            register_font()
         if out.resolve() in seen:
             raise UserError(f"{out}: given twice as --out")
         seen.add(out.resolve())
@@ -132,6 +141,8 @@ def build_report(req: ReportRequest) -> ReportResult:
         return ReportResult(reader.cases, reader.events_read, time.perf_counter() - started, req.outs, summary)
     except OSError as exc:
         raise UserError(f"cannot write the report: {exc.strerror or exc}") from None
+    except sqlite3.Error as exc:  # a damaged ledger, a disk error while reading: one line, the ledger untouched
+        raise UserError(f"{snap.path}: cannot read the ledger: {exc}") from None
     finally:
         snap.close()
         for tmp in temps:
