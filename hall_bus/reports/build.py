@@ -93,7 +93,7 @@ def build_report(req: ReportRequest) -> ReportResult:
         hall = req.cfg.hall
         by = req.by or auto_by(req.first, req.last)
         labels = Labels(req.cfg, masked=req.masked)
-        summary = Summary(by)
+        summary = Summary(by, req.first, req.last)
         reader = CaseReader(snap, hall.tz, hall.day_rollover, req.first, req.last)
         xlsx_out = next((o for o in req.outs if o.suffix.lower() == ".xlsx"), None)
         archive = stream = None

@@ -2,10 +2,14 @@
 
 A case is one ticket, from `ticket_issued` to the point where nothing can change it any more. That point is the
 engine's own: a finished case can still be rated the next hall day (late ratings), so the day's cases are kept
-until the second rollover after it (`day_opened` whose `previous` is a later day) and then written out, sorted,
-and forgotten; a case still open then (a home visit booked late and never closed) is written as it stands, so
-the rows stay in day order and nothing is held without bound. Memory is therefore about two hall days of cases,
-whatever the range. Follow-ups and consultations are few; they are kept whole, because their status (closed,
+until the second rollover after it (`day_opened` whose `previous` is a later day) and then written out in issue
+order and forgotten. A case still open then is followed as long as the engine keeps its ticket open: a home
+visit booked for a later day until the rollover after that day (at most `BOOKING_HORIZON` days on), a home visit
+under way or anything else still open until the usual point, then written as it stands. The cases after it wait
+for it, so the rows stay in day order: memory is about two hall days of cases, more only while a case booked
+for a later day is open. After the range, the same events are read up to the late-rating cut-off (the second
+rollover after the range, or the end of the latest case still followed), so a case's row is the same whatever
+range it is read in. Follow-ups and consultations are few; they are kept whole, because their status (closed,
 answered, overdue) can change long after the range, and the report says where they stand at the newest event in
 the ledger.
 """
@@ -34,8 +38,15 @@ MAIN_TYPES = (
     "consultation_opened", "consultation_answered", "consultation_referred", "consultation_overdue",
     "notice_issued", "delegation_signed",
 )
-# After the range: late ratings of its last days, and what became of its follow-ups and consultations.
-LATE_TYPES = ("rating_recorded", "followup_opened")
+# After the range, up to the late-rating cut-off: late ratings of its last days, and everything that can still
+# happen to a case still open (a home visit under way, an appointment for a later day). Later: what became of its
+# follow-ups and consultations.
+LATE_TYPES = (
+    "day_opened", "group_changed", "help_requested", "help_claimed", "help_handed_over", "help_escalated",
+    "ticket_called", "ticket_no_show", "ticket_requeued", "ticket_transferred", "ticket_finished",
+    "rating_recorded", "followup_opened", "notice_issued", "delegation_signed",
+)
+BOOKING_HORIZON = 31  # days after its own a case booked for a later day is followed at most
 STATUS_TYPES = ("followup_assigned", "followup_closed", "consultation_answered", "consultation_referred",
                 "consultation_overdue")
 
@@ -51,6 +62,9 @@ class Case:
     issued: str  # local HH:MM:SS
     hour: int
     appointment: bool = False
+    appointment_day: str = ""  # hall day of the appointment, ISO
+    horizon: str = ""  # booked for a later day: open, it is followed until the rollover after this hall day
+    home_visit: bool = False  # counter_queue false: served at the visitor's place
     status: str = "waiting"  # waiting, called, no_show, finished
     expired: bool = False  # closed by a rollover while not finished (a no-show stays a no-show)
     helpers: list[str] = field(default_factory=list)
@@ -111,6 +125,12 @@ class Consultation:
     answer: str = ""
     referred_to: str = ""
     overdue: bool = False  # a consultation_overdue event was written for it
+
+
+def is_open(c: Case) -> bool:
+    """Neither finished nor expired: the engine still holds its ticket (a home visit under way at a rollover, an
+    appointment for a later day), so it can still be served, finished and rated."""
+    return c.status != "finished" and not c.expired
 
 
 def _ts(at: str) -> float:
@@ -193,7 +213,8 @@ class CaseReader:
         self.first_seq = snap.first_seq_at(datetime.combine(first, rollover, tz))
         self.end_seq = snap.first_seq_at(datetime.combine(last + timedelta(days=1), rollover, tz)) - 1
         self.late_seq = snap.first_seq_at(datetime.combine(last + timedelta(days=2), rollover, tz)) - 1
-        self.pending: dict[str, Case] = {}
+        self.pending: dict[str, Case] = {}  # cases events still apply to
+        self.held: dict[str, Case] = {}  # cases not yet written, in issue order (a superset of pending)
         self.followups: dict[str, FollowUp] = {}
         self.consultations: dict[str, Consultation] = {}
         self.events_read = 0
@@ -224,25 +245,51 @@ class CaseReader:
                 yield from self._close_days(d)
             else:
                 on[kind](seq, at, d)
-        late = (self.late_seq, LATE_TYPES)
+        late = (self._late_cutoff(), LATE_TYPES)
         for seq, kind, at, data in self.snap.rows(self.end_seq, self.snap.last_seq, STATUS_TYPES, late):
             self.events_read += 1
-            on[kind](seq, at, loads(data))
-        yield from self._flush(list(self.pending))
+            d = loads(data)
+            if kind == "day_opened":
+                yield from self._close_days(d)
+            else:
+                on[kind](seq, at, d)
+        yield from self._flush(list(self.held))
+
+    def _late_cutoff(self) -> int:
+        """The last seq the late pass reads case events to: the second rollover after the range, or the end of
+        the latest case booked for a later day that is still open (it is rated the day it is finished)."""
+        booked = max((c.horizon for c in self.pending.values() if c.horizon and is_open(c)), default="")
+        if booked <= (date.fromisoformat(self.last) + timedelta(days=1)).isoformat():
+            return self.late_seq
+        end = datetime.combine(date.fromisoformat(booked) + timedelta(days=1), self.rollover, self.tz)
+        return max(self.late_seq, self.snap.first_seq_at(end) - 1)
 
     def _close_days(self, d: dict[str, Any]) -> Iterator[Case]:
+        pending = self.pending
         for tid in d["expired"]:
-            case = self.pending.get(tid)
+            case = pending.get(tid)
             if case is not None:
                 case.expired = True
         previous = d["previous"]
         if previous is None:
             return
-        done = [tid for tid, c in self.pending.items() if c.day < previous]
-        yield from self._flush(done)
+        # Nothing can change a case any more once the engine has forgotten its ticket: closed and older than
+        # yesterday, or still open at the end of what it was booked for.
+        done = [tid for tid, c in pending.items()
+                if c.day < previous and (not is_open(c) or not c.horizon or c.horizon <= previous)]
+        for tid in done:
+            del pending[tid]
+        ready = []
+        for tid in self.held:
+            if tid in pending:
+                break  # a case still open: those after it wait, so the rows stay in day order
+            ready.append(tid)
+        yield from self._flush(ready)
 
     def _flush(self, tickets: list[str]) -> Iterator[Case]:
-        cases = sorted((self.pending.pop(t) for t in tickets), key=lambda c: c.seq)
+        cases = [self.held.pop(t) for t in tickets]  # in issue order, as held keeps them
+        for t in tickets:
+            self.pending.pop(t, None)
         self.cases += len(cases)
         yield from cases
 
@@ -255,8 +302,16 @@ class CaseReader:
             if not self.first <= day <= self.last:
                 return
             hms = self._hms(at)
-            pending[tid] = Case(seq, tid, d["number"], day, d["service"], d["group"], hms, int(hms[:2]),
-                                appointment=bool(d.get("appointment_at")))
+            appt = d.get("appointment_at")
+            appt_day = horizon = ""
+            if appt:
+                booked = hall_day(datetime.fromisoformat(appt), self.tz, self.rollover)
+                appt_day = booked.isoformat()
+                if (booked - date.fromisoformat(day)).days > 1:  # for a later day than the usual point
+                    horizon = min(booked, date.fromisoformat(day) + timedelta(days=BOOKING_HORIZON)).isoformat()
+            pending[tid] = self.held[tid] = Case(
+                seq, tid, d["number"], day, d["service"], d["group"], hms, int(hms[:2]), appointment=bool(appt),
+                appointment_day=appt_day, horizon=horizon, home_visit=not d.get("counter_queue", True))
 
         def group_changed(seq: int, at: str, d: dict[str, Any]) -> None:
             if (c := pending.get(d["ticket"])) is not None:
@@ -264,8 +319,8 @@ class CaseReader:
 
         def help_requested(seq: int, at: str, d: dict[str, Any]) -> None:
             c = pending.get(d["ticket"])
-            if c is not None and c.help_requested_ts is None and not c.appointment:  # a visit's helper comes
-                c.help_requested_ts = _ts(at)  # at the booked hour: its request is not waiting for a claim
+            if c is not None and c.help_requested_ts is None and not c.home_visit:  # a home visit's helper
+                c.help_requested_ts = _ts(at)  # goes at the booked hour: its request is not waiting for a claim
 
         def help_claimed(seq: int, at: str, d: dict[str, Any]) -> None:
             if (c := pending.get(d["ticket"])) is None:

@@ -244,7 +244,7 @@ def ratings_chart(summary: Summary, w: float, h: float) -> Drawing:
 def period_chart(summary: Summary, w: float, h: float) -> Drawing:
     d = Drawing(w, h)
     _title(d, "各期间按时办结率与满意率(%) on time and satisfied by period")
-    periods = sorted(summary.period.items())
+    periods = summary.periods()
     c = VerticalBarChart()
     c.x, c.y, c.width, c.height = 34, 30, w - 44, h - 64
     c.data = [[round((t.on_time_rate or 0) * 100, 1) for _, t in periods] or [0],
@@ -341,7 +341,7 @@ def write_pdf(path: Path, summary: Summary, labels: Labels, followups: list[Foll
                    colWidths=[half + 2 * mm] * 2)
     charts.setStyle(TableStyle([("VALIGN", (0, 0), (-1, -1), "TOP"), ("LEFTPADDING", (0, 0), (-1, -1), 0)]))
     story.append(charts)
-    if len(summary.period) > 1:
+    if len(summary.periods()) > 1:
         story.append(period_chart(summary, WIDTH, 55 * mm))
 
     story.append(Paragraph("三、分项统计", st["h1"]))
@@ -356,7 +356,7 @@ def write_pdf(path: Path, summary: Summary, labels: Labels, followups: list[Foll
          len(summary.window)),
         ("按帮办员", _tally_table("帮办员", sorted(summary.helper.items()), helpers=True), len(summary.helper)),
         ({"day": "按日", "week": "按周（周一）", "month": "按月"}[summary.by],
-         _tally_table("期间", sorted(summary.period.items())), len(summary.period)),
+         _tally_table("期间", summary.periods()), len(summary.periods())),
     ]
     for name, table, rows in sections:
         if rows < 30:

@@ -10,7 +10,7 @@ import math
 from collections import Counter, defaultdict
 from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from hall_bus.domain.commands import FOLLOW_UP_LEVELS, RATING_LEVELS
@@ -158,8 +158,9 @@ def consultation_is_overdue(q: Consultation, as_of: datetime) -> bool:
 
 
 class Summary:
-    def __init__(self, by: str) -> None:
+    def __init__(self, by: str, first: date | None = None, last: date | None = None) -> None:
         self.by = by
+        self.first, self.last = first, last  # the report's range, when known: its empty days are rows too
         self.total = Tally()
         self.service: defaultdict[str, Tally] = defaultdict(Tally)
         self.group: defaultdict[str, Tally] = defaultdict(Tally)
@@ -197,6 +198,17 @@ class Summary:
             self.attention_total += 1
             if len(self.attention) < ATTENTION_LIMIT:
                 self.attention.append(c)
+
+    def periods(self, first: date | None = None, last: date | None = None) -> list[tuple[str, Tally]]:
+        """Every period of the range in order, one without cases as an empty tally (a day the hall was shut is a
+        row of zeros, not a gap). The range: the one given, else the summary's, else the first to the last case."""
+        lo = first or self.first or (date.fromisoformat(self.first_day) if self.first_day else None)
+        hi = last or self.last or (date.fromisoformat(self.last_day) if self.last_day else None)
+        keys = set(self.period)
+        if lo is not None and hi is not None:
+            keys.update(period_of((lo + timedelta(days=i)).isoformat(), self.by)
+                        for i in range((hi - lo).days + 1))
+        return [(k, self.period[k] if k in self.period else Tally()) for k in sorted(keys)]
 
     def add_all(self, cases: Iterable[Case]) -> None:
         for c in cases:

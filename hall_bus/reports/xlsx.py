@@ -12,7 +12,7 @@ from __future__ import annotations
 import io
 import re
 import zipfile
-from datetime import datetime
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any
 
@@ -49,10 +49,12 @@ def _escape(text: str) -> str:
 class CaseSheetStream:
     """The 台账 sheet's XML, written into `archive` row by row."""
 
-    def __init__(self, archive: zipfile.ZipFile) -> None:
+    def __init__(self, archive: zipfile.ZipFile, zip64: bool = False) -> None:
         self.cols = [xl_col_to_name(i) for i in range(len(CASE_COLUMNS))]
         self.last_col = self.cols[-1]
-        self.out = archive.open(CASE_PART, "w", force_zip64=True)  # deflated as the archive says
+        # Deflated as the archive says. Zip64 only when asked for (an entry that could pass 4 GiB; a busy year is
+        # under 0.5 GiB of XML): Excel is reported to reject a small entry written with zip64 sizes.
+        self.out = archive.open(CASE_PART, "w", force_zip64=zip64)
         self.rows = 1
         self._buf: list[str] = []
         widths = "".join(f'<col min="{i}" max="{i}" width="{w + 0.71}" customWidth="1"/>'
@@ -202,8 +204,9 @@ def write_xlsx(path: Path, stream_archive: zipfile.ZipFile, case_rows: int, summ
     overview.set_column(0, 0, 30)
     overview.set_column(1, 1, 36)
 
-    # the case sheet stand-in: only what workbook.xml needs from it (the autofilter's defined name)
-    cases_ws.autofilter(0, 0, max(1, case_rows), len(CASE_COLUMNS) - 1)
+    # the case sheet stand-in: only what workbook.xml needs from it (the autofilter's defined name), over the same
+    # cells as the streamed sheet's autoFilter: the header and the case rows (the header alone when there are none)
+    cases_ws.autofilter(0, 0, case_rows, len(CASE_COLUMNS) - 1)
     cases_ws.write_string(0, 0, CASE_COLUMNS[0][0], book.header)
 
     order = {name: i for i, name in enumerate(labels.service_order)}
@@ -217,7 +220,7 @@ def write_xlsx(path: Path, stream_archive: zipfile.ZipFile, case_rows: int, summ
     book.table(sheets["按窗口"], 0, "窗口 window", [(labels.window(k), v) for k, v in windows])
     helpers = sorted(summary.helper.items())
     book.table(sheets["按帮办员"], 0, "帮办员 helper", helpers, _HELP_COLUMNS)
-    periods = sorted(summary.period.items())
+    periods = summary.periods(*_range_of(summary, head))  # every period of the range, those without cases too
     by_title = {"day": "日期 day", "week": "周(周一) week", "month": "月份 month"}[summary.by]
     n_periods = book.table(sheets["按期间"], 0, by_title, periods) - 1
 
@@ -232,6 +235,17 @@ def write_xlsx(path: Path, stream_archive: zipfile.ZipFile, case_rows: int, summ
             if info.filename != CASE_PART:
                 stream_archive.writestr(info, made.read(info))
     stream_archive.close()
+
+
+def _range_of(summary: Summary, head: dict[str, str]) -> tuple[date | None, date | None]:
+    """The report's range: the summary's if it was told it, else the two dates of the header's period line."""
+    if summary.first is not None and summary.last is not None:
+        return summary.first, summary.last
+    days = re.findall(r"\d{4}-\d{2}-\d{2}", head.get("期间 period", ""))
+    try:
+        return (date.fromisoformat(days[0]), date.fromisoformat(days[-1])) if days else (None, None)
+    except ValueError:
+        return None, None
 
 
 def _m(v: float | None) -> str:
@@ -273,7 +287,8 @@ def _consultation_sheet(book: _Book, ws: Any, consultations: list[Consultation],
 
 
 def _charts(book: _Book, ws: Any, summary: Summary, n_services: int, n_groups: int, n_periods: int) -> None:
-    """Native charts over the summary sheets' cells, so they stay right if someone corrects a figure."""
+    """Native charts over the summary sheets' cells, so they stay right if someone corrects a figure. A chart
+    whose table has no rows (an empty range) is left out: its series would be a backwards range like A2:A1."""
     wb = book.wb
     hours = [h for h, n in enumerate(summary.arrivals_by_hour) if n]
     lo, hi = (min(hours), max(hours)) if hours else (8, 18)
@@ -302,23 +317,25 @@ def _charts(book: _Book, ws: Any, summary: Summary, n_services: int, n_groups: i
                          "fill": {"color": "#4472C4"}, "gap": 40})
     ws.insert_chart("G2", arrivals)
 
-    waits = chart("column", "各帮办分组等候时间(分钟) wait by group")
-    p50, p90 = column_of("等候p50(分)", _HELP_COLUMNS), column_of("等候p90(分)", _HELP_COLUMNS)
-    for col, name, color in ((p50, "p50", "#70AD47"), (p90, "p90", "#ED7D31")):
-        waits.add_series({"name": name, "categories": ["按分组", 1, 0, n_groups, 0],
-                          "values": ["按分组", 1, col, n_groups, col], "fill": {"color": color}})
-    waits.set_legend({"position": "top"})
-    ws.insert_chart("G18", waits)
+    if n_groups > 0:
+        waits = chart("column", "各帮办分组等候时间(分钟) wait by group")
+        p50, p90 = column_of("等候p50(分)", _HELP_COLUMNS), column_of("等候p90(分)", _HELP_COLUMNS)
+        for col, name, color in ((p50, "p50", "#70AD47"), (p90, "p90", "#ED7D31")):
+            waits.add_series({"name": name, "categories": ["按分组", 1, 0, n_groups, 0],
+                              "values": ["按分组", 1, col, n_groups, col], "fill": {"color": color}})
+        waits.set_legend({"position": "top"})
+        ws.insert_chart("G18", waits)
 
-    on_time = chart("bar", "各事项按时办结率 on time by service")
-    col = column_of("按时率")
-    on_time.add_series({"name": "按时率", "categories": ["按事项", 1, 0, n_services, 0],
-                        "values": ["按事项", 1, col, n_services, col], "fill": {"color": "#5B9BD5"},
-                        "data_labels": {"value": True, "num_format": "0%"}})
-    on_time.set_x_axis({"min": 0, "max": 1, "num_format": "0%"})
-    on_time.set_y_axis({"reverse": True})
-    on_time.set_size({"width": 620, "height": 360})
-    ws.insert_chart("G34", on_time)
+    if n_services > 0:
+        on_time = chart("bar", "各事项按时办结率 on time by service")
+        col = column_of("按时率")
+        on_time.add_series({"name": "按时率", "categories": ["按事项", 1, 0, n_services, 0],
+                            "values": ["按事项", 1, col, n_services, col], "fill": {"color": "#5B9BD5"},
+                            "data_labels": {"value": True, "num_format": "0%"}})
+        on_time.set_x_axis({"min": 0, "max": 1, "num_format": "0%"})
+        on_time.set_y_axis({"reverse": True})
+        on_time.set_size({"width": 620, "height": 360})
+        ws.insert_chart("G34", on_time)
 
     ratings = chart("pie", "评价 ratings")
     ratings.add_series({"name": "评价", "categories": ["图表", 1, 3, 5, 3], "values": ["图表", 1, 4, 5, 4],
@@ -328,6 +345,8 @@ def _charts(book: _Book, ws: Any, summary: Summary, n_services: int, n_groups: i
     ratings.set_legend({"position": "right"})
     ws.insert_chart("G53", ratings)
 
+    if n_periods <= 0:
+        return
     trend = chart("column", "各期间件数与按时率 cases and on time by period")
     trend.add_series({"name": "件数", "categories": ["按期间", 1, 0, n_periods, 0],
                       "values": ["按期间", 1, column_of("件数"), n_periods, column_of("件数")],
