@@ -11,14 +11,13 @@ from __future__ import annotations
 
 import contextlib
 import os
-import select
 import socket
 import threading
 import time
-import tty
 from collections.abc import Callable
 from pathlib import Path
 
+from ..sim_transport import close_listener, listen_tcp, open_raw_pty, serve_pty, serve_tcp
 from . import layout, textnet
 from .driver import protocol_module
 from .frame import DoesNotFit, Frame, columns
@@ -148,39 +147,32 @@ class BoardSimulator:
     def start_pty(self, link: str | None = None) -> str:
         """Serve on a new pseudo-terminal (raw mode, as a real serial board sees bytes); with `link`, also at
         that path (a symlink standing in for /dev/serial/by-id/…), which is returned."""
-        master, slave = os.openpty()
-        tty.setraw(master)
-        tty.setraw(slave)
+        master, slave, self.path = open_raw_pty()
         self._fds = [master, slave]
-        self.path = os.ttyname(slave)
         if link:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(link)
             os.symlink(self.path, link)
             self.path = link
         self._stop.clear()
-        self._thread = threading.Thread(target=self._serve_fd, args=(master,), daemon=True, name="board-sim")
+        self._thread = threading.Thread(target=serve_pty, args=(master, self._stop, self.feed), daemon=True,
+                                        name="board-sim")
         self._thread.start()
         return self.path
 
     def start_tcp(self, host: str = "127.0.0.1", port: int = 0) -> int:
-        self._sock = socket.socket()
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind((host, port))
-        self._sock.listen(4)
+        self._sock = listen_tcp(host, port, backlog=4)
         self.port = self._sock.getsockname()[1]
         self._stop.clear()
-        self._thread = threading.Thread(target=self._serve_tcp, daemon=True, name="board-sim-tcp")
+        self._thread = threading.Thread(target=serve_tcp, args=(self._sock, self._stop, self.feed, self._new_line),
+                                        daemon=True, name="board-sim-tcp")
         self._thread.start()
         return self.port
 
     def stop(self) -> None:
         self._stop.set()
-        if self._sock:
-            with contextlib.suppress(OSError):  # wakes the thread blocked in accept()
-                self._sock.shutdown(socket.SHUT_RDWR)
-            self._sock.close()
-            self._sock = None
+        close_listener(self._sock)
+        self._sock = None
         if self._thread:
             self._thread.join(2)
             self._thread = None
@@ -198,41 +190,6 @@ class BoardSimulator:
     def __exit__(self, *_: object) -> None:
         self.stop()
 
-    def _serve_fd(self, fd: int) -> None:
-        while not self._stop.is_set():
-            try:
-                ready, _, _ = select.select([fd], [], [], 0.05)
-                if not ready:
-                    continue
-                data = os.read(fd, 65536)
-            except OSError:
-                return
-            reply = self.feed(data)
-            if reply:
-                with contextlib.suppress(OSError):
-                    os.write(fd, reply)
-
-    def _serve_tcp(self) -> None:
-        assert self._sock is not None
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:
-                return
-            with conn:
-                conn.settimeout(0.1)
-                with self._lock:
-                    self._rest = b""  # a new connection starts with a new line
-                while not self._stop.is_set():
-                    try:
-                        data = conn.recv(65536)
-                    except TimeoutError:
-                        continue
-                    except OSError:
-                        break
-                    if not data:
-                        break
-                    reply = self.feed(data)
-                    if reply:
-                        with contextlib.suppress(OSError):
-                            conn.sendall(reply)
+    def _new_line(self) -> None:
+        with self._lock:
+            self._rest = b""  # a new connection starts with a new line

@@ -10,10 +10,10 @@ import json
 import os
 import select
 import threading
-import tty
 from pathlib import Path
 from typing import Any
 
+from ..sim_transport import open_raw_pty
 from .card import PHOTO_LEN, build_text
 from .protocol import Command, FrameDecoder, encode_response, parse_request
 
@@ -54,10 +54,7 @@ class IdCardSimulator:
     # ------------------------------------------------------------------ control
 
     def start(self) -> str:
-        self.master, self.slave = os.openpty()
-        tty.setraw(self.slave)
-        tty.setraw(self.master)
-        self.path = os.ttyname(self.slave)
+        self.master, self.slave, self.path = open_raw_pty()
         self._thread = threading.Thread(target=self._serve, name="idcard-sim", daemon=True)
         self._thread.start()
         return self.path

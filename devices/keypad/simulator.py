@@ -12,10 +12,10 @@ from __future__ import annotations
 import os
 import select
 import threading
-import tty
 from dataclasses import dataclass, field
 from typing import Literal
 
+from ..sim_transport import open_raw_pty
 from . import ff68, qsystem
 from .frames import BadFrame
 from .keymap import BestKey, Op, ff68_key, qsystem_key, rating_raw
@@ -63,10 +63,7 @@ class KeypadLineSimulator:
     # ------------------------------------------------------------------ control
 
     def start(self) -> str:
-        self.master, self.slave = os.openpty()
-        tty.setraw(self.slave)
-        tty.setraw(self.master)
-        self.path = os.ttyname(self.slave)
+        self.master, self.slave, self.path = open_raw_pty()
         self._stop.clear()
         self._thread = threading.Thread(target=self._serve, name="keypad-sim", daemon=True)
         self._thread.start()

@@ -13,11 +13,10 @@ from __future__ import annotations
 
 import contextlib
 import os
-import select
 import socket
 import threading
-import tty
 
+from ..sim_transport import close_listener, listen_tcp, open_raw_pty, serve_pty, serve_tcp
 from . import status as st
 
 
@@ -46,37 +45,30 @@ class PrinterSimulator:
 
     def start_pty(self, link: str | None = None) -> str:
         """Serve on a new pseudo-terminal; with `link`, also at that path (a symlink), which is returned."""
-        master, slave = os.openpty()
-        tty.setraw(master)
-        tty.setraw(slave)
+        master, slave, self.path = open_raw_pty()
         self._fds = [master, slave]
-        self.path = os.ttyname(slave)
         if link:
             self.link = link
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(link)
             os.symlink(self.path, link)
-        self._thread = threading.Thread(target=self._serve_fd, args=(master,), daemon=True, name="printer-sim")
+        self._thread = threading.Thread(target=serve_pty, args=(master, self._stop, self._feed), daemon=True,
+                                        name="printer-sim")
         self._thread.start()
         return self.link or self.path
 
     def start_tcp(self, host: str = "127.0.0.1", port: int = 0) -> int:
-        self._sock = socket.socket()
-        self._sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        self._sock.bind((host, port))
-        self._sock.listen(1)
+        self._sock = listen_tcp(host, port)
         self.port = self._sock.getsockname()[1]
-        self._thread = threading.Thread(target=self._serve_tcp, daemon=True, name="printer-sim-tcp")
+        self._thread = threading.Thread(target=serve_tcp, args=(self._sock, self._stop, self._feed), daemon=True,
+                                        name="printer-sim-tcp")
         self._thread.start()
         return self.port
 
     def stop(self) -> None:
         self._stop.set()
-        if self._sock:
-            with contextlib.suppress(OSError):  # wakes the thread blocked in accept(); close alone does not
-                self._sock.shutdown(socket.SHUT_RDWR)
-            self._sock.close()
-            self._sock = None
+        close_listener(self._sock)
+        self._sock = None
         if self._thread:
             self._thread.join(2)
             self._thread = None
@@ -153,38 +145,3 @@ class PrinterSimulator:
                 i += 1
             self._scan = i
             return bytes(answers)
-
-    def _serve_fd(self, fd: int) -> None:
-        while not self._stop.is_set():
-            try:
-                ready, _, _ = select.select([fd], [], [], 0.05)
-                if not ready:
-                    continue
-                data = os.read(fd, 65536)
-            except OSError:
-                return
-            reply = self._feed(data)
-            if reply:
-                os.write(fd, reply)
-
-    def _serve_tcp(self) -> None:
-        assert self._sock is not None
-        while not self._stop.is_set():
-            try:
-                conn, _ = self._sock.accept()
-            except OSError:
-                return
-            with conn:
-                conn.settimeout(0.1)
-                while not self._stop.is_set():
-                    try:
-                        data = conn.recv(65536)
-                    except TimeoutError:
-                        continue
-                    except OSError:
-                        break
-                    if not data:
-                        break
-                    reply = self._feed(data)
-                    if reply:
-                        conn.sendall(reply)
