@@ -63,6 +63,30 @@ async def start_client(client: HallClient, timeout: float) -> None:
         raise UserError(f"no hall server answered at {client.command_endpoint} within {timeout:.0f} s") from None
 
 
+async def until_refused(clients: list[HallClient]) -> int:
+    """A node the server stops accepting (revoked, re-keyed, removed from the config) stops too, with one line,
+    instead of retrying forever. Returns the exit code 2."""
+    while all(c.refused is None for c in clients):
+        await asyncio.sleep(0.5)
+    gone = next(c for c in clients if c.refused is not None)
+    assert gone.refused is not None
+    print(f"{gone.node}: {gone.refused.message}; stopping", file=sys.stderr, flush=True)
+    return 2
+
+
+async def first_done(*jobs: Any) -> int:
+    """Run an agent's jobs (its work, a signal, a refusal) until one ends; its exit code wins, the rest are
+    cancelled and awaited."""
+    tasks = [asyncio.ensure_future(job) for job in jobs]
+    try:
+        done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
+        return next(iter(done)).result()
+    finally:
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+
+
 def add_common(p: argparse.ArgumentParser, *, keys: bool = True) -> None:
     p.add_argument("--config", required=True, help="hall TOML file")
     if keys:

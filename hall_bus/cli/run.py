@@ -11,11 +11,13 @@ from typing import Any
 
 from hall_bus.cli.common import (
     add_common,
+    first_done,
     node_client,
     node_role,
     setup_logging,
     start_client,
     stop_on_signals,
+    until_refused,
 )
 from hall_bus.cli.node_devices import open_node_devices
 from hall_bus.config import load_config
@@ -87,26 +89,13 @@ def _run(args: argparse.Namespace) -> int:
             assert counter is not None
             return await run_counter(client, counter, sys.stdin, sys.stdout)
 
-        async def refused() -> int:
-            """A node the server stops accepting (revoked, re-keyed, removed from the config) stops too, with
-            one line, instead of retrying forever."""
-            while client.refused is None:
-                await asyncio.sleep(0.5)
-            print(f"{args.node}: {client.refused.message}; stopping", file=sys.stderr, flush=True)
-            return 2
-
         async def stopped() -> int:  # Ctrl-C or SIGTERM ends a console agent too, not only a board
             await stop.wait()
             return 0
 
-        tasks = [asyncio.create_task(agent()), asyncio.create_task(refused()), asyncio.create_task(stopped())]
         try:
-            done, _ = await asyncio.wait(tasks, return_when=asyncio.FIRST_COMPLETED)
-            return next(iter(done)).result()
+            return await first_done(agent(), until_refused([client]), stopped())
         finally:
-            for task in tasks:
-                task.cancel()
-            await asyncio.gather(*tasks, return_exceptions=True)
             if board_agent is not None:
                 await board_agent.close()
             await client.close()

@@ -14,7 +14,7 @@ import contextlib
 import sys
 from typing import Any
 
-from hall_bus.cli.common import node_client, node_role, start_client, stop_on_signals
+from hall_bus.cli.common import first_done, node_client, node_role, start_client, stop_on_signals, until_refused
 from hall_bus.cli.node_devices import open_node_devices
 from hall_bus.config import HallConfig
 from hall_bus.errors import UserError
@@ -46,30 +46,17 @@ async def run_counters(cfg: HallConfig, args: argparse.Namespace, nodes: list[st
                                         devices.names.get("display")) if n) or "no devices"
             print(f"窗口 {counter} 号 ({node}): {kit}", flush=True)
 
-        async def refused() -> int:
-            while all(c.refused is None for c in clients):
-                await asyncio.sleep(0.5)
-            gone = next(c for c in clients if c.refused is not None)
-            print(f"{gone.node}: {gone.refused.message}; stopping", file=sys.stderr, flush=True)
-            return 2
-
         async def stopped() -> int:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(stop.wait(), args.duration)
             return 0
 
-        jobs = [asyncio.create_task(stopped()), asyncio.create_task(refused())]
+        jobs = [stopped(), until_refused(clients)]
         if len(nodes) == 1 and not args.no_console:  # the keyboard works beside the keypad
-            jobs.append(asyncio.create_task(run_counter(clients[0], windows[0].counter, sys.stdin, sys.stdout)))
+            jobs.append(run_counter(clients[0], windows[0].counter, sys.stdin, sys.stdout))
         else:
             print("Ctrl-C to stop", flush=True)
-        try:
-            done, _ = await asyncio.wait(jobs, return_when=asyncio.FIRST_COMPLETED)
-            return next(iter(done)).result()
-        finally:
-            for job in jobs:
-                job.cancel()
-            await asyncio.gather(*jobs, return_exceptions=True)
+        return await first_done(*jobs)
     finally:
         for window in windows:
             await window.close()
