@@ -82,19 +82,3 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     rep.add_argument("--node", default="admin", help="the admin node whose key --unmasked checks (default admin)")
     rep.set_defaults(handler=run_report)
 
-
-def main(argv: list[str] | None = None) -> int:
-    """`python -m hall_bus.cli.report` before the command is wired into hallctl: same parser, same errors."""
-    parser = argparse.ArgumentParser(prog="hallctl")
-    register(parser.add_subparsers(dest="command", required=True))
-    args = parser.parse_args(["report", *(sys.argv[1:] if argv is None else argv)])
-    try:
-        return args.handler(args)
-    except UserError as exc:
-        for line in exc.lines:
-            print(line, file=sys.stderr)
-        return exc.exit_code
-
-
-if __name__ == "__main__":
-    sys.exit(main())
