@@ -238,15 +238,7 @@ class CaseReader:
     def __iter__(self) -> Iterator[Case]:
         on = self._handlers()
         loads = orjson.loads
-        for seq, kind, at, data in self.snap.rows(self.first_seq - 1, self.end_seq, MAIN_TYPES):
-            self.events_read += 1
-            d = loads(data)
-            if kind == "day_opened":
-                yield from self._close_days(d)
-            else:
-                on[kind](seq, at, d)
-        late = (self._late_cutoff(), LATE_TYPES)
-        for seq, kind, at, data in self.snap.rows(self.end_seq, self.snap.last_seq, STATUS_TYPES, late):
+        for seq, kind, at, data in self._rows():
             self.events_read += 1
             d = loads(data)
             if kind == "day_opened":
@@ -254,6 +246,12 @@ class CaseReader:
             else:
                 on[kind](seq, at, d)
         yield from self._flush(list(self.held))
+
+    def _rows(self) -> Iterator[Any]:
+        """The range's events, then the late ones (ratings, follow-ups, the ends of cases still open); the late
+        cut-off is known only once the range has been read."""
+        yield from self.snap.rows(self.first_seq - 1, self.end_seq, MAIN_TYPES)
+        yield from self.snap.rows(self.end_seq, self.snap.last_seq, STATUS_TYPES, (self._late_cutoff(), LATE_TYPES))
 
     def _late_cutoff(self) -> int:
         """The last seq the late pass reads case events to: the second rollover after the range, or the end of
