@@ -92,18 +92,10 @@ class KioskAgent:
         ticket = self._ticket(answer["result"], card)
         outcome.ticket = ticket
         if printer_ready and self.printer is not None:
-            try:
-                async with self._printer_lock:
-                    result = await asyncio.to_thread(self.printer.print_ticket, ticket)
-            except DeviceError as exc:
-                outcome.printer_note = f"printing failed: {exc}"
-            except Exception:
-                log.exception("printer failed unexpectedly")
-                outcome.printer_note = "printing failed: printer error (see the log)"
-            else:
-                outcome.printed = result.ok
-                if not result.ok:  # the paper ran out or the printer stopped mid-ticket: show it whole here
-                    outcome.printer_note = result.problem()
+            # not printed whole (the paper ran out, the printer stopped mid-ticket): the screen shows it whole
+            outcome.printed, problem = await self._print(self.printer.print_ticket, ticket)
+            if not outcome.printed:
+                outcome.printer_note = problem
         if not outcome.printed:
             outcome.on_screen = screen_lines(ticket)
         if self.printer is not None:  # sent in the background: the alert must not hold the visitor's ticket
@@ -128,23 +120,26 @@ class KioskAgent:
         issued_at = datetime.fromisoformat(ev["at"]).astimezone(self.cfg.hall.tz)
         slip = NoticeSlip(hall=self.cfg.hall.name, notice_id=d["notice_id"], service=d["service"],
                           items=tuple(d["items"]), issued_at=issued_at, by=d.get("by", ""), number=number)
-        problem = "no printer on this kiosk" if self.printer is None else ""
-        printed = False
+        printed, problem = False, "no printer on this kiosk"
         if self.printer is not None:
-            try:
-                async with self._printer_lock:
-                    result = await asyncio.to_thread(self.printer.print_notice, slip)
-                printed, problem = result.ok, result.problem()
-            except DeviceError as exc:
-                problem = str(exc)
-            except Exception:
-                log.exception("printer failed unexpectedly on a notice slip")
-                problem = "printer error (see the log)"
+            printed, problem = await self._print(self.printer.print_notice, slip)
             self.printer_status.set(printed, problem)
         self.slips.append((d["notice_id"], printed, problem))
         if not printed:  # the helper has the text on the tablet; the visitor must not leave with nothing
             log.warning("notice slip %s not printed: %s", d["notice_id"], problem)
         return printed
+
+    async def _print(self, job: Any, paper: Any) -> tuple[bool, str]:
+        """One ticket or slip on the printer, in a thread, one at a time: (came out whole, what went wrong)."""
+        try:
+            async with self._printer_lock:
+                result = await asyncio.to_thread(job, paper)
+        except DeviceError as exc:
+            return False, f"printing failed: {exc}"
+        except Exception:  # a driver bug must not cost the visitor their paper: logged, shown on screen
+            log.exception("printer failed unexpectedly")
+            return False, "printing failed: printer error (see the log)"
+        return result.ok, result.problem()
 
     async def _printer_ready(self) -> tuple[bool, str]:
         if self.printer is None:
