@@ -41,6 +41,8 @@ class HallInfo(_Strict):
     help_escalate_minutes: float = Field(default=3, gt=0, description="an unclaimed help request is escalated")
     rolling_window: int = Field(default=20, ge=1, le=1000)
     snapshot_every: int = Field(default=5000, ge=10)
+    # A tablet or counter panel left alone this long signs its person out, so nobody acts in their name.
+    staff_idle_minutes: float = Field(default=30, gt=0, le=24 * 60)
 
     @field_validator("timezone")
     @classmethod

@@ -152,7 +152,8 @@ class CounterPanelApp(App):
 
     def do(self, op: str) -> None:
         """An op with no arguments: 叫下一位, 重呼, 开始办理, 过号, 挂起, 暂停, 继续, 签到, 签退."""
-        self._run(self.node.send(op))
+        who = self.view.visitor  # the visitor on the screen when the clerk tapped, not whoever is there later
+        self._run(self.node.send(op, who.ticket if who is not None else None))
 
     def go(self, screen: str) -> None:
         if screen == "pad":
@@ -221,7 +222,7 @@ class CounterPanelApp(App):
 
     def do_finish(self) -> None:
         async def finish() -> None:
-            out = await self.node.finish(self.outcome, list(self.chosen), self.reason)
+            out = await self.node.finish(self.outcome, list(self.chosen), self.reason, ticket=self._dialog_ticket)
             if out.ok:
                 self.notice = out.notice_text
                 self._start_rating()
@@ -237,7 +238,8 @@ class CounterPanelApp(App):
 
     def do_transfer(self) -> None:
         if self.to_service:
-            self._run(self.node.transfer(self.to_service, self.position), then_main=True)
+            self._run(self.node.transfer(self.to_service, self.position, ticket=self._dialog_ticket),
+                      then_main=True)
 
     def resume_parked(self, index: int) -> None:
         if index < len(self.parked):

@@ -46,7 +46,8 @@ class GreeterTabletApp(App):
 
     tab = StringProperty("help")
     theme = ObjectProperty(Theme())
-    helper = StringProperty("")
+    helper = StringProperty("")  # the signed-in person's name, from the hall
+    signed_in = BooleanProperty(False)
     online = BooleanProperty(False)
     busy = BooleanProperty(False)
     message = StringProperty("")
@@ -75,7 +76,7 @@ class GreeterTabletApp(App):
         super().__init__(**kw)
         self.node = node
         self.cfg = cfg
-        self.helper = node.helper
+        self.helper = node.helper_name
         self._connected = connected or (lambda: node.client.connected.is_set())
         self.services = [s.name for s in cfg.services]
         self.groups = [(code, rule.label) for code, rule in cfg.groups.items() if rule.counter_queue
@@ -88,7 +89,7 @@ class GreeterTabletApp(App):
         self._tasks: set[asyncio.Task[Any]] = set()
         self._timers: list[Any] = []
         self._redraw = Clock.create_trigger(lambda _dt: self.refresh())
-        self.title = f"帮办员平板 · {node.helper}"
+        self.title = f"帮办员平板 · {node.node}"
 
     # ------------------------------------------------------------------ Kivy life cycle
 
@@ -129,6 +130,13 @@ class GreeterTabletApp(App):
     def refresh(self) -> None:
         """Mirror → rows. The only place the lists learn anything."""
         now = time.time()
+        self.helper = self.node.helper_name
+        self.signed_in = self.node.helper is not None
+        if self.root is not None:  # nobody signed in: only the sign-in screen; signed in: the tabs
+            screens = self.root.ids.screens
+            wanted = self.tab if self.signed_in else "signin"
+            if screens.current != wanted:
+                screens.current = wanted
         rows = []
         for i in self.node.help_list(now):
             mark = "★ 已升级" if i.escalated else ""
@@ -224,8 +232,28 @@ class GreeterTabletApp(App):
         self.message = ""
 
     def on_tab(self, _app: Any, tab: str) -> None:
-        if self.root is not None:
+        if self.root is not None and self.signed_in:
             self.root.ids.screens.current = tab
+
+    # signing in: the hall records every act in the signed-in person's name
+
+    def sign_in(self, staff: str, pin: str) -> None:
+        if not staff.strip() or not pin.strip():
+            self.message = "请输入工号和密码"
+            return
+
+        def done(answer: dict[str, Any]) -> None:
+            if answer.get("ok"):
+                self.message = f"{answer['result'].get('name', '')} 已登录"
+                if self.root is not None:
+                    self.root.ids.screens.get_screen("signin").ids.pin.text = ""
+            else:
+                self._said(answer, "")
+
+        self._run(self.node.sign_in(staff, pin), done)
+
+    def sign_out(self) -> None:
+        self._run(self.node.sign_out(), lambda a: self._said(a, "已退出登录"))
 
     def _run(self, job: Awaitable[dict[str, Any]], done: Callable[[dict[str, Any]], None]) -> None:
         """One command at a time from this tablet: a second tap while the first is on its way does nothing."""
@@ -470,8 +498,8 @@ async def run_greeter(cfg: HallConfig, args: argparse.Namespace) -> int:
 
     client = _client(cfg, args, mirror=True)
     camera = _open_camera(cfg, args)
-    node = GreeterNode.for_config(client, cfg, args.node, helper=getattr(args, "helper", None) or args.node,
-                                  data_dir=getattr(args, "data", None) or "data", camera=camera)
+    node = GreeterNode.for_config(client, cfg, args.node, data_dir=getattr(args, "data", None) or "data",
+                                  camera=camera)
     app = GreeterTabletApp(node, cfg)
     client.on_event = app.event
     client.on_resync = app.resynced

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import socket
 import subprocess
 import sys
@@ -14,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from hall_bus.config import HallConfig
+from hall_bus.domain.commands import AddStaff, SignIn
+from hall_bus.domain.staff import hash_pin
 from hall_bus.wire.client import HallClient
 from hall_bus.wire.keys import KeyStore
 from hall_bus.wire.server import HallServer
@@ -56,6 +59,33 @@ class Hall:
         c = self.client(node, **kw)
         await c.start()
         return c
+
+    async def signed_in(self, node: str, staff: str = "小满", **kw: Any) -> HallClient:
+        """A tablet or panel with a person signed in (the test roster is added on first use, by admin over the
+        bus as `hallctl staff add` does, so every mirror sees it)."""
+        if not self.server.core.state.staff:
+            admin = await self.started("admin", subscribe=False)
+            for command in roster_commands():
+                assert (await admin.send(command))["ok"]
+        c = await self.started(node, **kw)
+        answer = await c.send(SignIn(staff=staff, pin=ROSTER_PIN))
+        assert answer["ok"], answer
+        return c
+
+
+ROSTER_PIN = "2468"
+ROSTER = (("小满", "小满", ["helper"]), ("王芳", "王芳", ["helper", "supervisor"]), ("李娜", "李娜", ["clerk"]),
+          ("xm-2", "小周", ["helper"]), ("李强", "李强", ["helper"]))
+
+
+@functools.cache
+def _pin_hash() -> str:
+    return hash_pin(ROSTER_PIN)
+
+
+def roster_commands() -> list[AddStaff]:
+    """Everyone in ROSTER, PIN 2468."""
+    return [AddStaff(staff=staff, name=name, duties=duties, pin_hash=_pin_hash()) for staff, name, duties in ROSTER]
 
 
 @contextlib.asynccontextmanager

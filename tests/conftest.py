@@ -27,6 +27,9 @@ def clock() -> ManualClock:
     return ManualClock(datetime(2026, 11, 23, 9, 0, tzinfo=TZ), TZ)
 
 
+AT_WINDOW = frozenset({"finish", "recall", "no_show", "start", "park", "transfer"})
+
+
 class Hall:
     """The engine with a terse way to send commands, as a counter keypad or kiosk would."""
 
@@ -37,6 +40,11 @@ class Hall:
         self.events: list[dict[str, Any]] = []
 
     def __call__(self, op: str, **kw: Any) -> dict[str, Any]:
+        """`hall("finish", counter=10)` names the visitor at window 10, as a keypad's agent names the one its
+        display shows; a test of the wrong-visitor refusal passes `ticket=` itself."""
+        if op in AT_WINDOW and "ticket" not in kw and "counter" in kw:
+            window = self.engine.state.counters.get(kw["counter"])
+            kw["ticket"] = (window.current if window is not None else None) or "nobody"
         events, result = self.engine.execute(parse_command({"op": op, **kw}))
         self.events.extend(events)
         return result

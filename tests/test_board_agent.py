@@ -45,8 +45,8 @@ def test_calls_reach_every_board_and_the_voice_and_a_resync_rebuilds_the_boards(
             for group in ("normal", "accompany", "normal"):
                 await kiosk.request({"op": "issue", "service": "企业开办", "group": group})
             for _ in range(3):
-                await counter.request({"op": "call_next", "counter": 5})
-                await counter.request({"op": "finish", "counter": 5})
+                called = await counter.request({"op": "call_next", "counter": 5})
+                await counter.request({"op": "finish", "counter": 5, "ticket": called["result"]["ticket"]})
             await until(lambda: len(voice.history) == 3 and all(a.end for a in voice.history), 20)
             # each board has its own worker: wait until both have drawn the newest call
             await until(lambda: wall.shown[:1] == ["A003 → 5号窗口"] and strip.shown == ["请A003到5号窗口"], 10)

@@ -31,8 +31,8 @@ def test_late_joiner_gets_full_consistent_state(cfg, tmp_path: Path) -> None:  #
             for i in range(30):
                 await kiosk.request({"op": "issue", "service": "企业开办" if i % 2 else "投资项目"})
             for _ in range(4):
-                await counter.request({"op": "call_next", "counter": 5})
-                await counter.request({"op": "finish", "counter": 5})
+                called = await counter.request({"op": "call_next", "counter": 5})
+                await counter.request({"op": "finish", "counter": 5, "ticket": called["result"]["ticket"]})
             display = await hall.started("display-1", config=cfg)
             assert display.state is not None
             assert display.state.to_dict() == hall.server.core.state.to_dict()
@@ -139,7 +139,7 @@ def test_roles_are_enforced(cfg, tmp_path: Path) -> None:  # type: ignore[no-unt
             kiosk = await hall.started("kiosk-1", subscribe=False)
             display = await hall.started("display-1", subscribe=False)
             counter = await hall.started("counter-5", subscribe=False)
-            greeter = await hall.started("greeter-1", subscribe=False)
+            greeter = await hall.signed_in("greeter-1", subscribe=False)
             admin = await hall.started("admin", subscribe=False)
             t = (await kiosk.request({"op": "issue", "service": "医保", "group": "accompany"}))["result"]
             refused = await display.request({"op": "call_next", "counter": 5})

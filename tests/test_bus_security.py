@@ -362,19 +362,31 @@ def test_visitors_names_and_phones_go_out_masked_to_every_node(cfg, tmp_path: Pa
     async def scenario() -> None:
         async with running_hall(cfg, tmp_path) as hall:
             display = await hall.started("display-1", config=cfg)
-            greeter = await hall.started("greeter-1", subscribe=False)
+            greeter = await hall.signed_in("greeter-1", subscribe=False)
             seen: list[dict] = []
             display.on_event = seen.append
-            await greeter.request({"op": "open_consultation", "helper": "小满", "name": "张秀英",
-                                   "contact": "13812345678", "question": "异地就医备案？"})
-            await until(lambda: any(e["type"] == "consultation_opened" for e in seen))
+            question = ("张秀英问异地就医备案，身份证 410102196611240019，回电 138 1234 5678，"
+                        "住平安县城关镇建设路12号3单元501室")
+            opened = await greeter.request({"op": "open_consultation", "name": "张秀英", "contact": "13812345678",
+                                            "question": question})
+            cid = opened["result"]["consultation_id"]
+            await greeter.request({"op": "refer_consultation", "consultation_id": cid, "department": "医保局",
+                                   "note": "张秀英的电话 13812345678"})
+            await until(lambda: any(e["type"] == "consultation_referred" for e in seen))
             ev = next(e for e in seen if e["type"] == "consultation_opened")
             assert ev["data"]["name"] == "张**" and ev["data"]["contact"] == "138****5678"
+            words = ev["data"]["question"] + next(e for e in seen if e["type"] == "consultation_referred")[
+                "data"]["note"]
+            for secret in ("张秀英", "196611240019", "1234 5678", "13812345678", "建设路12号", "501室"):
+                assert secret not in words, (secret, words)
+            assert "异地就医备案" in words and "张**" in words  # the question itself still reads
             late = await hall.started("kiosk-1", config=cfg)  # a snapshot, too
             q = next(iter(late.state.consultations.values()))
             assert (q.name, q.contact) == ("张**", "138****5678")
+            assert "张秀英" not in q.question and "196611240019" not in q.question and "501室" not in q.question
+            assert all(m.pin_hash == "" for m in late.state.staff.values())  # PIN hashes never leave the server
             kept = next(iter(hall.server.core.state.consultations.values()))  # the ledger's own state: whole
-            assert (kept.name, kept.contact) == ("张秀英", "13812345678")
+            assert (kept.name, kept.contact, kept.question) == ("张秀英", "13812345678", question)
 
     asyncio.run(asyncio.wait_for(scenario(), 30))
 
@@ -383,15 +395,24 @@ def test_a_counter_tells_only_its_own_windows_visitors(cfg, tmp_path: Path) -> N
     async def scenario() -> None:
         async with running_hall(cfg, tmp_path) as hall:
             kiosk = await hall.started("kiosk-1", subscribe=False)
-            counter1 = await hall.started("counter-1", subscribe=False)
-            counter5 = await hall.started("counter-5", subscribe=False)
+            counter1 = await hall.signed_in("counter-1", "xm-2", subscribe=False)
+            counter5 = await hall.signed_in("counter-5", "李娜", subscribe=False)
             t = (await kiosk.request({"op": "issue", "service": "企业开办"}))["result"]
             await counter5.request({"op": "call_next", "counter": 5})
             other = await counter1.request({"op": "issue_notice", "service": "企业开办", "missing": ["公章"],
-                                            "by": "1号窗口", "ticket": t["ticket"]})
+                                            "ticket": t["ticket"]})
             assert not other["ok"] and other["code"] == "forbidden" and "window 1" in other["message"]
             own = await counter5.request({"op": "issue_notice", "service": "企业开办", "missing": ["公章"],
-                                          "by": "5号窗口", "ticket": t["ticket"]})
+                                          "ticket": t["ticket"]})
             assert own["ok"], own
+            served = set(cfg.counters_by_number[5].services)
+            elsewhere = next(s.name for s in cfg.services if s.name not in served)
+            foreign = await counter5.request({"op": "issue_notice", "service": elsewhere, "missing": ["公章"]})
+            assert foreign["code"] == "forbidden" and "does not serve" in foreign["message"]
+            own_kiosk = next(x.print_at for x in cfg.nodes if x.id == "counter-5")
+            kiosks = [n.id for n in cfg.nodes if n.role == "kiosk" and n.id != own_kiosk]
+            far = await counter5.request({"op": "issue_notice", "service": "企业开办", "missing": ["公章"],
+                                          "print_at": kiosks[0]})
+            assert far["code"] == "forbidden" and "print at" in far["message"]
 
     asyncio.run(asyncio.wait_for(scenario(), 30))

@@ -28,7 +28,7 @@ GOOD = [
     '{"at": "2026-11-23T09:00:05+08:00", "op": "issue", "service": "医保", "group": "accompany"}',
     '{"at": "2026-11-23T09:01:00+08:00", "op": "claim_help", "help_id": "H-20261123-E001", "helper": "王芳"}',
     '{"at": "2026-11-23T09:02:00+08:00", "op": "call_next", "counter": 1}',
-    '{"at": "2026-11-23T09:10:00+08:00", "op": "finish", "counter": 1}',
+    '{"at": "2026-11-23T09:10:00+08:00", "op": "finish", "counter": 1, "ticket": "E001"}',
 ]
 
 

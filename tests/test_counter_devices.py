@@ -68,7 +68,7 @@ def test_ratings_pause_console_and_restart(cfg, tmp_path: Path) -> None:  # type
 
             # The console finishes A003 on the same node: the keypad follows the hall, not its own keys.
             console = w.client
-            await console.request({"op": "finish", "counter": 5})
+            await console.request({"op": "finish", "counter": 5, "ticket": state.counters[5].current})
             await until(lambda: line.display(5).strip() == "", 5)
             await console.request({"op": "call_next", "counter": 5})
             await until(lambda: line.display(5).strip() == "004", 5)

@@ -10,6 +10,7 @@ from typing import Any
 
 import pytest
 
+from hall_bus.domain.commands import MODEL_FOR
 from hall_bus.domain.rejected import CommandRejected
 from hall_bus.nodes.counter_panel import RATING_CHOICES, CounterPanelNode, PanelModel, PanelView
 
@@ -154,10 +155,16 @@ class EngineClient:
     def state(self) -> Any:
         return self.hall.state
 
+    async def send(self, command: Any) -> dict[str, Any]:
+        return await self.request(command.wire())
+
     async def request(self, command: dict[str, Any]) -> dict[str, Any]:
         self.sent.append(command)
         cmd = dict(command)
         op = cmd.pop("op")
+        person = MODEL_FOR[op].person_field
+        if person is not None:  # the server fills it from the clerk signed in on the panel
+            cmd[person] = "李娜"
         try:
             return {"ok": True, "op": op, "result": self.hall(op, **cmd)}
         except CommandRejected as exc:
@@ -176,10 +183,11 @@ def test_finish_with_missing_materials_issues_the_notice_at_the_print_at_kiosk(h
 
     out = asyncio.run(case())
     assert out.ok and [c["op"] for c in client.sent] == ["call_next", "start", "finish", "issue_notice"]
-    assert client.sent[2] == {"op": "finish", "counter": 5, "outcome": "materials_missing",
-                              "materials": ["公司章程", "股东会决议"]}
+    assert client.sent[2] == {"op": "finish", "counter": 5, "ticket": "20261123-A001", "reason": "",
+                              "outcome": "materials_missing", "materials": ["公司章程", "股东会决议"]}
     assert client.sent[3] == {"op": "issue_notice", "service": "企业开办", "missing": ["公司章程", "股东会决议"],
-                              "by": "5号窗口", "ticket": "20261123-A001", "print_at": "kiosk-2"}
+                              "ticket": "20261123-A001", "print_at": "kiosk-2"}
+    assert next(e for e in hall.events if e["type"] == "notice_issued")["data"]["by"] == "李娜"
     notice = next(e for e in hall.events if e["type"] == "notice_issued")["data"]
     assert notice["print_at"] == "kiosk-2" and notice["items"] == ["公司章程", "股东会决议"]
     assert "1. 公司章程" in out.notice_text and "自助机 kiosk-2" in out.notice_text

@@ -108,11 +108,12 @@ def test_every_greeter_op_over_the_bus(cfg, tmp_path: Path) -> None:  # type: ig
 
     async def scenario() -> None:
         async with running_hall(cfg, tmp_path, [*NODES, "greeter-2"]) as hall:
-            c1 = await hall.started("greeter-1", config=cfg)
-            c2 = await hall.started("greeter-2", config=cfg)
+            c1 = await hall.signed_in("greeter-1", "王芳", config=cfg)
+            c2 = await hall.signed_in("greeter-2", "李强", config=cfg)
             kiosk = await hall.started("kiosk-1", subscribe=False)
-            g1 = GreeterNode.for_config(c1, cfg, "greeter-1", helper="王芳", data_dir=tmp_path / "data")
-            g2 = GreeterNode.for_config(c2, cfg, "greeter-2", helper="李强")
+            g1 = GreeterNode.for_config(c1, cfg, "greeter-1", data_dir=tmp_path / "data")
+            g2 = GreeterNode.for_config(c2, cfg, "greeter-2")
+            await until(lambda: g1.helper == "王芳" and g2.helper == "李强")  # who the hall says is signed in
             c1.on_event = g1.take
             assert g1.print_at == g2.print_at == "kiosk-2"  # both greeters of the example hall print there
 
@@ -183,11 +184,17 @@ def test_every_greeter_op_over_the_bus(cfg, tmp_path: Path) -> None:  # type: ig
             await kiosk.request({"op": "issue", "service": "企业开办"})
             for op in ("open_counter", "call_next", "start"):
                 await counter.request({"op": op, "counter": 5})
-            fin = await counter.request({"op": "finish", "counter": 5})
+            at_window = hall.server.core.state.counters[5].current
+            fin = await counter.request({"op": "finish", "counter": 5, "ticket": at_window})
             rated = await counter.request({"op": "rate", "ticket": fin["result"]["ticket"], "level": 1})
             fid = rated["result"]["followup_id"]
+            assert (await g2.assign_followup(fid))["code"] == "forbidden"  # 李强 is no 服务督办员
             assert (await g1.assign_followup(fid))["ok"]
             await until(lambda: [c.kind for c in g1.my_cases()] == ["followup"])
+            assert (await g2.close_followup(fid, "已回访"))["code"] == "forbidden"
+            assert (await g1.close_followup(fid, "已电话回访，群众表示理解"))["ok"]
+            closed = next(e for e in hall.server.core.ledger.events() if e["type"] == "followup_closed")
+            assert closed["data"]["by"] == "王芳" and closed["data"]["actor"] == "王芳"
             assert help_list(c1.state, 0.0) == help_list(c2.state, 0.0)  # type: ignore[arg-type]
 
     asyncio.run(asyncio.wait_for(scenario(), 60))

@@ -23,6 +23,8 @@ COUNTERS = [c.number for c in CFG.counters]
 GROUPS = list(CFG.groups)
 COUNTER_OPS = ["call_next", "recall", "no_show", "start", "pause_counter", "resume_counter", "open_counter",
                "close_counter"]
+AT_WINDOW = frozenset({"recall", "no_show", "start", "finish", "transfer", "park"})
+HOUSEKEEPING = frozenset({"day_opened", "help_escalated", "consultation_overdue"})  # before any command runs
 
 
 class HallMachine(RuleBasedStateMachine):
@@ -33,11 +35,16 @@ class HallMachine(RuleBasedStateMachine):
         self.events: list[dict] = []
 
     def send(self, cmd: dict) -> None:
+        if cmd["op"] in AT_WINDOW and "ticket" not in cmd:  # as a keypad's agent: the visitor its display shows
+            shown = self.engine.state.counters[cmd["counter"]].current
+            cmd["ticket"] = shown or "A001"
         existing = set(self.engine.state.helps)
         try:
             events, _ = self.engine.execute(parse_command(cmd))
         except CommandRejected as exc:
             events = exc.events
+            if exc.code == "not_at_window":  # a press meant for another visitor changes nothing of its own
+                assert {e["type"] for e in events} <= HOUSEKEEPING, events
         self.events.extend(events)
         # Every command first escalates what is due: afterwards no open request is overdue and unescalated.
         now = self.clock.now().timestamp()
@@ -88,6 +95,14 @@ class HallMachine(RuleBasedStateMachine):
           position=st.sampled_from(["front", "end", "original"]))
     def transfer(self, counter: int, to: str, position: str) -> None:
         self.send({"op": "transfer", "counter": counter, "to_service": to, "position": position})
+
+    @rule(counter=st.sampled_from(COUNTERS), pick=st.integers(0, 500), op=st.sampled_from(sorted(AT_WINDOW)))
+    def act_on_another_visitor(self, counter: int, pick: int, op: str) -> None:
+        """A second device of the window acting on the visitor it showed a moment ago: refused, nothing changes."""
+        tickets = [t for t in self.engine.state.tickets.values() if t.id != self.engine.state.counters[counter].current]
+        if tickets:
+            extra = {"to_service": SERVICES[0]} if op == "transfer" else {}
+            self.send({"op": op, "counter": counter, "ticket": tickets[pick % len(tickets)].id, **extra})
 
     @rule(counter=st.sampled_from(COUNTERS), pick=st.integers(0, 500))
     def call_named(self, counter: int, pick: int) -> None:

@@ -114,7 +114,7 @@ def test_a_greeters_one_time_notice_comes_out_of_the_zone_kiosk_printer(cfg, tmp
             other_agent = KioskAgent(other, cfg, "kiosk-1", printer=None)
             other.on_event = other_agent.on_event
             await other.start()
-            greeter = await hall.started("greeter-1", subscribe=False)
+            greeter = await hall.signed_in("greeter-1", subscribe=False)
             answer = await greeter.request({"op": "issue_notice", "service": "不动产", "by": "小满",
                                             "missing": ["不动产权证书", "完税证明", "村委会证明"],
                                             "print_at": "kiosk-2"})

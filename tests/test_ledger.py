@@ -21,9 +21,10 @@ def busy_day(core: HallCore, clock, n: int = 30) -> None:  # type: ignore[no-unt
         core.submit({"op": "claim_help", "help_id": h, "helper": "h1"})
     for counter in (1, 12, 13):
         for _ in range(3):
-            core.submit({"op": "call_next", "counter": counter})
+            called = core.submit({"op": "call_next", "counter": counter})
             clock.advance(200)
-            core.submit({"op": "finish", "counter": counter})
+            if called["ok"]:
+                core.submit({"op": "finish", "counter": counter, "ticket": called["result"]["ticket"]})
             clock.advance(10)
 
 
@@ -97,9 +98,9 @@ def test_refused_command_is_answered_and_changes_nothing(cfg, clock, tmp_path: P
     core = HallCore(cfg, tmp_path, clock)
     core.submit({"op": "issue", "service": "医保"})
     before = core.state.to_dict()
-    answer = core.submit({"op": "finish", "counter": 10})
-    assert answer == {"ok": False, "op": "finish", "code": "no_current_ticket",
-                      "message": "counter 10 has no visitor at the moment", "events": []}
+    answer = core.submit({"op": "finish", "counter": 10, "ticket": "E001"})
+    assert answer == {"ok": False, "op": "finish", "code": "not_at_window",
+                      "message": "E001 is not at window 10: nobody is; nothing was changed", "events": []}
     bad = core.submit({"op": "call_next", "counter": "ten"})
     assert bad["ok"] is False and bad["code"] == "invalid" and "counter" in bad["message"]
     assert core.state.to_dict() == before
@@ -150,11 +151,11 @@ def test_a_retried_refusal_gets_the_same_refusal_back_and_no_effect(cfg, clock, 
     """One answer per request id, refusals included; refusals still cost no fsync (kept in memory)."""
     core = HallCore(cfg, tmp_path, clock)
     core.submit({"op": "issue", "service": "医保"})
-    core.submit({"op": "call_next", "counter": 10})
+    first = core.submit({"op": "call_next", "counter": 10})["result"]["ticket"]
     seq = core.ledger.last_seq
     busy = core.submit({"op": "call_next", "counter": 10, "request_id": "press-2"})
     assert busy["code"] == "counter_busy" and core.ledger.last_seq == seq  # nothing written, no fsync
-    core.submit({"op": "finish", "counter": 10})
+    core.submit({"op": "finish", "counter": 10, "ticket": first})
     core.submit({"op": "issue", "service": "医保"})
     again = core.submit({"op": "call_next", "counter": 10, "request_id": "press-2"})
     assert again["ok"] is False and again["code"] == "counter_busy" and again["retry"] is True

@@ -53,7 +53,9 @@ class Extras:
             self.refused.append(f"{cmd['op']}: {answer['message']}")
         return answer
 
-    def __call__(self, cmd: dict[str, Any]) -> dict[str, Any]:
+    def __call__(self, cmd: Any) -> dict[str, Any]:
+        if not isinstance(cmd, dict):  # the day simulation sends models
+            cmd = cmd.wire()
         if cmd["op"] == "finish_help":
             cmd = {**cmd, "helper": self.owner.get(cmd["help_id"], cmd["helper"])}
         answer = self.inner(cmd)

@@ -135,7 +135,7 @@ def test_the_one_time_notice_is_in_the_runner_output(tmp_path: Path) -> None:
     lines = [
         '{"at": "2026-11-23T09:00:00+08:00", "op": "issue", "service": "公安"}',
         '{"op": "call_next", "counter": 12}',
-        '{"op": "finish", "counter": 12, "outcome": "materials_missing", "materials": ["户口本"]}',
+        '{"op": "finish", "counter": 12, "ticket": "F001", "outcome": "materials_missing", "materials": ["户口本"]}',
     ]
     res = hallctl("simulate", "--config", "config/hall.example.toml", "--script",
                   str(write(tmp_path / "n.jsonl", lines)))

@@ -54,8 +54,8 @@ def call_ticket(e: QueueEngine, cmd: c.CallTicket, now: datetime) -> dict[str, A
 
 
 @handles("recall")
-def recall(e: QueueEngine, cmd: c.CounterOp, now: datetime) -> dict[str, Any]:
-    t = e.current(cmd.counter, (s.CALLED,))
+def recall(e: QueueEngine, cmd: c.AtWindow, now: datetime) -> dict[str, Any]:
+    t = e.current(cmd.counter, cmd.ticket, (s.CALLED,))
     if t.recalls >= e.cfg.hall.recall_limit:
         e.emit("ticket_no_show", now, ticket=t.id, number=t.number, counter=cmd.counter, recalls=t.recalls)
         return {"ticket": t.id, "number": t.number, "no_show": True}
@@ -65,8 +65,8 @@ def recall(e: QueueEngine, cmd: c.CounterOp, now: datetime) -> dict[str, Any]:
 
 
 @handles("no_show")
-def no_show(e: QueueEngine, cmd: c.CounterOp, now: datetime) -> dict[str, Any]:
-    t = e.current(cmd.counter, (s.CALLED,))
+def no_show(e: QueueEngine, cmd: c.AtWindow, now: datetime) -> dict[str, Any]:
+    t = e.current(cmd.counter, cmd.ticket, (s.CALLED,))
     e.emit("ticket_no_show", now, ticket=t.id, number=t.number, counter=cmd.counter, recalls=t.recalls)
     return {"ticket": t.id, "number": t.number, "no_show": True}
 
@@ -81,15 +81,15 @@ def requeue(e: QueueEngine, cmd: c.Requeue, now: datetime) -> dict[str, Any]:
 
 
 @handles("start")
-def start(e: QueueEngine, cmd: c.CounterOp, now: datetime) -> dict[str, Any]:
-    t = e.current(cmd.counter, (s.CALLED,))
+def start(e: QueueEngine, cmd: c.AtWindow, now: datetime) -> dict[str, Any]:
+    t = e.current(cmd.counter, cmd.ticket, (s.CALLED,))
     e.emit("service_started", now, ticket=t.id, number=t.number, counter=cmd.counter)
     return {"ticket": t.id, "number": t.number}
 
 
 @handles("transfer")
 def transfer(e: QueueEngine, cmd: c.Transfer, now: datetime) -> dict[str, Any]:
-    t = e.current(cmd.counter)
+    t = e.current(cmd.counter, cmd.ticket)
     service = cmd.to_service or t.service
     e.check_service(service)
     if cmd.to_counter is not None:
@@ -110,7 +110,7 @@ def transfer(e: QueueEngine, cmd: c.Transfer, now: datetime) -> dict[str, Any]:
 
 @handles("park")
 def park(e: QueueEngine, cmd: c.Park, now: datetime) -> dict[str, Any]:
-    t = e.current(cmd.counter)
+    t = e.current(cmd.counter, cmd.ticket)
     e.emit("ticket_parked", now, ticket=t.id, number=t.number, counter=cmd.counter, note=cmd.note)
     return {"ticket": t.id, "number": t.number}
 

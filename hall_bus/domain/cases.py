@@ -19,6 +19,7 @@ from typing import TYPE_CHECKING, Any
 from hall_bus.domain import commands as c
 from hall_bus.domain.registry import applies, handles
 from hall_bus.domain.rejected import CommandRejected
+from hall_bus.domain.staff import check_person
 from hall_bus.domain.state import Consultation, Delegation, HallState
 from hall_bus.domain.workdays import add_working_days
 
@@ -45,33 +46,36 @@ def _consultation(e: QueueEngine, cid: str) -> Consultation:
 
 @handles("open_consultation")
 def open_consultation(e: QueueEngine, cmd: c.OpenConsultation, now: datetime) -> dict[str, Any]:
+    helper = check_person(e, cmd.helper, "the helper")
     if cmd.service is not None:
         e.check_service(cmd.service)
     ticket = e.ticket(cmd.ticket).id if cmd.ticket is not None else None  # the id: numbers repeat each day
     cid = f"C-{e.state.consultation_count + 1:06d}"
     due = add_working_days(now.astimezone(e.tz), e.cfg.calendar.consult_answer_days, e.cfg.calendar)
-    e.emit("consultation_opened", now, consultation_id=cid, helper=cmd.helper, name=cmd.name, contact=cmd.contact,
+    e.emit("consultation_opened", now, consultation_id=cid, helper=helper, name=cmd.name, contact=cmd.contact,
            question=cmd.question, service=cmd.service, ticket=ticket, due=due.isoformat())
     if cmd.answer:
-        e.emit("consultation_answered", now, consultation_id=cid, by=cmd.helper, answer=cmd.answer)
+        e.emit("consultation_answered", now, consultation_id=cid, by=helper, answer=cmd.answer)
     return {"consultation_id": cid, "due": due.isoformat(), "answered": bool(cmd.answer)}
 
 
 @handles("answer_consultation")
 def answer_consultation(e: QueueEngine, cmd: c.AnswerConsultation, now: datetime) -> dict[str, Any]:
+    by = check_person(e, cmd.by)
     q = _consultation(e, cmd.consultation_id)
     if q.status == "answered":
         raise CommandRejected("bad_state", f"{q.id} was already answered by {q.answered_by}")
-    e.emit("consultation_answered", now, consultation_id=q.id, by=cmd.by, answer=cmd.answer)
+    e.emit("consultation_answered", now, consultation_id=q.id, by=by, answer=cmd.answer)
     return {"consultation_id": q.id, "late": now.timestamp() > q.due_ts}
 
 
 @handles("refer_consultation")
 def refer_consultation(e: QueueEngine, cmd: c.ReferConsultation, now: datetime) -> dict[str, Any]:
+    by = check_person(e, cmd.by)
     q = _consultation(e, cmd.consultation_id)
     if q.status == "answered":
         raise CommandRejected("bad_state", f"{q.id} was already answered")
-    e.emit("consultation_referred", now, consultation_id=q.id, by=cmd.by, department=cmd.department,
+    e.emit("consultation_referred", now, consultation_id=q.id, by=by, department=cmd.department,
            note=cmd.note)
     return {"consultation_id": q.id, "due": datetime.fromtimestamp(q.due_ts, e.tz).isoformat()}
 
@@ -97,6 +101,7 @@ def mark_overdue(e: QueueEngine, now: datetime) -> None:
 
 @handles("issue_notice")
 def issue_notice(e: QueueEngine, cmd: c.IssueNotice, now: datetime) -> dict[str, Any]:
+    by = check_person(e, cmd.by)
     e.check_service(cmd.service)
     ticket = e.ticket(cmd.ticket) if cmd.ticket is not None else None
     if ticket is not None and ticket.service != cmd.service:
@@ -111,7 +116,7 @@ def issue_notice(e: QueueEngine, cmd: c.IssueNotice, now: datetime) -> dict[str,
         raise CommandRejected("bad_notice", f"no kiosk {cmd.print_at} to print the slip")
     e.emit("notice_issued", now, notice_id=nid, service=cmd.service, items=items,
            free_items=[i for i in items if i not in listed], ticket=ticket.id if ticket else None,
-           number=ticket.number if ticket else None, by=cmd.by, text=text,
+           number=ticket.number if ticket else None, by=by, text=text,
            print_at=cmd.print_at)
     return {"notice_id": nid, "items": items, "text": text}
 
@@ -121,17 +126,19 @@ def issue_notice(e: QueueEngine, cmd: c.IssueNotice, now: datetime) -> dict[str,
 
 @handles("record_delegation")
 def record_delegation(e: QueueEngine, cmd: c.RecordDelegation, now: datetime) -> dict[str, Any]:
+    helper = check_person(e, cmd.helper, "the helper")
     for service in cmd.services:
         e.check_service(service)
     ticket = e.ticket(cmd.ticket).id if cmd.ticket is not None else None
     did = f"D-{e.state.delegation_count + 1:06d}"
-    e.emit("delegation_signed", now, delegation_id=did, helper=cmd.helper, principal=cmd.principal,
+    e.emit("delegation_signed", now, delegation_id=did, helper=helper, principal=cmd.principal,
            services=list(cmd.services), pages=[p.model_dump() for p in cmd.pages], ticket=ticket)
     return {"delegation_id": did, "pages": len(cmd.pages)}
 
 
 @handles("complete_delegation", "cancel_delegation")
 def close_delegation(e: QueueEngine, cmd: c.CloseDelegation, now: datetime) -> dict[str, Any]:
+    by = check_person(e, cmd.by)
     d = e.state.delegations.get(cmd.delegation_id)
     if d is None:
         raise CommandRejected("unknown_delegation", f"no delegation {cmd.delegation_id}")
@@ -140,9 +147,9 @@ def close_delegation(e: QueueEngine, cmd: c.CloseDelegation, now: datetime) -> d
     if cmd.op == "cancel_delegation" and not cmd.note:
         raise CommandRejected("bad_state", "say why the delegation is cancelled (note)")
     if cmd.op == "complete_delegation":
-        e.emit("delegation_completed", now, delegation_id=d.id, by=cmd.by, note=cmd.note)
+        e.emit("delegation_completed", now, delegation_id=d.id, by=by, note=cmd.note)
         return {"delegation_id": d.id, "status": "completed"}
-    e.emit("delegation_cancelled", now, delegation_id=d.id, by=cmd.by, note=cmd.note)
+    e.emit("delegation_cancelled", now, delegation_id=d.id, by=by, note=cmd.note)
     return {"delegation_id": d.id, "status": "cancelled"}
 
 
@@ -155,6 +162,7 @@ def followup_due(e: QueueEngine, now: datetime) -> str:
 
 @handles("assign_followup")
 def assign_followup(e: QueueEngine, cmd: c.AssignFollowUp, now: datetime) -> dict[str, Any]:
+    check_person(e, cmd.owner, "who follows it up")
     f = e.state.followups.get(cmd.followup_id)
     if f is None:
         raise CommandRejected("unknown_followup", f"no follow-up {cmd.followup_id}")

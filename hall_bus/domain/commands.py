@@ -39,18 +39,52 @@ def _id_card_date(value: Any) -> Any:
 BirthDate = Annotated[date, BeforeValidator(_id_card_date)]
 TicketRef = Annotated[str, Field(min_length=2, max_length=40)]
 HelperId = Annotated[str, Field(min_length=1, max_length=40)]
+HelpId = Annotated[str, Field(min_length=1, max_length=40)]
+
+
+StaffId = Annotated[str, Field(min_length=1, max_length=40, pattern=r"^[^\s]+$")]
 
 
 class _Cmd(BaseModel):
+    """What every command shares, and the rules about it that the server, the protocol and the panels read.
+
+    - `roles`: besides admin, who may send it;
+    - `own_window`: a counter node may send it only for its own window (`counter` field);
+    - `acts_on`: the field naming the visitor or record it acts on (a ticket, a help request…). It is required,
+      and the handler refuses the command when that is not the one in the state the command expects (not the
+      visitor at that window, a request no longer open), so two panels of one window never act on the wrong one;
+    - `person_field`: the field naming the staff member acting. On the bus the server fills it with the person
+      signed in on the sending tablet or panel and refuses a command that names anyone else;
+    - `needs_person`: a tablet or panel must have someone signed in to send it;
+    - `duty`: the roster duty the signed-in person needs (the supervisor's commands);
+    - `own_case`: a counter may send it only about a case of its own window (its `ticket` was at that window).
+    """
+
     model_config = ConfigDict(extra="forbid", frozen=True)
-    roles: ClassVar[frozenset[str]] = frozenset()  # besides admin, who may send it
-    own_window: ClassVar[bool] = False  # a counter node may send it only for its own window (`counter` field)
+    roles: ClassVar[frozenset[str]] = frozenset()
+    own_window: ClassVar[bool] = False
+    acts_on: ClassVar[str | None] = None
+    person_field: ClassVar[str | None] = None
+    needs_person: ClassVar[bool] = False
+    duty: ClassVar[str | None] = None
+    own_case: ClassVar[bool] = False
     request_id: Annotated[str, Field(min_length=1, max_length=80)] | None = None
+    actor: StaffId | None = None  # who did it: on the bus, stamped by the server (the person, else the node)
+
+    def wire(self) -> dict[str, Any]:
+        """The command as a node sends it: the server stamps request ids and actors itself."""
+        return self.model_dump(mode="json", exclude_none=True, exclude={"request_id", "actor"})
+
+
+class _PersonCmd(_Cmd):
+    """A helper's or clerk's act: someone must be signed in, and it is recorded in their name."""
+
+    needs_person = True
 
 
 class Issue(_Cmd):
     roles = frozenset({"kiosk", "greeter"})
-    op: Literal["issue"]
+    op: Literal["issue"] = "issue"
     service: str
     group: GroupCode | None = None  # None: suggest from the visitor facts below
     appointment_at: datetime | None = None
@@ -70,49 +104,59 @@ class Issue(_Cmd):
         return self
 
 
-class ClaimHelp(_Cmd):
+class ClaimHelp(_PersonCmd):
     roles = frozenset({"greeter"})
-    op: Literal["claim_help"]
-    help_id: str
-    helper: HelperId
+    acts_on = "help_id"
+    person_field = "helper"
+    op: Literal["claim_help"] = "claim_help"
+    help_id: HelpId
+    helper: HelperId | None = None
 
 
-class HandoverHelp(_Cmd):
+class HandoverHelp(_PersonCmd):
     roles = frozenset({"greeter"})
-    op: Literal["handover_help"]
-    help_id: str
-    from_helper: HelperId
+    acts_on = "help_id"
+    person_field = "from_helper"
+    op: Literal["handover_help"] = "handover_help"
+    help_id: HelpId
+    from_helper: HelperId | None = None
     to_helper: HelperId
-    note: str = ""
+    note: Annotated[str, Field(max_length=500)] = ""
 
 
-class FinishHelp(_Cmd):
+class FinishHelp(_PersonCmd):
     roles = frozenset({"greeter"})
-    op: Literal["finish_help"]
-    help_id: str
-    helper: HelperId
+    acts_on = "help_id"
+    person_field = "helper"
+    op: Literal["finish_help"] = "finish_help"
+    help_id: HelpId
+    helper: HelperId | None = None
 
 
-class CancelHelp(_Cmd):
-    op: Literal["cancel_help"]
+class CancelHelp(_PersonCmd):
     roles = frozenset({"greeter"})
-    help_id: str
-    by: HelperId
+    acts_on = "help_id"
+    person_field = "by"
+    op: Literal["cancel_help"] = "cancel_help"
+    help_id: HelpId
+    by: HelperId | None = None
     reason: Annotated[str, Field(min_length=1, max_length=200)]
 
 
-class ChangeGroup(_Cmd):
-    op: Literal["change_group"]
+class ChangeGroup(_PersonCmd):
     roles = frozenset({"greeter"})
+    acts_on = "ticket"
+    person_field = "by"
+    op: Literal["change_group"] = "change_group"
     ticket: TicketRef
     group: GroupCode
-    by: HelperId
+    by: HelperId | None = None
     reason: Annotated[str, Field(min_length=1, max_length=200)]
 
 
 class DeviceStatus(_Cmd):
-    op: Literal["device_status"]
     roles = frozenset({"kiosk", "counter", "board"})
+    op: Literal["device_status"] = "device_status"
     device: Annotated[str, Field(min_length=1, max_length=40)]
     ok: Flag
     problem: Annotated[str, Field(max_length=200)] = ""
@@ -120,28 +164,42 @@ class DeviceStatus(_Cmd):
 
 
 class Tick(_Cmd):
-    op: Literal["tick"]
+    op: Literal["tick"] = "tick"
 
 
 class CounterOp(_Cmd):
+    """A window's own state: open, close, pause, resume, and calling the next visitor (who is not known yet)."""
+
     roles = frozenset({"counter"})
     own_window = True
-    op: Literal["open_counter", "close_counter", "pause_counter", "resume_counter", "call_next", "recall",
-                "no_show", "start"]
+    op: Literal["open_counter", "close_counter", "pause_counter", "resume_counter", "call_next"]
     counter: CounterNo
+
+
+class AtWindow(_Cmd):
+    """An act on the visitor at the window, who must be the one named: a keypad sends the ticket its mirror
+    showed when the key was pressed, a panel the ticket its screen showed."""
+
+    roles = frozenset({"counter"})
+    own_window = True
+    acts_on = "ticket"
+    op: Literal["recall", "no_show", "start"]
+    counter: CounterNo
+    ticket: TicketRef
 
 
 class CallTicket(_Cmd):
     roles = frozenset({"counter"})
     own_window = True
-    op: Literal["call_ticket"]
+    op: Literal["call_ticket"] = "call_ticket"
     counter: CounterNo
     ticket: TicketRef
 
 
 class Requeue(_Cmd):
     roles = frozenset({"counter", "greeter"})
-    op: Literal["requeue"]
+    acts_on = "ticket"
+    op: Literal["requeue"] = "requeue"
     ticket: TicketRef
     position: Position = "end"
 
@@ -149,11 +207,13 @@ class Requeue(_Cmd):
 class Finish(_Cmd):
     roles = frozenset({"counter"})
     own_window = True
-    op: Literal["finish"]
+    acts_on = "ticket"
+    op: Literal["finish"] = "finish"
     counter: CounterNo
+    ticket: TicketRef
     outcome: Outcome = "done"
-    materials: list[Annotated[str, Field(min_length=1)]] = Field(default_factory=list)
-    reason: str = ""
+    materials: list[Annotated[str, Field(min_length=1, max_length=60)]] = Field(default_factory=list, max_length=30)
+    reason: Annotated[str, Field(max_length=500)] = ""
 
     @model_validator(mode="after")
     def _complete(self) -> Finish:
@@ -167,8 +227,10 @@ class Finish(_Cmd):
 class Transfer(_Cmd):
     roles = frozenset({"counter"})
     own_window = True
-    op: Literal["transfer"]
+    acts_on = "ticket"
+    op: Literal["transfer"] = "transfer"
     counter: CounterNo
+    ticket: TicketRef
     to_service: str | None = None
     to_counter: CounterNo | None = None
     position: Position = "front"
@@ -183,26 +245,34 @@ class Transfer(_Cmd):
 class Park(_Cmd):
     roles = frozenset({"counter"})
     own_window = True
-    op: Literal["park"]
+    acts_on = "ticket"
+    op: Literal["park"] = "park"
     counter: CounterNo
-    note: str = ""
+    ticket: TicketRef
+    note: Annotated[str, Field(max_length=500)] = ""
 
 
 class ResumeParked(_Cmd):
     roles = frozenset({"counter"})
     own_window = True
-    op: Literal["resume_parked"]
+    acts_on = "ticket"
+    op: Literal["resume_parked"] = "resume_parked"
     counter: CounterNo
     ticket: TicketRef
 
 
 class Rate(_Cmd):
-    roles = frozenset({"counter", "kiosk"})
+    """一事一评 of a finished case. A counter's pad or panel rates only a case finished at its own window; a
+    kiosk never rates (anyone could walk up and rate anyone's case)."""
+
+    roles = frozenset({"counter"})
     own_window = True
-    op: Literal["rate"]
+    own_case = True
+    acts_on = "ticket"
+    op: Literal["rate"] = "rate"
     ticket: TicketRef
     level: RatingName | Annotated[int, Field(ge=1, le=5, strict=True)]
-    comment: str = ""
+    comment: Annotated[str, Field(max_length=500)] = ""
 
     @property
     def level_name(self) -> str:
@@ -214,14 +284,16 @@ class Rate(_Cmd):
 Name = Annotated[str, Field(min_length=1, max_length=40)]
 Words = Annotated[str, Field(min_length=1, max_length=1000)]
 Sha256 = Annotated[str, Field(pattern=r"^[0-9a-f]{64}$")]
+RecordId = Annotated[str, Field(min_length=1, max_length=20)]
 
 
-class OpenConsultation(_Cmd):
+class OpenConsultation(_PersonCmd):
     """咨询登记: name, contact, question; answered at once or within `consult_answer_days` working days."""
 
     roles = frozenset({"greeter", "counter"})
-    op: Literal["open_consultation"]
-    helper: HelperId
+    person_field = "helper"
+    op: Literal["open_consultation"] = "open_consultation"
+    helper: HelperId | None = None
     name: Name
     contact: Annotated[str, Field(max_length=40)] = ""
     question: Words
@@ -230,21 +302,25 @@ class OpenConsultation(_Cmd):
     answer: Annotated[str, Field(max_length=1000)] = ""  # answered on the spot: opened and closed at once
 
 
-class AnswerConsultation(_Cmd):
+class AnswerConsultation(_PersonCmd):
     roles = frozenset({"greeter", "counter"})
-    op: Literal["answer_consultation"]
-    consultation_id: Annotated[str, Field(min_length=1, max_length=20)]
-    by: HelperId
+    acts_on = "consultation_id"
+    person_field = "by"
+    op: Literal["answer_consultation"] = "answer_consultation"
+    consultation_id: RecordId
+    by: HelperId | None = None
     answer: Words
 
 
-class ReferConsultation(_Cmd):
+class ReferConsultation(_PersonCmd):
     """Passed to the department that can answer; the deadline and the owner stay (首问负责)."""
 
     roles = frozenset({"greeter", "counter"})
-    op: Literal["refer_consultation"]
-    consultation_id: Annotated[str, Field(min_length=1, max_length=20)]
-    by: HelperId
+    acts_on = "consultation_id"
+    person_field = "by"
+    op: Literal["refer_consultation"] = "refer_consultation"
+    consultation_id: RecordId
+    by: HelperId | None = None
     department: Annotated[str, Field(min_length=1, max_length=60)]
     note: Annotated[str, Field(max_length=500)] = ""
 
@@ -255,56 +331,134 @@ class Page(BaseModel):
     file: Annotated[str, Field(min_length=1, max_length=200)]
 
 
-class RecordDelegation(_Cmd):
+class RecordDelegation(_PersonCmd):
     """委托代办协议, signed before a helper acts for a visitor; the signed pages are photographed first."""
 
     roles = frozenset({"greeter"})
-    op: Literal["record_delegation"]
-    helper: HelperId
+    person_field = "helper"
+    op: Literal["record_delegation"] = "record_delegation"
+    helper: HelperId | None = None
     principal: Name
     services: Annotated[list[str], Field(min_length=1, max_length=20)]
     pages: Annotated[list[Page], Field(min_length=1, max_length=30)]
     ticket: TicketRef | None = None
 
 
-class CloseDelegation(_Cmd):
+class CloseDelegation(_PersonCmd):
     roles = frozenset({"greeter"})
+    acts_on = "delegation_id"
+    person_field = "by"
     op: Literal["complete_delegation", "cancel_delegation"]
-    delegation_id: Annotated[str, Field(min_length=1, max_length=20)]
-    by: HelperId
+    delegation_id: RecordId
+    by: HelperId | None = None
     note: Annotated[str, Field(max_length=500)] = ""
 
 
-class IssueNotice(_Cmd):
+class IssueNotice(_PersonCmd):
     """一次性告知: every missing material of a service told once, in writing (the slip the node prints)."""
 
     roles = frozenset({"greeter", "counter"})
-    op: Literal["issue_notice"]
+    person_field = "by"
+    own_case = True
+    op: Literal["issue_notice"] = "issue_notice"
     service: str
     missing: Annotated[list[Annotated[str, Field(min_length=1, max_length=60)]], Field(min_length=1, max_length=30)]
-    by: HelperId
+    by: HelperId | None = None
     ticket: TicketRef | None = None
     print_at: Annotated[str, Field(min_length=1, max_length=40)] | None = None  # the kiosk that prints the slip
 
 
-class AssignFollowUp(_Cmd):
-    roles = frozenset({"greeter"})
-    op: Literal["assign_followup"]
-    followup_id: str
+class AssignFollowUp(_PersonCmd):
+    """The supervisor (服务督办员) gives a bad rating's follow-up an owner (回访) and maybe a date."""
+
+    roles = frozenset({"greeter", "counter"})
+    acts_on = "followup_id"
+    duty = "supervisor"
+    op: Literal["assign_followup"] = "assign_followup"
+    followup_id: RecordId
     owner: HelperId
     due: date | None = None  # the supervisor may set a date; otherwise `followup_days` working days
 
 
-class CloseFollowUp(_Cmd):
-    op: Literal["close_followup"]
-    followup_id: str
-    note: Annotated[str, Field(min_length=1)]
+class CloseFollowUp(_PersonCmd):
+    """Only a supervisor closes a follow-up, on a screen, with what was done."""
+
+    roles = frozenset({"greeter", "counter"})
+    acts_on = "followup_id"
+    person_field = "by"
+    duty = "supervisor"
+    op: Literal["close_followup"] = "close_followup"
+    followup_id: RecordId
+    by: HelperId | None = None
+    note: Annotated[str, Field(min_length=1, max_length=1000)]
+
+
+# ---------------------------------------------------------------------- staff: the roster and signing in
+
+Duty = Literal["helper", "clerk", "tracker", "supervisor", "grid"]
+DUTY_NAMES: dict[str, str] = {"helper": "帮办员/代办员", "clerk": "窗口人员", "tracker": "环节跟踪员",
+                              "supervisor": "服务督办员", "grid": "网格代办员"}
+PinHash = Annotated[str, Field(pattern=r"^scrypt\$\d+\$\d+\$\d+\$[0-9a-f]{32}\$[0-9a-f]{64}$")]
+Pin = Annotated[str, Field(pattern=r"^[0-9]{4,8}$")]
+Card = Annotated[str, Field(pattern=r"^[0-9A-Za-z]{4,32}$")]
+
+
+class AddStaff(_Cmd):
+    """A person on the roster. The PIN arrives hashed (hallctl hashes it): the hall never holds it."""
+
+    op: Literal["add_staff"] = "add_staff"
+    staff: StaffId
+    name: Name
+    employment: Literal["专职", "兼职"] = "专职"
+    zone: Annotated[str, Field(max_length=40)] | None = None
+    duties: Annotated[list[Duty], Field(min_length=1, max_length=5)]
+    pin_hash: PinHash
+    card: Card | None = None
+
+
+class DisableStaff(_Cmd):
+    op: Literal["disable_staff"] = "disable_staff"
+    staff: StaffId
+
+
+class ResetPin(_Cmd):
+    op: Literal["reset_pin"] = "reset_pin"
+    staff: StaffId
+    pin_hash: PinHash
+
+
+class SignIn(_Cmd):
+    """A person takes a tablet or a counter panel: PIN on the screen, or their staff card on the reader."""
+
+    roles = frozenset({"greeter", "counter"})
+    op: Literal["sign_in"] = "sign_in"
+    staff: StaffId | None = None
+    pin: Pin | None = None
+    card: Card | None = None
+    node: str | None = None  # over the bus, the sender's own node id
+
+    @model_validator(mode="after")
+    def _how(self) -> SignIn:
+        if self.card is None and (self.staff is None or self.pin is None):
+            raise ValueError("sign in with a staff id and PIN, or a staff card")
+        return self
+
+    def __repr_args__(self) -> Any:  # a PIN never reaches a log line
+        return [(k, "****" if k == "pin" and v else v) for k, v in super().__repr_args__()]
+
+
+class SignOut(_Cmd):
+    roles = frozenset({"greeter", "counter"})
+    op: Literal["sign_out"] = "sign_out"
+    node: str | None = None
+    reason: Annotated[str, Field(max_length=100)] = ""
 
 
 Command = Annotated[
     Issue | ClaimHelp | HandoverHelp | FinishHelp | CancelHelp | ChangeGroup | Tick | DeviceStatus | CounterOp
-    | CallTicket | Requeue | Finish | Transfer | Park | ResumeParked | Rate | CloseFollowUp | OpenConsultation
-    | AnswerConsultation | ReferConsultation | RecordDelegation | CloseDelegation | IssueNotice | AssignFollowUp,
+    | AtWindow | CallTicket | Requeue | Finish | Transfer | Park | ResumeParked | Rate | CloseFollowUp
+    | OpenConsultation | AnswerConsultation | ReferConsultation | RecordDelegation | CloseDelegation | IssueNotice
+    | AssignFollowUp | AddStaff | DisableStaff | ResetPin | SignIn | SignOut,
     Field(discriminator="op"),
 ]
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(Command)
@@ -315,8 +469,18 @@ MODEL_FOR: dict[str, type[_Cmd]] = {
 OPS: tuple[str, ...] = tuple(MODEL_FOR)
 
 
+Cmd = _Cmd  # what nodes build commands from
+
+
 class CommandInvalid(ValueError):
     """A command that does not fit its schema; the message names the field."""
+
+
+def build(model: type[_Cmd], **fields: Any) -> _Cmd:
+    """A command from its model, refused as the server would refuse it (CommandInvalid naming the field), so a
+    panel shows the same words for a bad field whether it was caught here or on the server."""
+    op = fields.get("op", model.model_fields["op"].default)
+    return parse_command({"op": op, **{k: v for k, v in fields.items() if v is not None}})
 
 
 def parse_command(data: Any) -> Any:

@@ -33,6 +33,7 @@ class QueueEngine:
         self.tz = config.hall.tz
         self.state = state or HallState()
         self._pending: list[Event] = []
+        self._actor: str | None = None  # who the command being executed is recorded against
         self._ts_cache: tuple[str, float] = ("", 0.0)
         for counter in config.counters:
             self.state.counters.setdefault(counter.number, CounterState(counter.number))
@@ -43,15 +44,19 @@ class QueueEngine:
         """Run one validated command. Returns the events it produced (already applied) and a result for the caller."""
         now = self.clock.now()
         self._pending = []
+        self._actor = None  # the hall's own housekeeping is nobody's act
         tickets.roll_day(self, now)
         helpers.escalate_due(self, now)
         cases.mark_overdue(self, now)
+        self._actor = getattr(command, "actor", None)
         try:
             result = HANDLERS[command.op](self, command, now)
         except CommandRejected as exc:
             exc.events = self._pending
             self._pending = []
             raise
+        finally:
+            self._actor = None
         events, self._pending = self._pending, []
         return events, result
 
@@ -90,6 +95,8 @@ class QueueEngine:
     # ------------------------------------------------------------------ for handlers
 
     def emit(self, kind: str, now: datetime, **data: Any) -> Event:
+        if self._actor is not None:
+            data["actor"] = self._actor  # every change on record with the person (or node) who made it
         event = {"type": kind, "at": now.isoformat(timespec="milliseconds"), "data": data}
         self.apply(event)
         self._pending.append(event)
@@ -106,11 +113,19 @@ class QueueEngine:
             raise CommandRejected("unknown_counter", f"no counter number {number} in the hall configuration")
         return self.state.counters[number]
 
-    def current(self, number: int, allowed: tuple[str, ...] = (s.CALLED, s.SERVING)) -> Ticket:
+    def current(self, number: int, named: str, allowed: tuple[str, ...] = (s.CALLED, s.SERVING)) -> Ticket:
+        """The visitor at a window, who must be the one the command names: a keypad and a panel of one window
+        acting a moment apart must never close the visitor the other has just called."""
         counter = self.counter(number)
+        meant = self.find_ticket(named)
+        meant_no = meant.number if meant is not None else named
         if counter.current is None:
-            raise CommandRejected("no_current_ticket", f"counter {number} has no visitor at the moment")
+            raise CommandRejected("not_at_window", f"{meant_no} is not at window {number}: nobody is; "
+                                  "nothing was changed")
         t = self.state.tickets[counter.current]
+        if meant is None or meant.id != t.id:
+            raise CommandRejected("not_at_window", f"{meant_no} is not at window {number} ({t.number} is); "
+                                  "nothing was changed")
         if t.status not in allowed:
             raise CommandRejected("bad_state", f"{t.number} at counter {number} is {t.status}")
         return t

@@ -42,7 +42,7 @@ def close_followup(e: QueueEngine, cmd: c.CloseFollowUp, now: datetime) -> dict[
         raise CommandRejected("unknown_followup", f"no follow-up {cmd.followup_id}")
     if f.status != "open":
         raise CommandRejected("bad_state", f"{f.id} is already {f.status}")
-    e.emit("followup_closed", now, followup_id=f.id, ticket=f.ticket, note=cmd.note)
+    e.emit("followup_closed", now, followup_id=f.id, ticket=f.ticket, note=cmd.note, by=cmd.by)
     return {"followup_id": f.id}
 
 

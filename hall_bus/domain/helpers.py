@@ -9,6 +9,7 @@ from hall_bus.domain import commands as c
 from hall_bus.domain import state as s
 from hall_bus.domain.registry import applies, handles
 from hall_bus.domain.rejected import CommandRejected
+from hall_bus.domain.staff import check_person
 from hall_bus.domain.state import HallState, HelpRequest
 from hall_bus.domain.tickets import emit_finished
 
@@ -23,7 +24,8 @@ def _help(e: QueueEngine, help_id: str) -> HelpRequest:
     return h
 
 
-def _owned(e: QueueEngine, help_id: str, helper: str) -> HelpRequest:
+def _owned(e: QueueEngine, help_id: str, helper: str | None) -> HelpRequest:
+    helper = check_person(e, helper, "the helper")
     h = _help(e, help_id)
     if h.status != "claimed":
         raise CommandRejected("bad_state", f"{h.id} is {h.status}, not claimed")
@@ -34,23 +36,25 @@ def _owned(e: QueueEngine, help_id: str, helper: str) -> HelpRequest:
 
 @handles("claim_help")
 def claim_help(e: QueueEngine, cmd: c.ClaimHelp, now: datetime) -> dict[str, Any]:
+    helper = check_person(e, cmd.helper, "the helper")
     h = _help(e, cmd.help_id)
     if h.status == "claimed":
-        if h.helper == cmd.helper:
+        if h.helper == helper:
             return {"help_id": h.id, "helper": h.helper, "already": True}
         raise CommandRejected("help_taken", f"{h.id} is already taken by {h.helper} (首问负责)")
     if h.status != "open":
         raise CommandRejected("bad_state", f"{h.id} is {h.status}")
-    e.emit("help_claimed", now, help_id=h.id, ticket=h.ticket, helper=cmd.helper)
-    return {"help_id": h.id, "helper": cmd.helper}
+    e.emit("help_claimed", now, help_id=h.id, ticket=h.ticket, helper=helper)
+    return {"help_id": h.id, "helper": helper}
 
 
 @handles("handover_help")
 def handover_help(e: QueueEngine, cmd: c.HandoverHelp, now: datetime) -> dict[str, Any]:
     h = _owned(e, cmd.help_id, cmd.from_helper)
-    if cmd.to_helper == cmd.from_helper:
+    check_person(e, cmd.to_helper, "the helper taking over")
+    if cmd.to_helper == h.helper:
         raise CommandRejected("bad_handover", "hand-over to the same helper")
-    e.emit("help_handed_over", now, help_id=h.id, ticket=h.ticket, from_helper=cmd.from_helper,
+    e.emit("help_handed_over", now, help_id=h.id, ticket=h.ticket, from_helper=h.helper,
            to_helper=cmd.to_helper, note=cmd.note)
     return {"help_id": h.id, "helper": cmd.to_helper}
 
@@ -59,7 +63,7 @@ def handover_help(e: QueueEngine, cmd: c.HandoverHelp, now: datetime) -> dict[st
 def finish_help(e: QueueEngine, cmd: c.FinishHelp, now: datetime) -> dict[str, Any]:
     h = _owned(e, cmd.help_id, cmd.helper)
     t = e.state.tickets[h.ticket]
-    e.emit("help_finished", now, help_id=h.id, ticket=h.ticket, helper=cmd.helper)
+    e.emit("help_finished", now, help_id=h.id, ticket=h.ticket, helper=h.helper)
     if t.status == s.VISIT:  # a home visit ends when its helper says so; there is no counter
         emit_finished(e, t, None, now, "done", [], "")
     return {"help_id": h.id}
@@ -99,10 +103,14 @@ def due_for_escalation(e: QueueEngine, now: datetime) -> list[str]:
 @handles("cancel_help")
 def cancel_help(e: QueueEngine, cmd: c.CancelHelp, now: datetime) -> dict[str, Any]:
     """The visitor needs no helper after all (or a greeter raised it by mistake); the ticket keeps its place."""
+    by = check_person(e, cmd.by)
     h = _help(e, cmd.help_id)
     if h.status not in ("open", "claimed"):
-        raise CommandRejected("bad_state", f"{h.id} is {h.status}")
-    e.emit("help_cancelled", now, help_id=h.id, ticket=h.ticket, by=cmd.by, reason=cmd.reason)
+        raise CommandRejected("bad_state", f"{h.id} is {h.status}; nothing was changed")
+    if h.status == "claimed" and h.helper != by and e.state.staff:
+        raise CommandRejected("not_owner", f"{h.id} belongs to {h.helper}; only they (or a hand-over) may "
+                              "cancel it (首问负责)")
+    e.emit("help_cancelled", now, help_id=h.id, ticket=h.ticket, by=by, reason=cmd.reason)
     return {"help_id": h.id, "status": "cancelled"}
 
 

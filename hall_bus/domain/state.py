@@ -126,6 +126,21 @@ class Delegation:
     note: str = ""
 
 
+@dataclass(slots=True)
+class Staff:
+    """A person on the hall's roster (五员一体 duties). The PIN is kept only as a salted scrypt hash."""
+
+    id: str
+    name: str
+    employment: str  # 专职 | 兼职
+    zone: str | None
+    duties: list[str]
+    pin_hash: str
+    card: str | None = None
+    active: bool = True
+    added_ts: float = 0.0
+
+
 @dataclass
 class HallState:
     day: str | None = None
@@ -143,6 +158,8 @@ class HallState:
     notice_count: int = 0
     consultation_count: int = 0  # ids come from counts, not from how many records are kept
     delegation_count: int = 0
+    staff: dict[str, Staff] = field(default_factory=dict)
+    on_duty: dict[str, str] = field(default_factory=dict)  # node -> the staff id signed in on it
     seq: int = 0  # ledger sequence number of the last event applied
     index: QueueIndex = field(default_factory=QueueIndex, repr=False, compare=False)
     # Open help requests not yet escalated: walk-ins in request order (so a check stops at the first not yet
@@ -214,6 +231,8 @@ class HallState:
             "notice_count": self.notice_count,
             "consultation_count": self.consultation_count,
             "delegation_count": self.delegation_count,
+            "staff": {k: asdict(v) for k, v in self.staff.items()},
+            "on_duty": dict(self.on_duty),
             "seq": self.seq,
         }
 
@@ -239,6 +258,8 @@ class HallState:
             notice_count=data.get("notice_count", 0),
             consultation_count=data.get("consultation_count", len(data.get("consultations", {}))),
             delegation_count=data.get("delegation_count", len(data.get("delegations", {}))),
+            staff={k: Staff(**v) for k, v in data.get("staff", {}).items()},
+            on_duty=dict(data.get("on_duty", {})),
             seq=data["seq"],
         )
         state.rebuild_derived()

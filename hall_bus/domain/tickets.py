@@ -17,6 +17,7 @@ from hall_bus.domain.groups import age_on, suggest_group
 from hall_bus.domain.queue_index import DEPT
 from hall_bus.domain.registry import applies, handles
 from hall_bus.domain.rejected import CommandRejected
+from hall_bus.domain.staff import check_person
 from hall_bus.domain.state import HallState, Ticket
 
 if TYPE_CHECKING:
@@ -101,6 +102,7 @@ def issue(e: QueueEngine, cmd: c.Issue, now: datetime) -> dict[str, Any]:
 def change_group(e: QueueEngine, cmd: c.ChangeGroup, now: datetime) -> dict[str, Any]:
     """A greeter corrects the group after issue (the visitor turns out to need a wheelchair push, or declines
     help); the ticket keeps its place in the queue. Who and why are recorded."""
+    by = check_person(e, cmd.by)
     t = e.ticket(cmd.ticket)
     if t.status not in (s.WAITING, s.WAITING_HELPER, s.NO_SHOW):
         raise CommandRejected("bad_state", f"{t.number} is {t.status}; change the group before it is called")
@@ -111,7 +113,7 @@ def change_group(e: QueueEngine, cmd: c.ChangeGroup, now: datetime) -> dict[str,
         raise CommandRejected("bad_change", f"{rule.label} ({cmd.group}) is booked, not changed to at the hall")
     e.emit("group_changed", now, ticket=t.id, number=t.number, from_group=t.group, group=cmd.group,
            label=rule.label, zone=rule.zone, green=rule.green_channel, seated=rule.seated_wait,
-           priority=rule.priority, routes=route_list(rule.department_windows, rule.zone), by=cmd.by,
+           priority=rule.priority, routes=route_list(rule.department_windows, rule.zone), by=by,
            reason=cmd.reason)
     result: dict[str, Any] = {"ticket": t.id, "number": t.number, "group": cmd.group, "label": rule.label}
     help_ = e.state.helps.get(t.help_id) if t.help_id else None
@@ -123,7 +125,7 @@ def change_group(e: QueueEngine, cmd: c.ChangeGroup, now: datetime) -> dict[str,
         result["help_id"] = help_id
     elif not rule.helper_required and active:
         assert help_ is not None
-        e.emit("help_cancelled", now, help_id=help_.id, ticket=t.id, by=cmd.by,
+        e.emit("help_cancelled", now, help_id=help_.id, ticket=t.id, by=by,
                reason=f"group changed to {rule.label}")
     return result
 
@@ -160,7 +162,7 @@ def emit_finished(e: QueueEngine, t: Ticket, counter: int | None, now: datetime,
 
 @handles("finish")
 def finish(e: QueueEngine, cmd: c.Finish, now: datetime) -> dict[str, Any]:
-    t = e.current(cmd.counter)
+    t = e.current(cmd.counter, cmd.ticket)
     return emit_finished(e, t, cmd.counter, now, cmd.outcome, list(cmd.materials), cmd.reason)
 
 

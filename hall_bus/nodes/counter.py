@@ -10,6 +10,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 from typing import IO, Any
 
+from hall_bus.domain import commands as c
 from hall_bus.wire.client import BusError, BusTimeout, HallClient
 
 COUNTER_KEYS = """\
@@ -20,30 +21,42 @@ COUNTER_KEYS = """\
   q  退出 quit                 ?  帮助 help"""
 
 
-def parse_key(line: str, counter: int) -> dict[str, Any] | str | None:
-    """A command for one line of keypad input, a help text, or None to quit."""
+def parse_key(line: str, counter: int, current: str | None = None) -> c.Cmd | str | None:
+    """A command for one line of keypad input, a help text, or None to quit. `current` is the ticket at the window
+    as this node's mirror shows it now: the acts on a visitor name it, so a key pressed just after another window
+    device called the next visitor never closes that visitor."""
     text = line.strip()
     if not text:
         return ""
     key, _, arg = text.partition(" ")
     arg = arg.strip()
-    simple = {"n": "call_next", "r": "recall", "s": "start", "f": "finish", "x": "no_show", "k": "park",
-              "p": "pause_counter"}
-    if key == "q":
-        return None
-    if key in simple:
-        return {"op": simple[key], "counter": counter}
-    if key == "o":
-        return {"op": "open_counter", "counter": counter}
-    if key == "m" and arg:
-        return {"op": "finish", "counter": counter, "outcome": "materials_missing",
-                "materials": [m.strip() for m in arg.replace("，", ",").split(",") if m.strip()]}
-    if key == "c" and arg:
-        return {"op": "call_ticket", "counter": counter, "ticket": arg}
-    if key == "u" and arg:
-        return {"op": "resume_parked", "counter": counter, "ticket": arg}
-    if key == "t" and arg:
-        return {"op": "transfer", "counter": counter, "to_service": arg}
+    at_window = {"r": "recall", "s": "start", "x": "no_show"}
+    try:
+        if key == "q":
+            return None
+        if key in ("n", "o", "p"):
+            op = {"n": "call_next", "o": "open_counter", "p": "pause_counter"}[key]
+            return c.build(c.CounterOp, op=op, counter=counter)
+        if key in at_window or key in ("f", "k", "m", "t"):
+            if current is None:
+                return "✗ 窗口现在没有办事人 · nobody is at the window"
+            if key in at_window:
+                return c.build(c.AtWindow, op=at_window[key], counter=counter, ticket=current)
+            if key == "f":
+                return c.build(c.Finish, counter=counter, ticket=current)
+            if key == "k":
+                return c.build(c.Park, counter=counter, ticket=current)
+            if key == "m" and arg:
+                return c.build(c.Finish, counter=counter, ticket=current, outcome="materials_missing",
+                               materials=[m.strip() for m in arg.replace("，", ",").split(",") if m.strip()])
+            if key == "t" and arg:
+                return c.build(c.Transfer, counter=counter, ticket=current, to_service=arg)
+        if key == "c" and arg:
+            return c.build(c.CallTicket, counter=counter, ticket=arg)
+        if key == "u" and arg:
+            return c.build(c.ResumeParked, counter=counter, ticket=arg)
+    except c.CommandInvalid as exc:
+        return f"✗ {exc}"
     return COUNTER_KEYS
 
 
@@ -77,6 +90,13 @@ async def line_reader(lines: IO[str]) -> Callable[[], Awaitable[str]]:
     return read
 
 
+def current_ticket(client: Any, counter: int) -> str | None:
+    """The ticket at the window in this node's mirror of the hall (what its display shows)."""
+    state = getattr(client, "state", None)
+    window = state.counters.get(counter) if state is not None else None
+    return window.current if window is not None else None
+
+
 async def run_counter(client: HallClient, counter: int, lines: IO[str], out: IO[str]) -> int:
     print(f"窗口 {counter} 号 · counter {counter} connected as {client.node}. '?' for keys.", file=out, flush=True)
     read = await line_reader(lines)
@@ -84,7 +104,7 @@ async def run_counter(client: HallClient, counter: int, lines: IO[str], out: IO[
         line = await read()
         if line == "":
             return 0
-        cmd = parse_key(line, counter)
+        cmd = parse_key(line, counter, current_ticket(client, counter))
         if cmd is None:
             return 0
         if isinstance(cmd, str):
@@ -92,7 +112,7 @@ async def run_counter(client: HallClient, counter: int, lines: IO[str], out: IO[
                 print(cmd, file=out, flush=True)
             continue
         try:
-            answer = await client.request(cmd)
+            answer = await client.send(cmd)
         except (BusTimeout, BusError) as exc:
             print(f"✗ {exc}", file=out, flush=True)
             continue

@@ -26,12 +26,13 @@ import time
 from typing import Any
 
 from devices.errors import DeviceError
+from hall_bus.domain import commands as c
 from hall_bus.domain.state import SERVING
 from hall_bus.nodes.device_status import StatusReporter
 from hall_bus.wire.client import BusError, BusTimeout
 
 log = logging.getLogger("hall.counter")
-DIRECT = {"recall": "recall", "start": "start", "finish": "finish", "no_show": "no_show"}
+AT_WINDOW = ("recall", "start", "finish", "no_show")  # keys that act on the visitor at the window
 OWN_EVENTS = ("ticket_called", "ticket_recalled", "service_started", "ticket_finished", "ticket_no_show",
               "ticket_parked", "ticket_transferred", "counter_paused", "counter_resumed", "counter_opened",
               "counter_closed")
@@ -88,9 +89,16 @@ class CounterDevices:
 
         def handler(_address: int, value: Any) -> None:
             assert self._loop is not None
-            self._loop.call_soon_threadsafe(self._keys.put_nowait, (kind, (which, value) if which else value))
+            if kind == "key":  # which visitor the key was meant for: the one shown when it was pressed
+                self._loop.call_soon_threadsafe(self._pressed, value)
+            else:
+                self._loop.call_soon_threadsafe(self._keys.put_nowait, (kind, (which, value) if which else value))
 
         return handler
+
+    def _pressed(self, op: str) -> None:
+        """On the loop, in the order events and keys arrived: the mirror here is what the keypad showed."""
+        self._keys.put_nowait(("key", (op, self.current["ticket"] if self.current else None)))
 
     # ------------------------------------------------------------------ the hall's side (bus client callbacks)
 
@@ -139,7 +147,7 @@ class CounterDevices:
             kind, value = await self._keys.get()
             try:
                 if kind == "key":
-                    await self.key(value)
+                    await self.key(*value)
                 elif kind == "rating":
                     await self.rating(value)
                 else:
@@ -148,12 +156,13 @@ class CounterDevices:
             except Exception:  # one bad event never stops the window's devices
                 log.exception("counter %d: %s %s failed", self.counter, kind, value)
 
-    async def key(self, op: str) -> None:
+    async def key(self, op: str, ticket: str | None = None) -> None:
+        """One key, acting on `ticket`: the visitor at the window when it was pressed (from the mirror)."""
         if op == "confirm":
             return
         if op == "ask_rating":
-            if self.current is not None:
-                await self._send("finish")
+            if ticket is not None:
+                await self._send("finish", ticket)
             self._note(f"请评价 {self.to_rate or ''}".strip())
             return
         if op == "pause":
@@ -162,16 +171,19 @@ class CounterDevices:
         if op == "call_next":
             if self.paused and not await self._send("resume_counter"):
                 return
-            if self.current is not None and not await self._send("finish"):
+            if ticket is not None and not await self._send("finish", ticket):
                 return  # the finish was refused: never call over a visitor
             await self._send("call_next")
             return
-        command = DIRECT.get(op)
-        if command is None:  # transfer: which service? the hardware cannot say
+        if op not in AT_WINDOW:  # transfer: which service? the hardware cannot say
             self._note(f"{op}: use the counter panel or console for this")
             self._beep()
             return
-        await self._send(command)
+        if ticket is None:
+            self._note(f"✗ {op}: nobody is at window {self.counter}")
+            self._beep()
+            return
+        await self._send(op, ticket)
 
     async def rating(self, level: int) -> None:
         """The pad's rating belongs to the case just finished at this window, within `rate_seconds` and before
@@ -181,7 +193,7 @@ class CounterDevices:
             self._note(f"评价 {level}: no case just finished at window {self.counter} to rate")
             return
         ticket, self.to_rate = self.to_rate, None
-        answer = await self._request({"op": "rate", "ticket": ticket, "level": level})
+        answer = await self._request(c.Rate(ticket=ticket, level=level))
         if answer is not None:
             r = answer.get("result", {})
             self._note(f"✓ 评价 {r.get('level', level)}" if answer.get("ok")
@@ -189,8 +201,14 @@ class CounterDevices:
 
     # ------------------------------------------------------------------ helpers
 
-    async def _send(self, op: str) -> bool:
-        answer = await self._request({"op": op, "counter": self.counter})
+    async def _send(self, op: str, ticket: str | None = None) -> bool:
+        if op in ("recall", "start", "no_show"):
+            command: c.Cmd = c.AtWindow(op=op, counter=self.counter, ticket=ticket)  # type: ignore[arg-type]
+        elif op == "finish":
+            command = c.Finish(counter=self.counter, ticket=ticket)  # type: ignore[arg-type]
+        else:
+            command = c.CounterOp(op=op, counter=self.counter)  # type: ignore[arg-type]
+        answer = await self._request(command)
         if answer is None:
             return False
         if not answer.get("ok"):
@@ -201,11 +219,11 @@ class CounterDevices:
         self._note(f"✓ {op} {r.get('number', '')}".rstrip())
         return True
 
-    async def _request(self, command: dict[str, Any]) -> dict[str, Any] | None:
+    async def _request(self, command: c.Cmd) -> dict[str, Any] | None:
         try:
-            return await self.client.request(command)
+            return await self.client.send(command)
         except (BusTimeout, BusError) as exc:
-            self._note(f"✗ {command['op']}: {exc}")
+            self._note(f"✗ {command.op}: {exc}")
             self._beep()
             return None
 

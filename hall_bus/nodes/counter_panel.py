@@ -20,6 +20,7 @@ from typing import Any
 
 from hall_bus.config import HallConfig
 from hall_bus.domain import calling
+from hall_bus.domain import commands as c
 from hall_bus.domain import state as s
 from hall_bus.domain.commands import RATING_LEVELS
 from hall_bus.domain.state import HallState
@@ -379,12 +380,46 @@ class CounterPanelNode:
 
     # ------------------------------------------------------------------ ops
 
-    async def send(self, op: str, **fields: Any) -> dict[str, Any]:
-        command = {"op": op, **fields}
-        if op != "rate" and op != "issue_notice":
-            command["counter"] = self.counter
+    @property
+    def person(self) -> str | None:
+        """The clerk signed in on this panel, as the hall has it."""
+        state = getattr(self.client, "state", None)
+        return state.on_duty.get(self.node) if state is not None else None
+
+    @property
+    def person_name(self) -> str:
+        state = getattr(self.client, "state", None)
+        member = state.staff.get(self.person) if state is not None and self.person else None
+        return member.name if member is not None else (self.person or "")
+
+    async def sign_in(self, staff: str, pin: str) -> dict[str, Any]:
+        return await self.send("sign_in", staff=staff.strip(), pin=pin.strip())
+
+    async def sign_out(self) -> dict[str, Any]:
+        return await self.send("sign_out", reason="signed out")
+
+    async def send(self, op: str, ticket: str | None = None, **fields: Any) -> dict[str, Any]:
+        """One of this window's ops, built from its model. An op on the visitor names `ticket` — the one the
+        dialog was opened for, or else the one the panel shows now — so a keypad's call a moment earlier never
+        makes this panel act on the next visitor."""
+        model = c.MODEL_FOR[op]
+        if model.own_window and "counter" in model.model_fields:
+            fields["counter"] = self.counter
+        if model.acts_on == "ticket":
+            shown = self.view().visitor
+            ticket = ticket or fields.pop("ticket", None) or (shown.ticket if shown is not None else None)
+            if ticket is None:
+                answer = {"ok": False, "op": op, "code": "no_current_ticket", "message": "nobody at the window"}
+                self.message = say(answer)
+                self._changed()
+                return answer
+            fields["ticket"] = ticket
+        elif ticket is not None and "ticket" in model.model_fields:
+            fields["ticket"] = ticket
         try:
-            answer = await self.client.request(command)
+            answer = await self.client.send(c.build(model, op=op, **fields))
+        except c.CommandInvalid as exc:
+            answer = {"ok": False, "op": op, "code": "invalid", "message": str(exc)}
         except (BusTimeout, BusError) as exc:
             log.warning("counter %d: %s: %s", self.counter, op, exc)
             answer = {"ok": False, "op": op, "code": "bus", "message": str(exc)}
@@ -399,21 +434,17 @@ class CounterPanelNode:
         return await self.send("call_ticket", ticket=number.strip().upper())
 
     async def transfer(self, to_service: str | None = None, position: str = "front",
-                       to_counter: int | None = None) -> dict[str, Any]:
-        fields: dict[str, Any] = {"position": position}
-        if to_service is not None:
-            fields["to_service"] = to_service
-        if to_counter is not None:
-            fields["to_counter"] = to_counter
-        return await self.send("transfer", **fields)
+                       to_counter: int | None = None, *, ticket: str | None = None) -> dict[str, Any]:
+        return await self.send("transfer", ticket, position=position, to_service=to_service, to_counter=to_counter)
 
     async def resume_parked(self, ticket: str) -> dict[str, Any]:
-        return await self.send("resume_parked", ticket=ticket)
+        return await self.send("resume_parked", ticket)
 
     async def finish(self, outcome: str = "done", materials: list[str] | None = None,
-                     reason: str = "") -> FinishOutcome:
-        """Finish the case; with missing materials also issue the one-time notice slip (printed at `print_at`),
-        so what the visitor is told is in the ledger twice over: in the case and as the notice."""
+                     reason: str = "", *, ticket: str | None = None) -> FinishOutcome:
+        """Finish the case `ticket` (the one the finish dialog was opened for; else the one shown); with missing
+        materials also issue the one-time notice slip (printed at `print_at`), so what the visitor is told is in
+        the ledger twice over: in the case and as the notice."""
         view = self.view()
         current = view.visitor
         items = list(dict.fromkeys(m.strip() for m in (materials or []) if m.strip()))
@@ -422,7 +453,7 @@ class CounterPanelNode:
             fields["materials"] = items
         if outcome == "refused":
             fields["reason"] = reason.strip()
-        answer = await self.send("finish", **fields)
+        answer = await self.send("finish", ticket, **fields)
         result = FinishOutcome(answer, words=self.message)
         if not answer.get("ok"):
             return result
@@ -432,7 +463,8 @@ class CounterPanelNode:
         if counter is None or counter.current is None:  # a call made after this finish (a keypad) wins: the
             self.model.finished(r.get("ticket", ""), r.get("number", ""))  # next visitor is not asked to rate
         if outcome == "materials_missing":
-            service = current.service if current is not None else ""
+            done = state.tickets.get(r.get("ticket", "")) if state is not None else None
+            service = done.service if done is not None else current.service if current is not None else ""
             self.pending_notice = _Pending(service, items, r.get("ticket", ""))
             result.notice = await self.issue_pending_notice()
             result.notice_text = self.notice_text if result.notice and result.notice.get("ok") else ""
@@ -447,11 +479,8 @@ class CounterPanelNode:
         if p is None:
             return None
         p.tries += 1
-        fields: dict[str, Any] = {"service": p.service, "missing": p.missing, "by": f"{self.counter}号窗口",
-                                  "ticket": p.ticket}
-        if self.print_at:
-            fields["print_at"] = self.print_at
-        answer = await self.send("issue_notice", **fields)
+        answer = await self.send("issue_notice", p.ticket, service=p.service, missing=p.missing,
+                                 print_at=self.print_at)
         if answer.get("ok"):
             self.pending_notice = None
             text = answer.get("result", {}).get("text", "")
@@ -466,7 +495,7 @@ class CounterPanelNode:
             answer = {"ok": False, "op": "rate", "code": "not_finished", "message": "no case to rate"}
             self.message = say(answer)
             return answer
-        answer = await self.send("rate", ticket=ticket, level=level)
+        answer = await self.send("rate", ticket, level=level)
         if answer.get("ok") or answer.get("code") == "already_rated":
             self.model.rated()
             self._changed()

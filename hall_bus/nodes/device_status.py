@@ -13,6 +13,8 @@ import asyncio
 import logging
 from typing import Any
 
+from hall_bus.domain.commands import DeviceStatus
+
 log = logging.getLogger("hall.devices")
 
 
@@ -37,8 +39,7 @@ class StatusReporter:
         while self.wanted is not None and self.wanted != self.reported:
             state = self.wanted
             try:
-                await self.client.request({"op": "device_status", "device": self.device, "ok": state[0],
-                                           "problem": state[1]})
+                await self.client.send(DeviceStatus(device=self.device, ok=state[0], problem=state[1]))
                 self.reported = state
             except Exception as exc:  # the hall is unreachable: the device's state is in the log meanwhile
                 log.warning("could not report %s to the hall (%s); retrying", self.device, exc)

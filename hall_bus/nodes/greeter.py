@@ -21,6 +21,7 @@ from typing import Any, Protocol
 
 from devices.privacy import mask_name
 from hall_bus.config import HallConfig
+from hall_bus.domain import commands as c
 from hall_bus.domain.state import HallState
 from hall_bus.wire.client import HallClient
 
@@ -173,7 +174,20 @@ def refusal_words(answer: Mapping[str, Any], state: HallState | None = None, hel
             found = _TAKEN.search(str(answer.get("message", "")))
             holder = found.group(1) if found else "其他帮办员"
         return f"已被 {holder} 认领（首问负责），请联系 {holder}"
+    said = STAFF_REFUSALS.get(str(answer.get("code")))
+    if said:
+        return said
     return f"未办成：{answer.get('message') or answer.get('code') or '大厅系统没有回应'}"
+
+
+STAFF_REFUSALS = {  # the sign-in refusals in the helper's words (the server's are English)
+    "bad_pin": "工号或密码不对，请再输一次",
+    "bad_card": "这张工作证不在本大厅的名册上",
+    "staff_disabled": "这个工号已停用，请找管理员",
+    "pin_locked": "密码错误次数太多，请五分钟后再试",
+    "not_signed_in": "请先登录（工号和密码，或刷工作证）",
+    "wrong_person": "这台平板登录的是别人，请用自己的工号登录",
+}
 
 
 # ---------------------------------------------------------------------- delegation pages
@@ -230,12 +244,14 @@ def shoot_page(camera: Frames, data_dir: Path, n: int, stamp: str | None = None)
 class GreeterNode:
     """A helper's actions over the bus; answers come back as the server's answer dicts (ok, code, message).
 
+    Who the helper is comes from the hall, not from this tablet: a person signs in (PIN or staff card) and the
+    server records every act in their name; `helper` is whoever the mirrored hall says is signed in here.
     It also watches the event stream (`take`) for what the state does not keep: which kiosk issued a ticket."""
 
-    def __init__(self, client: HallClient, helper: str, *, print_at: str | None = None,
+    def __init__(self, client: HallClient, node: str, *, print_at: str | None = None,
                  data_dir: Path | str = "data", camera: Frames | None = None) -> None:
         self.client = client
-        self.helper = helper
+        self.node = node
         self.print_at = print_at
         self.data_dir = Path(data_dir)
         self.camera = camera
@@ -243,15 +259,25 @@ class GreeterNode:
         self._pages = 0
 
     @classmethod
-    def for_config(cls, client: HallClient, cfg: HallConfig, node_id: str, *, helper: str | None = None,
-                   **kw: Any) -> GreeterNode:
+    def for_config(cls, client: HallClient, cfg: HallConfig, node_id: str, **kw: Any) -> GreeterNode:
         """The node's print_at kiosk from the hall file: a notice prints where the helper stands, not anywhere."""
         node = next(n for n in cfg.nodes if n.id == node_id)
-        return cls(client, helper or node_id, print_at=node.print_at, **kw)
+        return cls(client, node_id, print_at=node.print_at, **kw)
 
     @property
     def state(self) -> HallState | None:
         return self.client.state
+
+    @property
+    def helper(self) -> str | None:
+        """The staff id signed in on this tablet, as the hall has it (None: nobody)."""
+        return self.state.on_duty.get(self.node) if self.state is not None else None
+
+    @property
+    def helper_name(self) -> str:
+        st = self.state
+        member = st.staff.get(self.helper) if st is not None and self.helper else None
+        return member.name if member is not None else (self.helper or "")
 
     def take(self, ev: Mapping[str, Any]) -> None:
         if ev.get("type") == "ticket_issued" and ev["data"].get("node"):
@@ -263,42 +289,56 @@ class GreeterNode:
         return help_list(self.state, time.time() if now_ts is None else now_ts, self.origins)
 
     def my_cases(self, now_ts: float | None = None) -> list[CaseItem]:
-        if self.state is None:
+        if self.state is None or self.helper is None:
             return []
         return my_cases(self.state, self.helper, time.time() if now_ts is None else now_ts)
 
-    async def _send(self, command: dict[str, Any]) -> dict[str, Any]:
-        return await self.client.request({k: v for k, v in command.items() if v is not None})
+    async def _send(self, model: type[c.Cmd], **fields: Any) -> dict[str, Any]:
+        """The command built from its model here, so a bad field is said before anything is sent."""
+        try:
+            command = c.build(model, **fields)
+        except c.CommandInvalid as exc:
+            return {"ok": False, "op": fields.get("op", model.model_fields["op"].default), "code": "invalid",
+                    "message": str(exc)}
+        return await self.client.send(command)
+
+    # signing in: the person behind every act
+
+    async def sign_in(self, staff: str, pin: str) -> dict[str, Any]:
+        return await self._send(c.SignIn, staff=staff.strip(), pin=pin.strip())
+
+    async def sign_in_card(self, card: str) -> dict[str, Any]:
+        return await self._send(c.SignIn, card=card)
+
+    async def sign_out(self) -> dict[str, Any]:
+        return await self._send(c.SignOut, reason="signed out")
 
     # help requests
 
     async def claim(self, help_id: str) -> dict[str, Any]:
-        return await self._send({"op": "claim_help", "help_id": help_id, "helper": self.helper})
+        return await self._send(c.ClaimHelp, help_id=help_id)
 
     async def hand_over(self, help_id: str, to_helper: str, note: str = "") -> dict[str, Any]:
-        return await self._send({"op": "handover_help", "help_id": help_id, "from_helper": self.helper,
-                                 "to_helper": to_helper, "note": note})
+        return await self._send(c.HandoverHelp, help_id=help_id, to_helper=to_helper, note=note)
 
     async def finish(self, help_id: str) -> dict[str, Any]:
-        return await self._send({"op": "finish_help", "help_id": help_id, "helper": self.helper})
+        return await self._send(c.FinishHelp, help_id=help_id)
 
     async def cancel(self, help_id: str, reason: str) -> dict[str, Any]:
-        return await self._send({"op": "cancel_help", "help_id": help_id, "by": self.helper, "reason": reason})
+        return await self._send(c.CancelHelp, help_id=help_id, reason=reason)
 
     async def change_group(self, ticket: str, group: str, reason: str) -> dict[str, Any]:
-        return await self._send({"op": "change_group", "ticket": ticket, "group": group, "by": self.helper,
-                                 "reason": reason})
+        return await self._send(c.ChangeGroup, ticket=ticket, group=group, reason=reason)
 
     async def requeue(self, ticket: str, position: str = "end") -> dict[str, Any]:
-        return await self._send({"op": "requeue", "ticket": ticket, "position": position})
+        return await self._send(c.Requeue, ticket=ticket, position=position)  # type: ignore[arg-type]
 
     # tickets
 
     async def issue(self, service: str, group: str = "normal", *,
                     birth_date: date | str | None = None) -> dict[str, Any]:
         """A walk-in registered by the helper (the visitor never went to a kiosk)."""
-        born = birth_date.isoformat() if isinstance(birth_date, date) else birth_date
-        return await self._send({"op": "issue", "service": service, "group": group, "birth_date": born})
+        return await self._send(c.Issue, service=service, group=group, birth_date=birth_date)  # type: ignore[arg-type]
 
     async def green_channel(self, service: str, *, birth_date: date | str | None = None) -> dict[str, Any]:
         return await self.issue(service, GREEN_CHANNEL, birth_date=birth_date)
@@ -307,24 +347,22 @@ class GreeterNode:
 
     async def open_consultation(self, name: str, question: str, *, contact: str = "", service: str | None = None,
                                 ticket: str | None = None, answer: str = "") -> dict[str, Any]:
-        return await self._send({"op": "open_consultation", "helper": self.helper, "name": name,
-                                 "contact": contact, "question": question, "service": service, "ticket": ticket,
-                                 "answer": answer})
+        return await self._send(c.OpenConsultation, name=name, contact=contact, question=question,
+                                service=service, ticket=ticket, answer=answer)
 
     async def answer_consultation(self, consultation_id: str, answer: str) -> dict[str, Any]:
-        return await self._send({"op": "answer_consultation", "consultation_id": consultation_id,
-                                 "by": self.helper, "answer": answer})
+        return await self._send(c.AnswerConsultation, consultation_id=consultation_id, answer=answer)
 
     async def refer_consultation(self, consultation_id: str, department: str, note: str = "") -> dict[str, Any]:
-        return await self._send({"op": "refer_consultation", "consultation_id": consultation_id,
-                                 "by": self.helper, "department": department, "note": note})
+        return await self._send(c.ReferConsultation, consultation_id=consultation_id, department=department,
+                                note=note)
 
     # one-time notices
 
     async def issue_notice(self, service: str, missing: list[str], *, ticket: str | None = None) -> dict[str, Any]:
         """Printed on this tablet's print_at kiosk (the kiosk prints on the notice_issued event)."""
-        return await self._send({"op": "issue_notice", "service": service, "missing": list(missing),
-                                 "by": self.helper, "ticket": ticket, "print_at": self.print_at})
+        return await self._send(c.IssueNotice, service=service, missing=list(missing), ticket=ticket,
+                                print_at=self.print_at)
 
     # delegations
 
@@ -338,21 +376,23 @@ class GreeterNode:
 
     async def record_delegation(self, principal: str, services: list[str], pages: list[PageShot], *,
                                 ticket: str | None = None) -> dict[str, Any]:
-        return await self._send({"op": "record_delegation", "helper": self.helper, "principal": principal,
-                                 "services": list(services), "pages": [p.record() for p in pages],
-                                 "ticket": ticket})
+        return await self._send(c.RecordDelegation, principal=principal, services=list(services),
+                                pages=[p.record() for p in pages], ticket=ticket)
 
     async def complete_delegation(self, delegation_id: str, note: str = "") -> dict[str, Any]:
-        return await self._send({"op": "complete_delegation", "delegation_id": delegation_id, "by": self.helper,
-                                 "note": note})
+        return await self._send(c.CloseDelegation, op="complete_delegation", delegation_id=delegation_id,
+                                note=note)
 
     async def cancel_delegation(self, delegation_id: str, note: str) -> dict[str, Any]:
-        return await self._send({"op": "cancel_delegation", "delegation_id": delegation_id, "by": self.helper,
-                                 "note": note})
+        return await self._send(c.CloseDelegation, op="cancel_delegation", delegation_id=delegation_id, note=note)
 
     # follow-ups
 
     async def assign_followup(self, followup_id: str, owner: str | None = None,
                               due: date | None = None) -> dict[str, Any]:
-        return await self._send({"op": "assign_followup", "followup_id": followup_id,
-                                 "owner": owner or self.helper, "due": due.isoformat() if due else None})
+        return await self._send(c.AssignFollowUp, followup_id=followup_id, owner=owner or self.helper,
+                                due=due)
+
+    async def close_followup(self, followup_id: str, note: str) -> dict[str, Any]:
+        """A supervisor's close of a bad rating's follow-up, with what was done (回访结果)."""
+        return await self._send(c.CloseFollowUp, followup_id=followup_id, note=note)

@@ -24,6 +24,7 @@ from devices.idcard.reader import IdCardReader
 from devices.printer.driver import PrinterNotReady, TicketPrinter
 from devices.printer.ticket import QR, Line, Ticket, layout
 from hall_bus.config import HallConfig
+from hall_bus.domain import commands as c
 from hall_bus.nodes.device_status import StatusReporter
 from hall_bus.wire.client import HallClient
 
@@ -80,12 +81,13 @@ class KioskAgent:
         if card is None and use_card:
             card, card_note = await self.read_card()
         printer_ready, printer_note = await self._printer_ready()
-        cmd: dict[str, Any] = {"op": "issue", "service": service, "node": self.node, **facts}
-        if group:
-            cmd["group"] = group
-        if card is not None and card.birth is not None:
-            cmd["birth_date"] = card.birth.isoformat()
-        answer = await self.client.request(cmd)
+        born = card.birth.isoformat() if card is not None and card.birth is not None else None
+        try:
+            cmd = c.build(c.Issue, service=service, node=self.node, group=group or None, birth_date=born, **facts)
+        except c.CommandInvalid as exc:
+            return KioskOutcome({"ok": False, "op": "issue", "code": "invalid", "message": str(exc)},
+                                card_note=card_note, printer_note=printer_note)
+        answer = await self.client.send(cmd)
         outcome = KioskOutcome(answer, card_note=card_note, printer_note=printer_note)
         if not outcome.ok:
             return outcome

@@ -19,7 +19,7 @@ from typing import Any
 
 from hall_bus.clock import ManualClock
 from hall_bus.config import HallConfig
-from hall_bus.domain.commands import parse_command
+from hall_bus.domain import commands as c
 from hall_bus.domain.engine import CommandRejected, QueueEngine
 from hall_bus.stats import percentile
 
@@ -36,14 +36,15 @@ HOME_VISIT_TRAVEL_MINUTES = 30  # 上门办: each way; the helper leaves this lo
 STAYS_WITH_VISITOR = frozenset({"accompany", "delegate", "wheelchair_push"})
 DRAIN_UNTIL = time(19, 0)  # counters serve everyone holding a ticket, but not all night
 
-Submit = Callable[[dict[str, Any]], dict[str, Any]]
+Submit = Callable[[c.Cmd], dict[str, Any]]
 
 
 def engine_submitter(engine: QueueEngine, sink: list[dict[str, Any]]) -> Submit:
     """Submit straight to an in-memory engine (no ledger): the day runs in a fraction of a second."""
 
-    def submit(raw: dict[str, Any]) -> dict[str, Any]:
-        cmd = parse_command(raw)
+    def submit(cmd: c.Cmd | dict[str, Any]) -> dict[str, Any]:
+        if isinstance(cmd, dict):  # a scenario line or a test's hand-made command
+            cmd = c.parse_command(cmd)
         try:
             events, result = engine.execute(cmd)
         except CommandRejected as exc:
@@ -127,11 +128,11 @@ class DaySimulation:
     def _secs(self, t: time) -> float:
         return t.hour * 3600 + t.minute * 60 + t.second
 
-    def _send(self, now: float, cmd: dict[str, Any]) -> dict[str, Any]:
+    def _send(self, now: float, cmd: c.Cmd) -> dict[str, Any]:
         self.clock.set(self.base + timedelta(seconds=now))
         answer = self.submit(cmd)
         if not answer["ok"] and answer["code"] not in ("queue_empty",):
-            self.unknown_rejections.append(f"{cmd['op']}: {answer['message']}")
+            self.unknown_rejections.append(f"{cmd.op}: {answer['message']}")
         return answer
 
     def _plan_arrivals(self) -> None:
@@ -159,12 +160,12 @@ class DaySimulation:
 
     def _on_arrive(self, now: float, arg: tuple[str, str]) -> None:
         service, group = arg
-        cmd: dict[str, Any] = {"op": "issue", "service": service, "group": group, "node": "kiosk-1"}
-        appt_s = None
+        appt_s = appointment_at = None
         if self.cfg.groups[group].appointment:
             appt_s = max(now + 3600, 14 * 3600) + self.rng.uniform(0, 2 * 3600)
-            cmd["appointment_at"] = (self.base + timedelta(seconds=appt_s)).isoformat()
-        answer = self._send(now, cmd)
+            appointment_at = self.base + timedelta(seconds=appt_s)
+        answer = self._send(now, c.Issue(service=service, group=group, node="kiosk-1",  # type: ignore[arg-type]
+                                         appointment_at=appointment_at))
         if not answer["ok"]:
             return
         ticket = answer["result"]["ticket"]
@@ -192,30 +193,32 @@ class DaySimulation:
     # ------------------------------------------------------------------ counters
 
     def _on_counter_free(self, now: float, number: int) -> None:
-        answer = self._send(now, {"op": "call_next", "counter": number})
+        answer = self._send(now, c.CounterOp(op="call_next", counter=number))
         if not answer["ok"]:
             self.idle_counters.add(number)
             return
         ticket = answer["result"]["ticket"]
         if ticket in self.absent:
-            self._at(now + RECALL_GAP_S, "recall", number)
+            self._at(now + RECALL_GAP_S, "recall", (number, ticket))
             self.busy_s[str(number)] += RECALL_GAP_S
             return
-        self._at(now + WALK_S, "start", number)
+        self._at(now + WALK_S, "start", (number, ticket))
         avg = self.cfg.services_by_name[answer["result"]["service"]].avg_minutes
         duration = max(60.0, self.rng.gammavariate(4.0, avg * 60 / 4.0))
         self.busy_s[str(number)] += WALK_S + duration
         self._at(now + WALK_S + duration, "finish", (number, ticket))
 
-    def _on_start(self, now: float, number: int) -> None:
-        self._send(now, {"op": "start", "counter": number})
+    def _on_start(self, now: float, arg: tuple[int, str]) -> None:
+        number, ticket = arg
+        self._send(now, c.AtWindow(op="start", counter=number, ticket=ticket))
 
     def _on_rate(self, now: float, arg: tuple[str, int]) -> None:
         ticket, level = arg
-        self._send(now, {"op": "rate", "ticket": ticket, "level": level})
+        self._send(now, c.Rate(ticket=ticket, level=level))
 
-    def _on_recall(self, now: float, number: int) -> None:
-        answer = self._send(now, {"op": "recall", "counter": number})
+    def _on_recall(self, now: float, arg: tuple[int, str]) -> None:
+        number, ticket = arg
+        answer = self._send(now, c.AtWindow(op="recall", counter=number, ticket=ticket))
         if answer["ok"] and answer["result"].get("no_show"):
             ticket = answer["result"]["ticket"]
             self.ended.add(ticket)
@@ -223,16 +226,17 @@ class DaySimulation:
             self._at(now, "counter_free", number)
         elif answer["ok"]:
             self.busy_s[str(number)] += RECALL_GAP_S
-            self._at(now + RECALL_GAP_S, "recall", number)
+            self._at(now + RECALL_GAP_S, "recall", (number, ticket))
 
     def _on_finish(self, now: float, arg: tuple[int, str]) -> None:
         number, ticket = arg
         r = self.rng.random()
-        cmd: dict[str, Any] = {"op": "finish", "counter": number}
         if r < REFUSED_RATE:
-            cmd.update(outcome="refused", reason="不符合受理条件")
+            cmd = c.Finish(counter=number, ticket=ticket, outcome="refused", reason="不符合受理条件")
         elif r < REFUSED_RATE + MATERIALS_MISSING_RATE:
-            cmd.update(outcome="materials_missing", materials=["身份证复印件"])
+            cmd = c.Finish(counter=number, ticket=ticket, outcome="materials_missing", materials=["身份证复印件"])
+        else:
+            cmd = c.Finish(counter=number, ticket=ticket)
         self._send(now, cmd)
         self.ended.add(ticket)
         if self.rng.random() < RATING_RATE:
@@ -246,7 +250,7 @@ class DaySimulation:
         if held is not None:
             helper, since = held
             self.helper_busy[helper].append((since, now + 60))
-            self._send(now, {"op": "finish_help", "help_id": self.help_of_ticket[ticket], "helper": helper})
+            self._send(now, c.FinishHelp(help_id=self.help_of_ticket[ticket], helper=helper))
             self._at(now + 60, "helper_free", helper)
 
     # ------------------------------------------------------------------ helpers
@@ -266,7 +270,7 @@ class DaySimulation:
         if due:
             help_id = min(due, key=lambda h: self.home_visits[h][0])
             appt, service = self.home_visits.pop(help_id)
-            self._send(now, {"op": "claim_help", "help_id": help_id, "helper": helper})
+            self._send(now, c.ClaimHelp(help_id=help_id, helper=helper))
             avg = self.cfg.services_by_name[service].avg_minutes
             served_until = max(now + HOME_VISIT_TRAVEL_MINUTES * 60, appt) + max(
                 600.0, self.rng.gammavariate(4.0, avg * 60 / 4.0))
@@ -280,7 +284,7 @@ class DaySimulation:
             self.idle_helpers.append(helper)
             return
         _, _, help_id, ticket = heapq.heappop(self.help_queue)
-        answer = self._send(now, {"op": "claim_help", "help_id": help_id, "helper": helper})
+        answer = self._send(now, c.ClaimHelp(help_id=help_id, helper=helper))
         if not answer["ok"]:
             self._at(now, "helper_free", helper)
             return
@@ -292,12 +296,12 @@ class DaySimulation:
 
     def _on_guide_done(self, now: float, arg: tuple[str, str]) -> None:
         helper, help_id = arg
-        self._send(now, {"op": "finish_help", "help_id": help_id, "helper": helper})
+        self._send(now, c.FinishHelp(help_id=help_id, helper=helper))
         self._on_helper_free(now, helper)
 
     def _on_visit_done(self, now: float, arg: tuple[str, str, float]) -> None:
         helper, help_id, back = arg
-        self._send(now, {"op": "finish_help", "help_id": help_id, "helper": helper})
+        self._send(now, c.FinishHelp(help_id=help_id, helper=helper))
         self._at(back, "helper_free", helper)
 
 

@@ -17,9 +17,11 @@ from pathlib import Path
 from typing import Any
 
 from hall_bus.config import HallConfig, Node
+from hall_bus.domain import commands as cmds
 from hall_bus.nodes.board import call_text
 from hall_bus.sim.daysim import WALK_S, plan_arrivals
 from hall_bus.sim.demo_devices import DemoDevices
+from hall_bus.sim.roster import DEMO_STAFF, seed_roster
 from hall_bus.stats import percentile
 from hall_bus.wire.client import BusError, BusTimeout, HallClient
 from hall_bus.wire.keys import KeyStore
@@ -72,7 +74,7 @@ class Demo:
             delay = start + (at - t0) / self.speed - time.monotonic()
             if delay > 0:
                 await asyncio.sleep(delay)
-            answer = await client.request({"op": "issue", "service": service, "group": group, "node": "kiosk-1"})
+            answer = await client.send(cmds.Issue(service=service, group=group))
             if answer["ok"]:
                 self.issued += 1
 
@@ -81,22 +83,22 @@ class Demo:
             help_id = await requests.get()
             await asyncio.sleep(60 / self.speed)  # a helper walks over
             with contextlib.suppress(BusTimeout, BusError):
-                await client.request({"op": "claim_help", "help_id": help_id, "helper": "小满"})
+                await client.send(cmds.ClaimHelp(help_id=help_id))  # in the name of whoever signed in there
 
     async def counter(self, client: HallClient, number: int) -> None:
         while True:
-            answer = await client.request({"op": "call_next", "counter": number})
+            answer = await client.send(cmds.CounterOp(op="call_next", counter=number))
             if not answer["ok"]:
                 await asyncio.sleep(0.2)
                 continue
             r = answer["result"]
             await asyncio.sleep(self.service_seconds(r["service"]))
-            await client.request({"op": "start", "counter": number})
-            await client.request({"op": "finish", "counter": number})
+            await client.send(cmds.AtWindow(op="start", counter=number, ticket=r["ticket"]))
+            await client.send(cmds.Finish(counter=number, ticket=r["ticket"]))
             self.finished += 1
             if self.rng.random() < 0.7:
                 level = self.rng.choices([5, 4, 3, 2, 1], [70, 20, 6, 3, 1])[0]  # 5 = 非常满意
-                await client.request({"op": "rate", "ticket": r["ticket"], "level": level})
+                await client.send(cmds.Rate(ticket=r["ticket"], level=level))
 
     def service_seconds(self, service: str) -> float:
         """Real seconds a case takes at the demo's speed: walking to the window, then the service itself."""
@@ -142,6 +144,7 @@ async def run_demo(cfg: HallConfig, *, duration: float | None, speed: float, cou
                             event_endpoint="tcp://127.0.0.1:*")
         server_task = asyncio.create_task(server.run(stop))
         await server.ready.wait()
+        seed_roster(server.core, DEMO_STAFF)
         requests: asyncio.Queue[str] = asyncio.Queue()
 
         def client(node: str, **kw: Any) -> HallClient:
@@ -162,8 +165,10 @@ async def run_demo(cfg: HallConfig, *, duration: float | None, speed: float, cou
         keypad_node = f"counter-{demo.windows[0]}"  # mirrors the hall: its keypad shows what the hall says
         others = {node: client(node, subscribe=False) for node in nodes if node not in ("board-1", keypad_node)}
         others[keypad_node] = client(keypad_node, config=cfg)
-        for c in [board, *others.values()]:
-            await c.start()
+        for each in [board, *others.values()]:
+            await each.start()
+        xm = DEMO_STAFF[0]
+        await others["greeter-1"].send(cmds.SignIn(staff=xm.staff, pin=xm.pin))
         hall_devices.start_counter(others[keypad_node])
         print(f"{cfg.hall.name} · 叫号屏 call board  (windows {', '.join(map(str, demo.windows))}; "
               f"1 real second = {speed:.0f} hall seconds; Ctrl-C to stop)", flush=True)
@@ -200,8 +205,8 @@ async def run_demo(cfg: HallConfig, *, duration: float | None, speed: float, cou
                 shown.stop()
             await hall_devices.close()
         print(f"demo over after {time.monotonic() - start:.0f} s: {demo.summary()}", flush=True)
-        for c in [board, *others.values()]:
-            await c.close()
+        for each in [board, *others.values()]:
+            await each.close()
         stop.set()
         await server_task
     return 0

@@ -30,6 +30,7 @@ import zmq.asyncio
 from zmq.utils.monitor import parse_monitor_message
 
 from hall_bus.config import HallConfig
+from hall_bus.domain.commands import Cmd
 from hall_bus.domain.registry import apply_event
 from hall_bus.domain.state import HallState
 from hall_bus.wire import protocol as p
@@ -297,6 +298,10 @@ class HallClient:
         except TimeoutError:
             raise BusTimeout("not connected to the hall server") from None
         return await self._ask("command", {"request_id": rid, "command": cmd}, timeout=timeout, retries=retries)
+
+    async def send(self, command: Cmd, *, timeout: float = 1.0, retries: int = 10) -> dict[str, Any]:
+        """Send a command built from its model (`client.send(Finish(counter=5, ticket="E002"))`)."""
+        return await self.request(command.wire(), timeout=timeout, retries=retries)
 
     async def status(self, timeout: float = 2.0) -> dict[str, Any]:
         return await self._ask("status", {}, timeout=timeout, retries=2)

@@ -112,11 +112,13 @@ def decode_server(frames: list[bytes]) -> tuple[str, dict[str, Any]]:
     return kind, orjson.loads(frames[2])
 
 
-def authorize(role: str, own_counter: int | None, command: Any, ticket_counter: int | None = None) -> str | None:
+def authorize(role: str, own_counter: int | None, command: Any, ticket_counter: int | None = None, *,
+              serves: frozenset[str] | None = None, print_at: str | None = None) -> str | None:
     """Why this node may not send this command, or None if it may.
 
     Who may send what is declared on each command model (`roles`, `own_window`); admin may send everything.
-    A counter node acts only for its own window, and rates only the cases finished there (its evaluation pad).
+    A counter node acts only for its own window, rates only the cases finished there (its evaluation pad), and
+    tells missing materials only for a service its window serves (`serves`), on its zone's kiosk (`print_at`).
     """
     op = command.op
     if role == "admin":
@@ -134,9 +136,15 @@ def authorize(role: str, own_counter: int | None, command: Any, ticket_counter: 
         window = getattr(command, "counter", None)
         if window is not None and window != own_counter:
             return f"this node operates window {own_counter}, not window {window}"
-        if op == "rate" and ticket_counter is not None and ticket_counter != own_counter:
-            return f"this pad rates cases of window {own_counter}; that case was at window {ticket_counter}"
-    if role == "counter" and command.op == "issue_notice" and ticket_counter is not None \
+    if role == "counter" and type(command).own_case and getattr(command, "ticket", None) \
             and ticket_counter != own_counter:
-        return f"this window tells the visitors of window {own_counter}; that case was at window {ticket_counter}"
+        where = f"window {ticket_counter}" if ticket_counter is not None else "no window"
+        if op == "rate":
+            return f"this pad rates cases finished at window {own_counter}; that case was at {where}"
+        return f"this window tells the visitors of window {own_counter}; that case was at {where}"
+    if role == "counter" and op == "issue_notice":
+        if serves is not None and command.service not in serves:
+            return f"window {own_counter} does not serve {command.service}; its clerks tell only its own services"
+        if command.print_at is not None and command.print_at != print_at:
+            return f"this window's slips print at {print_at or 'no kiosk'}, not {command.print_at}"
     return None

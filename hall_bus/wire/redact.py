@@ -1,31 +1,95 @@
 """What the bus publishes of visitors' personal data: masked. Every node subscribes to one event stream and may
 ask for a snapshot — kiosks, boards and displays included — so names and phone numbers of consultations and
 delegation agreements go out as 张** and 138****5678. The ledger keeps them whole for the 台账, read by the
-supervisor's report (`hallctl report --unmasked`, admin only)."""
+supervisor's report (`hallctl report --unmasked`, admin only).
+
+Free text is where personal data hides: a clerk types the visitor's ID number into a refusal reason, a greeter
+writes "张秀英, 13812345678, 平安县城关镇建设路12号" into a consultation question. Every free-text field is
+therefore masked too: ID numbers, phones, addresses, and the names of the hall's own cases (consultation names,
+delegation principals) wherever they appear. Staff PIN hashes and card numbers never leave the server.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+import re
+from typing import TYPE_CHECKING, Any
 
-from devices.privacy import mask_name, mask_phone
+from devices.privacy import mask_address, mask_name, mask_phone, mask_text
+
+if TYPE_CHECKING:
+    from hall_bus.domain.state import HallState
 
 EVENT_FIELDS = {"consultation_opened": {"name": mask_name, "contact": mask_phone},
                 "delegation_signed": {"principal": mask_name}}
 STATE_FIELDS = {"consultations": {"name": mask_name, "contact": mask_phone}, "delegations": {"principal": mask_name}}
+FREE_TEXT = frozenset({"question", "answer", "note", "reason", "comment", "text", "notice", "problem", "department",
+                       "materials", "items", "free_items", "missing"})
+SECRET = frozenset({"pin_hash", "card"})  # staff credentials: the server's alone
+STATE_FREE_TEXT = {"consultations": FREE_TEXT, "delegations": FREE_TEXT, "followups": FREE_TEXT}
+
+# An address as people write one: places (…省…市…县…镇…村, …路, …小区) ending in a house, unit or group number.
+_PLACE = r"[\u4e00-\u9fff]{1,12}?(?:省|市|县|区|镇|乡|村|路|街|巷|弄|里|大道|小区|社区|花园|公寓)"
+_NUMBERED = r"[0-9一二三四五六七八九十百]+\s*(?:号院|号楼|号|栋|幢|单元|室|楼|组|排)"
+_ADDRESS_RE = re.compile(rf"(?:{_PLACE})+\s*(?:{_PLACE}|[\u4e00-\u9fff]{{0,8}}?)?\s*(?:{_NUMBERED}[\s\-]*)+")
 
 
-def _masked(data: dict[str, Any], fields: dict[str, Any]) -> dict[str, Any]:
-    return {k: (fields[k](v) if k in fields and isinstance(v, str) else v) for k, v in data.items()}
+def mask_free(text: str, names: frozenset[str] | tuple[str, ...] = ()) -> str:
+    """Free text as it may go on the bus: numbers, addresses and the given names masked."""
+    text = mask_text(text)
+    text = _ADDRESS_RE.sub(lambda m: mask_address(m.group(0), keep=min(4, len(m.group(0)) // 3)), text)
+    for name in sorted(names, key=len, reverse=True):  # 张秀英 before 张秀
+        if len(name) >= 2 and name in text:
+            text = text.replace(name, mask_name(name))
+    return text
 
 
-def public_event(ev: dict[str, Any]) -> dict[str, Any]:
-    fields = EVENT_FIELDS.get(ev["type"])
-    return {**ev, "data": _masked(ev["data"], fields)} if fields else ev
+def case_names(state: HallState | None) -> frozenset[str]:
+    """Every visitor name the hall holds today: any of them may turn up in any free text."""
+    if state is None:
+        return frozenset()
+    names = {q.name for q in state.consultations.values()} | {d.principal for d in state.delegations.values()}
+    return frozenset(n.strip() for n in names if n and n.strip())
 
 
-def public_state(state: dict[str, Any]) -> dict[str, Any]:
+def _value(value: Any, names: frozenset[str]) -> Any:
+    if isinstance(value, str):
+        return mask_free(value, names)
+    if isinstance(value, list):
+        return [mask_free(v, names) if isinstance(v, str) else v for v in value]
+    return value
+
+
+def _masked(data: dict[str, Any], fields: dict[str, Any], free: frozenset[str],
+            names: frozenset[str]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for k, v in data.items():
+        if k in SECRET:  # kept as a key, so a mirror loads the same shape; the value stays on the server
+            out[k] = "" if k == "pin_hash" else None
+            continue
+        if k in fields and isinstance(v, str):
+            out[k] = fields[k](v)
+        elif k in free:
+            out[k] = _value(v, names)
+        else:
+            out[k] = v
+    return out
+
+
+def public_event(ev: dict[str, Any], state: HallState | None = None) -> dict[str, Any]:
+    data = ev["data"]
+    names = case_names(state)
+    own = [data.get(k) for k in ("name", "principal")]
+    if any(isinstance(n, str) and n.strip() for n in own):
+        names = names | {n.strip() for n in own if isinstance(n, str) and n.strip()}
+    return {**ev, "data": _masked(data, EVENT_FIELDS.get(ev["type"], {}), FREE_TEXT, names)}
+
+
+def public_state(state: dict[str, Any], names: frozenset[str] = frozenset()) -> dict[str, Any]:
     out = dict(state)
-    for section, fields in STATE_FIELDS.items():
+    for section, free in STATE_FREE_TEXT.items():
         if section in out:
-            out[section] = {k: _masked(v, fields) for k, v in out[section].items()}
+            fields = STATE_FIELDS.get(section, {})
+            out[section] = {k: _masked(v, fields, free, names) for k, v in out[section].items()}
+    if "staff" in out:
+        out["staff"] = {k: _masked(m, {}, frozenset(), names) for k, m in out["staff"].items()}
     return out

@@ -30,13 +30,13 @@ from zmq.auth.asyncio import AsyncioAuthenticator
 from devices.privacy import mask_text
 from hall_bus.clock import Clock, SystemClock
 from hall_bus.config import HallConfig
-from hall_bus.domain.commands import CommandInvalid, parse_command
+from hall_bus.domain.commands import CommandInvalid, SignOut, Tick, parse_command
 from hall_bus.errors import UserError
 from hall_bus.stats import percentile
 from hall_bus.store.core import HallCore
 from hall_bus.wire import protocol as p
 from hall_bus.wire.keys import KeyStore
-from hall_bus.wire.redact import public_event, public_state
+from hall_bus.wire.redact import case_names, public_event, public_state
 
 log = logging.getLogger("hall.server")
 MAX_BATCH = 256
@@ -54,6 +54,7 @@ class Session:
     last_seen: float
     messages: int = 0
     gone: bool = False
+    last_act: float = 0.0  # time.monotonic() of its last command: a tablet left alone signs its person out
 
 
 @dataclass
@@ -122,7 +123,9 @@ class HallServer:
         self.limit = bus.max_message_bytes
         self.counters_of = {n.id: n.counter for n in config.nodes}
         self.roles_of = {n.id: n.role for n in config.nodes}
+        self.print_at_of = {n.id: n.print_at for n in config.nodes}
         self.ready = asyncio.Event()
+        self._started_mono = time.monotonic()
         self.pub_rebinds = 0
         self.pub_rebound_at = 0.0  # time.time() when the event socket was last bound afresh
         self._pub_unbound = False
@@ -199,6 +202,7 @@ class HallServer:
             await self._check_keys()
             now = time.time()
             await self._tick_if_due()
+            await self._sign_out_idle()
             await self.pub.send_multipart([p.TOPIC_HEARTBEAT, p.dumps({"seq": self.core.state.seq, "time": now})])
             for s in self.sessions.values():
                 if not s.gone and now - s.last_seen > self.cfg.bus.node_timeout_seconds:
@@ -211,10 +215,27 @@ class HallServer:
         tick would change something, send one through the core like any command, and publish its events."""
         if not self.core.engine.work_due():
             return
-        answer = self.core.submit({"op": "tick"})
+        await self._housekeeping(Tick())
+
+    async def _housekeeping(self, command: Any) -> None:
+        """A command of the hall's own (no node sent it): run through the core like any, its events published."""
+        answer = self.core.submit(command)
         for ev in answer.get("events", []):
-            await self.pub.send_multipart([p.TOPIC_EVENT, p.dumps(public_event(ev))])
+            await self.pub.send_multipart([p.TOPIC_EVENT, p.dumps(public_event(ev, self.core.state))])
             self.stats.events_published += 1
+
+    async def _sign_out_idle(self) -> None:
+        """A tablet or panel nobody has used for `staff_idle_minutes` signs its person out: a tablet left on
+        the greeters' desk must not go on acting in someone's name. A server restart counts as activity."""
+        limit = self.cfg.hall.staff_idle_minutes * 60
+        now = time.monotonic()
+        for node in list(self.core.state.on_duty):
+            s = self.sessions.get(node)
+            last = s.last_act if s is not None and s.last_act else self._started_mono
+            if now - last > limit:
+                log.info("signing out %s on %s: idle for %.0f min", self.core.state.on_duty[node], node,
+                         (now - last) / 60)
+                await self._housekeeping(SignOut(node=node, reason="idle"))
 
     async def _check_keys(self) -> None:
         """Cut off every node whose key was revoked or replaced since we last looked: on both sockets.
@@ -394,17 +415,51 @@ class HallServer:
             cmd = parse_command(raw)
         except CommandInvalid as exc:
             return {"request_id": rid, "ok": False, "code": "invalid", "message": str(exc)}
-        if "node" in type(cmd).model_fields:  # the ledger records who really sent it, whatever the body says
-            cmd = cmd.model_copy(update={"node": session.node})
+        model = type(cmd)
+        update: dict[str, Any] = {}
+        if "node" in model.model_fields:  # the ledger records who really sent it, whatever the body says
+            update["node"] = session.node
+        state = self.core.state
+        person = state.on_duty.get(session.node)
+        if session.role in ("greeter", "counter") and (model.needs_person or model.duty):
+            refusal = self._check_person(session, cmd, person)
+            if refusal is not None:
+                code, why = refusal
+                log.warning("refused %s from %s: %s", cmd.op, session.node, why)
+                return {"request_id": rid, "ok": False, "op": cmd.op, "code": code, "message": why}
+            if model.person_field is not None:
+                update[model.person_field] = person
+        update["actor"] = person or session.node  # every event names who did it: the person, else the node
+        cmd = cmd.model_copy(update=update)
         ticket_counter = None
-        if cmd.op in ("rate", "issue_notice") and getattr(cmd, "ticket", None):
+        if model.own_case and getattr(cmd, "ticket", None):
             t = self.core.engine.find_ticket(cmd.ticket)
             ticket_counter = t.counter if t else None
-        why = p.authorize(session.role, session.counter, cmd, ticket_counter)
+        serves = None
+        if session.counter is not None and session.counter in self.cfg.counters_by_number:
+            serves = frozenset(self.cfg.counters_by_number[session.counter].services)
+        why = p.authorize(session.role, session.counter, cmd, ticket_counter, serves=serves,
+                          print_at=self.print_at_of.get(session.node))
         if why is not None:
             log.warning("refused %s from %s: %s", cmd.op, session.node, why)
             return {"request_id": rid, "ok": False, "op": cmd.op, "code": "forbidden", "message": why}
+        session.last_act = time.monotonic()
         return cmd
+
+    def _check_person(self, session: Session, cmd: Any, person: str | None) -> tuple[str, str] | None:
+        """(code, reason) when the person behind a helper's or clerk's command is not who may do it."""
+        model = type(cmd)
+        if person is None:
+            return "not_signed_in", f"nobody is signed in on {session.node}: sign in first (PIN or staff card)"
+        named = getattr(cmd, model.person_field, None) if model.person_field else None
+        if named is not None and named != person:
+            return "wrong_person", (f"{session.node} is signed in as {person}; it may not act as {named} "
+                                    "(that person signs in on their own tablet)")
+        if model.duty is not None:
+            member = self.core.state.staff.get(person)
+            if member is None or model.duty not in member.duties:
+                return "forbidden", f"{cmd.op} needs a {model.duty} (服务督办员); {person} is not one"
+        return None
 
     async def _run_commands(self, commands: list[Any], owners: list[tuple[bytes, str]]) -> None:
         self.stats.commands += len(commands)
@@ -416,7 +471,7 @@ class HallServer:
                 if ev["seq"] in seen:  # a retry inside the batch shares its first answer's events
                     continue
                 seen.add(ev["seq"])
-                await self.pub.send_multipart([p.TOPIC_EVENT, p.dumps(public_event(ev))])
+                await self.pub.send_multipart([p.TOPIC_EVENT, p.dumps(public_event(ev, self.core.state))])
                 self.stats.events_published += 1
         answered: set[int] = set()
         for (identity, rid), answer in zip(owners, answers, strict=True):
@@ -446,7 +501,8 @@ class HallServer:
         elif msg.type == "ping":
             await self._reply(identity, "pong", {"ref": ref, "seq": st.seq})
         elif msg.type == "snapshot":
-            await self._reply(identity, "snapshot", {"ref": ref, "seq": st.seq, "state": public_state(st.to_dict())})
+            await self._reply(identity, "snapshot", {"ref": ref, "seq": st.seq,
+                                                     "state": public_state(st.to_dict(), case_names(st))})
         elif msg.type == "status":
             if session.role != "admin":
                 await self._error(identity, "forbidden", "only admin may read the node status", "status", msg)

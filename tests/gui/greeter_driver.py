@@ -38,7 +38,7 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
     from hall_bus.config import load_config
     from hall_bus.nodes.greeter import GreeterNode, help_list, refusal_words
     from kiosk.greeter import GreeterTabletApp
-    from tests.bus_helpers import NODES, running_hall
+    from tests.bus_helpers import NODES, ROSTER_PIN, roster_commands, running_hall
     from tests.gui.kiosk_driver import missing
 
     cfg = load_config(ROOT / "config" / "hall.example.toml")
@@ -48,7 +48,7 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
 
     async with running_hall(cfg, tmp, [*NODES, "greeter-2"]) as hall:
         client = hall.client("greeter-1", config=cfg)
-        node = GreeterNode.for_config(client, cfg, "greeter-1", helper="王芳", data_dir=tmp / "tablet-data")
+        node = GreeterNode.for_config(client, cfg, "greeter-1", data_dir=tmp / "tablet-data")
         app = GreeterTabletApp(node, cfg)
         client.on_event = app.event
         client.on_resync = app.resynced
@@ -114,6 +114,10 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                 await until(lambda: app.root is not None and Window.width > 0, "the window")
                 await client.start()
                 await until(lambda: app.online, "online")
+                admin = await hall.started("admin", subscribe=False)
+                for command in roster_commands():
+                    assert (await admin.send(command))["ok"]
+                await sign_in()
                 kiosk = await hall.started("kiosk-1", subscribe=False)
                 await frame()
                 if scenario == "screens":
@@ -134,6 +138,29 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             finally:
                 app.stop()
 
+        async def sign_in() -> None:
+            """As the helper does at the start of a shift: the tablet shows only the sign-in screen; a wrong PIN
+            is said in words; the right one opens the tabs, in the helper's name."""
+            await until(lambda: app.root.ids.screens.current == "signin", "the sign-in screen")
+            ids = screen().ids
+            result["tabs_disabled_before_sign_in"] = app.root.ids.tab_help.disabled
+            type_into(ids.staff, "王芳")
+            type_into(ids.pin, "0000")
+            before = len(app.answers)
+            tap(ids.sign_in)
+            await answered(before)
+            result["wrong_pin_words"] = app.message
+            if scenario == "screens":
+                shot("signin")
+            ids.pin.text = ""
+            type_into(ids.pin, ROSTER_PIN)
+            before = len(app.answers)
+            tap(ids.sign_in)
+            await answered(before)
+            await until(lambda: app.signed_in and app.root.ids.screens.current == "help", "signed in")
+            result["signed_in_as"] = app.helper
+            await frame()
+
         async def screens(kiosk: Any) -> None:
             first = await kiosk.request({"op": "issue", "service": "医保", "group": "accompany",
                                          "birth_date": "19500301"})
@@ -141,7 +168,7 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             await kiosk.request({"op": "issue", "service": "人社", "group": "wheelchair_push",
                                  "birth_date": "19380505"})  # this command escalates the first request
             await kiosk.request({"op": "issue", "service": "公安", "group": "guide"})
-            other = GreeterNode(await hall.started("greeter-2", subscribe=False), "李强")
+            other = GreeterNode(await hall.signed_in("greeter-2", "李强", subscribe=False), "greeter-2")
             last = await kiosk.request({"op": "issue", "service": "不动产", "group": "delegate"})
             await other.claim(last["result"]["help_id"])
             await node.open_consultation("张秀英", "异地就医备案要带什么？", service="医保")
@@ -169,8 +196,8 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             result["case_rows"] = [dict(r) for r in app.case_rows]
 
         async def claim_race(kiosk: Any) -> None:
-            other_client = await hall.started("greeter-2", config=cfg)
-            other = GreeterNode(other_client, "李强")
+            other_client = await hall.signed_in("greeter-2", "李强", config=cfg)
+            other = GreeterNode(other_client, "greeter-2")
             rounds = []
             for n in range(4):
                 issued = await kiosk.request({"op": "issue", "service": "医保", "group": "guide"})

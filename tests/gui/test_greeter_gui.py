@@ -34,7 +34,11 @@ def run(scenario: str) -> dict[str, Any]:
 
 def test_every_screen_renders_with_escalated_requests_on_top_and_big_targets() -> None:
     r = run("screens")
-    assert r["shots"] == [f"greeter-{t}.png" for t in ("help", "walkin", "consult", "notice", "deleg", "mine")]
+    assert r["shots"] == [f"greeter-{t}.png" for t in ("signin", "help", "walkin", "consult", "notice", "deleg",
+                                                        "mine")]
+    # the tablet opens on sign-in, its tabs shut; a wrong PIN is said in words; the right one opens them
+    assert r["tabs_disabled_before_sign_in"] and r["wrong_pin_words"] == "工号或密码不对，请再输一次"
+    assert r["signed_in_as"] == "王芳"
     assert all((ARTEFACTS / shot).stat().st_size > 10_000 for shot in r["shots"])
     rows = r["help_rows"]
     assert rows[0]["mark"] == "★ 已升级" and rows[0]["number"] == "E001"  # symbol and words, not only colour
