@@ -82,13 +82,15 @@ def test_roles_on_models_are_known_roles() -> None:
         assert set(model.roles) <= set(ROLES) - {"admin"}, op
 
 
-PIN_HASH = "scrypt$16384$8$1$00000000000000000000000000000000$f9f653f5c34720a7e255cd5c45915267d7bad5862b86d9a71cbe5eefeac08219"
+PIN_HASH = ("scrypt$16384$8$1$00000000000000000000000000000000$f9f653f5c34720a7e255"
+            "cd5c45915267d7bad5862b86d9a71cbe5eefeac08219")
 EXAMPLES = {
     "issue": {"service": "医保"}, "claim_help": {"help_id": "H-1", "helper": "xm-1"},
     "handover_help": {"help_id": "H-1", "from_helper": "a", "to_helper": "b"},
     "finish_help": {"help_id": "H-1", "helper": "a"}, "call_ticket": {"counter": 5, "ticket": "A001"},
     "requeue": {"ticket": "A001"}, "finish": {"counter": 5, "ticket": "A001"},
-    "transfer": {"counter": 5, "ticket": "A001", "to_counter": 6}, "park": {"counter": 5, "ticket": "A001"}, "resume_parked": {"counter": 5, "ticket": "A001"}, "rate": {"ticket": "A001", "level": 1},
+    "transfer": {"counter": 5, "ticket": "A001", "to_counter": 6}, "park": {"counter": 5, "ticket": "A001"},
+    "resume_parked": {"counter": 5, "ticket": "A001"}, "rate": {"ticket": "A001", "level": 1},
     "close_followup": {"followup_id": "FU-000001", "note": "called back"},
     "cancel_help": {"help_id": "H-1", "by": "xm-1", "reason": "declined"}, "tick": {},
     "device_status": {"device": "printer", "ok": False, "problem": "paper out"},

@@ -14,7 +14,8 @@ LINES = [
     {"at": "2026-11-23T09:01:00+08:00", "op": "open_consultation", "helper": "王芳", "name": "张秀英",
      "question": "问<b>题 & <font color=white>隐藏</font>？"},
     {"at": "2026-11-23T09:02:00+08:00", "op": "call_next", "counter": 10},
-    {"at": "2026-11-23T09:10:00+08:00", "op": "finish", "counter": 10, "ticket": "E001", "outcome": "refused", "reason": "a<b & c"},
+    {"at": "2026-11-23T09:10:00+08:00", "op": "finish", "counter": 10, "ticket": "E001", "outcome": "refused",
+     "reason": "a<b & c"},
 ]
 
 
