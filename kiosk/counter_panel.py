@@ -30,6 +30,7 @@ from hall_bus.nodes.counter_panel import (
     CounterPanelNode,
     PanelView,
 )
+from hall_bus.nodes.greeter import STAFF_REFUSALS
 from kiosk.boot import NoChineseFont, prepare
 from kiosk.theme import Theme
 
@@ -59,6 +60,7 @@ class CounterPanelApp(App):
     screen = StringProperty("main")
     theme = ObjectProperty(Theme())
     title_words = StringProperty("")
+    clerk = StringProperty("")  # the signed-in clerk's name, from the hall ("" nobody: the sign-in screen)
     status = StringProperty("closed")
     status_words = StringProperty("")
     online = BooleanProperty(True)
@@ -128,11 +130,12 @@ class CounterPanelApp(App):
 
         Builder.load_file(str(KV))
         root = ScreenManager(transition=NoTransition())
-        for name in ("main", "pad", "finish", "transfer", "rate"):
+        for name in ("main", "pad", "finish", "transfer", "rate", "signin"):
             root.add_widget(getattr(Factory, name.capitalize() + "PanelScreen")(name=name))
         self._fill_static(root)
         self._timers = [Clock.schedule_interval(self._tick, 1.0)]
         self.refresh()
+        root.current = self.screen  # refresh may have chosen a screen before the root was the app's
         return root
 
     def on_start(self) -> None:
@@ -262,6 +265,23 @@ class CounterPanelApp(App):
             self.rate_done = "…"
             self._run(rate(), guard=False)
 
+    def sign_in(self, staff: str, pin: str) -> None:
+        if not staff.strip() or not pin.strip():
+            self.message = "请输入工号和密码"
+            return
+
+        async def sign_in() -> None:
+            answer = await self.node.sign_in(staff, pin)
+            if answer.get("ok") and self.root is not None:
+                self.root.get_screen("signin").ids.pin.text = ""
+            self.message = (f"{answer['result'].get('name', '')} 已登录" if answer.get("ok")
+                            else STAFF_REFUSALS.get(answer.get("code", ""), self.node.message))
+
+        self._run(sign_in())
+
+    def sign_out(self) -> None:
+        self._run(self.node.sign_out())
+
     def skip_rating(self) -> None:
         self._end_rating()
 
@@ -277,6 +297,11 @@ class CounterPanelApp(App):
     def refresh(self) -> None:
         """Copy the model's view into the properties the screens bind to; the only place the UI learns anything."""
         v = self.view = self.node.view()
+        self.clerk = self.node.person_name if self.node.person else ""
+        if not self.clerk and self.screen not in ("signin", "rate"):
+            self.go("signin")  # every tap at a window is recorded in a clerk's name: nobody, no buttons
+        elif self.clerk and self.screen == "signin":
+            self.go("main")
         self.status, self.status_words = v.status, v.status_words
         self.en = v.buttons.as_dict() if self.online else Buttons().as_dict()
         self.message = self.node.message or self.message

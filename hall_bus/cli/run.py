@@ -173,7 +173,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
 
             add_window_options(rp)
         if name == "greeter":
-            rp.add_argument("--helper", help="the helper's name on this tablet (default: the node id)")
             rp.add_argument("--data", default="data", help="where delegation pages are kept (beside the ledger)")
             rp.add_argument("--camera", help="camera index or an image file for delegation pages")
         rp.set_defaults(handler=_run)

@@ -16,6 +16,7 @@ from typing import IO
 
 from devices.printer.decode import decode
 from devices.printer.simulator import PrinterSimulator
+from hall_bus.sim.roster import DEMO_STAFF
 from hall_bus.wire.keys import KeyStore
 
 KIOSK_NODE = "kiosk-2"  # kiosk-1 is the demo's simulated visitors
@@ -68,7 +69,7 @@ class DemoWindows:
         env = {**os.environ, "HALL_STATE_DIR": str(self.tmp)}
         runs = [["run", "display", "--node", DISPLAY_NODE, *common],
                 ["run", "kiosk", "--node", KIOSK_NODE, *common, "--printer", port, "--profile", "xprinter-80"],
-                ["run", "greeter", "--node", GREETER_NODE, *common, "--helper", "王芳", "--data", str(self.tmp)]]
+                ["run", "greeter", "--node", GREETER_NODE, *common, "--data", str(self.tmp)]]
         if self.panel_window:
             runs.append(["run", "counter-panel", "--node", PANEL_NODE, *common])
         for args in runs:
@@ -78,8 +79,10 @@ class DemoWindows:
         print(f"  windows: the hall display and a touch kiosk ({KIOSK_NODE}); tap the kiosk to take a ticket — it "
               "prints here:", file=self.out, flush=True)
         panel = f" and the counter panel of window {self.panel_window}" if self.panel_window else ""
-        print(f"  the greeter tablet ({GREETER_NODE}, 王芳){panel}; notices they issue print at {KIOSK_NODE} too",
+        print(f"  the greeter tablet ({GREETER_NODE}){panel}; notices they issue print at {KIOSK_NODE} too",
               file=self.out, flush=True)
+        people = ", ".join(f"{p.staff} {p.name} ({'、'.join(p.duties)}) PIN {p.pin}" for p in DEMO_STAFF[1:])
+        print(f"  sign in on them with a demo staff id and PIN: {people}", file=self.out, flush=True)
 
     async def show_tickets(self) -> None:
         """Each ticket the kiosk window prints, decoded from the simulated printer's bytes, as its text."""

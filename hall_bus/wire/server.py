@@ -40,6 +40,8 @@ from hall_bus.wire.redact import case_names, public_event, public_state
 
 log = logging.getLogger("hall.server")
 MAX_BATCH = 256
+PIN_TRIES = 5  # wrong PINs in a row on one tablet before it must wait
+PIN_LOCK_SECONDS = 300
 COMMANDS_DOMAIN = "hall-commands"  # ZAP domains: the event socket admits only nodes the hall config knows
 EVENTS_DOMAIN = "hall-events"
 
@@ -126,6 +128,8 @@ class HallServer:
         self.print_at_of = {n.id: n.print_at for n in config.nodes}
         self.ready = asyncio.Event()
         self._started_mono = time.monotonic()
+        self._pin_fails: dict[str, int] = {}  # node -> wrong PINs in a row
+        self._pin_lock: dict[str, float] = {}  # node -> time.monotonic() until which it may not try again
         self.pub_rebinds = 0
         self.pub_rebound_at = 0.0  # time.time() when the event socket was last bound afresh
         self._pub_unbound = False
@@ -419,6 +423,10 @@ class HallServer:
         update: dict[str, Any] = {}
         if "node" in model.model_fields:  # the ledger records who really sent it, whatever the body says
             update["node"] = session.node
+        if cmd.op == "sign_in":
+            locked = self._pin_locked(session.node)
+            if locked:
+                return {"request_id": rid, "ok": False, "op": cmd.op, "code": "pin_locked", "message": locked}
         state = self.core.state
         person = state.on_duty.get(session.node)
         if session.role in ("greeter", "counter") and (model.needs_person or model.duty):
@@ -445,6 +453,25 @@ class HallServer:
             return {"request_id": rid, "ok": False, "op": cmd.op, "code": "forbidden", "message": why}
         session.last_act = time.monotonic()
         return cmd
+
+    def _pin_locked(self, node: str) -> str | None:
+        """Why this tablet may not try a PIN now: PINs are short, so guessing is slowed to a few a quarter hour."""
+        until = self._pin_lock.get(node, 0.0)
+        if time.monotonic() < until:
+            return (f"{PIN_TRIES} wrong PINs in a row on {node}: try again in "
+                    f"{int(until - time.monotonic()) // 60 + 1} min")
+        return None
+
+    def _count_pin(self, node: str, answer: dict[str, Any]) -> None:
+        if answer.get("ok"):
+            self._pin_fails.pop(node, None)
+        elif answer.get("code") in ("bad_pin", "bad_card"):
+            fails = self._pin_fails[node] = self._pin_fails.get(node, 0) + 1
+            if fails >= PIN_TRIES:
+                self._pin_fails.pop(node)
+                self._pin_lock[node] = time.monotonic() + PIN_LOCK_SECONDS
+                log.warning("%d wrong PINs in a row on %s: sign-in locked for %d min", fails, node,
+                            PIN_LOCK_SECONDS // 60)
 
     def _check_person(self, session: Session, cmd: Any, person: str | None) -> tuple[str, str] | None:
         """(code, reason) when the person behind a helper's or clerk's command is not who may do it."""
@@ -474,6 +501,9 @@ class HallServer:
                 await self.pub.send_multipart([p.TOPIC_EVENT, p.dumps(public_event(ev, self.core.state))])
                 self.stats.events_published += 1
         answered: set[int] = set()
+        for cmd, answer in zip(commands, answers, strict=True):
+            if cmd.op == "sign_in":
+                self._count_pin(cmd.node or "", answer)
         for (identity, rid), answer in zip(owners, answers, strict=True):
             if not answer["ok"]:
                 log.info("%s refused for %s (%s): %s", answer.get("op"), rid, answer["code"],

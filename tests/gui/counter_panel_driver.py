@@ -34,7 +34,7 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
     from hall_bus.config import load_config
     from hall_bus.nodes.counter_panel import CounterPanelNode
     from kiosk.counter_panel import CounterPanelApp
-    from tests.bus_helpers import running_hall
+    from tests.bus_helpers import ROSTER_PIN, roster_commands, running_hall
     from tests.gui.kiosk_driver import missing
 
     cfg = load_config(ROOT / "config" / "hall.example.toml")
@@ -98,6 +98,10 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                 await until(lambda: app.root is not None and Window.width > 0, "the window")
                 await client.start()
                 await client.wait_synced(5)
+                admin = await hall.started("admin", subscribe=False)
+                for command in roster_commands():
+                    assert (await admin.send(command))["ok"]
+                await sign_in()
                 if scenario == "case":
                     await case()
                 elif scenario == "pad":
@@ -108,6 +112,19 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                 result["error"] = f"{type(exc).__name__}: {exc}"
             finally:
                 app.stop()
+
+        async def sign_in() -> None:
+            """A clerk at the start of a shift: the panel shows only the sign-in screen until a PIN is right."""
+            await until(lambda: app.screen == "signin", "the sign-in screen")
+            if scenario == "case":
+                await shot("signin")
+            tap(ids()["staff"])
+            ids()["staff"].insert_text("李娜")
+            tap(ids()["pin"])
+            ids()["pin"].insert_text(ROSTER_PIN)
+            await press(ids()["sign_in"])
+            await until(lambda: app.screen == "main" and app.clerk == "李娜", "signed in")
+            result["clerk"] = app.clerk
 
         async def case() -> None:
             await issue(("企业开办", "normal"), ("投资项目", "normal"), ("企业开办", "accompany"),
@@ -155,8 +172,11 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             result["rate_enabled_after"] = not ids()["ask_rating"].disabled
             finished = ledger("ticket_finished")
             result["finished"] = [(f["ticket"], f["number"], f["outcome"], f["materials"]) for f in finished]
-            result["notices"] = [(n["ticket"], n["items"], n["print_at"], n["service"]) for n in
+            result["notices"] = [(n["ticket"], n["items"], n["print_at"], n["service"], n["by"]) for n in
                                  ledger("notice_issued")]
+            result["actors"] = sorted({e["data"].get("actor") for e in hall.server.core.ledger.events()
+                                       if e["type"] in ("ticket_called", "service_started", "ticket_finished",
+                                                        "notice_issued", "rating_recorded")})
             result["ratings"] = [(r["ticket"], r["level"]) for r in ledger("rating_recorded")]
             result["picked"] = picked
             # the next visitor is transferred: the service picker and the position

@@ -32,6 +32,7 @@ def run(scenario: str) -> dict[str, Any]:
 
 def test_a_full_case_with_missing_materials_a_notice_and_a_rating() -> None:
     r = run("case")
+    assert r["clerk"] == "李娜"  # signed in first: every tap below is recorded in her name
     # the preview is the calling order (陪同办 before walk-ins) and 叫下一位 calls its head
     assert r["preview"][0].startswith("A002") and "◆陪同办" in r["preview"][0]
     assert r["called"] == "A002" == r["rate_number"]
@@ -44,7 +45,8 @@ def test_a_full_case_with_missing_materials_a_notice_and_a_rating() -> None:
     assert len(r["finished"]) == 1
     tid, number, outcome, materials = r["finished"][0]
     assert tid.endswith(ticket) and (number, outcome, materials) == ("A002", "materials_missing", r["picked"])
-    assert r["notices"] == [[tid, r["picked"], "kiosk-2", "企业开办"]]
+    assert r["notices"] == [[tid, r["picked"], "kiosk-2", "企业开办", "李娜"]]
+    assert r["actors"] == ["李娜"]  # every event of the panel's taps names the clerk
     assert all(m in r["notice_text"] for m in r["picked"]) and "一次性告知" in r["notice_text"]
     assert r["thanks"] == "谢谢您的评价：满意"
     assert r["ratings"] == [[tid, "满意"]]  # once: the second tap during the thanks sent nothing
@@ -52,7 +54,8 @@ def test_a_full_case_with_missing_materials_a_notice_and_a_rating() -> None:
     assert r["called_second"] == "B001" and r["transfer_same_disabled"]
     assert r["transfers"] == [["B001", "综合受理", "end"]]
     assert r["missing_glyphs"] == []
-    assert {"counter-panel-case-idle.png", "counter-panel-case-finish.png", "counter-panel-case-rate.png",
+    assert {"counter-panel-case-signin.png",
+            "counter-panel-case-idle.png", "counter-panel-case-finish.png", "counter-panel-case-rate.png",
             "counter-panel-case-transfer.png"} <= set(r["shots"])
     assert all((ARTEFACTS / shot).stat().st_size > 10_000 for shot in r["shots"])
 
