@@ -123,6 +123,13 @@ class Tick(_Cmd):
     op: Literal["tick"]
 
 
+class ConfirmClock(_Cmd):
+    """An admin vouches for a wall clock that jumped ahead (hall_bus/clock.py): the hall takes its time from now."""
+
+    op: Literal["confirm_clock"]
+    node: str | None = None  # over the bus, the sender's own node id: who vouched goes into the ledger
+
+
 class CounterOp(_Cmd):
     roles = frozenset({"counter"})
     own_window = True
@@ -304,7 +311,8 @@ class CloseFollowUp(_Cmd):
 Command = Annotated[
     Issue | ClaimHelp | HandoverHelp | FinishHelp | CancelHelp | ChangeGroup | Tick | DeviceStatus | CounterOp
     | CallTicket | Requeue | Finish | Transfer | Park | ResumeParked | Rate | CloseFollowUp | OpenConsultation
-    | AnswerConsultation | ReferConsultation | RecordDelegation | CloseDelegation | IssueNotice | AssignFollowUp,
+    | AnswerConsultation | ReferConsultation | RecordDelegation | CloseDelegation | IssueNotice | AssignFollowUp
+    | ConfirmClock,
     Field(discriminator="op"),
 ]
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(Command)
