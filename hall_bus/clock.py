@@ -189,11 +189,12 @@ class NeverBackwards:
             return
         if self.fault is None or self.fault.kind != kind:
             self.fault = ClockFault(kind, trusted, wall, trusted)
-            what = ("ahead; the hall keeps its own time (no day roll, no expiry) until the wall clock comes back or "
-                    "an admin confirms it: hallctl clock confirm" if kind == "ahead" else
-                    "behind; event times run on from the hall's time until the wall clock catches up")
-            log.warning("wall clock %s is %s the hall's time %s %s", wall.isoformat(timespec="seconds"),
-                        _span(abs((wall - trusted).total_seconds())), trusted.isoformat(timespec="seconds"), what)
+            what = ("the hall keeps its own time (no day roll, no expiry) until the wall clock comes back or an "
+                    "admin confirms it: hallctl clock confirm" if kind == "ahead" else
+                    "event times run on from the hall's time until the wall clock catches up")
+            log.warning("wall clock %s is %s %s the hall's time %s; %s", wall.isoformat(timespec="seconds"),
+                        _span(abs((wall - trusted).total_seconds())), "ahead of" if kind == "ahead" else "behind",
+                        trusted.isoformat(timespec="seconds"), what)
         self.fault.wall, self.fault.trusted = wall, trusted
 
     def confirm(self) -> ClockFault:
