@@ -62,8 +62,6 @@ def hall_day(moment: datetime, tz: ZoneInfo, rollover: time) -> date:
     return shifted.date()
 
 
-
-
 def boot_seconds() -> float:
     """Seconds on a clock that only counts up, including time spent suspended.
 
