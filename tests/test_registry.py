@@ -93,6 +93,7 @@ EXAMPLES = {
     "resume_parked": {"counter": 5, "ticket": "A001"}, "rate": {"ticket": "A001", "level": 1},
     "close_followup": {"followup_id": "FU-000001", "note": "called back"},
     "cancel_help": {"help_id": "H-1", "by": "xm-1", "reason": "declined"}, "tick": {},
+    "confirm_clock": {},
     "device_status": {"device": "printer", "ok": False, "problem": "paper out"},
     "change_group": {"ticket": "A001", "group": "accompany", "by": "xm-1", "reason": "walks with a stick"},
     "open_consultation": {"helper": "xm-1", "name": "张秀英", "question": "医保异地备案要带什么？"},

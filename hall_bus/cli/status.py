@@ -8,6 +8,7 @@ import sys
 import time
 from typing import IO, Any
 
+from hall_bus.cli.clock import clock_line
 from hall_bus.cli.common import add_common, node_client, start_client
 from hall_bus.config import load_config
 from hall_bus.errors import UserError
@@ -18,6 +19,7 @@ def print_status(status: dict[str, Any], out: IO[str] = sys.stdout) -> None:
     day = status["day"] or "(not opened yet)"
     print(f"{status['hall']}  day {day}  ledger seq {status['seq']}  waiting {status['waiting']}  "
           f"uptime {status['uptime_s']:.0f} s", file=out)
+    print(clock_line(status.get("clock")), file=out)  # a wall clock the hall does not believe (hallctl clock)
     print(f"{'node':<14}{'role':<10}{'counter':>8}  {'state':<6}{'since':>10}{'last seen':>11}  messages", file=out)
     for n in status["nodes"]:
         state = "alive" if n["alive"] else "gone"

@@ -167,6 +167,13 @@ class Tick(_Cmd):
     op: Literal["tick"] = "tick"
 
 
+class ConfirmClock(_Cmd):
+    """An admin vouches for a wall clock that jumped ahead (hall_bus/clock.py): the hall takes its time from now."""
+
+    op: Literal["confirm_clock"]
+    node: str | None = None  # over the bus, the sender's own node id: who vouched goes into the ledger
+
+
 class CounterOp(_Cmd):
     """A window's own state: open, close, pause, resume, and calling the next visitor (who is not known yet)."""
 
@@ -458,7 +465,7 @@ Command = Annotated[
     Issue | ClaimHelp | HandoverHelp | FinishHelp | CancelHelp | ChangeGroup | Tick | DeviceStatus | CounterOp
     | AtWindow | CallTicket | Requeue | Finish | Transfer | Park | ResumeParked | Rate | CloseFollowUp
     | OpenConsultation | AnswerConsultation | ReferConsultation | RecordDelegation | CloseDelegation | IssueNotice
-    | AssignFollowUp | AddStaff | DisableStaff | ResetPin | SignIn | SignOut,
+    | AssignFollowUp | AddStaff | DisableStaff | ResetPin | SignIn | SignOut | ConfirmClock,
     Field(discriminator="op"),
 ]
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(Command)

@@ -12,13 +12,14 @@ import json
 import sys
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import datetime
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import IO, Any
 
 from hall_bus.clock import ManualClock
 from hall_bus.config import HallConfig
 from hall_bus.domain.commands import CommandInvalid, parse_command
+from hall_bus.errors import UserError
 from hall_bus.store.core import HallCore
 
 
@@ -122,6 +123,7 @@ def run_scenario(config: HallConfig, lines: Iterable[bytes | str], *, source: st
     res = RunResult()
     started = False
     floor: datetime | None = None  # the ledger's newest event: a script may not write before it
+    horizon: datetime | None = None  # ... nor far beyond it and the real today (_not_far_ahead)
     try:
         for lineno, raw in enumerate(lines, start=1):
             res.lines += 1
@@ -133,16 +135,19 @@ def run_scenario(config: HallConfig, lines: Iterable[bytes | str], *, source: st
                     core = HallCore(config, data_dir, clock)
                     last = core.ledger.last_event_at()
                     floor = datetime.fromisoformat(last) if last else None
+                    horizon = max(floor, datetime.now(UTC)) + FAR_AHEAD if floor else None
                 try:
                     moment, cmd = parse_line(text, clock, started)
                 except LineTimeOnly as exc:
                     if exc.moment is not None:
                         _not_before(exc.moment, floor, data_dir)
+                        _not_far_ahead(exc.moment, horizon, f"{source}:{lineno}", data_dir)
                         clock.set(exc.moment)
                         started = True
                     raise
                 if moment is not None:
                     _not_before(moment, floor, data_dir)
+                    _not_far_ahead(moment, horizon, f"{source}:{lineno}", data_dir)
             except ScenarioLineError as exc:
                 res.errors += 1
                 print(f"{source}:{lineno}: {exc}", file=err)
@@ -175,6 +180,24 @@ def _not_before(moment: datetime, floor: datetime | None, data_dir: Path) -> Non
     if floor is not None and moment < floor:
         raise ScenarioLineError(f"at: {moment.isoformat()} is before the newest event already in {data_dir} "
                                 f"({floor.isoformat()}); time never goes backwards")
+
+
+FAR_AHEAD = timedelta(days=1)
+
+
+def _not_far_ahead(moment: datetime, horizon: datetime | None, where: str, data_dir: Path) -> None:
+    """Refuse (exit 2) a line that would put an existing ledger in the future.
+
+    Time never goes backwards, so a hall server on that ledger would stamp every later event after the script's
+    date: a typo'd year, or a test script run against the hall's real data, would leave the hall in 2062 for good.
+    The bound is a day past the later of the ledger's newest event and the real time now: continuing yesterday's
+    ledger, a week-old test ledger, or a script for tomorrow morning all pass, and nothing runs ahead of reality by
+    more than a day. A fresh data directory has no ledger to spoil and no bound.
+    """
+    if horizon is not None and moment > horizon:
+        raise UserError(f"{where}: at: {moment.isoformat()} is more than {FAR_AHEAD.days} day beyond both the newest "
+                        f"event in {data_dir} and the time now; a script may not put an existing ledger in the "
+                        "future (use a fresh --data directory)")
 
 
 def open_script(path: str) -> tuple[Iterable[bytes], str]:

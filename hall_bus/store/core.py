@@ -34,7 +34,9 @@ class HallCore:
         self.cfg = config
         self.ledger = Ledger(data_dir, hall_name=config.hall.name)
         last = self.ledger.last_event_at()
-        self.clock = NeverBackwards(clock, datetime.fromisoformat(last) if last else None)
+        # A server passes its guarded clock (hall_clock); a scenario's or a test's clock is wrapped here.
+        self.clock = clock if isinstance(clock, NeverBackwards) else NeverBackwards(clock)
+        self.clock.raise_floor(datetime.fromisoformat(last) if last else None)
         self._answers: dict[str, Answer] = {}  # recent answers; the ledger holds all of them
         self.engine = self._rebuild()
         self._snapshot_seq = self.engine.state.seq

@@ -28,7 +28,7 @@ import zmq.asyncio
 from zmq.auth.asyncio import AsyncioAuthenticator
 
 from devices.privacy import mask_text
-from hall_bus.clock import Clock, SystemClock
+from hall_bus.clock import Clock, hall_clock
 from hall_bus.config import HallConfig
 from hall_bus.domain.commands import CommandInvalid, SignOut, Tick, parse_command
 from hall_bus.errors import UserError
@@ -119,7 +119,7 @@ class HallServer:
             self.keys.refresh()
         self._keys_seen: dict[str, bytes] = self.keys.current_keys() if self.keys is not None else {}
         self._keys_generation = self.keys.generation if self.keys is not None else 0
-        self.core = HallCore(config, data_dir, clock or SystemClock(config.hall.tz))
+        self.core = HallCore(config, data_dir, clock or hall_clock(config.hall.tz, config.hall.day_rollover))
         self.sessions: dict[str, Session] = {}
         self.stats = ServerStats()
         self.limit = bus.max_message_bytes
@@ -548,6 +548,7 @@ class HallServer:
         return {
             "hall": self.cfg.hall.name, "seq": st.seq, "day": st.day, "waiting": len(st.waiting),
             "uptime_s": round(now - self.stats.started, 1),
+            "clock": self.core.clock.status(),  # wall clock vs the hall's trusted time (hall_bus/clock.py)
             "nodes": [{"node": s.node, "role": s.role, "counter": s.counter, "alive": not s.gone,
                        "since": s.since, "last_seen_s": round(now - s.last_seen, 1), "messages": s.messages}
                       for s in sorted(self.sessions.values(), key=lambda s: s.node)],
