@@ -38,3 +38,91 @@ def test_scenario_lines_nested_100000_deep_or_with_a_5000_digit_number(tmp_path:
     events = [json.loads(x) for x in res.stdout.splitlines()]
     assert [e["type"] for e in events if e["type"] in ("ticket_issued", "ticket_called")] == \
         ["ticket_issued", "ticket_called"]  # the good lines around the bad ones ran and are in the ledger
+
+
+# ---------------------------------------------------------------- 2, 7. the hall configuration
+
+
+def hall_file(tmp_path: Path, text: str, name: str = "hall.toml", *, prefix: bytes = b"") -> Path:
+    path = tmp_path / name
+    path.write_bytes(prefix + text.encode("utf-8"))
+    return path
+
+
+def config_check(path: Path) -> tuple[int, list[str]]:
+    res = hallctl("config", "check", str(path))
+    assert "Traceback" not in res.stderr, res.stderr
+    return res.returncode, res.stderr.strip().splitlines()
+
+
+def test_a_config_nested_100000_deep_is_one_line_with_its_line_number(tmp_path: Path) -> None:
+    example = EXAMPLE.read_text(encoding="utf-8")
+    arrays = hall_file(tmp_path, example + "\n[extra]\nx = " + "[" * 100_000 + "]" * 100_000 + "\n", "a.toml")
+    line = example.count("\n") + 3
+    assert config_check(arrays) == (2, [f"{arrays}:{line}: arrays or inline tables nested more than 32 deep; "
+                                        "a hall file needs three levels at most"])
+    tables = hall_file(tmp_path, "x = " + "{a = " * 5000 + "1" + "}" * 5000 + "\n" + example, "t.toml")
+    code, lines = config_check(tables)
+    assert code == 2 and lines[0].startswith(f"{tables}:1: arrays or inline tables nested") and len(lines) == 1
+    # brackets inside strings and comments are not nesting
+    quoted = hall_file(tmp_path, example.replace('name = "平安县政务服务中心"',
+                                                 'name = "平安县[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[中心" # {{{{{{{{{'
+                                                 '{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{{'), "q.toml")
+    assert "平安县[[[[" in quoted.read_text(encoding="utf-8")
+    assert config_check(quoted)[0] == 0
+
+
+def test_share_0_everywhere_is_refused_at_the_first_share(tmp_path: Path) -> None:
+    import re
+
+    text = re.sub(r"(?m)^share = .*$", "share = 0", EXAMPLE.read_text(encoding="utf-8"))
+    path = hall_file(tmp_path, text)
+    code, lines = config_check(path)
+    first_service = text[: text.index("share = 0")].count("\n") + 1
+    first_group = text[: text.index("share = 0", text.index("[groups.normal]"))].count("\n") + 1
+    assert code == 2 and lines == [
+        f"{path}:{first_service}: services[0].share: every service has share = 0; give each service its part of "
+        "the visitors (e.g. share = 10), or leave share out (1 each)",
+        f"{path}:{first_group}: groups.normal.share: every group has share = 0; give groups.normal most of the "
+        "visitors (e.g. share = 76), or leave share out of every group"]
+    # one service or group with a share is enough
+    some = hall_file(tmp_path, text.replace("share = 0", "share = 3", 1).replace(
+        "[groups.normal]\nlabel = \"普通\"\nshare = 0", "[groups.normal]\nlabel = \"普通\"\nshare = 1"), "some.toml")
+    assert config_check(some)[0] == 0
+
+
+def test_a_utf8_bom_from_notepad_is_accepted(tmp_path: Path) -> None:
+    example = EXAMPLE.read_text(encoding="utf-8")
+    path = hall_file(tmp_path, example, prefix=b"\xef\xbb\xbf")
+    res = hallctl("config", "check", str(path))
+    assert res.returncode == 0 and res.stdout.startswith("ok: "), res.stderr
+    # and the lines of later errors are still the editor's lines
+    bad = hall_file(tmp_path, example.replace("recall_limit = 3", "recall_limit = 99"), "bad.toml",
+                    prefix=b"\xef\xbb\xbf")
+    line = example[: example.index("recall_limit = 3")].count("\n") + 1
+    code, lines = config_check(bad)
+    assert code == 2 and lines[0].startswith(f"{bad}:{line}: hall.recall_limit:")
+    utf16 = tmp_path / "utf16.toml"
+    utf16.write_bytes(example.encode("utf-16"))  # Notepad's "Unicode": refused with the fix
+    assert config_check(utf16) == (2, [f"{utf16}:1: not UTF-8 text (save the file as UTF-8)"])
+
+
+def test_curve_off_is_refused_on_the_lan_and_allowed_on_loopback(tmp_path: Path) -> None:
+    example = EXAMPLE.read_text(encoding="utf-8")
+    assert 'bind = "127.0.0.1"' in example
+    lan = example.replace('bind = "127.0.0.1"', 'bind = "0.0.0.0"\ncurve = false')
+    path = hall_file(tmp_path, lan)
+    line = lan[: lan.index("\ncurve = false")].count("\n") + 2
+    assert config_check(path) == (2, [
+        f"{path}:{line}: bus.curve: curve = false with bind = '0.0.0.0' would put the hall bus on the network "
+        'unencrypted and without key checks; keep curve = true (the default), or bind = "127.0.0.1" for a bench '
+        "on one machine"])
+    office = hall_file(tmp_path, example.replace('bind = "127.0.0.1"', 'bind = "192.168.1.10"\ncurve = false'),
+                       "office.toml")
+    assert config_check(office)[0] == 2
+    for bind in ("127.0.0.1", "::1"):
+        bench = hall_file(tmp_path, example.replace('bind = "127.0.0.1"', f'bind = "{bind}"\ncurve = false'),
+                          "bench.toml")
+        assert config_check(bench)[0] == 0, bind
+    on = hall_file(tmp_path, example.replace('bind = "127.0.0.1"', 'bind = "0.0.0.0"'), "on.toml")
+    assert config_check(on)[0] == 0
