@@ -126,3 +126,49 @@ def test_curve_off_is_refused_on_the_lan_and_allowed_on_loopback(tmp_path: Path)
         assert config_check(bench)[0] == 0, bind
     on = hall_file(tmp_path, example.replace('bind = "127.0.0.1"', 'bind = "0.0.0.0"'), "on.toml")
     assert config_check(on)[0] == 0
+
+
+# ---------------------------------------------------------------- 3, 10. the ID card reader
+
+
+def test_a_card_whose_number_holds_superscript_two_is_refused_not_a_crash() -> None:
+    from devices.idcard.card import build_text, id_number_problem, parse_text
+    from devices.idcard.simulator import IdCardSimulator
+
+    assert "²".isdigit()  # why isdigit() is not enough
+    assert id_number_problem("41012719520314002²") == "ID number must be 17 digits and a digit or X"
+    assert id_number_problem("4101271952031400²5") == "ID number must be 17 digits and a digit or X"
+    card = {"card_type": " ", "name": "张秀英", "sex": "2", "nation": "01", "birth": "19520314",
+            "address": "河南省平安县城关镇人民路12号", "id_number": "41012719520314002²", "authority": "平安县公安局",
+            "valid_from": "20120501", "valid_to": "长期"}
+    assert parse_text(build_text(card)).id_problem
+    with IdCardSimulator([card, {**card, "birth": "1952031⁴", "id_number": "410127195203140025"}]) as sim:
+        sim.insert(0)
+        res = hallctl("device", "idcard", "read", "--port", sim.path)
+        assert res.returncode == 5, res.stderr  # docs/devices.md: a card we cannot trust
+        assert one_line(res.stderr) == "warning: ID number must be 17 digits and a digit or X"
+        assert "41012719520314002²" not in res.stdout and "4101**********002²" in res.stdout
+        sim.insert(1)
+        res = hallctl("device", "idcard", "read", "--port", sim.path)
+        assert res.returncode == 5 and one_line(res.stderr) == ("bad data: read_text_photo: birth date '1952031⁴' is "
+                                                                "not YYYYMMDD — try: ask the visitor to place the "
+                                                                "card again")
+
+
+def test_idcard_read_shows_the_birth_year_only_unless_show_id() -> None:
+    from devices.idcard.simulator import IdCardSimulator, load_cards
+
+    from .conftest import ROOT
+
+    with IdCardSimulator(load_cards(ROOT / "assets" / "idcard" / "cards.example.json")) as sim:
+        sim.insert(0)
+        res = hallctl("device", "idcard", "read", "--port", sim.path)
+        assert res.returncode == 0, res.stderr
+        fields = dict(line.split(None, 1) for line in res.stdout.splitlines())
+        assert fields["birth"] == "1952" and fields["id_number"] == "4101**********0025"
+        assert fields["name"] == "张**" and "人民路" not in fields["address"]
+        assert "0314" not in res.stdout.replace(fields["id_number"], "")  # not the month and day anywhere
+        as_json = json.loads(hallctl("device", "idcard", "read", "--port", sim.path, "--json").stdout)
+        assert as_json["birth"] == "1952" and as_json["age"] >= 74
+        shown = hallctl("device", "idcard", "read", "--port", sim.path, "--show-id")
+        assert "1952-03-14" in shown.stdout and "410127195203140025" in shown.stdout
