@@ -172,3 +172,47 @@ def test_idcard_read_shows_the_birth_year_only_unless_show_id() -> None:
         assert as_json["birth"] == "1952" and as_json["age"] >= 74
         shown = hallctl("device", "idcard", "read", "--port", sim.path, "--show-id")
         assert "1952-03-14" in shown.stdout and "410127195203140025" in shown.stdout
+
+
+# ---------------------------------------------------------------- 4. characters XML 1.0 forbids, into the XLSX
+
+
+def simulate(tmp_path: Path, lines: list[dict[str, object]]) -> Path:
+    script = tmp_path / "day.jsonl"
+    script.write_text("\n".join(json.dumps(x, ensure_ascii=False) for x in lines) + "\n", encoding="utf-8")
+    res = hallctl("simulate", "--config", str(EXAMPLE), "--script", str(script), "--data", str(tmp_path / "data"))
+    assert res.returncode == 0, res.stderr
+    return tmp_path / "data"
+
+
+def report(data: Path, *outs: Path, extra: tuple[str, ...] = ()) -> object:
+    return hallctl("report", "--config", str(EXAMPLE), "--data", str(data), "--from", "2026-11-23", "--to",
+                   "2026-11-23", *(x for o in outs for x in ("--out", str(o))), *extra, timeout=120)
+
+
+def cells(path: Path) -> dict[str, list[tuple[object, ...]]]:
+    import openpyxl
+
+    book = openpyxl.load_workbook(path)  # an XML parser that refuses what Excel refuses
+    return {ws.title: list(ws.iter_rows(values_only=True)) for ws in book}
+
+
+def test_a_comment_with_u_fffe_and_controls_still_gives_a_workbook_that_opens(tmp_path: Path) -> None:
+    data = simulate(tmp_path, [
+        {"at": "2026-11-23T09:00:05+08:00", "op": "issue", "service": "医保"},
+        {"at": "2026-11-23T09:01:00+08:00", "op": "open_consultation", "helper": "王芳", "name": "张秀英",
+         "question": "问\ufffe题\uffff\x01\x0b？"},
+        {"at": "2026-11-23T09:02:00+08:00", "op": "call_next", "counter": 10},
+        {"at": "2026-11-23T09:10:00+08:00", "op": "finish", "counter": 10, "outcome": "refused",
+         "reason": "材料\ufffe过期\x02"},
+        {"at": "2026-11-23T09:11:00+08:00", "op": "rate", "ticket": "E001", "level": "不满意",
+         "comment": "太慢\ufffe\uffff\x03了"},
+    ])
+    xlsx, pdf = tmp_path / "r.xlsx", tmp_path / "r.pdf"
+    res = report(data, xlsx, pdf)
+    assert res.returncode == 0 and "Traceback" not in res.stderr, res.stderr  # type: ignore[attr-defined]
+    assert pdf.read_bytes().startswith(b"%PDF")
+    sheets = cells(xlsx)
+    assert sheets["回访"][1][6] == "太慢了"
+    assert sheets["咨询"][1][5] == "问题？"
+    assert sheets["台账"][1][-1] == "材料过期"
