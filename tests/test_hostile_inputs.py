@@ -216,3 +216,102 @@ def test_a_comment_with_u_fffe_and_controls_still_gives_a_workbook_that_opens(tm
     assert sheets["回访"][1][6] == "太慢了"
     assert sheets["咨询"][1][5] == "问题？"
     assert sheets["台账"][1][-1] == "材料过期"
+
+
+# ---------------------------------------------------------------- 5. the report as another user
+
+
+AS_NOBODY = """
+import importlib, os, pkgutil, sys
+import encodings
+for m in pkgutil.iter_modules(encodings.__path__):  # the interpreter's own files are behind /root: load first
+    try:
+        importlib.import_module("encodings." + m.name)
+    except Exception:
+        pass
+import sqlite3, zipfile, xlsxwriter
+import hall_bus.cli.hallctl as h
+import hall_bus.cli.report, hall_bus.reports.build, hall_bus.reports.xlsx, hall_bus.reports.pdf
+h.build_parser()
+os.setgroups([])
+os.setgid(65534)
+os.setuid(65534)
+sys.exit(h.main(sys.argv[1:]))
+"""
+
+
+def as_other_user(*args: str) -> object:
+    """`hallctl` as uid 65534 (nobody). Root ignores file modes, so a read-only copy would prove nothing when
+    the tests run as root; the process drops to another uid after loading Python (whose files may sit in a
+    directory only root can enter) and then runs the real command."""
+    import subprocess
+    import sys
+
+    from .conftest import ROOT
+
+    return subprocess.run([sys.executable, "-c", AS_NOBODY, *args], capture_output=True, text=True, cwd=ROOT,
+                          timeout=120)
+
+
+def test_report_as_another_user_after_the_server_stopped() -> None:
+    import os
+    import shutil
+    import sqlite3
+    import tempfile
+
+    import pytest
+
+    if os.geteuid() != 0:
+        pytest.skip("needs root to run a process as another user")
+    base = Path(tempfile.mkdtemp(prefix="hall-other-user-"))  # pytest's tmp_path is private to root
+    try:
+        base.chmod(0o755)
+        out = base / "out"
+        out.mkdir()
+        out.chmod(0o777)
+        data = simulate(base, [{"at": "2026-11-23T09:00:05+08:00", "op": "issue", "service": "医保"}])
+        assert not (data / "ledger.sqlite3-wal").exists()  # a clean stop: only the ledger and its lock
+
+        def run(directory: Path) -> object:
+            return as_other_user("report", "--config", str(EXAMPLE), "--data", str(directory), "--from",
+                                 "2026-11-23", "--to", "2026-11-23", "--out", str(out / "r.xlsx"))
+
+        res = run(data)
+        assert res.returncode == 0, res.stderr  # type: ignore[attr-defined]
+        assert "1 cases" in res.stdout and (out / "r.xlsx").stat().st_uid == 65534  # type: ignore[attr-defined]
+        assert sorted(p.name for p in data.iterdir()) == ["ledger.lock", "ledger.sqlite3"]  # nothing written
+
+        # a server killed with events still in the -wal: read through its (read-only) -shm
+        killed = base / "killed"
+        shutil.copytree(data, killed)
+        db = sqlite3.connect(killed / "ledger.sqlite3", isolation_level=None)
+        db.execute("PRAGMA wal_autocheckpoint=0")
+        db.execute("INSERT INTO events SELECT seq + 1, v, type, at, request_id, data FROM events WHERE seq = "
+                   "(SELECT MAX(seq) FROM events)")
+        wal_copy = (killed / "ledger.sqlite3-wal").read_bytes(), (killed / "ledger.sqlite3-shm").read_bytes()
+        db.close()  # as root: the last close folds the -wal in; put the files back as a killed server leaves them
+        (killed / "ledger.sqlite3-wal").write_bytes(wal_copy[0])
+        (killed / "ledger.sqlite3-shm").write_bytes(wal_copy[1])
+        assert run(killed).returncode == 0  # type: ignore[attr-defined]
+
+        (killed / "ledger.sqlite3-shm").unlink()
+        res = run(killed)
+        assert res.returncode == 2 and one_line(res.stderr) == (  # type: ignore[attr-defined]
+            f"{killed}: the ledger has a -wal file but no ledger.sqlite3-shm, and user nobody may not create it "
+            "there; run the report as root, or start and stop the server once (a clean stop folds the -wal into "
+            "the ledger)")
+
+        private = base / "private"
+        shutil.copytree(data, private)
+        (private / "ledger.sqlite3").chmod(0o600)
+        res = run(private)
+        assert res.returncode == 2 and one_line(res.stderr) == (  # type: ignore[attr-defined]
+            f"{private / 'ledger.sqlite3'}: user nobody may not read it (owner root); run the report as root, or "
+            "give nobody read access (e.g. the same group and chmod g+rX)")
+        private.chmod(0o700)
+        res = run(private)
+        assert res.returncode == 2 and one_line(res.stderr).startswith(  # type: ignore[attr-defined]
+            f"{private}: user nobody may not enter it (owner root)")
+        assert not list(out.glob(".*.tmp"))
+    finally:
+        shutil.rmtree(base, ignore_errors=True)

@@ -16,6 +16,7 @@ the ledger.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -137,6 +138,68 @@ def _ts(at: str) -> float:
     return datetime.fromisoformat(at).timestamp()
 
 
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection, also for a user who may read the ledger but not write its directory (the
+    supervisor's account, a backup copy on a read-only share).
+
+    SQLite reads a WAL-mode database through its -shm file, which it creates when it is missing. A server that
+    stopped cleanly leaves no -wal or -shm, so such a user would get "attempt to write a readonly database".
+    Without a -wal file every event is in the main file and no server has the ledger open (a running server
+    keeps its -wal), so it is read as immutable: no -shm, no locks. With a -wal file the events in it are
+    needed, so there is no such fallback: the error stands and `_unreadable` says why."""
+    uri = path.resolve().as_uri()
+    db = sqlite3.connect(uri + "?mode=ro", uri=True, isolation_level=None)
+    try:
+        db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        return db
+    except sqlite3.OperationalError:
+        db.close()
+        if path.with_name(path.name + "-wal").exists() or os.access(path.parent, os.W_OK):
+            raise
+    return sqlite3.connect(uri + "?mode=ro&immutable=1", uri=True, isolation_level=None)
+
+
+def _owner(path: Path) -> str:
+    try:
+        st = path.stat()
+    except OSError:
+        return "?"
+    try:
+        import pwd
+
+        return pwd.getpwuid(st.st_uid).pw_name
+    except (ImportError, KeyError):
+        return str(st.st_uid)
+
+
+def _me() -> str:
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except (ImportError, KeyError):
+        return str(os.geteuid())
+
+
+def _no_access(path: Path, what: str) -> str:
+    owner = _owner(path)
+    return (f"{path}: user {_me()} may not {what} it (owner {owner}); run the report as {owner}, or give "
+            f"{_me()} read access (e.g. the same group and chmod g+rX)")
+
+
+def _unreadable(path: Path) -> str | None:
+    """Why this user cannot read the ledger, in one line, when it is a matter of permissions (else None)."""
+    for part in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if part.exists() and not os.access(part, os.R_OK):
+            return _no_access(part, "read")
+    shm = path.with_name(path.name + "-shm")
+    if path.with_name(path.name + "-wal").exists() and not shm.exists() and not os.access(path.parent, os.W_OK):
+        return (f"{path.parent}: the ledger has a -wal file but no {shm.name}, and user {_me()} may not create "
+                f"it there; run the report as {_owner(path)}, or start and stop the server once (a clean stop "
+                "folds the -wal into the ledger)")
+    return None
+
+
 class LedgerSnapshot:
     """A read-only connection inside one read transaction: every query sees the same ledger, however many the
     server appends meanwhile (WAL readers never block the writer, nor it them)."""
@@ -144,20 +207,29 @@ class LedgerSnapshot:
     def __init__(self, data_dir: Path | str) -> None:
         directory = Path(data_dir)
         path = directory / LEDGER_FILE
-        if not directory.is_dir():
+        try:
+            is_dir, is_file = directory.is_dir(), path.is_file()
+            directory.stat()  # is_dir() says False for a directory this user may not enter; stat() says why
+        except PermissionError:
+            raise UserError(_no_access(directory, "enter")) from None
+        except OSError:
+            is_dir = False
+        if not is_dir:
             raise UserError(f"{directory}: no such directory (--data is the hall server's data directory)")
-        if not path.is_file():
+        if not os.access(directory, os.R_OK | os.X_OK):
+            raise UserError(_no_access(directory, "enter"))
+        if not is_file:
             raise UserError(f"{directory}: no hall ledger here ({LEDGER_FILE} is missing); --data is the hall "
                             "server's data directory")
         self.path = path
         try:
-            self.db = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None)
+            self.db = _open_read_only(path)
             self.db.execute("BEGIN")
             meta = dict(self.db.execute("SELECT key, value FROM meta"))
             self.last_seq: int = self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
             row = self.db.execute("SELECT at FROM events WHERE seq = ?", (self.last_seq,)).fetchone()
         except sqlite3.Error as exc:
-            raise UserError(f"{path}: cannot read it as a hall ledger ({exc})") from None
+            raise UserError(_unreadable(path) or f"{path}: cannot read it as a hall ledger ({exc})") from None
         if meta.get("schema") != str(SCHEMA_VERSION):
             self.db.close()
             raise UserError(f"{path}: ledger schema {meta.get('schema')} but this program reads schema "
