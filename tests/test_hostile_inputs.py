@@ -232,6 +232,7 @@ for m in pkgutil.iter_modules(encodings.__path__):  # the interpreter's own file
 import sqlite3, zipfile, xlsxwriter
 import hall_bus.cli.hallctl as h
 import hall_bus.cli.report, hall_bus.reports.build, hall_bus.reports.xlsx, hall_bus.reports.pdf
+import hall_bus.sim.scenario, hall_bus.store.core, hall_bus.domain.engine
 h.build_parser()
 os.setgroups([])
 os.setgid(65534)
@@ -253,19 +254,26 @@ def as_other_user(*args: str) -> object:
                           timeout=120)
 
 
-def test_report_as_another_user_after_the_server_stopped() -> None:
+def shared_dir() -> Path:
+    """A directory another user can enter (pytest's tmp_path is private to root); the caller removes it."""
     import os
-    import shutil
-    import sqlite3
     import tempfile
 
     import pytest
 
     if os.geteuid() != 0:
         pytest.skip("needs root to run a process as another user")
-    base = Path(tempfile.mkdtemp(prefix="hall-other-user-"))  # pytest's tmp_path is private to root
+    base = Path(tempfile.mkdtemp(prefix="hall-other-user-"))
+    base.chmod(0o755)
+    return base
+
+
+def test_report_as_another_user_after_the_server_stopped() -> None:
+    import shutil
+    import sqlite3
+
+    base = shared_dir()
     try:
-        base.chmod(0o755)
         out = base / "out"
         out.mkdir()
         out.chmod(0o777)
@@ -313,5 +321,44 @@ def test_report_as_another_user_after_the_server_stopped() -> None:
         assert res.returncode == 2 and one_line(res.stderr).startswith(  # type: ignore[attr-defined]
             f"{private}: user nobody may not enter it (owner root)")
         assert not list(out.glob(".*.tmp"))
+    finally:
+        shutil.rmtree(base, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- 6. a lock file this user cannot open
+
+
+def test_an_unwritable_ledger_lock_is_one_line_naming_it_and_the_fix(tmp_path: Path) -> None:
+    import hashlib
+    import shutil
+
+    script = tmp_path / "more.jsonl"
+    script.write_text(json.dumps({"at": "2026-11-23T10:00:00+08:00", "op": "issue", "service": "医保"},
+                                 ensure_ascii=False) + "\n", encoding="utf-8")
+    data = simulate(tmp_path, [{"at": "2026-11-23T09:00:05+08:00", "op": "issue", "service": "医保"}])
+    before = hashlib.sha256((data / "ledger.sqlite3").read_bytes()).hexdigest()
+    lock = data / "ledger.lock"
+    lock.unlink()
+    lock.mkdir()  # not a file: even root cannot open it for writing
+    res = hallctl("simulate", "--config", str(EXAMPLE), "--script", str(script), "--data", str(data))
+    assert res.returncode == 2 and one_line(res.stderr) == (
+        f"{lock}: cannot open the ledger's lock file (Is a directory); run as the user who owns {data}, or give "
+        "this user write access to ledger.lock there")
+    assert hashlib.sha256((data / "ledger.sqlite3").read_bytes()).hexdigest() == before
+
+    base = shared_dir()  # the usual case: the server ran as root once, a technician now runs as himself
+    try:
+        shared = base / "data"
+        shutil.copytree(data, shared)
+        (shared / "ledger.lock").rmdir()
+        (shared / "ledger.lock").write_text("pid 1, hallctl server", encoding="utf-8")
+        shared.chmod(0o777)
+        shutil.copy(script, base / "more.jsonl")
+        res = as_other_user("simulate", "--config", str(EXAMPLE), "--script", str(base / "more.jsonl"), "--data",
+                            str(shared))
+        assert res.returncode == 2 and one_line(res.stderr) == (  # type: ignore[attr-defined]
+            f"{shared / 'ledger.lock'}: cannot open the ledger's lock file (Permission denied); run as the user "
+            f"who owns {shared}, or give this user write access to ledger.lock there")
+        assert hashlib.sha256((shared / "ledger.sqlite3").read_bytes()).hexdigest() == before
     finally:
         shutil.rmtree(base, ignore_errors=True)
