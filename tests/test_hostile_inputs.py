@@ -362,3 +362,47 @@ def test_an_unwritable_ledger_lock_is_one_line_naming_it_and_the_fix(tmp_path: P
         assert hashlib.sha256((shared / "ledger.sqlite3").read_bytes()).hexdigest() == before
     finally:
         shutil.rmtree(base, ignore_errors=True)
+
+
+# ---------------------------------------------------------------- 8. the console kiosk and SIGTERM
+
+
+def test_the_console_kiosk_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
+    import signal
+    import subprocess
+    import sys
+
+    from .bus_helpers import free_port, make_keys, start_server_process
+    from .conftest import ROOT
+    from .test_bus_process import wait_ready
+
+    keys = make_keys(tmp_path / "keys", ["kiosk-1"])
+    cmd_port, ev_port = free_port(), free_port()
+    config = tmp_path / "hall.toml"
+    config.write_text(EXAMPLE.read_text(encoding="utf-8").replace("command_port = 5555", f"command_port = {cmd_port}")
+                      .replace("event_port = 5556", f"event_port = {ev_port}"), encoding="utf-8")
+    server = start_server_process(config, tmp_path / "data", keys.dir, cmd_port, ev_port)
+    kiosk = None
+    try:
+        wait_ready(server)
+        kiosk = subprocess.Popen([sys.executable, "-m", "hall_bus.cli", "run", "kiosk", "--console", "--node",
+                                  "kiosk-1", "--config", str(config), "--keys", str(keys.dir), "--no-devices"],
+                                 cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                                 text=True)
+        assert kiosk.stdin is not None and kiosk.stdout is not None
+        assert kiosk.stdout.readline().startswith("自助取号 kiosk kiosk-1")  # connected, waiting for a visitor
+        kiosk.stdin.write("医保\n")
+        kiosk.stdin.flush()
+        assert kiosk.stdout.readline().startswith("✓ E001 医保")  # a ticket: the ledger has it
+        kiosk.send_signal(signal.SIGTERM)  # the stdin pipe stays open, as a terminal's would
+        code = kiosk.wait(timeout=30)
+        out, err = kiosk.stdout.read(), kiosk.stderr.read() if kiosk.stderr else ""
+        assert code in (0, 143) and "Traceback" not in err, (code, err)
+        assert "kiosk kiosk-1: stopped" in out + err, (out, err)
+    finally:
+        for proc in (kiosk, server):
+            if proc is not None and proc.poll() is None:
+                proc.send_signal(signal.SIGTERM) if proc is server else proc.kill()
+            if proc is not None:
+                proc.wait(timeout=10)
+    assert server.returncode == 0
