@@ -406,3 +406,18 @@ def test_the_console_kiosk_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
             if proc is not None:
                 proc.wait(timeout=10)
     assert server.returncode == 0
+
+
+# ---------------------------------------------------------------- 9. the scenario format's rate row
+
+
+def test_the_rate_row_says_5_is_best_and_only_that() -> None:
+    from hall_bus.domain.commands import parse_command
+
+    from .conftest import ROOT
+
+    row = next(line for line in (ROOT / "docs" / "scenario-format.md").read_text(encoding="utf-8").splitlines()
+               if line.startswith("| `rate` |"))
+    assert "1 = 非常满意" not in row and "5 = 非常满意" in row and "1 = 非常不满意" in row
+    assert parse_command({"op": "rate", "ticket": "E001", "level": 5}).level_name == "非常满意"  # type: ignore[attr-defined]
+    assert parse_command({"op": "rate", "ticket": "E001", "level": 1}).level_name == "非常不满意"  # type: ignore[attr-defined]
