@@ -421,3 +421,136 @@ def test_the_rate_row_says_5_is_best_and_only_that() -> None:
     assert "1 = 非常满意" not in row and "5 = 非常满意" in row and "1 = 非常不满意" in row
     assert parse_command({"op": "rate", "ticket": "E001", "level": 5}).level_name == "非常满意"  # type: ignore[attr-defined]
     assert parse_command({"op": "rate", "ticket": "E001", "level": 1}).level_name == "非常不满意"  # type: ignore[attr-defined]
+
+
+# ---------------------------------------------------------------- 11. names and addresses in the report's free text
+
+
+def test_mask_addresses_keeps_the_county_and_hides_the_rest() -> None:
+    from devices.privacy import mask_addresses, mask_free_text, mask_names, mask_text
+
+    cases = {
+        "我住在河南省平安县城关镇人民路12号，想问医保": "我住在河南省平安县****，想问医保",
+        "平安县城关镇人民路12号3单元501室": "平安县****",
+        "北京市朝阳区建国路88号": "北京市朝阳区****",
+        "广西壮族自治区南宁市青秀区民族大道100号": "广西壮族自治区南宁市青秀区****",
+        "家在城关镇东街村": "家在****",
+        "李家村3组": "****",
+        "阳光小区3号楼2单元": "****",
+        # not addresses: left as written
+        "河南省平安县": "河南省平安县",
+        "请到2楼3号窗口": "请到2楼3号窗口",
+        "在城区办理还是去乡镇": "在城区办理还是去乡镇",
+        "有什么区别吗": "有什么区别吗",
+        "市场监管局在人民路": "市场监管局在人民路",
+        "我不知道怎么走路": "我不知道怎么走路",
+    }
+    assert {text: mask_addresses(text) for text in cases} == cases
+    assert mask_names("欧阳小明托张秀英来办，欧阳小明的卡", ["欧阳小明", "张秀英", "张", ""]) == \
+        "欧阳**托张**来办，欧阳**的卡"
+    assert mask_free_text("张秀英，平安县城关镇人民路12号，13812345678，410127195203140025", ["张秀英"]) == \
+        "张**，平安县****，138****5678，4101**********0025"
+    assert mask_text("平安县城关镇人民路12号 13812345678") == "平安县城关镇人民路12号 138****5678"  # unchanged
+    for hostile in ("路" * 100_000, "平安县" * 30_000, "1号" * 50_000):  # linear, not a hang
+        mask_addresses(hostile)
+
+
+PRINCIPAL, VISITOR = "欧阳小明", "张秀英"
+ADDRESS = "平安县城关镇人民路12号"
+
+
+def test_the_masked_report_hides_the_cases_names_and_addresses_in_its_free_text(tmp_path: Path) -> None:
+    from .bus_helpers import make_keys
+
+    data = simulate(tmp_path, [
+        {"at": "2026-11-23T09:00:05+08:00", "op": "issue", "service": "医保", "group": "delegate"},
+        {"at": "2026-11-23T09:00:30+08:00", "op": "record_delegation", "helper": "王芳", "principal": PRINCIPAL,
+         "services": ["医保"], "pages": [{"sha256": "a" * 64, "file": "p1.jpg"}], "ticket": "E001"},
+        {"at": "2026-11-23T09:01:00+08:00", "op": "open_consultation", "helper": "王芳", "name": VISITOR,
+         "ticket": "E001", "question": f"{VISITOR}替{PRINCIPAL}问：住{ADDRESS}，电话13812345678，能否邮寄？"},
+        {"at": "2026-11-23T09:02:00+08:00", "op": "call_next", "counter": 10},
+        {"at": "2026-11-23T09:10:00+08:00", "op": "finish", "counter": 10, "outcome": "refused",
+         "reason": f"{PRINCIPAL}户籍不在{ADDRESS}"},
+        {"at": "2026-11-23T09:11:00+08:00", "op": "rate", "ticket": "E001", "level": 1,
+         "comment": f"{PRINCIPAL}说太慢，家在城关镇东街村"},
+        {"at": "2026-11-23T09:20:00+08:00", "op": "close_followup", "followup_id": "FU-000001",
+         "note": f"已电话回访{PRINCIPAL}，上门到{ADDRESS}"},
+    ])
+    masked = tmp_path / "m.xlsx"
+    res = report(data, masked, tmp_path / "m.pdf")
+    assert res.returncode == 0, res.stderr  # type: ignore[attr-defined]
+    sheets = cells(masked)
+    texts = " ".join(str(v) for rows in sheets.values() for row in rows for v in row if v is not None)
+    for secret in (PRINCIPAL, VISITOR, "人民路", "12号", "东街村", "13812345678"):
+        assert secret not in texts, secret
+    assert sheets["咨询"][1][3] == "张**"
+    assert sheets["咨询"][1][5] == "张**替欧阳**问：住平安县****，电话138****5678，能否邮寄？"
+    assert sheets["回访"][1][6] == "欧阳**说太慢，家在****"
+    assert sheets["回访"][1][12] == "已电话回访欧阳**，上门到平安县****"
+    assert "欧阳**户籍不在平安县****" in sheets["台账"][1][-1] and "委托人 欧阳**" in sheets["台账"][1][-1]
+    pdfium = __import__("pytest").importorskip("pypdfium2")
+    pdf = pdfium.PdfDocument(str(tmp_path / "m.pdf"))
+    words = "".join(page.get_textpage().get_text_range() for page in pdf)
+    assert "欧阳**" in words or "张**" in words
+    for secret in (PRINCIPAL, VISITOR, "人民路", "东街村"):
+        assert secret not in words, secret
+
+    keys = make_keys(tmp_path / "keys", ["admin"])  # the admin's unmasked report keeps every word
+    res = report(data, tmp_path / "u.xlsx", extra=("--unmasked", "--keys", str(keys.dir)))
+    assert res.returncode == 0, res.stderr  # type: ignore[attr-defined]
+    assert cells(tmp_path / "u.xlsx")["回访"][1][6] == f"{PRINCIPAL}说太慢，家在城关镇东街村"
+
+
+def test_a_damaged_event_is_one_line_without_the_personal_data_in_it(tmp_path: Path) -> None:
+    import hashlib
+    import shutil
+    import sqlite3
+
+    data = simulate(tmp_path, [
+        {"at": "2026-11-23T09:00:05+08:00", "op": "issue", "service": "医保"},
+        {"at": "2026-11-23T09:01:00+08:00", "op": "open_consultation", "helper": "王芳", "name": VISITOR,
+         "ticket": "E001", "question": f"住{ADDRESS}"},
+        {"at": "2026-11-23T09:02:00+08:00", "op": "call_next", "counter": 10},
+        {"at": "2026-11-23T09:10:00+08:00", "op": "finish", "counter": 10, "outcome": "done"},
+    ])
+
+    def seq_of(db: sqlite3.Connection, kind: str) -> int:
+        return db.execute("SELECT seq FROM events WHERE type = ?", (kind,)).fetchone()[0]
+
+    damage = {
+        "not_json": ("consultation_opened", lambda d: f'{{"name": "{VISITOR}", "question": "住{ADDRESS}"',
+                     "its data is not valid JSON"),
+        "missing": ("consultation_opened", lambda d: json.dumps({k: v for k, v in d.items() if k != "helper"},
+                                                                ensure_ascii=False), "its data has no 'helper'"),
+        "wrong_type": ("ticket_issued", lambda d: json.dumps({**d, "appointment_at": f"{VISITOR}{ADDRESS}"},
+                                                             ensure_ascii=False),  # ValueError quotes it
+                       "a value in it has the wrong type or form"),
+        "bad_time": ("consultation_opened", None, ""),  # found by the bisection or by the pass: either line
+        "case_value": ("ticket_finished", lambda d: json.dumps({**d, "wait_s": f"{VISITOR}{ADDRESS}"},
+                                                               ensure_ascii=False),
+                       "a value in it has the wrong type or form"),
+    }
+    for name, (kind, change, what) in damage.items():
+        copy = tmp_path / name
+        shutil.copytree(data, copy)
+        db = sqlite3.connect(copy / "ledger.sqlite3", isolation_level=None)
+        seq = seq_of(db, kind)
+        if change is None:
+            db.execute("UPDATE events SET at = ? WHERE seq = ?", (f"{VISITOR} {ADDRESS}", seq))
+        else:
+            old = json.loads(db.execute("SELECT data FROM events WHERE seq = ?", (seq,)).fetchone()[0])
+            db.execute("UPDATE events SET data = ? WHERE seq = ?", (change(old), seq))
+        db.close()
+        before = hashlib.sha256((copy / "ledger.sqlite3").read_bytes()).hexdigest()
+        res = report(copy, tmp_path / f"{name}.xlsx", tmp_path / f"{name}.pdf")
+        line = one_line(res.stderr)  # type: ignore[attr-defined]
+        assert res.returncode == 2, (name, line)  # type: ignore[attr-defined]
+        where = f"the case issued by event {seq_of(sqlite3.connect(copy / 'ledger.sqlite3'), 'ticket_issued')}" \
+            if name == "case_value" else f"event {seq}" + ("" if name == "bad_time" else f" ({kind})")
+        assert line.startswith(f"{copy / 'ledger.sqlite3'}: {where}") and f"is damaged: {what}" in line, (name, line)
+        assert line.endswith("; no report was written and the ledger is unchanged (restore it from a backup, or "
+                             "ask support with this line)"), (name, line)
+        for secret in (VISITOR, "张", "人民路", "城关镇"):
+            assert secret not in line, (name, line)
+        assert hashlib.sha256((copy / "ledger.sqlite3").read_bytes()).hexdigest() == before
+        assert not list(tmp_path.glob(f"{name}.*")) and not list(tmp_path.glob(".*.tmp"))

@@ -88,6 +88,7 @@ class Case:
     followup: str = ""
     notices: int = 0
     principal: str = ""  # 委托人 of a delegation signed for this ticket: personal data, masked on output
+    names: list[str] = field(default_factory=list)  # visitors' names the ledger ties to it: masked in its texts
 
 
 @dataclass(slots=True)
@@ -107,6 +108,7 @@ class FollowUp:
     owner: str = ""
     closed: str = ""
     note: str = ""
+    names: list[str] = field(default_factory=list)  # its case's visitors' names (the case's own list)
 
 
 @dataclass(slots=True)
@@ -126,6 +128,7 @@ class Consultation:
     answer: str = ""
     referred_to: str = ""
     overdue: bool = False  # a consultation_overdue event was written for it
+    names: list[str] = field(default_factory=list)  # its visitor's, and those of the case it belongs to
 
 
 def is_open(c: Case) -> bool:
@@ -136,6 +139,34 @@ def is_open(c: Case) -> bool:
 
 def _ts(at: str) -> float:
     return datetime.fromisoformat(at).timestamp()
+
+
+# What a damaged event raises while it is read: data that is not JSON, a field missing or of the wrong type.
+DAMAGE = (ValueError, KeyError, TypeError, AttributeError, IndexError)
+
+
+def damaged(path: Path, where: str, exc: BaseException) -> str:
+    """One line for a damaged event: where it is and what kind of damage, never its data. The event is a
+    visitor's record, and an exception's own text often quotes the value it choked on (a name, an address),
+    which would end up in a terminal log or a ticket to support."""
+    if isinstance(exc, orjson.JSONDecodeError):
+        what = "its data is not valid JSON"
+    elif isinstance(exc, KeyError) and isinstance(exc.args[0], str) and exc.args[0].isidentifier() \
+            and exc.args[0].isascii() and len(exc.args[0]) <= 40:  # a field name from this program, not data
+        what = f"its data has no {exc.args[0]!r}"
+    else:
+        what = "a value in it has the wrong type or form"
+    return (f"{path}: {where} is damaged: {what}; no report was written and the ledger is unchanged "
+            "(restore it from a backup, or ask support with this line)")
+
+
+def _at(path: Path, row: tuple[int, str]) -> datetime:
+    try:
+        return datetime.fromisoformat(row[1])
+    except (ValueError, TypeError):
+        raise UserError(f"{path}: event {row[0]} is damaged: its time is not an ISO time; no report was written "
+                        "and the ledger is unchanged (restore it from a backup, or ask support with this line)") \
+            from None
 
 
 def _open_read_only(path: Path) -> sqlite3.Connection:
@@ -250,7 +281,7 @@ class LedgerSnapshot:
                                   (mid,)).fetchone()
             if row is None:
                 hi = mid
-            elif datetime.fromisoformat(row[1]) < moment:
+            elif _at(self.path, row) < moment:
                 lo = row[0] + 1
             else:
                 hi = mid
@@ -312,11 +343,15 @@ class CaseReader:
         loads = orjson.loads
         for seq, kind, at, data in self._rows():
             self.events_read += 1
-            d = loads(data)
-            if kind == "day_opened":
-                yield from self._close_days(d)
-            else:
-                on[kind](seq, at, d)
+            try:
+                d = loads(data)
+                if kind != "day_opened":
+                    on[kind](seq, at, d)
+                    continue
+                ready = list(self._close_days(d))
+            except DAMAGE as exc:
+                raise UserError(damaged(self.snap.path, f"event {seq} ({kind})", exc)) from None
+            yield from ready
         yield from self._flush(list(self.held))
 
     def _rows(self) -> Iterator[Any]:
@@ -458,7 +493,7 @@ class CaseReader:
             c.followup = d["followup_id"]
             self.followups[c.followup] = FollowUp(
                 c.followup, c.ticket, c.number, c.day, d["level"], c.service, c.counter, c.group,
-                tuple(c.helpers), d.get("comment") or "", at, d.get("due") or "")
+                tuple(c.helpers), d.get("comment") or "", at, d.get("due") or "", names=c.names)
 
         def followup_assigned(seq: int, at: str, d: dict[str, Any]) -> None:
             if (f := self.followups.get(d["followup_id"])) is not None:
@@ -471,9 +506,14 @@ class CaseReader:
 
         def consultation_opened(seq: int, at: str, d: dict[str, Any]) -> None:
             day = hall_day(datetime.fromisoformat(at), self.tz, self.rollover).isoformat()
+            name = d.get("name") or ""
+            case = pending.get(d.get("ticket") or "")
+            names = case.names if case is not None else []  # one list: a name learnt later reaches both
+            if name:
+                names.append(name)
             self.consultations[d["consultation_id"]] = Consultation(
-                d["consultation_id"], day, d["helper"], d.get("name") or "", d.get("contact") or "",
-                d.get("question") or "", d.get("service") or "", d.get("ticket") or "", at, d.get("due") or "")
+                d["consultation_id"], day, d["helper"], name, d.get("contact") or "", d.get("question") or "",
+                d.get("service") or "", d.get("ticket") or "", at, d.get("due") or "", names=names)
 
         def consultation_answered(seq: int, at: str, d: dict[str, Any]) -> None:
             if (q := self.consultations.get(d["consultation_id"])) is not None:
@@ -494,6 +534,7 @@ class CaseReader:
         def delegation(seq: int, at: str, d: dict[str, Any]) -> None:
             if (c := pending.get(d.get("ticket") or "")) is not None:
                 c.principal = d.get("principal") or ""
+                c.names.append(c.principal)
 
         return {
             "ticket_issued": issued, "group_changed": group_changed, "help_requested": help_requested,

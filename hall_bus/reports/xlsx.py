@@ -280,8 +280,8 @@ def _followup_sheet(book: _Book, ws: Any, followups: list[FollowUp], as_of: date
             status += "(逾期)"
         ws.write_row(i, 0, _safe_row([
             f.id, f.day, f.number, f.service, "" if f.counter is None else book.labels.window(f.counter), f.level,
-            book.labels.text(f.comment), f.opened[:16].replace("T", " "), f.due[:16].replace("T", " "), f.owner,
-            status, f.closed[:16].replace("T", " "), book.labels.text(f.note)]))
+            book.labels.text(f.comment, f.names), f.opened[:16].replace("T", " "), f.due[:16].replace("T", " "),
+            f.owner, status, f.closed[:16].replace("T", " "), book.labels.text(f.note, f.names)]))
     for col, width in enumerate((11, 11, 7, 10, 10, 9, 24, 17, 17, 10, 10, 17, 30)):
         ws.set_column(col, col, width)
     ws.freeze_panes(1, 1)
@@ -295,7 +295,7 @@ def _consultation_sheet(book: _Book, ws: Any, consultations: list[Consultation],
     for i, q in enumerate(consultations, 1):
         status = "已答复" if q.answered else "已转办" if q.referred_to else "未答复"
         ws.write_row(i, 0, _safe_row([
-            q.id, q.day, q.helper, lab.name(q.name), lab.phone(q.contact), lab.text(q.question), q.service,
+            q.id, q.day, q.helper, lab.name(q.name), lab.phone(q.contact), lab.text(q.question, q.names), q.service,
             q.ticket, q.opened[:16].replace("T", " "), q.due[:16].replace("T", " "), status,
             q.answered[:16].replace("T", " "), q.answered_by, "是" if consultation_is_overdue(q, as_of) else "否",
             q.referred_to]))
