@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import sys
 import tomllib
 from collections import Counter as Tally
 from datetime import date, time
@@ -72,7 +73,8 @@ class Service(_Strict):
     prefix: Annotated[str, Field(pattern=r"^[A-Z]{1,2}$")]
     avg_minutes: float = Field(gt=0, le=480)
     promised_minutes: float = Field(gt=0, description="承诺时限: minutes from ticket to case finished")
-    share: float = Field(default=1.0, ge=0, description="relative share of visitors, for the day simulation")
+    share: float = Field(default=1.0, ge=0, allow_inf_nan=False,
+                         description="relative share of visitors, for the day simulation")
     materials: list[str] = Field(default_factory=list, description="一次性告知: the materials a case needs")
 
 
@@ -106,7 +108,8 @@ class GroupRule(_Strict):
     seated_wait: bool = False
     counter_queue: bool = True
     appointment: bool = False
-    share: float = Field(default=0.0, ge=0, description="share of visitors, for the day simulation")
+    share: float = Field(default=0.0, ge=0, allow_inf_nan=False, description="share of visitors, for the day "
+                         "simulation")
 
 
 class Device(BaseModel):
@@ -473,6 +476,12 @@ def parse_config(text: str, source: str = "<config>") -> HallConfig:
             msg, line, col = found.groups()
             raise ConfigError(f"{source}:{line}: TOML syntax error at column {col}: {msg}") from None
         raise ConfigError(f"{source}: TOML syntax error: {exc}") from None
+    except ValueError as exc:  # an integer longer than Python converts (sys.get_int_max_str_digits)
+        long = re.search(rf"\d{{{sys.get_int_max_str_digits() + 1},}}", text)
+        if long is None:
+            raise ConfigError(f"{source}: cannot read it as TOML: {exc}") from None
+        raise ConfigError(f"{source}:{text[: long.start()].count(chr(10)) + 1}: a number with more than "
+                          f"{sys.get_int_max_str_digits()} digits; no setting takes a number that long") from None
     locations = locate_keys(text)
 
     def where(path: tuple[str | int, ...]) -> str:

@@ -72,6 +72,18 @@ def test_a_config_nested_100000_deep_is_one_line_with_its_line_number(tmp_path: 
     assert config_check(quoted)[0] == 0
 
 
+def test_a_5000_digit_number_or_an_infinite_share_in_the_config(tmp_path: Path) -> None:
+    example = EXAMPLE.read_text(encoding="utf-8")
+    line = example[: example.index("recall_limit = 3")].count("\n") + 1
+    big = hall_file(tmp_path, example.replace("recall_limit = 3", "recall_limit = " + "9" * 5000), "big.toml")
+    assert config_check(big) == (2, [f"{big}:{line}: a number with more than 4300 digits; no setting takes a "
+                                     "number that long"])
+    share = example[: example.index("share = 8")].count("\n") + 1
+    for value in ("inf", "nan"):
+        odd = hall_file(tmp_path, example.replace("share = 8", f"share = {value}", 1), f"{value}.toml")
+        assert config_check(odd) == (2, [f"{odd}:{share}: services[0].share: Input should be a finite number"])
+
+
 def test_share_0_everywhere_is_refused_at_the_first_share(tmp_path: Path) -> None:
     import re
 
