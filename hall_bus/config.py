@@ -417,18 +417,26 @@ def _describe(error: dict[str, Any]) -> str:
 
 
 MAX_NESTING = 32  # arrays and inline tables inside each other; a hall file needs three (devices = [{… = [ ]}])
-_NESTING_MARKS = re.compile(r"[\[\]{}\"'#\n]")
+MAX_KEY_PARTS = 32  # parts of a dotted key (nodes.devices.port); a hall file needs four
+_NESTING_MARKS = re.compile(r"[\[\]{}\"'#\n.=,]")
 
 
-def _too_deep(text: str, limit: int = MAX_NESTING) -> int | None:
-    """The line where arrays or inline tables go deeper than `limit`, or None. Checked before tomllib parses:
-    its parser recurses once per level, so 100,000 '[' would end in a RecursionError, not an answer. Strings and
-    comments are skipped so brackets inside them do not count; anything this scan misreads is still caught by
-    the RecursionError fallback, only without a line."""
-    depth, line, pos = 0, 1, 0
+def _too_deep(text: str) -> tuple[int, str] | None:
+    """(line, what) where arrays or inline tables go deeper than MAX_NESTING or a dotted key has more than
+    MAX_KEY_PARTS parts, or None. Checked before tomllib parses: its parser recurses once per level, so 100,000
+    '[' would end in a RecursionError, and it takes quadratic time over a dotted key's parts (50,000 parts: a
+    minute). Strings and comments are skipped so brackets and dots inside them do not count; anything this scan
+    misreads is still caught by the RecursionError fallback, only without a line."""
+    depth, dots, line, pos = 0, 0, 1, 0
     while (mark := _NESTING_MARKS.search(text, pos)) is not None:
         ch, at = mark.group(), mark.start()
         pos = at + 1
+        if ch == ".":
+            dots += 1
+            if dots >= MAX_KEY_PARTS:
+                return line, f"a dotted key with more than {MAX_KEY_PARTS} parts; a hall file needs four at most"
+            continue
+        dots = 0
         if ch == "\n":
             line += 1
         elif ch == "#":
@@ -446,11 +454,13 @@ def _too_deep(text: str, limit: int = MAX_NESTING) -> int | None:
                 return None
             line += text.count("\n", at, end)
             pos = end + len(quote)
+            dots = 0
         elif ch in "[{":
             depth += 1
-            if depth > limit:
-                return line
-        else:
+            if depth > MAX_NESTING:
+                return line, (f"arrays or inline tables nested more than {MAX_NESTING} deep; a hall file needs "
+                              "three levels at most")
+        elif ch in "]}":
             depth = max(0, depth - 1)
     return None
 
@@ -463,8 +473,7 @@ def parse_config(text: str, source: str = "<config>") -> HallConfig:
     text = text.removeprefix("\ufeff")
     deep = _too_deep(text)
     if deep is not None:
-        raise ConfigError(f"{source}:{deep}: arrays or inline tables nested more than {MAX_NESTING} deep; "
-                          "a hall file needs three levels at most")
+        raise ConfigError(f"{source}:{deep[0]}: {deep[1]}")
     try:
         data = tomllib.loads(text)
     except RecursionError:

@@ -64,6 +64,11 @@ def test_a_config_nested_100000_deep_is_one_line_with_its_line_number(tmp_path: 
     tables = hall_file(tmp_path, "x = " + "{a = " * 5000 + "1" + "}" * 5000 + "\n" + example, "t.toml")
     code, lines = config_check(tables)
     assert code == 2 and lines[0].startswith(f"{tables}:1: arrays or inline tables nested") and len(lines) == 1
+    dotted = example.replace("recall_limit = 3", "recall_limit = 3\n" + ".".join(["a"] * 50_000) + " = 1", 1)
+    keys = hall_file(tmp_path, dotted, "k.toml")  # tomllib takes a minute over 50,000 parts: refused before
+    line = example[: example.index("recall_limit = 3")].count("\n") + 2
+    assert config_check(keys) == (2, [f"{keys}:{line}: a dotted key with more than 32 parts; a hall file needs "
+                                      "four at most"])
     # brackets inside strings and comments are not nesting
     quoted = hall_file(tmp_path, example.replace('name = "平安县政务服务中心"',
                                                  'name = "平安县[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[[中心" # {{{{{{{{{'
