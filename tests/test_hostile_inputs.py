@@ -319,6 +319,11 @@ def test_report_as_another_user_after_the_server_stopped() -> None:
         (killed / "ledger.sqlite3-shm").write_bytes(wal_copy[1])
         assert run(killed).returncode == 0  # type: ignore[attr-defined]
 
+        (killed / "ledger.sqlite3-shm").chmod(0o600)
+        res = run(killed)
+        assert res.returncode == 2 and one_line(res.stderr) == (  # type: ignore[attr-defined]
+            f"{killed / 'ledger.sqlite3-shm'}: user nobody may not read it (owner root); run the report as root, or "
+            "give nobody read access (e.g. the same group and chmod g+rX)")
         (killed / "ledger.sqlite3-shm").unlink()
         res = run(killed)
         assert res.returncode == 2 and one_line(res.stderr) == (  # type: ignore[attr-defined]
