@@ -428,6 +428,11 @@ def test_the_console_kiosk_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
             if proc is not None:
                 proc.wait(timeout=10)
     assert server.returncode == 0
+    import sqlite3
+
+    db = sqlite3.connect(tmp_path / "data" / "ledger.sqlite3")
+    assert db.execute("SELECT COUNT(*) FROM events WHERE type = 'ticket_issued'").fetchone()[0] == 1  # kept
+    db.close()
 
 
 # ---------------------------------------------------------------- 9. the scenario format's rate row
