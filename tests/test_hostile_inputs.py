@@ -581,3 +581,14 @@ def test_a_damaged_event_is_one_line_without_the_personal_data_in_it(tmp_path: P
             assert secret not in line, (name, line)
         assert hashlib.sha256((copy / "ledger.sqlite3").read_bytes()).hexdigest() == before
         assert not list(tmp_path.glob(f"{name}.*")) and not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_cards_file_nested_100000_deep_or_with_a_5000_digit_number(tmp_path: Path) -> None:
+    for name, text, what in (("deep", "[" * 100_000, "arrays or objects nested too deeply; a cards file is a list of "
+                              "objects"),
+                             ("long", '[{"sex": ' + "9" * 5000 + "}]", "a number with more than 4300 digits; card "
+                              "fields are strings")):
+        cards = tmp_path / f"{name}.json"
+        cards.write_text(text, encoding="utf-8")
+        res = hallctl("device", "sim", "idcard", "--cards", str(cards), timeout=30)
+        assert res.returncode == 2 and one_line(res.stderr) == f"{cards}: {what}"
