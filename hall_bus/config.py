@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import difflib
 import re
+import sys
 import tomllib
 from collections import Counter as Tally
 from datetime import date, time
@@ -74,7 +75,8 @@ class Service(_Strict):
     prefix: Annotated[str, Field(pattern=r"^[A-Z]{1,2}$")]
     avg_minutes: float = Field(gt=0, le=480)
     promised_minutes: float = Field(gt=0, description="承诺时限: minutes from ticket to case finished")
-    share: float = Field(default=1.0, ge=0, description="relative share of visitors, for the day simulation")
+    share: float = Field(default=1.0, ge=0, allow_inf_nan=False,
+                         description="relative share of visitors, for the day simulation")
     materials: list[str] = Field(default_factory=list, description="一次性告知: the materials a case needs")
 
 
@@ -108,7 +110,8 @@ class GroupRule(_Strict):
     seated_wait: bool = False
     counter_queue: bool = True
     appointment: bool = False
-    share: float = Field(default=0.0, ge=0, description="share of visitors, for the day simulation")
+    share: float = Field(default=0.0, ge=0, allow_inf_nan=False, description="share of visitors, for the day "
+                         "simulation")
 
 
 class Device(BaseModel):
@@ -267,6 +270,9 @@ def cross_check(cfg: HallConfig) -> list[tuple[tuple[str | int, ...], str]]:
         if not any(service.name in c.services and c.zone in dept_zones for c in cfg.counters):
             problems.append((("services", idx, "name"), f"no department-zone counter serves {service.name!r}"))
 
+    problems += _share_problems(cfg)
+    problems += _bus_problems(cfg.bus)
+
     counters = {c.number for c in cfg.counters}
     for idx, node in enumerate(cfg.nodes):
         if node.role == "counter":
@@ -293,6 +299,34 @@ def cross_check(cfg: HallConfig) -> list[tuple[tuple[str | int, ...], str]]:
         tables = [{"name": d.name, "type": d.type, **(d.model_extra or {})} for d in node.devices]
         problems += [(("nodes", idx, "devices", didx), msg) for didx, msg in line_problems(tables)]
     return problems
+
+
+def _share_problems(cfg: HallConfig) -> list[tuple[tuple[str | int, ...], str]]:
+    """`share` is each service's and group's part of the visitors: the day simulation draws every visitor's
+    service and group by it, and the kiosk lists the most used services first. All of them 0 leaves nothing to
+    draw from (the simulation would stop with a Python error). Groups that set no share at all are left alone:
+    their default is 0, and a hall that never simulates need not write any."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    if cfg.services and not any(s.share > 0 for s in cfg.services):
+        problems.append((("services", 0, "share"), "every service has share = 0; give each service its part of "
+                         "the visitors (e.g. share = 10), or leave share out (1 each)"))
+    written = [code for code, rule in cfg.groups.items() if "share" in rule.model_fields_set]
+    if written and not any(rule.share > 0 for rule in cfg.groups.values()):
+        problems.append((("groups", written[0], "share"), "every group has share = 0; give groups.normal most of "
+                         "the visitors (e.g. share = 76), or leave share out of every group"))
+    return problems
+
+
+def _bus_problems(bus: BusSettings) -> list[tuple[tuple[str | int, ...], str]]:
+    """curve = false sends names, ID and phone numbers and every command in clear text, and lets anyone on the
+    network act as any node: allowed for a bench where the server listens on loopback only, never on the LAN."""
+    import ipaddress
+
+    if bus.curve or ipaddress.ip_address(bus.bind).is_loopback:
+        return []
+    return [(("bus", "curve"), f"curve = false with bind = {bus.bind!r} would put the hall bus on the network "
+             "unencrypted and without key checks; keep curve = true (the default), or bind = \"127.0.0.1\" "
+             "for a bench on one machine")]
 
 
 def _device_problems(device: Device) -> list[tuple[tuple[str | int, ...], str]]:
@@ -384,16 +418,81 @@ def _describe(error: dict[str, Any]) -> str:
     return error["msg"].replace("Value error, ", "")
 
 
+MAX_NESTING = 32  # arrays and inline tables inside each other; a hall file needs three (devices = [{… = [ ]}])
+MAX_KEY_PARTS = 32  # parts of a dotted key (nodes.devices.port); a hall file needs four
+_NESTING_MARKS = re.compile(r"[\[\]{}\"'#\n.=,]")
+
+
+def _too_deep(text: str) -> tuple[int, str] | None:
+    """(line, what) where arrays or inline tables go deeper than MAX_NESTING or a dotted key has more than
+    MAX_KEY_PARTS parts, or None. Checked before tomllib parses: its parser recurses once per level, so 100,000
+    '[' would end in a RecursionError, and it takes quadratic time over a dotted key's parts (50,000 parts: a
+    minute). Strings and comments are skipped so brackets and dots inside them do not count; anything this scan
+    misreads is still caught by the RecursionError fallback, only without a line."""
+    depth, dots, line, pos = 0, 0, 1, 0
+    while (mark := _NESTING_MARKS.search(text, pos)) is not None:
+        ch, at = mark.group(), mark.start()
+        pos = at + 1
+        if ch == ".":
+            dots += 1
+            if dots >= MAX_KEY_PARTS:
+                return line, f"a dotted key with more than {MAX_KEY_PARTS} parts; a hall file needs four at most"
+            continue
+        dots = 0
+        if ch == "\n":
+            line += 1
+        elif ch == "#":
+            end = text.find("\n", at)
+            pos = len(text) if end < 0 else end
+        elif ch in "\"'":
+            quote = ch * 3 if text.startswith(ch * 3, at) else ch
+            end = at + len(quote)
+            while True:
+                end = text.find(quote, end)
+                if end < 0 or quote == "'" or quote == "'''" or text[end - 1] != "\\" or text[end - 2] == "\\":
+                    break
+                end += 1
+            if end < 0 or (len(quote) == 1 and "\n" in text[at:end]):  # an unclosed string: tomllib says where
+                return None
+            line += text.count("\n", at, end)
+            pos = end + len(quote)
+            dots = 0
+        elif ch in "[{":
+            depth += 1
+            if depth > MAX_NESTING:
+                return line, (f"arrays or inline tables nested more than {MAX_NESTING} deep; a hall file needs "
+                              "three levels at most")
+        elif ch in "]}":
+            depth = max(0, depth - 1)
+    return None
+
+
 def parse_config(text: str, source: str = "<config>") -> HallConfig:
-    """Validate TOML text. Raises ConfigError with one line per problem."""
+    """Validate TOML text. Raises ConfigError with one line per problem.
+
+    A UTF-8 byte-order mark at the start is dropped: Windows Notepad writes one when it saves as UTF-8, and the
+    file is then exactly what the technician meant (tomllib would call it an invalid statement on line 1)."""
+    text = text.removeprefix("\ufeff")
+    deep = _too_deep(text)
+    if deep is not None:
+        raise ConfigError(f"{source}:{deep[0]}: {deep[1]}")
     try:
         data = tomllib.loads(text)
+    except RecursionError:
+        raise ConfigError(f"{source}: arrays or tables nested too deeply; a hall file needs three levels at most") \
+            from None
     except tomllib.TOMLDecodeError as exc:
         found = re.search(r"^(.*?)\s*\(at line (\d+), column (\d+)\)$", str(exc))
         if found:
             msg, line, col = found.groups()
             raise ConfigError(f"{source}:{line}: TOML syntax error at column {col}: {msg}") from None
         raise ConfigError(f"{source}: TOML syntax error: {exc}") from None
+    except ValueError as exc:  # an integer longer than Python converts (sys.get_int_max_str_digits)
+        long = re.search(rf"\d{{{sys.get_int_max_str_digits() + 1},}}", text)
+        if long is None:
+            raise ConfigError(f"{source}: cannot read it as TOML: {exc}") from None
+        raise ConfigError(f"{source}:{text[: long.start()].count(chr(10)) + 1}: a number with more than "
+                          f"{sys.get_int_max_str_digits()} digits; no setting takes a number that long") from None
     locations = locate_keys(text)
 
     def where(path: tuple[str | int, ...]) -> str:

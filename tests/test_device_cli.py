@@ -37,7 +37,7 @@ def test_idcard_read_masked_by_default(sim) -> None:  # type: ignore[no-untyped-
     assert res.returncode == 0, res.stderr
     info = json.loads(res.stdout)
     assert info["name"] == "张**" and info["id_number"] == "4101**********0025" and info["sex"] == "女"
-    assert info["birth"] == "1952-03-14" and info["card_type"] == "resident" and info["age"] >= 74
+    assert info["birth"] == "1952" and info["card_type"] == "resident" and info["age"] >= 74
     assert "410127195203140025" not in res.stdout + res.stderr
     shown = hallctl("idcard", "read", "--port", sim.path, "--show-id")
     assert shown.returncode == 0 and "410127195203140025" in shown.stdout and "张秀英" in shown.stdout

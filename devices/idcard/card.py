@@ -39,6 +39,12 @@ class CardError(ValueError):
     """The text block does not make a valid card; the message names the field."""
 
 
+def ascii_digits(text: str) -> bool:
+    """Only 0-9. str.isdigit() is also true for '²', '①' and other scripts' digits, which int() then refuses or
+    reads as another number: a misread or forged card must be refused here, not crash the reader's caller."""
+    return text.isascii() and text.isdigit()
+
+
 def id_check_digit(first17: str) -> str:
     """ISO 7064 MOD 11-2, as GB 11643 uses for the 18th character."""
     return _CHECK[sum(int(c) * w for c, w in zip(first17, _WEIGHTS, strict=True)) % 11]
@@ -48,7 +54,7 @@ def id_number_problem(number: str) -> str | None:
     """Why an 18-character ID number is not valid, or None."""
     if len(number) != 18:
         return f"ID number has {len(number)} characters, not 18"
-    if not number[:17].isdigit() or not (number[17].isdigit() or number[17] == "X"):
+    if not ascii_digits(number[:17]) or not (ascii_digits(number[17]) or number[17] == "X"):
         return "ID number must be 17 digits and a digit or X"
     expected = id_check_digit(number[:17])
     if number[17] != expected:
@@ -65,7 +71,7 @@ def _date(text: str, what: str) -> date | None:
     text = text.strip()
     if not text or text == "长期":
         return None
-    if len(text) != 8 or not text.isdigit():
+    if len(text) != 8 or not ascii_digits(text):
         raise CardError(f"{what} {text!r} is not YYYYMMDD")
     try:
         return date(int(text[:4]), int(text[4:6]), int(text[6:]))
@@ -104,10 +110,13 @@ class CardData:
         return age_on(self.birth, today) if self.birth else None
 
     def as_dict(self, today: date | None = None, *, show_id: bool = False) -> dict[str, Any]:
-        """The fields a person sees; personal data masked unless show_id (the technician's explicit choice)."""
+        """The fields a person sees; personal data masked (the birth date as its year) unless show_id, the
+        technician's explicit choice."""
         d = {k: v for k, v in asdict(self).items() if k not in ("photo", "fingerprint", "valid_to_text")}
         for key in ("birth", "valid_from", "valid_to"):
             d[key] = d[key].isoformat() if d[key] else None
+        if not show_id and self.birth:  # the year says enough for a check (and the age is there); the full
+            d["birth"] = str(self.birth.year)  # date with the masked name narrows a person down too far
         if self.valid_to is None and self.valid_to_text:
             d["valid_to"] = self.valid_to_text
         d["card_type_name"] = CARD_TYPE_NAMES.get(self.card_type, self.card_type)

@@ -9,6 +9,7 @@ from __future__ import annotations
 import json
 import os
 import select
+import sys
 import threading
 from pathlib import Path
 from typing import Any
@@ -32,7 +33,17 @@ def fake_photo(seed: str) -> bytes:
 
 
 def load_cards(path: str | Path) -> list[dict[str, str]]:
-    cards = json.loads(Path(path).read_text(encoding="utf-8"))
+    try:
+        cards = json.loads(Path(path).read_text(encoding="utf-8-sig"))  # a BOM from Notepad is no error
+    except RecursionError:  # 100,000 '[': the parser gives up before it says anything
+        raise ValueError("arrays or objects nested too deeply; a cards file is a list of objects") from None
+    except json.JSONDecodeError:
+        raise
+    except ValueError as exc:
+        if "digits" not in str(exc):  # not the int conversion limit: a decoding error, said as it is
+            raise
+        raise ValueError(f"a number with more than {sys.get_int_max_str_digits()} digits; card fields are "
+                         "strings") from None
     if not isinstance(cards, list) or not all(isinstance(c, dict) for c in cards):
         raise ValueError(f"{path}: expected a JSON list of card objects")
     return cards

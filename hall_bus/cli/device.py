@@ -388,7 +388,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p.add_argument("--baudrate", type=int, default=115200)
     p.add_argument("--timeout", type=float, default=5.0)
     p.add_argument("--json", action="store_true")
-    p.add_argument("--show-id", action="store_true", help="show name, ID number and address unmasked")
+    p.add_argument("--show-id", action="store_true", help="show name, ID number, address and the full birth date "
+                   "unmasked (masked: the birth year only)")
     p.add_argument("--fingerprint", action="store_true")
     p.add_argument("--config", help="hall config (for the hall's time zone when computing the age)")
     p.set_defaults(handler=_idcard)

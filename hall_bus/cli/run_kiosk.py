@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+import codecs
+import os
 import sys
+import threading
 from typing import Any
 
 from hall_bus.config import HallConfig
@@ -79,7 +82,68 @@ def kiosk_prompts(cfg: HallConfig, args: argparse.Namespace) -> Any:
     return open_prompts(VoiceSegments.model_validate(options))
 
 
+def stdin_lines() -> asyncio.Queue[str | None]:
+    """The terminal's lines as they are typed (None at the end), read by a daemon thread with os.read.
+
+    Why not run_in_executor(sys.stdin.readline): its worker thread sits in readline until a line comes, and
+    asyncio.run waits for the executor's threads at exit, so a SIGTERM to a waiting kiosk stopped it only when
+    someone pressed Enter. A daemon thread is not waited for, and os.read holds no lock of sys.stdin's that the
+    interpreter would need at exit."""
+    loop = asyncio.get_running_loop()
+    queue: asyncio.Queue[str | None] = asyncio.Queue()
+
+    def put(line: str | None) -> bool:
+        try:
+            loop.call_soon_threadsafe(queue.put_nowait, line)
+        except RuntimeError:  # the loop is closed: the kiosk has stopped
+            return False
+        return True
+
+    def read(fd: int) -> None:
+        decoder = codecs.getincrementaldecoder("utf-8")(errors="replace")
+        pending = ""
+        while True:
+            try:
+                chunk = os.read(fd, 4096)
+            except OSError:
+                chunk = b""
+            pending += decoder.decode(chunk, final=not chunk)
+            *lines, pending = pending.split("\n")
+            for line in lines:
+                if not put(line + "\n"):
+                    return
+            if not chunk:
+                if pending:
+                    put(pending)
+                put(None)
+                return
+
+    def read_plain() -> None:  # a stdin without a file descriptor (embedded, a test's StringIO)
+        while line := sys.stdin.readline():
+            if not put(line):
+                return
+        put(None)
+
+    try:
+        fd = sys.stdin.fileno()
+    except (AttributeError, ValueError, OSError):
+        threading.Thread(target=read_plain, name="kiosk-stdin", daemon=True).start()
+    else:
+        threading.Thread(target=read, args=(fd,), name="kiosk-stdin", daemon=True).start()
+    return queue
+
+
 async def run_kiosk(cfg: HallConfig, client: Any, args: argparse.Namespace) -> int:
+    """The line-per-visitor loop. A stop (SIGTERM, Ctrl-C, a revoked key) cancels it wherever it waits; it then
+    says so in one line, and the tickets already issued are in the server's ledger."""
+    try:
+        return await _serve_lines(cfg, client, args)
+    except asyncio.CancelledError:
+        print(f"kiosk {args.node}: stopped", file=sys.stderr, flush=True)
+        raise
+
+
+async def _serve_lines(cfg: HallConfig, client: Any, args: argparse.Namespace) -> int:
     from hall_bus.nodes.kiosk import KioskAgent
 
     printer, reader = kiosk_devices(cfg, args)
@@ -88,9 +152,9 @@ async def run_kiosk(cfg: HallConfig, client: Any, args: argparse.Namespace) -> i
     services = ", ".join(s.name for s in cfg.services)
     print(f"自助取号 kiosk {args.node}: type a service ({services}), optionally a group "
           f"({', '.join(cfg.groups)}); start with 'card' to read the ID card first; 'q' quits.", flush=True)
-    loop = asyncio.get_running_loop()
+    lines = stdin_lines()
     while True:
-        line = (await loop.run_in_executor(None, sys.stdin.readline))
+        line = await lines.get()
         if not line or line.strip() == "q":
             return 0
         words = line.split()

@@ -19,7 +19,7 @@ from typing import Any
 
 from hall_bus.config import HallConfig
 from hall_bus.errors import UserError
-from hall_bus.reports.cases import CaseReader, LedgerSnapshot
+from hall_bus.reports.cases import DAMAGE, CaseReader, LedgerSnapshot, damaged
 from hall_bus.reports.labels import Labels
 from hall_bus.reports.summary import Summary, auto_by
 
@@ -105,9 +105,12 @@ def build_report(req: ReportRequest) -> ReportResult:
             stream = CaseSheetStream(archive)
         row = labels.case_row
         for case in reader:
-            summary.add(case)
-            if stream is not None:
-                stream.add(row(case))
+            try:
+                summary.add(case)
+                if stream is not None:
+                    stream.add(row(case))
+            except DAMAGE as exc:  # a value of the wrong type inside a well-formed event
+                raise UserError(damaged(snap.path, f"the case issued by event {case.seq}", exc)) from None
         as_of = datetime.fromisoformat(snap.last_at).astimezone(hall.tz) if snap.last_at else \
             datetime.now(hall.tz)
         followups = sorted(reader.followups.values(), key=lambda f: f.id)

@@ -16,6 +16,7 @@ the ledger.
 
 from __future__ import annotations
 
+import os
 import sqlite3
 from collections.abc import Iterator
 from dataclasses import dataclass, field
@@ -87,6 +88,7 @@ class Case:
     followup: str = ""
     notices: int = 0
     principal: str = ""  # 委托人 of a delegation signed for this ticket: personal data, masked on output
+    names: list[str] = field(default_factory=list)  # visitors' names the ledger ties to it: masked in its texts
 
 
 @dataclass(slots=True)
@@ -106,6 +108,7 @@ class FollowUp:
     owner: str = ""
     closed: str = ""
     note: str = ""
+    names: list[str] = field(default_factory=list)  # its case's visitors' names (the case's own list)
 
 
 @dataclass(slots=True)
@@ -125,6 +128,7 @@ class Consultation:
     answer: str = ""
     referred_to: str = ""
     overdue: bool = False  # a consultation_overdue event was written for it
+    names: list[str] = field(default_factory=list)  # its visitor's, and those of the case it belongs to
 
 
 def is_open(c: Case) -> bool:
@@ -137,6 +141,96 @@ def _ts(at: str) -> float:
     return datetime.fromisoformat(at).timestamp()
 
 
+# What a damaged event raises while it is read: data that is not JSON, a field missing or of the wrong type.
+DAMAGE = (ValueError, KeyError, TypeError, AttributeError, IndexError)
+
+
+def damaged(path: Path, where: str, exc: BaseException) -> str:
+    """One line for a damaged event: where it is and what kind of damage, never its data. The event is a
+    visitor's record, and an exception's own text often quotes the value it choked on (a name, an address),
+    which would end up in a terminal log or a ticket to support."""
+    if isinstance(exc, orjson.JSONDecodeError):
+        what = "its data is not valid JSON"
+    elif isinstance(exc, KeyError) and isinstance(exc.args[0], str) and exc.args[0].isidentifier() \
+            and exc.args[0].isascii() and len(exc.args[0]) <= 40:  # a field name from this program, not data
+        what = f"its data has no {exc.args[0]!r}"
+    else:
+        what = "a value in it has the wrong type or form"
+    return (f"{path}: {where} is damaged: {what}; no report was written and the ledger is unchanged "
+            "(restore it from a backup, or ask support with this line)")
+
+
+def _at(path: Path, row: tuple[int, str]) -> datetime:
+    try:
+        return datetime.fromisoformat(row[1])
+    except (ValueError, TypeError):
+        raise UserError(f"{path}: event {row[0]} is damaged: its time is not an ISO time; no report was written "
+                        "and the ledger is unchanged (restore it from a backup, or ask support with this line)") \
+            from None
+
+
+def _open_read_only(path: Path) -> sqlite3.Connection:
+    """A read-only connection, also for a user who may read the ledger but not write its directory (the
+    supervisor's account, a backup copy on a read-only share).
+
+    SQLite reads a WAL-mode database through its -shm file, which it creates when it is missing. A server that
+    stopped cleanly leaves no -wal or -shm, so such a user would get "attempt to write a readonly database".
+    Without a -wal file every event is in the main file and no server has the ledger open (a running server
+    keeps its -wal), so it is read as immutable: no -shm, no locks. With a -wal file the events in it are
+    needed, so there is no such fallback: the error stands and `_unreadable` says why."""
+    uri = path.resolve().as_uri()
+    db = sqlite3.connect(uri + "?mode=ro", uri=True, isolation_level=None)
+    try:
+        db.execute("SELECT 1 FROM sqlite_master LIMIT 1").fetchall()
+        return db
+    except sqlite3.OperationalError:
+        db.close()
+        if path.with_name(path.name + "-wal").exists() or os.access(path.parent, os.W_OK):
+            raise
+    return sqlite3.connect(uri + "?mode=ro&immutable=1", uri=True, isolation_level=None)
+
+
+def _owner(path: Path) -> str:
+    try:
+        st = path.stat()
+    except OSError:
+        return "?"
+    try:
+        import pwd
+
+        return pwd.getpwuid(st.st_uid).pw_name
+    except (ImportError, KeyError):
+        return str(st.st_uid)
+
+
+def _me() -> str:
+    try:
+        import pwd
+
+        return pwd.getpwuid(os.geteuid()).pw_name
+    except (ImportError, KeyError):
+        return str(os.geteuid())
+
+
+def _no_access(path: Path, what: str) -> str:
+    owner = _owner(path)
+    return (f"{path}: user {_me()} may not {what} it (owner {owner}); run the report as {owner}, or give "
+            f"{_me()} read access (e.g. the same group and chmod g+rX)")
+
+
+def _unreadable(path: Path) -> str | None:
+    """Why this user cannot read the ledger, in one line, when it is a matter of permissions (else None)."""
+    for part in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        if part.exists() and not os.access(part, os.R_OK):
+            return _no_access(part, "read")
+    shm = path.with_name(path.name + "-shm")
+    if path.with_name(path.name + "-wal").exists() and not shm.exists() and not os.access(path.parent, os.W_OK):
+        return (f"{path.parent}: the ledger has a -wal file but no {shm.name}, and user {_me()} may not create "
+                f"it there; run the report as {_owner(path)}, or start and stop the server once (a clean stop "
+                "folds the -wal into the ledger)")
+    return None
+
+
 class LedgerSnapshot:
     """A read-only connection inside one read transaction: every query sees the same ledger, however many the
     server appends meanwhile (WAL readers never block the writer, nor it them)."""
@@ -144,20 +238,29 @@ class LedgerSnapshot:
     def __init__(self, data_dir: Path | str) -> None:
         directory = Path(data_dir)
         path = directory / LEDGER_FILE
-        if not directory.is_dir():
+        try:
+            is_dir, is_file = directory.is_dir(), path.is_file()
+            directory.stat()  # is_dir() says False for a directory this user may not enter; stat() says why
+        except PermissionError:
+            raise UserError(_no_access(directory, "enter")) from None
+        except OSError:
+            is_dir = False
+        if not is_dir:
             raise UserError(f"{directory}: no such directory (--data is the hall server's data directory)")
-        if not path.is_file():
+        if not os.access(directory, os.R_OK | os.X_OK):
+            raise UserError(_no_access(directory, "enter"))
+        if not is_file:
             raise UserError(f"{directory}: no hall ledger here ({LEDGER_FILE} is missing); --data is the hall "
                             "server's data directory")
         self.path = path
         try:
-            self.db = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None)
+            self.db = _open_read_only(path)
             self.db.execute("BEGIN")
             meta = dict(self.db.execute("SELECT key, value FROM meta"))
             self.last_seq: int = self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()[0]
             row = self.db.execute("SELECT at FROM events WHERE seq = ?", (self.last_seq,)).fetchone()
         except sqlite3.Error as exc:
-            raise UserError(f"{path}: cannot read it as a hall ledger ({exc})") from None
+            raise UserError(_unreadable(path) or f"{path}: cannot read it as a hall ledger ({exc})") from None
         if meta.get("schema") != str(SCHEMA_VERSION):
             self.db.close()
             raise UserError(f"{path}: ledger schema {meta.get('schema')} but this program reads schema "
@@ -178,7 +281,7 @@ class LedgerSnapshot:
                                   (mid,)).fetchone()
             if row is None:
                 hi = mid
-            elif datetime.fromisoformat(row[1]) < moment:
+            elif _at(self.path, row) < moment:
                 lo = row[0] + 1
             else:
                 hi = mid
@@ -240,11 +343,15 @@ class CaseReader:
         loads = orjson.loads
         for seq, kind, at, data in self._rows():
             self.events_read += 1
-            d = loads(data)
-            if kind == "day_opened":
-                yield from self._close_days(d)
-            else:
-                on[kind](seq, at, d)
+            try:
+                d = loads(data)
+                if kind != "day_opened":
+                    on[kind](seq, at, d)
+                    continue
+                ready = list(self._close_days(d))
+            except DAMAGE as exc:
+                raise UserError(damaged(self.snap.path, f"event {seq} ({kind})", exc)) from None
+            yield from ready
         yield from self._flush(list(self.held))
 
     def _rows(self) -> Iterator[Any]:
@@ -386,7 +493,7 @@ class CaseReader:
             c.followup = d["followup_id"]
             self.followups[c.followup] = FollowUp(
                 c.followup, c.ticket, c.number, c.day, d["level"], c.service, c.counter, c.group,
-                tuple(c.helpers), d.get("comment") or "", at, d.get("due") or "")
+                tuple(c.helpers), d.get("comment") or "", at, d.get("due") or "", names=c.names)
 
         def followup_assigned(seq: int, at: str, d: dict[str, Any]) -> None:
             if (f := self.followups.get(d["followup_id"])) is not None:
@@ -399,9 +506,14 @@ class CaseReader:
 
         def consultation_opened(seq: int, at: str, d: dict[str, Any]) -> None:
             day = hall_day(datetime.fromisoformat(at), self.tz, self.rollover).isoformat()
+            name = d.get("name") or ""
+            case = pending.get(d.get("ticket") or "")
+            names = case.names if case is not None else []  # one list: a name learnt later reaches both
+            if name:
+                names.append(name)
             self.consultations[d["consultation_id"]] = Consultation(
-                d["consultation_id"], day, d["helper"], d.get("name") or "", d.get("contact") or "",
-                d.get("question") or "", d.get("service") or "", d.get("ticket") or "", at, d.get("due") or "")
+                d["consultation_id"], day, d["helper"], name, d.get("contact") or "", d.get("question") or "",
+                d.get("service") or "", d.get("ticket") or "", at, d.get("due") or "", names=names)
 
         def consultation_answered(seq: int, at: str, d: dict[str, Any]) -> None:
             if (q := self.consultations.get(d["consultation_id"])) is not None:
@@ -422,6 +534,7 @@ class CaseReader:
         def delegation(seq: int, at: str, d: dict[str, Any]) -> None:
             if (c := pending.get(d.get("ticket") or "")) is not None:
                 c.principal = d.get("principal") or ""
+                c.names.append(c.principal)
 
         return {
             "ticket_issued": issued, "group_changed": group_changed, "help_requested": help_requested,

@@ -1,14 +1,16 @@
 """Words and columns both outputs share, and the one place personal data is masked on its way to paper.
 
-Staff names (helpers, follow-up owners) are not masked: the 台账 exists to say who did what. Visitors' names,
-contacts and free text that may hold an ID or phone number are, unless an admin asked for `--unmasked`.
+Staff names (helpers, follow-up owners) are not masked: the 台账 exists to say who did what. Visitors' names and
+contacts are, unless an admin asked for `--unmasked`, and so is free text: ID and phone numbers, addresses, and
+the names the ledger ties to that case (a consultation's `name`, a delegation's `principal`) wherever they occur.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
-from devices.privacy import mask_name, mask_phone, mask_text
+from devices.privacy import mask_free_text, mask_name, mask_phone
 from hall_bus.config import HallConfig
 from hall_bus.reports.cases import Case
 
@@ -45,8 +47,10 @@ class Labels:
     def phone(self, value: str) -> str:
         return mask_phone(value) if self.masked and value else value
 
-    def text(self, value: str) -> str:
-        return mask_text(value) if self.masked and value else value
+    def text(self, value: str, names: Iterable[str] = ()) -> str:
+        """Free text (a question, a comment, a reason, a note): ID and phone numbers, the record's own visitors'
+        `names` and addresses masked."""
+        return mask_free_text(value, names) if self.masked and value else value
 
     def outcome(self, c: Case) -> str:
         if c.status == "finished":
@@ -62,7 +66,7 @@ class Labels:
         if c.transfers:
             parts.append(f"转办{c.transfers}次")
         if c.outcome == "refused" and c.reason:
-            parts.append(self.text(c.reason))
+            parts.append(self.text(c.reason, c.names))
         if c.notices or c.outcome == "materials_missing":
             parts.append("一次性告知")
         if c.principal:
@@ -79,5 +83,5 @@ class Labels:
             c.day, c.number, c.service, self.group(c.group), "、".join(c.helpers), "；".join(c.handovers), window,
             c.issued, c.claimed, c.called, c.finished,
             None if c.wait_s is None else round(c.wait_s / 60, 1), self.outcome(c),
-            "、".join(self.text(m) for m in c.materials), on_time, c.rating, c.followup, self.remark(c),
+            "、".join(self.text(m, c.names) for m in c.materials), on_time, c.rating, c.followup, self.remark(c),
         ]

@@ -371,7 +371,7 @@ def write_pdf(path: Path, summary: Summary, labels: Labels, followups: list[Foll
     for f in open_fus[:ATTENTION_LIMIT]:
         status = "未结" + ("(逾期)" if followup_is_overdue(f, as_of) else "")
         fu_rows.append([f.id, f.day[5:], f.number, f.service, f.level, f.owner or "-", f.due[5:10] or "-", status,
-                        Paragraph(escape(labels.text(f.comment) or ""), st["cell"])])
+                        Paragraph(escape(labels.text(f.comment, f.names) or ""), st["cell"])])
     heading = f"回访（差评 {len(followups)} 件，未结 {len(open_fus)} 件；下表为未结的"
     if len(open_fus) > ATTENTION_LIMIT:
         heading += f"前 {ATTENTION_LIMIT} 件，全部见 XLSX"
@@ -391,7 +391,7 @@ def write_pdf(path: Path, summary: Summary, labels: Labels, followups: list[Foll
         for q in late[:ATTENTION_LIMIT]:
             status = "已答复(迟)" if q.answered else "已转办" if q.referred_to else "未答复"
             q_rows.append([q.id, q.day[5:], q.helper, labels.name(q.name), q.service or "-", q.due[5:16].replace(
-                "T", " ") or "-", status, Paragraph(escape(labels.text(q.question)), st["cell"])])
+                "T", " ") or "-", status, Paragraph(escape(labels.text(q.question, q.names)), st["cell"])])
         story.append(_grid(q_rows, [18 * mm, 12 * mm, 18 * mm, 13 * mm, 18 * mm, 22 * mm, 17 * mm,
                                     WIDTH - 118 * mm], align_from=99))
     else:

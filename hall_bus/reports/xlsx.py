@@ -35,8 +35,23 @@ CASE_PART = "xl/worksheets/sheet2.xml"  # the case sheet is the workbook's secon
 HEADER_XF = 1  # the header format's style index: the first format XlsxWriter meets (the overview's title)
 _NS = ('xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
        'xmlns:r="http://schemas.openxmlformats.org/officeDocument/2006/relationships"')
-_SPECIAL = re.compile(r"[&<>\x00-\x08\x0b\x0c\x0e-\x1f]")
-_CONTROL = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f]")
+# Characters XML 1.0 does not allow at all (not even escaped): C0 controls but tab and newlines, surrogates,
+# U+FFFE and U+FFFF. A visitor's comment typed on a phone, pasted from a PDF or sent by a broken client can hold
+# them; one of them makes Excel call the whole file corrupt, so they are dropped from every part we write.
+_NOT_XML = "\x00-\x08\x0b\x0c\x0e-\x1f\ud800-\udfff\ufffe\uffff"
+_SPECIAL = re.compile(f"[&<>{_NOT_XML}]")
+_CONTROL = re.compile(f"[{_NOT_XML}]")
+
+
+def xml_safe(text: str) -> str:
+    """`text` without the characters XML 1.0 forbids."""
+    return _CONTROL.sub("", text)
+
+
+def _safe_row(values: list[Any]) -> list[Any]:
+    """A row for XlsxWriter, its strings cleaned: it writes U+FFFE or a control character as `_xFFFE_`, which
+    Excel shows as that text or the character itself, neither of which the visitor wrote."""
+    return [xml_safe(v) if isinstance(v, str) else v for v in values]
 
 
 def _escape(text: str) -> str:
@@ -138,7 +153,7 @@ class _Book:
         ws.write_row(row, 0, [first_title, *(c[0] for c in columns)], self.header)
         for i, (name, tally) in enumerate(items, row + 1):
             d = tally.as_dict()
-            ws.write_string(i, 0, name)
+            ws.write_string(i, 0, xml_safe(name))
             for j, (_, key, fmt) in enumerate(columns, 1):
                 v = _value(d, key)
                 if v is not None:
@@ -168,14 +183,14 @@ def write_xlsx(path: Path, stream_archive: zipfile.ZipFile, case_rows: int, summ
     overview.activate()
 
     # the overview: the headline figures a supervisor quotes
-    overview.merge_range(0, 0, 0, 5, head["title"], book.header)
+    overview.merge_range(0, 0, 0, 5, xml_safe(head["title"]), book.header)
     overview.set_row(0, 24)
     row = 2
     for key, value in head.items():
         if key == "title":
             continue
         overview.write_string(row, 0, key, book.bold)
-        overview.write_string(row, 1, value)
+        overview.write_string(row, 1, xml_safe(value))
         row += 1
     row += 1
     t = summary.total.as_dict()
@@ -233,7 +248,10 @@ def write_xlsx(path: Path, stream_archive: zipfile.ZipFile, case_rows: int, summ
     with zipfile.ZipFile(buf) as made:
         for info in made.infolist():
             if info.filename != CASE_PART:
-                stream_archive.writestr(info, made.read(info))
+                part = made.read(info)
+                if info.filename.endswith((".xml", ".rels")):  # XlsxWriter escapes controls, not U+FFFE/U+FFFF
+                    part = xml_safe(part.decode("utf-8")).encode("utf-8")
+                stream_archive.writestr(info, part)
     stream_archive.close()
 
 
@@ -260,11 +278,10 @@ def _followup_sheet(book: _Book, ws: Any, followups: list[FollowUp], as_of: date
         status = "已结" if not followup_is_open(f) else "未结"
         if followup_is_overdue(f, as_of):
             status += "(逾期)"
-        ws.write_row(i, 0, [f.id, f.day, f.number, f.service,
-                            "" if f.counter is None else book.labels.window(f.counter), f.level,
-                            book.labels.text(f.comment), f.opened[:16].replace("T", " "),
-                            f.due[:16].replace("T", " "), f.owner, status, f.closed[:16].replace("T", " "),
-                            book.labels.text(f.note)])
+        ws.write_row(i, 0, _safe_row([
+            f.id, f.day, f.number, f.service, "" if f.counter is None else book.labels.window(f.counter), f.level,
+            book.labels.text(f.comment, f.names), f.opened[:16].replace("T", " "), f.due[:16].replace("T", " "),
+            f.owner, status, f.closed[:16].replace("T", " "), book.labels.text(f.note, f.names)]))
     for col, width in enumerate((11, 11, 7, 10, 10, 9, 24, 17, 17, 10, 10, 17, 30)):
         ws.set_column(col, col, width)
     ws.freeze_panes(1, 1)
@@ -277,10 +294,11 @@ def _consultation_sheet(book: _Book, ws: Any, consultations: list[Consultation],
     ws.write_row(0, 0, titles, book.header)
     for i, q in enumerate(consultations, 1):
         status = "已答复" if q.answered else "已转办" if q.referred_to else "未答复"
-        ws.write_row(i, 0, [q.id, q.day, q.helper, lab.name(q.name), lab.phone(q.contact), lab.text(q.question),
-                            q.service, q.ticket, q.opened[:16].replace("T", " "), q.due[:16].replace("T", " "),
-                            status, q.answered[:16].replace("T", " "), q.answered_by,
-                            "是" if consultation_is_overdue(q, as_of) else "否", q.referred_to])
+        ws.write_row(i, 0, _safe_row([
+            q.id, q.day, q.helper, lab.name(q.name), lab.phone(q.contact), lab.text(q.question, q.names), q.service,
+            q.ticket, q.opened[:16].replace("T", " "), q.due[:16].replace("T", " "), status,
+            q.answered[:16].replace("T", " "), q.answered_by, "是" if consultation_is_overdue(q, as_of) else "否",
+            q.referred_to]))
     for col, width in enumerate((10, 11, 11, 8, 14, 30, 10, 15, 17, 17, 8, 17, 11, 6, 14)):
         ws.set_column(col, col, width)
     ws.freeze_panes(1, 1)

@@ -91,6 +91,11 @@ def parse_line(text: str, clock: ManualClock, started: bool) -> tuple[datetime |
         data = json.loads(text)
     except json.JSONDecodeError as exc:
         raise ScenarioLineError(f"not valid JSON: {exc.msg} (column {exc.colno})") from None
+    except RecursionError:  # 100,000 '[': the parser gives up before it finds anything wrong with the line
+        raise ScenarioLineError("arrays or objects nested too deeply; a command needs at most two levels") from None
+    except ValueError:  # a number longer than Python converts (sys.get_int_max_str_digits, 4300 digits)
+        raise ScenarioLineError(f"a number with more than {sys.get_int_max_str_digits()} digits; "
+                                "no field takes a number that long") from None
     if not isinstance(data, dict):
         raise ScenarioLineError(f"a line must be a JSON object, got {type(data).__name__}")
     moment = None
@@ -150,7 +155,7 @@ def run_scenario(config: HallConfig, lines: Iterable[bytes | str], *, source: st
                     _not_far_ahead(moment, horizon, f"{source}:{lineno}", data_dir)
             except ScenarioLineError as exc:
                 res.errors += 1
-                print(f"{source}:{lineno}: {exc}", file=err)
+                print(f"{source}:{lineno}: {_short(str(exc))}", file=err)
                 if stop_on_error:
                     res.stopped_early = True
                     break
@@ -165,7 +170,8 @@ def run_scenario(config: HallConfig, lines: Iterable[bytes | str], *, source: st
                 res.events += 1
             if not answer["ok"]:
                 res.errors += 1
-                print(f"{source}:{lineno}: {cmd.op} refused ({answer['code']}): {answer['message']}", file=err)
+                print(f"{source}:{lineno}: {cmd.op} refused ({answer['code']}): {_short(answer['message'])}",
+                      file=err)
                 if stop_on_error:
                     res.stopped_early = True
                     break
@@ -174,6 +180,18 @@ def run_scenario(config: HallConfig, lines: Iterable[bytes | str], *, source: st
             core.close()
         out.flush()
     return res
+
+
+MAX_MESSAGE = 400
+
+
+def _short(message: str) -> str:
+    """One readable line even when the message quotes a hostile value (a 100,000-character service name): the
+    line number says where to look, the first few hundred characters say what."""
+    message = " ".join(message.splitlines())
+    if len(message) <= MAX_MESSAGE:
+        return message
+    return f"{message[:MAX_MESSAGE]}… ({len(message) - MAX_MESSAGE} more characters)"
 
 
 def _not_before(moment: datetime, floor: datetime | None, data_dir: Path) -> None:

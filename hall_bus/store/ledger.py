@@ -68,7 +68,11 @@ def _take_lock(directory: Path) -> IO[str]:
     number events the server also numbers, and every later command would fail. The lock dies with its process,
     so a killed server leaves nothing to clean up."""
     path = directory / LOCK_FILE
-    handle = path.open("a+", encoding="utf-8")
+    try:
+        handle = path.open("a+", encoding="utf-8")
+    except OSError as exc:  # another user's file (the server ran as root once), or not a file at all
+        raise LedgerError(f"{path}: cannot open the ledger's lock file ({exc.strerror}); run as the user who owns "
+                          f"{directory}, or give this user write access to {path.name} there") from None
     try:
         fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
     except BlockingIOError:
