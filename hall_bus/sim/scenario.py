@@ -21,6 +21,7 @@ from hall_bus.config import HallConfig
 from hall_bus.domain.commands import CommandInvalid, parse_command
 from hall_bus.errors import UserError
 from hall_bus.store.core import HallCore
+from hall_bus.wire.redact import public_event
 
 
 @dataclass
@@ -36,21 +37,6 @@ class ScenarioLineError(ValueError):
     pass
 
 
-
-PERSONAL = {"name": "name", "principal": "name", "contact": "phone"}
-
-
-def masked(ev: dict[str, Any]) -> dict[str, Any]:
-    """The printed event with names and contacts masked (张**, 138****5678): the output is a log a person reads
-    and may paste into a ticket to support; the ledger keeps them whole for the 台账."""
-    from devices.privacy import mask_name, mask_phone
-
-    data = ev.get("data", {})
-    if not any(k in data for k in PERSONAL):
-        return ev
-    fixed = {k: (mask_name(v) if PERSONAL.get(k) == "name" else mask_phone(v)) if k in PERSONAL and isinstance(v, str)
-             else v for k, v in data.items()}
-    return {**ev, "data": fixed}
 
 def _parse_at(value: Any, clock: ManualClock) -> datetime:
     if not isinstance(value, str):
@@ -166,7 +152,8 @@ def run_scenario(config: HallConfig, lines: Iterable[bytes | str], *, source: st
             answer = core.submit(cmd)
             res.commands += 1
             for ev in answer.get("events", []):
-                out.write(json.dumps(masked(ev), ensure_ascii=False, separators=(",", ":")) + "\n")
+                # a log a person reads and may paste to support: masked as the bus masks it (the ledger keeps all)
+                out.write(json.dumps(public_event(ev, core.state), ensure_ascii=False, separators=(",", ":")) + "\n")
                 res.events += 1
             if not answer["ok"]:
                 res.errors += 1

@@ -11,10 +11,9 @@ delegation principals) wherever they appear. Staff PIN hashes and card numbers n
 
 from __future__ import annotations
 
-import re
 from typing import TYPE_CHECKING, Any
 
-from devices.privacy import mask_address, mask_name, mask_phone, mask_text
+from devices.privacy import mask_free_text, mask_name, mask_phone
 
 if TYPE_CHECKING:
     from hall_bus.domain.state import HallState
@@ -27,22 +26,6 @@ FREE_TEXT = frozenset({"question", "answer", "note", "reason", "comment", "text"
 SECRET = frozenset({"pin_hash", "card"})  # staff credentials: the server's alone
 STATE_FREE_TEXT = {"consultations": FREE_TEXT, "delegations": FREE_TEXT, "followups": FREE_TEXT}
 
-# An address as people write one: places (…省…市…县…镇…村, …路, …小区) ending in a house, unit or group number.
-_PLACE = r"[\u4e00-\u9fff]{1,12}?(?:省|市|县|区|镇|乡|村|路|街|巷|弄|里|大道|小区|社区|花园|公寓)"
-_NUMBERED = r"[0-9一二三四五六七八九十百]+\s*(?:号院|号楼|号|栋|幢|单元|室|楼|组|排)"
-_ADDRESS_RE = re.compile(rf"(?:{_PLACE})+\s*(?:{_PLACE}|[\u4e00-\u9fff]{{0,8}}?)?\s*(?:{_NUMBERED}[\s\-]*)+")
-
-
-def mask_free(text: str, names: frozenset[str] | tuple[str, ...] = ()) -> str:
-    """Free text as it may go on the bus: numbers, addresses and the given names masked."""
-    text = mask_text(text)
-    text = _ADDRESS_RE.sub(lambda m: mask_address(m.group(0), keep=min(4, len(m.group(0)) // 3)), text)
-    for name in sorted(names, key=len, reverse=True):  # 张秀英 before 张秀
-        if len(name) >= 2 and name in text:
-            text = text.replace(name, mask_name(name))
-    return text
-
-
 def case_names(state: HallState | None) -> frozenset[str]:
     """Every visitor name the hall holds today: any of them may turn up in any free text."""
     if state is None:
@@ -53,9 +36,9 @@ def case_names(state: HallState | None) -> frozenset[str]:
 
 def _value(value: Any, names: frozenset[str]) -> Any:
     if isinstance(value, str):
-        return mask_free(value, names)
+        return mask_free_text(value, names)
     if isinstance(value, list):
-        return [mask_free(v, names) if isinstance(v, str) else v for v in value]
+        return [mask_free_text(v, names) if isinstance(v, str) else v for v in value]
     return value
 
 
