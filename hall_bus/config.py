@@ -44,6 +44,8 @@ class HallInfo(_Strict):
     snapshot_every: int = Field(default=5000, ge=10)
     # A tablet or counter panel left alone this long signs its person out, so nobody acts in their name.
     staff_idle_minutes: float = Field(default=30, gt=0, le=24 * 60)
+    # A notice slip nobody printed by then expires: the visitor has left the kiosk; the greeters are told.
+    print_expire_minutes: float = Field(default=30, gt=0, le=24 * 60)
 
     @field_validator("timezone")
     @classmethod

@@ -51,6 +51,7 @@ TEXT = {
         "done": "完成",
         "done_noted": "我已记下号码",
         "offline": "暂时连不上大厅系统，请找导服人员帮您取号。",
+        "slip_failed": "一次性告知单没能打印出来，帮办员已收到提醒，会把告知内容交给您。",
         "appt": "我有预约，扫码取号",
         "scan": "请把预约二维码对准下方摄像头",
         "scan_hint": "手机屏幕调亮一些，放平，离摄像头一拃远",
@@ -85,6 +86,8 @@ TEXT = {
         "done": "Done",
         "done_noted": "I have noted my number",
         "offline": "The hall system cannot be reached. Please ask a greeter.",
+        "slip_failed": "Your list of missing materials could not be printed. A greeter has been told and will "
+                       "bring it to you.",
         "appt": "I have an appointment: scan my code",
         "scan": "Hold your appointment QR code to the camera below",
         "scan_hint": "Turn your phone's screen up bright and hold it flat, a hand's width away",
@@ -230,6 +233,12 @@ class CitizenKioskApp(App):
 
     def connection(self, online: bool) -> None:
         self.flow.connection(online)
+        self.sync()
+
+    def slip_failed(self, _notice_id: str, _problem: str) -> None:
+        """A notice slip for a visitor at this kiosk did not come out: they are told here, the greeters by the
+        hall (the kiosk reported it)."""
+        self.flow.notice = "slip_failed"
         self.sync()
 
     async def _do_issue(self, group: str) -> None:

@@ -31,7 +31,9 @@ from hall_bus.nodes.greeter import (
     PageShot,
     due_words,
     refusal_words,
+    slip_words,
     unowned_followups,
+    unprinted_slips,
 )
 from kiosk.theme import Theme
 
@@ -54,6 +56,7 @@ class GreeterTabletApp(App):
     help_rows = ListProperty([])
     case_rows = ListProperty([])
     followups = ListProperty([])  # [(id, number, level)] nobody owns yet
+    unprinted = ListProperty([])  # [[job, kiosk, status, why]] notice slips that did not come out
     selected = DictProperty({})  # the help request the right-hand panel acts on
     selected_case = DictProperty({})
     services = ListProperty([])
@@ -116,6 +119,11 @@ class GreeterTabletApp(App):
 
     def event(self, ev: dict[str, Any]) -> None:
         self.node.take(ev)
+        d = ev.get("data", {})
+        if (ev["type"] == "print_reported" and not d.get("ok")) or ev["type"] == "print_expired":
+            job = self.node.state.print_jobs.get(d.get("job")) if self.node.state is not None else None
+            if job is not None:  # a visitor waits at a kiosk for words that did not come out: say it at once
+                self.message = slip_words(job.id, job.kiosk, job.status, job.problem)
         self._redraw()
 
     def resynced(self) -> None:
@@ -164,6 +172,7 @@ class GreeterTabletApp(App):
             fresh_case = next((r for r in self.case_rows if r["case_id"] == self.selected_case["case_id"]), None)
             self.selected_case = fresh_case or {}
         self.followups = unowned_followups(self.node.state) if self.node.state is not None else []
+        self.unprinted = [list(s) for s in unprinted_slips(self.node.state)] if self.node.state is not None else []
         self.redraws += 1
 
     # ------------------------------------------------------------------ pickers the .kv asks for
@@ -385,6 +394,18 @@ class GreeterTabletApp(App):
         if item not in [m for m, _ in self.notice_items]:
             self.notice_items = [*self.notice_items, [item, True]]
         return True
+
+    def reprint_slips(self) -> None:
+        """Every slip that did not come out goes to its kiosk again (after the paper is in)."""
+        jobs = [job for job, *_ in self.unprinted]
+        if not jobs:
+            return
+
+        async def all_of_them() -> dict[str, Any]:
+            answers = [await self.node.reprint(job) for job in jobs]
+            return next((a for a in answers if not a.get("ok")), answers[-1])
+
+        self._run(all_of_them(), lambda a: self._said(a, f"已重新打印 {len(jobs)} 张告知单"))
 
     def issue_notice(self) -> None:
         chosen = [m for m, on in self.notice_items if on]

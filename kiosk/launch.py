@@ -46,9 +46,10 @@ async def run_citizen_kiosk(cfg: HallConfig, args: argparse.Namespace) -> int:
     printer, reader = kiosk_devices(cfg, args)
     camera = kiosk_camera(cfg, args)
     prompts = kiosk_prompts(cfg, args)
-    client = _client(cfg, args, mirror=False)  # subscribed: it prints the notice slips sent to it
+    client = _client(cfg, args, mirror=True)  # mirrored: the notice slips it owes are in the hall state
     agent = KioskAgent(client, cfg, args.node, printer=printer, reader=reader)
     client.on_event = agent.on_event
+    client.on_resync = agent.on_resync
     flow = KioskFlow(cfg, idle_seconds=args.idle if args.idle is not None else node.idle_seconds)
 
     async def issue(service: str, group: str, card: Any) -> Any:
@@ -61,6 +62,7 @@ async def run_citizen_kiosk(cfg: HallConfig, args: argparse.Namespace) -> int:
                           on_start_tasks=[watch_connection(client)]
                           + ([watch_card(agent, cfg.hall.tz)] if reader is not None else [])
                           + ([watch_camera(camera, cfg)] if camera is not None else []))
+    agent.on_slip_problem = app.slip_failed
     try:
         await app.async_run(async_lib="asyncio")
     finally:

@@ -109,6 +109,7 @@ EXAMPLES = {
     "add_staff": {"staff": "xm-1", "name": "小满", "duties": ["helper"], "pin_hash": PIN_HASH},
     "disable_staff": {"staff": "xm-1"}, "reset_pin": {"staff": "xm-1", "pin_hash": PIN_HASH},
     "sign_in": {"staff": "xm-1", "pin": "1234"}, "sign_out": {},
+    "print_result": {"job": "N-000001", "ok": False, "problem": "paper out"}, "reprint": {"job": "N-000001"},
 }
 
 

@@ -67,8 +67,8 @@ def _run(args: argparse.Namespace) -> int:
                 client.on_event, client.on_resync = on_event, board_agent.on_resync
             else:
                 client.on_event = printer
-        elif args.agent == "kiosk":  # subscribed: it prints the notice slips sent to it
-            client = node_client(cfg, args, args.node, mirror=False)
+        elif args.agent == "kiosk":  # mirrored: the notice slips it owes are in the hall state until printed
+            client = node_client(cfg, args, args.node, mirror=True)
         else:
             client = node_client(cfg, args, args.node, subscribe=False, mirror=False)
         await start_client(client, args.timeout)

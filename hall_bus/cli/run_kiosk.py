@@ -149,6 +149,9 @@ async def _serve_lines(cfg: HallConfig, client: Any, args: argparse.Namespace) -
     printer, reader = kiosk_devices(cfg, args)
     agent = KioskAgent(client, cfg, args.node, printer=printer, reader=reader)
     client.on_event = agent.on_event  # notice slips (一次性告知) a greeter or a window sends to this kiosk
+    client.on_resync = agent.on_resync
+    agent.on_slip_problem = lambda nid, why: print(f"✗ 告知单 {nid} 未能打印（{why}），请找帮办员", flush=True)
+    agent.take_jobs()  # those owed while this kiosk was away are in the snapshot it started from
     services = ", ".join(s.name for s in cfg.services)
     print(f"自助取号 kiosk {args.node}: type a service ({services}), optionally a group "
           f"({', '.join(cfg.groups)}); start with 'card' to read the ID card first; 'q' quits.", flush=True)

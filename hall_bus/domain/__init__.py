@@ -1,6 +1,18 @@
 """The queue domain: pure hall logic. Importing the package registers every command handler and event applier,
 so `registry.apply_event` works for a node that never builds an engine."""
 
-from hall_bus.domain import calls, cases, counters, faults, feedback, helpers, staff, tickets, timekeeping
+from hall_bus.domain import (
+    calls,
+    cases,
+    counters,
+    faults,
+    feedback,
+    helpers,
+    printing,
+    staff,
+    tickets,
+    timekeeping,
+)
 
-__all__ = ["calls", "cases", "counters", "faults", "feedback", "helpers", "staff", "tickets", "timekeeping"]
+__all__ = ["calls", "cases", "counters", "faults", "feedback", "helpers", "printing", "staff", "tickets",
+           "timekeeping"]

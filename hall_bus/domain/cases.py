@@ -17,6 +17,7 @@ from datetime import datetime, time
 from typing import TYPE_CHECKING, Any
 
 from hall_bus.domain import commands as c
+from hall_bus.domain.printing import queue_slip
 from hall_bus.domain.registry import applies, handles
 from hall_bus.domain.rejected import CommandRejected
 from hall_bus.domain.staff import check_person
@@ -118,6 +119,11 @@ def issue_notice(e: QueueEngine, cmd: c.IssueNotice, now: datetime) -> dict[str,
            free_items=[i for i in items if i not in listed], ticket=ticket.id if ticket else None,
            number=ticket.number if ticket else None, by=by, text=text,
            print_at=cmd.print_at)
+    if cmd.print_at is not None:  # the slip is owed until that kiosk says it printed or could not
+        member = e.state.staff.get(by)
+        queue_slip(e, nid, cmd.print_at, {
+            "notice_id": nid, "service": cmd.service, "items": items, "by": member.name if member else by,
+            "number": ticket.number if ticket else "", "issued_at": now.isoformat(timespec="seconds")}, now)
     return {"notice_id": nid, "items": items, "text": text}
 
 

@@ -454,6 +454,27 @@ class SignIn(_Cmd):
         return [(k, "****" if k == "pin" and v else v) for k, v in super().__repr_args__()]
 
 
+class PrintResult(_Cmd):
+    """A kiosk's word on a print job it was given (a notice slip): printed whole, or not and why."""
+
+    roles = frozenset({"kiosk"})
+    acts_on = "job"
+    op: Literal["print_result"] = "print_result"
+    job: RecordId
+    ok: Flag
+    problem: Annotated[str, Field(max_length=200)] = ""
+    node: str | None = None  # over the bus, the sender's own node id: a kiosk reports only its own jobs
+
+
+class Reprint(_PersonCmd):
+    """A slip that did not come out goes to its kiosk again (paper loaded, kiosk back)."""
+
+    roles = frozenset({"greeter", "counter"})
+    acts_on = "job"
+    op: Literal["reprint"] = "reprint"
+    job: RecordId
+
+
 class SignOut(_Cmd):
     roles = frozenset({"greeter", "counter"})
     op: Literal["sign_out"] = "sign_out"
@@ -465,7 +486,7 @@ Command = Annotated[
     Issue | ClaimHelp | HandoverHelp | FinishHelp | CancelHelp | ChangeGroup | Tick | DeviceStatus | CounterOp
     | AtWindow | CallTicket | Requeue | Finish | Transfer | Park | ResumeParked | Rate | CloseFollowUp
     | OpenConsultation | AnswerConsultation | ReferConsultation | RecordDelegation | CloseDelegation | IssueNotice
-    | AssignFollowUp | AddStaff | DisableStaff | ResetPin | SignIn | SignOut | ConfirmClock,
+    | AssignFollowUp | AddStaff | DisableStaff | ResetPin | SignIn | SignOut | ConfirmClock | PrintResult | Reprint,
     Field(discriminator="op"),
 ]
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(Command)

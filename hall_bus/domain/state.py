@@ -127,6 +127,20 @@ class Delegation:
 
 
 @dataclass(slots=True)
+class PrintJob:
+    """Paper a kiosk owes a visitor (a one-time notice slip), kept until the kiosk says it printed or could not."""
+
+    id: str
+    kiosk: str
+    kind: str  # notice
+    slip: dict[str, Any]  # what goes on the paper: notice_id, service, items, by, number, issued_at
+    queued_ts: float
+    status: str = "pending"  # pending | printed | failed | expired
+    problem: str = ""
+    done_ts: float | None = None
+
+
+@dataclass(slots=True)
 class Staff:
     """A person on the hall's roster (五员一体 duties). The PIN is kept only as a salted scrypt hash."""
 
@@ -160,6 +174,7 @@ class HallState:
     delegation_count: int = 0
     staff: dict[str, Staff] = field(default_factory=dict)
     on_duty: dict[str, str] = field(default_factory=dict)  # node -> the staff id signed in on it
+    print_jobs: dict[str, PrintJob] = field(default_factory=dict)
     seq: int = 0  # ledger sequence number of the last event applied
     index: QueueIndex = field(default_factory=QueueIndex, repr=False, compare=False)
     # Open help requests not yet escalated: walk-ins in request order (so a check stops at the first not yet
@@ -233,6 +248,7 @@ class HallState:
             "delegation_count": self.delegation_count,
             "staff": {k: asdict(v) for k, v in self.staff.items()},
             "on_duty": dict(self.on_duty),
+            "print_jobs": {k: asdict(v) for k, v in self.print_jobs.items()},
             "seq": self.seq,
         }
 
@@ -260,6 +276,7 @@ class HallState:
             delegation_count=data.get("delegation_count", len(data.get("delegations", {}))),
             staff={k: Staff(**v) for k, v in data.get("staff", {}).items()},
             on_duty=dict(data.get("on_duty", {})),
+            print_jobs={k: PrintJob(**v) for k, v in data.get("print_jobs", {}).items()},
             seq=data["seq"],
         )
         state.rebuild_derived()

@@ -70,6 +70,18 @@ def help_list(state: HallState, now_ts: float, origins: Mapping[str, str] | None
     return items
 
 
+def unprinted_slips(state: HallState) -> list[tuple[str, str, str, str]]:
+    """(job, kiosk, status, why) of every notice slip that did not come out — out of paper, a kiosk away too long —
+    oldest first: a visitor is waiting for those words, and a greeter brings them or reprints."""
+    jobs = sorted((j for j in state.print_jobs.values() if j.status in ("failed", "expired")),
+                  key=lambda j: j.queued_ts)
+    return [(j.id, j.kiosk, j.status, j.problem or ("超时未打印" if j.status == "expired" else "")) for j in jobs]
+
+
+def slip_words(job: str, kiosk: str, status: str, why: str) -> str:
+    return f"告知单 {job} 没能在 {kiosk} 打印{'（' + why + '）' if why else ''}，请把告知内容交给群众或重新打印"
+
+
 def busy_helpers(state: HallState) -> dict[str, list[str]]:
     """Helper → the help requests they hold: a helper with a visitor is busy, on every tablet."""
     held: dict[str, list[str]] = {}
@@ -392,6 +404,9 @@ class GreeterNode:
                               due: date | None = None) -> dict[str, Any]:
         return await self._send(c.AssignFollowUp, followup_id=followup_id, owner=owner or self.helper,
                                 due=due)
+
+    async def reprint(self, job: str) -> dict[str, Any]:
+        return await self._send(c.Reprint, job=job)
 
     async def close_followup(self, followup_id: str, note: str) -> dict[str, Any]:
         """A supervisor's close of a bad rating's follow-up, with what was done (回访结果)."""

@@ -25,8 +25,9 @@ from devices.printer.driver import PrinterNotReady, TicketPrinter
 from devices.printer.ticket import QR, Line, Ticket, layout
 from hall_bus.config import HallConfig
 from hall_bus.domain import commands as c
+from hall_bus.domain.commands import PrintResult
 from hall_bus.nodes.device_status import StatusReporter
-from hall_bus.wire.client import HallClient
+from hall_bus.wire.client import BusError, BusTimeout, HallClient
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +60,8 @@ class KioskAgent:
         self._printer_lock = asyncio.Lock()  # a ticket and a notice slip never share the paper at once
         self.slips: list[tuple[str, bool, str]] = []  # (notice id, printed, problem) for the console and tests
         self._slip_tasks: set[asyncio.Task[None]] = set()
+        self._taken: dict[tuple[str, float], None] = {}  # print jobs this process took on (each printed once)
+        self.on_slip_problem: Any = None  # (notice id, problem) -> None: the screen tells the visitor
 
     async def read_card(self) -> tuple[CardData | None, str]:
         if self.reader is None:
@@ -107,29 +110,63 @@ class KioskAgent:
     # ------------------------------------------------------------------ one-time notice slips
 
     def on_event(self, ev: dict[str, Any]) -> None:
-        """From the bus: a greeter or a window told a visitor what is missing (一次性告知) and named this kiosk
-        to print the slip; the visitor collects it here."""
-        if ev["type"] == "notice_issued" and ev["data"].get("print_at") == self.node:
-            task = asyncio.get_running_loop().create_task(self.print_notice(ev))
+        """From the bus: any change may bring a print job for this kiosk (a greeter or a window told a visitor
+        what is missing, 一次性告知, and named this kiosk to print the slip)."""
+        self.take_jobs()
+
+    def on_resync(self) -> None:
+        """After a snapshot (a restart, a reconnect, a new key): the jobs still owed are in it."""
+        self.take_jobs()
+
+    def take_jobs(self) -> None:
+        """Print every job the hall says this kiosk still owes, once each, and report how it went."""
+        state = getattr(self.client, "state", None)
+        if state is None:
+            return
+        for job in state.print_jobs.values():
+            attempt = (job.id, job.queued_ts)  # a reprint is a new attempt of the same job
+            if job.kiosk != self.node or job.status != "pending" or attempt in self._taken:
+                continue
+            self._taken[attempt] = None
+            task = asyncio.get_running_loop().create_task(self._print_job(job.id, dict(job.slip)))
             self._slip_tasks.add(task)
             task.add_done_callback(self._slip_tasks.discard)
 
-    async def print_notice(self, ev: dict[str, Any]) -> bool:
+    async def _print_job(self, job_id: str, slip: dict[str, Any]) -> None:
+        printed, problem = await self.print_notice(slip)
+        await self._report(job_id, printed, problem)
+
+    async def print_notice(self, d: dict[str, Any]) -> tuple[bool, str]:
         from devices.printer.ticket import NoticeSlip
 
-        d = ev["data"]
-        number = d.get("number") or ""
-        issued_at = datetime.fromisoformat(ev["at"]).astimezone(self.cfg.hall.tz)
+        issued_at = datetime.fromisoformat(d["issued_at"]).astimezone(self.cfg.hall.tz)
         slip = NoticeSlip(hall=self.cfg.hall.name, notice_id=d["notice_id"], service=d["service"],
-                          items=tuple(d["items"]), issued_at=issued_at, by=d.get("by", ""), number=number)
+                          items=tuple(d["items"]), issued_at=issued_at, by=d.get("by", ""), number=d.get("number", ""))
         printed, problem = False, "no printer on this kiosk"
         if self.printer is not None:
             printed, problem = await self._print(self.printer.print_notice, slip)
             self.printer_status.set(printed, problem)
         self.slips.append((d["notice_id"], printed, problem))
-        if not printed:  # the helper has the text on the tablet; the visitor must not leave with nothing
+        if not printed:  # the greeters are told by the hall; the visitor here reads it on the screen
             log.warning("notice slip %s not printed: %s", d["notice_id"], problem)
-        return printed
+            if self.on_slip_problem is not None:
+                self.on_slip_problem(d["notice_id"], problem)
+        return printed, problem
+
+    async def _report(self, job_id: str, printed: bool, problem: str) -> None:
+        """Until the hall has it: a report lost to a dropped link would leave the job owed, and the slip would
+        come out twice after a restart."""
+        delay = 0.5
+        while True:
+            try:
+                answer = await self.client.send(PrintResult(job=job_id, ok=printed, problem=problem[:200]))
+                if not answer.get("ok") and answer.get("code") not in ("bad_state",):
+                    log.warning("print job %s: the hall refused the report: %s", job_id, answer.get("message"))
+                return
+            except (BusTimeout, BusError) as exc:
+                log.warning("print job %s: could not report to the hall (%s); retrying", job_id, exc)
+                await asyncio.sleep(delay)
+                delay = min(delay * 2, 10.0)
 
     async def _print(self, job: Any, paper: Any) -> tuple[bool, str]:
         """One ticket or slip on the printer, in a thread, one at a time: (came out whole, what went wrong)."""
