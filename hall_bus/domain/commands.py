@@ -471,8 +471,10 @@ class Reprint(_PersonCmd):
 
     roles = frozenset({"greeter", "counter"})
     acts_on = "job"
+    person_field = "by"
     op: Literal["reprint"] = "reprint"
     job: RecordId
+    by: HelperId | None = None
 
 
 class SignOut(_Cmd):

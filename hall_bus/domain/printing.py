@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 from hall_bus.domain import commands as c
 from hall_bus.domain.registry import applies, handles
 from hall_bus.domain.rejected import CommandRejected
+from hall_bus.domain.staff import check_person
 from hall_bus.domain.state import HallState, PrintJob
 
 if TYPE_CHECKING:
@@ -63,6 +64,7 @@ def print_result(e: QueueEngine, cmd: c.PrintResult, now: datetime) -> dict[str,
 @handles("reprint")
 def reprint(e: QueueEngine, cmd: c.Reprint, now: datetime) -> dict[str, Any]:
     """A helper put paper in (or the kiosk is back): the slip that did not come out goes to the kiosk again."""
+    check_person(e, cmd.by)
     job = _job(e, cmd.job)
     if job.status not in ("failed", "expired"):
         raise CommandRejected("bad_state", f"{job.id} is {job.status}; only a slip that did not print is reprinted")
