@@ -50,6 +50,7 @@ class GreeterTabletApp(App):
     theme = ObjectProperty(Theme())
     helper = StringProperty("")  # the signed-in person's name, from the hall
     signed_in = BooleanProperty(False)
+    supervisor = BooleanProperty(False)  # the signed-in person is a 服务督办员: closes follow-ups
     online = BooleanProperty(False)
     busy = BooleanProperty(False)
     message = StringProperty("")
@@ -140,6 +141,7 @@ class GreeterTabletApp(App):
         now = time.time()
         self.helper = self.node.helper_name
         self.signed_in = self.node.helper is not None
+        self.supervisor = self.node.has_duty("supervisor")
         if self.root is not None:  # nobody signed in: only the sign-in screen; signed in: the tabs
             screens = self.root.ids.screens
             wanted = self.tab if self.signed_in else "signin"
@@ -486,16 +488,18 @@ class GreeterTabletApp(App):
         if not case:
             return
         cid, text = case["case_id"], text.strip()
-        if action in ("answer", "refer", "cancel") and not text:
-            self.message = {"answer": "请写上答复", "refer": "请写上转交的部门", "cancel": "撤销要写明原因"}[action]
+        if action in ("answer", "refer", "cancel", "close") and not text:
+            self.message = {"answer": "请写上答复", "refer": "请写上转交的部门", "cancel": "撤销要写明原因",
+                            "close": "请写上回访的结果"}[action]
             return
         jobs = {"answer": lambda: self.node.answer_consultation(cid, text),
                 "refer": lambda: self.node.refer_consultation(cid, text),
                 "complete": lambda: self.node.complete_delegation(cid, text),
                 "cancel": lambda: self.node.cancel_delegation(cid, text),
-                "finish": lambda: self.node.finish(cid)}
+                "finish": lambda: self.node.finish(cid),
+                "close": lambda: self.node.close_followup(cid, text)}
         words = {"answer": "已答复", "refer": f"已转交{text}，仍由您负责跟进", "complete": "代办已办结",
-                 "cancel": "委托已撤销", "finish": "帮办已完成"}
+                 "cancel": "委托已撤销", "finish": "帮办已完成", "close": "回访已办结"}
         self._run(jobs[action](), lambda a: self._said(a, words[action]))
 
     def take_followup(self, followup_id: str) -> None:

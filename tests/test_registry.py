@@ -124,7 +124,7 @@ def test_authorize_follows_the_model_roles(op: str) -> None:
     if model.own_window and hasattr(cmd, "counter"):
         assert "operates window 6, not window 5" in (authorize("counter", 6, cmd) or "")
     if op == "rate":
-        assert "rates cases finished at window 6" in (authorize("counter", 6, cmd, ticket_counter=5) or "")
+        assert "only its own cases; that case was at window 5" in (authorize("counter", 6, cmd, ticket_counter=5) or "")
         assert "that case was at no window" in (authorize("counter", 5, cmd, ticket_counter=None) or "")
         assert authorize("counter", 5, cmd, ticket_counter=5) is None
 

@@ -57,7 +57,9 @@ class _Cmd(BaseModel):
       signed in on the sending tablet or panel and refuses a command that names anyone else;
     - `needs_person`: a tablet or panel must have someone signed in to send it;
     - `duty`: the roster duty the signed-in person needs (the supervisor's commands);
-    - `own_case`: a counter may send it only about a case of its own window (its `ticket` was at that window).
+    - `own_case`: a counter may send it only about a case of its own window (its `ticket` was at that window);
+    - `own_services`: a counter may send it only for a `service` its window serves, printed (`print_at`) only at
+      its own kiosk.
     """
 
     model_config = ConfigDict(extra="forbid", frozen=True)
@@ -68,6 +70,7 @@ class _Cmd(BaseModel):
     needs_person: ClassVar[bool] = False
     duty: ClassVar[str | None] = None
     own_case: ClassVar[bool] = False
+    own_services: ClassVar[bool] = False
     request_id: Annotated[str, Field(min_length=1, max_length=80)] | None = None
     actor: StaffId | None = None  # who did it: on the bus, stamped by the server (the person, else the node)
 
@@ -367,6 +370,7 @@ class IssueNotice(_PersonCmd):
     roles = frozenset({"greeter", "counter"})
     person_field = "by"
     own_case = True
+    own_services = True
     op: Literal["issue_notice"] = "issue_notice"
     service: str
     missing: Annotated[list[Annotated[str, Field(min_length=1, max_length=60)]], Field(min_length=1, max_length=30)]

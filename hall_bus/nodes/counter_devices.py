@@ -32,7 +32,6 @@ from hall_bus.nodes.device_status import StatusReporter
 from hall_bus.wire.client import BusError, BusTimeout
 
 log = logging.getLogger("hall.counter")
-AT_WINDOW = ("recall", "start", "finish", "no_show")  # keys that act on the visitor at the window
 OWN_EVENTS = ("ticket_called", "ticket_recalled", "service_started", "ticket_finished", "ticket_no_show",
               "ticket_parked", "ticket_transferred", "counter_paused", "counter_resumed", "counter_opened",
               "counter_closed")
@@ -175,11 +174,8 @@ class CounterDevices:
                 return  # the finish was refused: never call over a visitor
             await self._send("call_next")
             return
-        if op not in AT_WINDOW:  # transfer: which service? the hardware cannot say
-            self._note(f"{op}: use the counter panel or console for this")
-            self._beep()
-            return
-        if ticket is None:
+        model = c.MODEL_FOR.get(op)
+        if model is not None and model.acts_on == "ticket" and ticket is None:
             self._note(f"✗ {op}: nobody is at window {self.counter}")
             self._beep()
             return
@@ -202,12 +198,18 @@ class CounterDevices:
     # ------------------------------------------------------------------ helpers
 
     async def _send(self, op: str, ticket: str | None = None) -> bool:
-        if op in ("recall", "start", "no_show"):
-            command: c.Cmd = c.AtWindow(op=op, counter=self.counter, ticket=ticket)  # type: ignore[arg-type]
-        elif op == "finish":
-            command = c.Finish(counter=self.counter, ticket=ticket)  # type: ignore[arg-type]
-        else:
-            command = c.CounterOp(op=op, counter=self.counter)  # type: ignore[arg-type]
+        """The key's op as this window's command, built from its model: an op on the visitor names `ticket`.
+        One that needs more than a keypad can say (transfer: to which service?) beeps."""
+        model = c.MODEL_FOR.get(op)
+        try:
+            if model is None:
+                raise c.CommandInvalid(f"unknown op {op!r}")
+            command = c.build(model, op=op, counter=self.counter,
+                              ticket=ticket if "ticket" in model.model_fields else None)
+        except c.CommandInvalid:
+            self._note(f"{op}: use the counter panel or console for this")
+            self._beep()
+            return False
         answer = await self._request(command)
         if answer is None:
             return False

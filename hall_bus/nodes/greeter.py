@@ -291,6 +291,11 @@ class GreeterNode:
         member = st.staff.get(self.helper) if st is not None and self.helper else None
         return member.name if member is not None else (self.helper or "")
 
+    def has_duty(self, duty: str) -> bool:
+        st = self.state
+        member = st.staff.get(self.helper) if st is not None and self.helper else None
+        return member is not None and duty in member.duties
+
     def take(self, ev: Mapping[str, Any]) -> None:
         if ev.get("type") == "ticket_issued" and ev["data"].get("node"):
             self.origins[ev["data"]["ticket"]] = ev["data"]["node"]

@@ -136,13 +136,11 @@ def authorize(role: str, own_counter: int | None, command: Any, ticket_counter: 
         window = getattr(command, "counter", None)
         if window is not None and window != own_counter:
             return f"this node operates window {own_counter}, not window {window}"
-    if role == "counter" and type(command).own_case and getattr(command, "ticket", None) \
-            and ticket_counter != own_counter:
+    model = type(command)
+    if role == "counter" and model.own_case and getattr(command, "ticket", None) and ticket_counter != own_counter:
         where = f"window {ticket_counter}" if ticket_counter is not None else "no window"
-        if op == "rate":
-            return f"this pad rates cases finished at window {own_counter}; that case was at {where}"
-        return f"this window tells the visitors of window {own_counter}; that case was at {where}"
-    if role == "counter" and op == "issue_notice":
+        return f"window {own_counter} may {op} only its own cases; that case was at {where}"
+    if role == "counter" and model.own_services:
         if serves is not None and command.service not in serves:
             return f"window {own_counter} does not serve {command.service}; its clerks tell only its own services"
         if command.print_at is not None and command.print_at != print_at:
