@@ -53,8 +53,8 @@ async def main(out: Path) -> dict[str, Any]:
                     await kiosk.request({"op": "issue", "service": service, "group": group})
                 await until(lambda: sum(app.model.waiting.values()) == 4)
                 for _ in range(2):
-                    await counter.request({"op": "call_next", "counter": 5})
-                    await counter.request({"op": "finish", "counter": 5})
+                    called = await counter.request({"op": "call_next", "counter": 5})
+                    await counter.request({"op": "finish", "counter": 5, "ticket": called["result"]["ticket"]})
                 await counter.request({"op": "call_next", "counter": 5})
                 await until(lambda: len(app.model.recent) == 3)
                 await asyncio.sleep(0.4)
@@ -122,13 +122,14 @@ async def restart(out: Path) -> dict[str, Any]:
             await counter.start(timeout=20)
             for _ in range(3):
                 await kiosk.request({"op": "issue", "service": "企业开办"})
-            await counter.request({"op": "call_next", "counter": 5})
+            first = await counter.request({"op": "call_next", "counter": 5})
             await until(lambda: app.latest_number == "A001", "A001 on the display before the kill")
             server.send_signal(signal.SIGKILL)
             server.wait(timeout=10)
             resyncs = display.resyncs
             server = start_server_process(config, tmp / "data", keys.dir, cmd_port, ev_port)
-            await counter.request({"op": "finish", "counter": 5}, timeout=2.0, retries=15)
+            await counter.request({"op": "finish", "counter": 5, "ticket": first["result"]["ticket"]}, timeout=2.0,
+                                  retries=15)
             await counter.request({"op": "call_next", "counter": 5}, timeout=2.0, retries=15)
             # A restart quicker than the client's timeout needs no resync (the sequence goes on without a gap);
             # a slower one does. Either way the screen must end up showing the hall as it is.
