@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import re
 from pathlib import Path
+from typing import get_args
 
 import pytest
 
@@ -167,3 +168,11 @@ def test_replay_does_not_depend_on_todays_configuration(cfg, clock, tmp_path: Pa
     for key in ("tickets", "waiting", "helps", "durations", "numbers", "followups", "seq"):
         assert after[key] == before[key], key
     assert after["counters"]["10"] == before["counters"]["10"]
+
+
+def test_a_command_is_built_from_its_model_without_naming_its_op_twice() -> None:
+    """Nodes send `client.send(Finish(counter=5, ticket="A001"))`: a model with one op has it as its default."""
+    for op, model in MODEL_FOR.items():
+        ops = get_args(model.model_fields["op"].annotation)
+        if len(ops) == 1:
+            assert model.model_fields["op"].default == op, f"{model.__name__} needs op: Literal[{op!r}] = {op!r}"

@@ -8,14 +8,12 @@ way to make the hall follow it before the server is restarted.
 from __future__ import annotations
 
 import argparse
-import asyncio
 from datetime import datetime
 from typing import Any
 
-from hall_bus.cli.common import add_common, node_client, start_client
-from hall_bus.config import load_config
+from hall_bus.cli.common import add_common, admin_call
+from hall_bus.domain.commands import ConfirmClock
 from hall_bus.errors import UserError
-from hall_bus.wire.client import BusError, BusTimeout
 
 
 def _hms(iso: str) -> str:
@@ -48,27 +46,13 @@ def clock_line(clock: dict[str, Any] | None) -> str:
 
 
 def _confirm(args: argparse.Namespace) -> int:
-    cfg = load_config(args.config)
-
-    async def main() -> int:
-        client = node_client(cfg, args, args.node, subscribe=False, mirror=False)
-        await start_client(client, args.timeout)
-        try:
-            answer = await client.request({"op": "confirm_clock"})
-        except (TimeoutError, BusTimeout):
-            raise UserError(f"no hall server answered at {client.command_endpoint}") from None
-        except BusError as exc:
-            raise UserError(f"clock confirm refused: {exc.message}") from None
-        finally:
-            await client.close()
-        if not answer["ok"]:
-            raise UserError(f"clock confirm refused ({answer['code']}): {answer['message']}")
-        r = answer["result"]
-        print(f"confirmed: the hall now keeps the wall clock's time {_hms(r['wall'])} (it kept {_hms(r['trusted'])}, "
-              f"{_span(r['offset_s'])} behind); a new hall day, if any, opens at the next heartbeat")
-        return 0
-
-    return asyncio.run(main())
+    answer = admin_call(args, "clock confirm", lambda client: client.send(ConfirmClock()))
+    if not answer["ok"]:
+        raise UserError(f"clock confirm refused ({answer['code']}): {answer['message']}")
+    r = answer["result"]
+    print(f"confirmed: the hall now keeps the wall clock's time {_hms(r['wall'])} (it kept {_hms(r['trusted'])}, "
+          f"{_span(r['offset_s'])} behind); a new hall day, if any, opens at the next heartbeat")
+    return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -8,12 +8,15 @@ import contextlib
 import logging
 import signal
 import sys
-from typing import Any
+from collections.abc import Awaitable, Callable
+from typing import Any, TypeVar
 
 from devices.privacy import MaskingFilter
-from hall_bus.config import HallConfig, check_host
+from hall_bus.config import HallConfig, check_host, load_config
 from hall_bus.errors import UserError
 from hall_bus.wire.client import BusError, BusTimeout, HallClient, KeyRefused
+
+T = TypeVar("T")
 
 
 def setup_logging(verbose: bool = False) -> None:
@@ -61,6 +64,27 @@ async def start_client(client: HallClient, timeout: float) -> None:
     except (TimeoutError, BusTimeout):
         await client.close()
         raise UserError(f"no hall server answered at {client.command_endpoint} within {timeout:.0f} s") from None
+
+
+def admin_call(args: argparse.Namespace, what: str, job: Callable[[HallClient], Awaitable[T]], *,
+               subscribe: bool = False, mirror: bool = False) -> T:
+    """One short admin conversation with the running server (status, the roster, a clock confirm): connect as
+    `args.node`, run `job`, close; a silent or refusing server is one line naming `what`."""
+    cfg = load_config(args.config)
+
+    async def main() -> T:
+        client = node_client(cfg, args, args.node, subscribe=subscribe, mirror=mirror)
+        await start_client(client, args.timeout)
+        try:
+            return await job(client)
+        except (TimeoutError, BusTimeout):
+            raise UserError(f"no hall server answered at {client.command_endpoint}") from None
+        except BusError as exc:
+            raise UserError(f"{what} refused: {exc.message}") from None
+        finally:
+            await client.close()
+
+    return asyncio.run(main())
 
 
 async def until_refused(clients: list[HallClient]) -> int:

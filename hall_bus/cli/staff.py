@@ -7,19 +7,16 @@ A PIN is typed at a prompt (or piped in) and hashed here: the hall server and it
 from __future__ import annotations
 
 import argparse
-import asyncio
 import getpass
 import sys
 from typing import Any
 
 from pydantic import BaseModel
 
-from hall_bus.cli.common import add_common, node_client, start_client
-from hall_bus.config import load_config
+from hall_bus.cli.common import add_common, admin_call
 from hall_bus.domain import commands as c
 from hall_bus.domain.staff import hash_pin
 from hall_bus.errors import UserError
-from hall_bus.wire.client import BusError, BusTimeout
 
 
 def _read_pin(args: argparse.Namespace) -> str:
@@ -45,25 +42,14 @@ def _build(model: type[c.Cmd], **fields: Any) -> BaseModel:
 
 def _send(args: argparse.Namespace, command: BaseModel | None) -> dict[str, Any]:
     """One admin command (or, with None, a snapshot of the roster) over the bus."""
-    cfg = load_config(args.config)
 
-    async def main() -> dict[str, Any]:
-        client = node_client(cfg, args, args.node, subscribe=command is None, mirror=command is None)
-        await start_client(client, args.timeout)
-        try:
-            if command is None:
-                await client.wait_synced(args.timeout)
-                assert client.state is not None
-                return {"staff": client.state.staff, "on_duty": client.state.on_duty}
-            return await client.send(command)  # type: ignore[arg-type]
-        except (TimeoutError, BusTimeout):
-            raise UserError(f"no hall server answered at {client.command_endpoint}") from None
-        except BusError as exc:
-            raise UserError(f"staff: refused: {exc.message}") from None
-        finally:
-            await client.close()
+    async def job(client: Any) -> dict[str, Any]:
+        if command is None:
+            await client.wait_synced(args.timeout)
+            return {"staff": client.state.staff, "on_duty": client.state.on_duty}
+        return await client.send(command)  # type: ignore[no-any-return]
 
-    return asyncio.run(main())
+    return admin_call(args, "staff", job, subscribe=command is None, mirror=command is None)
 
 
 def _done(answer: dict[str, Any], words: str) -> int:

@@ -3,16 +3,12 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 import time
 from typing import IO, Any
 
 from hall_bus.cli.clock import clock_line
-from hall_bus.cli.common import add_common, node_client, start_client
-from hall_bus.config import load_config
-from hall_bus.errors import UserError
-from hall_bus.wire.client import BusError, BusTimeout
+from hall_bus.cli.common import add_common, admin_call
 
 
 def print_status(status: dict[str, Any], out: IO[str] = sys.stdout) -> None:
@@ -35,22 +31,8 @@ def print_status(status: dict[str, Any], out: IO[str] = sys.stdout) -> None:
 
 
 def _status(args: argparse.Namespace) -> int:
-    cfg = load_config(args.config)
-
-    async def main() -> int:
-        client = node_client(cfg, args, args.node, subscribe=False, mirror=False)
-        await start_client(client, args.timeout)
-        try:
-            print_status(await client.status())
-        except (TimeoutError, BusTimeout):
-            raise UserError(f"no hall server answered at {client.command_endpoint}") from None
-        except BusError as exc:
-            raise UserError(f"status refused: {exc.message}") from None
-        finally:
-            await client.close()
-        return 0
-
-    return asyncio.run(main())
+    print_status(admin_call(args, "status", lambda client: client.status()))
+    return 0
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

@@ -173,7 +173,7 @@ class Tick(_Cmd):
 class ConfirmClock(_Cmd):
     """An admin vouches for a wall clock that jumped ahead (hall_bus/clock.py): the hall takes its time from now."""
 
-    op: Literal["confirm_clock"]
+    op: Literal["confirm_clock"] = "confirm_clock"
     node: str | None = None  # over the bus, the sender's own node id: who vouched goes into the ledger
 
 
