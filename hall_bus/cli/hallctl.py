@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from hall_bus.errors import UserError
 
 Handler = Callable[[argparse.Namespace], int]
-COMMAND_GROUPS = ("config", "simulate", "server", "keys", "run", "status", "demo", "device", "report")
+COMMAND_GROUPS = ("config", "simulate", "server", "keys", "run", "status", "demo", "device", "report", "ledger")
 
 
 def build_parser() -> argparse.ArgumentParser:
