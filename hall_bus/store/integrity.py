@@ -67,8 +67,12 @@ def _open_ro(data_dir: Path) -> tuple[Path, sqlite3.Connection]:
         raise LedgerError(f"{directory}: no such directory (--data is the hall server's data directory)")
     if not path.is_file():
         raise LedgerError(f"{directory}: no hall ledger here ({LEDGER_FILE} is missing)")
+    # With nobody writing and no WAL to read, open it as immutable: SQLite then creates no -wal/-shm beside it,
+    # so the directory is left exactly as it was. Otherwise read-only, which sees what a live server committed.
+    quiet = _in_use(directory) is None and not path.with_name(path.name + "-wal").exists()
     try:
-        db = sqlite3.connect(path.resolve().as_uri() + "?mode=ro", uri=True, isolation_level=None)
+        db = sqlite3.connect(path.resolve().as_uri() + ("?immutable=1" if quiet else "?mode=ro"), uri=True,
+                             isolation_level=None)
         db.execute("BEGIN")
         meta = dict(db.execute("SELECT key, value FROM meta"))
     except sqlite3.Error as exc:
