@@ -95,6 +95,14 @@ def storage_problem(exc: BaseException) -> str | None:
     return words.get(primary)
 
 
+def _nearly_full(directory: Path) -> bool:
+    try:
+        st = os.statvfs(directory)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < 1 << 20
+
+
 def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
 
@@ -241,6 +249,8 @@ class Ledger:
                 with contextlib.suppress(sqlite3.Error):
                     self.db.execute("ROLLBACK")
             problem = storage_problem(exc)
+            if problem == "disk I/O error" and _nearly_full(self.dir):
+                problem = "the disk is full"  # SQLite reports some full-disk writes as I/O errors
             if problem is not None:
                 raise StorageUnavailable(f"{self.path}: cannot write to the ledger: {problem} ({exc})",
                                          problem=problem) from None
