@@ -242,8 +242,8 @@ class HallCore:
             self._fault(exc if isinstance(exc, StorageUnavailable) else
                         StorageUnavailable(str(exc), problem="the ledger cannot be written"))
             return False
-        log.warning("the ledger takes writes again (%s since %s is over)", self.storage_fault.problem,
-                    time.strftime("%H:%M:%S", time.localtime(self.storage_fault.since)))
+        log.warning("the ledger takes writes again (it was at fault since %s: %s)",
+                    time.strftime("%H:%M:%S", time.localtime(self.storage_fault.since)), self.storage_fault.problem)
         self.storage_fault = None
         if self.ledger.last_seq - self._snapshot_seq >= self.cfg.hall.snapshot_every:
             try:
