@@ -122,7 +122,12 @@ class HallCore:
                 continue
             rid = getattr(cmd, "request_id", None)
             if rid is not None:
-                known = self._known_answer(rid)
+                try:
+                    known = self._known_answer(rid)
+                except StorageUnavailable as exc:  # the commands before it ran in memory only: undo them
+                    self._fault(exc)
+                    self._recover()
+                    raise
                 if known is not None:
                     answers[i] = known
                     continue

@@ -283,7 +283,14 @@ class Ledger:
         return row[0] if row else None
 
     def answer_for(self, request_id: str) -> dict[str, Any] | None:
-        row = self.db.execute("SELECT answer FROM requests WHERE request_id = ?", (request_id,)).fetchone()
+        """The stored answer of a request; a disk that fails the read is StorageUnavailable, so the server refuses
+        the command rather than leave it unanswered (or run a retry twice)."""
+        try:
+            row = self.db.execute("SELECT answer FROM requests WHERE request_id = ?", (request_id,)).fetchone()
+        except sqlite3.Error as exc:
+            problem = storage_problem(exc) or "the ledger cannot be read"
+            raise StorageUnavailable(f"{self.path}: cannot read the ledger: {problem} ({exc})",
+                                     problem=problem) from None
         return orjson.loads(row[0]) if row else None
 
     def snapshots(self) -> Iterator[tuple[int, dict[str, Any]]]:
