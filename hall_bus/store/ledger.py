@@ -114,21 +114,26 @@ def _check_writable(directory: Path, path: Path) -> None:
     and a read-only mount or an immutable flag stops even root. Without this the server would start, show a
     healthy status and fail on its first command.
     """
-    fix = ("make it writable (chmod u+w, chattr -i, or remount the disk read-write) or give another --data "
-           "directory")
+    def fix(exc: OSError) -> str:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return "free space on that disk, then start again"
+        return "make it writable (chmod u+w, chattr -i, or remount the disk read-write) or give another --data " \
+               "directory"
+
     try:
         fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=directory)
         os.close(fd)
         os.unlink(probe)
     except OSError as exc:
-        raise LedgerError(f"{directory}: the data directory cannot be written ({exc.strerror}); {fix}") from None
+        raise LedgerError(f"{directory}: the data directory cannot be written ({exc.strerror}); {fix(exc)}") \
+            from None
     for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
         try:
             fd = os.open(name, os.O_RDWR)
         except FileNotFoundError:
             continue
         except OSError as exc:
-            raise LedgerError(f"{name}: the ledger file cannot be written ({exc.strerror}); {fix}") from None
+            raise LedgerError(f"{name}: the ledger file cannot be written ({exc.strerror}); {fix(exc)}") from None
         os.close(fd)
 
 

@@ -488,7 +488,6 @@ class HallServer:
                       "batch_ms_p99": _ms(percentile(self.stats.batch_seconds, 99))},
         }
 
-
     def _server_faults(self) -> list[dict[str, Any]]:
         """The hall server's own faults (its ledger, its key registry), in words, for `hallctl status`."""
         out = []
