@@ -275,7 +275,8 @@ class KeyStore:
                 raise
             if self.fault is None:
                 log.error("%s; keeping the last good copy of the key registry until it reads again", exc)
-                self.fault = (f"{REGISTRY} unreadable ({exc}); using the last good copy", time.time())
+                self.fault = (f"{self.registry_path} cannot be read; restore it from a backup or fix it",
+                              time.time())
             self._bad_stamp = stamp
             return False
         if self.fault is not None:

@@ -498,7 +498,8 @@ class HallServer:
         keys_fault = self.keys.fault if self.keys is not None else None
         if keys_fault is not None:
             out.append({"part": "keys", "problem": keys_fault[0], "since": keys_fault[1],
-                        "effect": "new connections are checked against the last good copy"})
+                        "effect": "new connections are checked against the last good copy; key changes "
+                                  "wait until it reads again"})
         return out
 
 
