@@ -60,7 +60,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    st = sub.add_parser("status", help="which nodes are alive, and since when")
+    st = sub.add_parser("status", help="the server's own faults, which nodes are alive and since when")
     add_common(st)
     st.add_argument("--node", default="admin", help="the admin node to connect as")
     st.add_argument("--timeout", type=float, default=5.0)
