@@ -116,7 +116,7 @@ def flip_a_page(data: Path, seq: int) -> None:
     (data / LEDGER_FILE).write_bytes(bytes(raw))
 
 
-def test_a_page_flipped_on_disk_is_named_and_salvage_keeps_the_rest(data: Path, tmp_path: Path) -> None:
+def test_a_page_flipped_on_disk_is_named_and_salvage_keeps_the_rest(cfg, clock, data: Path, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
     last = verify(data).last_seq
     middle = seq_of(data, "ticket_finished", 20)
     flip_a_page(data, middle)
@@ -131,6 +131,8 @@ def test_a_page_flipped_on_disk_is_named_and_salvage_keeps_the_rest(data: Path, 
     good = verify(tmp_path / "new")
     lost = last - good.events
     assert good.problem is None and 0 < lost < last // 2  # one page's rows, not everything after it
+    with pytest.raises(LedgerError, match=f"damaged at seq {verdict.problem.seq}: the SQLite file is damaged"):
+        HallCore(cfg, data, clock)  # and the server will not start on it
 
 
 def test_salvage_copies_every_good_event_and_never_touches_the_original(cfg, clock, data: Path,  # type: ignore[no-untyped-def]
