@@ -14,7 +14,6 @@ import errno
 import io
 import os
 import resource
-import signal
 import subprocess
 import sys
 from collections.abc import Awaitable, Callable, Iterator
@@ -62,11 +61,10 @@ def small_disk(where: Path, size: str = "2m") -> Iterator[Path]:
 def fill(disk: Path) -> Path:
     """Write a filler file until the disk says it is full; deleting it gives the space back."""
     filler = disk / "filler"
-    with filler.open("wb") as f:
+    with filler.open("wb", buffering=0) as f:  # unbuffered: nothing left to flush (and fail) at close
         try:
             while True:
                 f.write(b"\0" * 65536)
-                f.flush()
         except OSError as exc:
             assert exc.errno == errno.ENOSPC
     return filler
@@ -152,14 +150,14 @@ def test_a_full_disk_under_a_file_size_limit_on_a_server_process(cfg, tmp_path: 
     cmd_port, ev_port = free_port(), free_port()
     log = (tmp_path / "server.log").open("w")
 
-    def limited() -> None:
-        signal.signal(signal.SIGXFSZ, signal.SIG_IGN)
-        resource.setrlimit(resource.RLIMIT_FSIZE, (96 * 1024, resource.RLIM_INFINITY))
-
+    # The limit is set by the child itself (no preexec_fn: this test process may have threads running).
+    limited = ("import resource, runpy, signal, sys; signal.signal(signal.SIGXFSZ, signal.SIG_IGN); "
+               "resource.setrlimit(resource.RLIMIT_FSIZE, (96 * 1024, resource.RLIM_INFINITY)); "
+               "sys.argv[0] = 'hallctl'; runpy.run_module('hall_bus.cli', run_name='__main__')")
     proc = subprocess.Popen(
-        [sys.executable, "-m", "hall_bus.cli", "server", "--config", str(EXAMPLE), "--data", str(tmp_path / "data"),
+        [sys.executable, "-c", limited, "server", "--config", str(EXAMPLE), "--data", str(tmp_path / "data"),
          "--keys", str(keys.dir), "--commands", f"tcp://127.0.0.1:{cmd_port}", "--events",
-         f"tcp://127.0.0.1:{ev_port}"], cwd=ROOT, stdout=log, stderr=log, preexec_fn=limited)
+         f"tcp://127.0.0.1:{ev_port}"], cwd=ROOT, stdout=log, stderr=log)
 
     async def scenario() -> None:
         ep = (f"tcp://127.0.0.1:{cmd_port}", f"tcp://127.0.0.1:{ev_port}")
