@@ -1,4 +1,5 @@
-"""`hallctl status`: which nodes are alive, and since when, and which devices are at fault (as admin)."""
+"""`hallctl status`: the server's own faults (ledger, keys), which nodes are alive and since when, and which
+devices are at fault (as admin)."""
 
 from __future__ import annotations
 
@@ -15,6 +16,13 @@ def print_status(status: dict[str, Any], out: IO[str] = sys.stdout) -> None:
     day = status["day"] or "(not opened yet)"
     print(f"{status['hall']}  day {day}  ledger seq {status['seq']}  waiting {status['waiting']}  "
           f"uptime {status['uptime_s']:.0f} s", file=out)
+    # The server's own faults come first and in words: a hall whose ledger takes no writes must not look healthy
+    # under a list of live nodes.
+    server_faults = status.get("server_faults", [])
+    print(f"server faults: {len(server_faults) or 'none'}", file=out)
+    for f in server_faults:
+        since = time.strftime("%H:%M:%S", time.localtime(f["since"]))
+        print(f"  {f['part']:<8} since {since}  {f['problem']}; {f['effect']}", file=out)
     print(clock_line(status.get("clock")), file=out)  # a wall clock the hall does not believe (hallctl clock)
     print(f"{'node':<14}{'role':<10}{'counter':>8}  {'state':<6}{'since':>10}{'last seen':>11}  messages", file=out)
     for n in status["nodes"]:
@@ -36,7 +44,7 @@ def _status(args: argparse.Namespace) -> int:
 
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    st = sub.add_parser("status", help="which nodes are alive, and since when")
+    st = sub.add_parser("status", help="the server's own faults, which nodes are alive and since when")
     add_common(st)
     st.add_argument("--node", default="admin", help="the admin node to connect as")
     st.add_argument("--timeout", type=float, default=5.0)

@@ -95,6 +95,7 @@ def build_report(req: ReportRequest) -> ReportResult:
         labels = Labels(req.cfg, masked=req.masked)
         summary = Summary(by, req.first, req.last)
         reader = CaseReader(snap, hall.tz, hall.day_rollover, req.first, req.last)
+        snap.check_whole(reader.first_seq - 1)  # every event the report reads is there and of a known type
         xlsx_out = next((o for o in req.outs if o.suffix.lower() == ".xlsx"), None)
         archive = stream = None
         if xlsx_out is not None:

@@ -28,7 +28,8 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from hall_bus.clock import hall_day
-from hall_bus.errors import UserError
+from hall_bus.domain.registry import APPLIERS
+from hall_bus.errors import LedgerError, UserError
 from hall_bus.store.ledger import LEDGER_FILE, SCHEMA_VERSION
 
 # Events the case rows need. The rest (counters opening, recalls, device status) are filtered out by SQLite, in C.
@@ -271,6 +272,18 @@ class LedgerSnapshot:
     def close(self) -> None:
         self.db.close()
 
+    def check_whole(self, after: int) -> None:
+        """Refuse a ledger the report cannot read wholly from `after` on: a gap or an event type this program
+        does not know would otherwise be filtered out silently, and a case would be missing from the report
+        (599 of 600) with nothing to say so. One pass in SQLite, far cheaper than the reading it guards."""
+        known = tuple(APPLIERS)
+        count, unknown = self.db.execute(
+            f"SELECT COUNT(*), COALESCE(SUM(type NOT IN ({','.join('?' * len(known))})), 0) FROM events "
+            "WHERE seq > ?", (*known, after)).fetchone()
+        if count != self.last_seq - after or unknown:
+            raise unreadable(self.path.parent, f"{self.path}: events are missing or of an unknown type; the report "
+                             "needs every event and stops here (the ledger is not changed)")
+
     def first_seq_at(self, moment: datetime) -> int:
         """The first event at or after `moment` (last_seq + 1 if none): a bisection, since event times never go
         backwards, so a quarter out of years of ledger costs a few dozen lookups, not a scan."""
@@ -349,8 +362,9 @@ class CaseReader:
                     on[kind](seq, at, d)
                     continue
                 ready = list(self._close_days(d))
-            except DAMAGE as exc:
-                raise UserError(damaged(self.snap.path, f"event {seq} ({kind})", exc)) from None
+            except DAMAGE as exc:  # named as `ledger verify` names it, else by the kind of damage; never its data
+                raise unreadable(self.snap.path.parent, damaged(self.snap.path, f"event {seq} ({kind})", exc)) \
+                    from None
             yield from ready
         yield from self._flush(list(self.held))
 
@@ -546,3 +560,18 @@ class CaseReader:
             "consultation_answered": consultation_answered, "consultation_referred": consultation_referred,
             "consultation_overdue": consultation_overdue, "notice_issued": notice, "delegation_signed": delegation,
         }
+
+
+def unreadable(data_dir: Path, fallback: str) -> UserError:
+    """One line for a ledger the report cannot read wholly, naming the first bad row as `ledger verify` does
+    (else `fallback`, a whole line); a report that quietly skipped it would be wrong without anyone knowing."""
+    from hall_bus.store.integrity import describe, verify
+
+    try:
+        verdict = verify(data_dir)
+        where = describe(verdict, data_dir) if verdict.problem is not None else None
+    except LedgerError as exc:
+        where = str(exc)
+    if where is None:
+        return UserError(fallback)
+    return UserError(f"{where}; the report needs every event and stops here (the ledger is not changed)")

@@ -8,7 +8,9 @@ first answer back and changes nothing; after a restart the state is exactly what
 from __future__ import annotations
 
 import logging
+import time
 from collections.abc import Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -23,22 +25,42 @@ from hall_bus.domain.engine import CommandRejected, QueueEngine
 from hall_bus.domain.registry import APPLIERS
 from hall_bus.domain.state import HallState
 from hall_bus.errors import LedgerError
-from hall_bus.store.ledger import Entry, Ledger
+from hall_bus.store.ledger import Entry, Ledger, StorageUnavailable
 
 log = logging.getLogger(__name__)
 Answer = dict[str, Any]
+
+
+@dataclass(slots=True)
+class StorageFault:
+    """Why the ledger takes no writes just now, and since when (epoch seconds), for `hallctl status`."""
+
+    problem: str
+    message: str
+    since: float
 
 
 class HallCore:
     def __init__(self, config: HallConfig, data_dir: Path | str, clock: Clock) -> None:
         self.cfg = config
         self.ledger = Ledger(data_dir, hall_name=config.hall.name)
-        last = self.ledger.last_event_at()
-        # A server passes its guarded clock (hall_clock); a scenario's or a test's clock is wrapped here.
-        self.clock = clock if isinstance(clock, NeverBackwards) else NeverBackwards(clock)
-        self.clock.raise_floor(datetime.fromisoformat(last) if last else None)
         self._answers: dict[str, Answer] = {}  # recent answers; the ledger holds all of them
-        self.engine = self._rebuild()
+        self.storage_fault: StorageFault | None = None
+        self._stale = False  # a failed write could not be undone in memory: rebuild before the next command
+        self._replayed_from = 0
+        try:
+            last = self.ledger.last_event_at()
+            # A server passes its guarded clock (hall_clock); a scenario's or a test's clock is wrapped here.
+            self.clock = clock if isinstance(clock, NeverBackwards) else NeverBackwards(clock)
+            self.clock.raise_floor(datetime.fromisoformat(last) if last else None)
+            self.engine = self._rebuild()
+            self._check_tail()
+        except LedgerError:
+            self.ledger.close()
+            raise
+        except Exception as exc:  # whatever a damaged row makes replay raise, it is one line
+            self.ledger.close()
+            raise _damaged(self.ledger, exc) from None
         self._snapshot_seq = self.engine.state.seq
 
     # ------------------------------------------------------------------ start-up
@@ -57,8 +79,19 @@ class HallCore:
                 continue
             break
         engine = QueueEngine(self.cfg, self.clock, state)
+        self._replayed_from = engine.state.seq
         replay(engine, self.ledger, after=engine.state.seq)
         return engine
+
+    def _check_tail(self) -> None:
+        """Replay reads only the events after the newest snapshot; check those are all there. A gap would
+        otherwise go unnoticed and the hall would run on a state the ledger does not give."""
+        start = self._replayed_from
+        if start > self.ledger.last_seq:
+            raise ValueError("snapshot past the last event")
+        count = self.ledger.db.execute("SELECT COUNT(*) FROM events WHERE seq > ?", (start,)).fetchone()[0]
+        if count != self.ledger.last_seq - start:
+            raise ValueError("gap in the replayed events")
 
     @property
     def state(self) -> HallState:
@@ -78,6 +111,8 @@ class HallCore:
         A bug inside the engine must not leave half-applied state behind: the prefix that succeeded is committed,
         the state is rebuilt from the ledger, and that command is answered with an internal error.
         """
+        if self._stale:
+            self._recover()
         answers: list[Answer | None] = [None] * len(commands)
         entries: list[tuple[int, Entry]] = []
         batch_ids: dict[str, int] = {}
@@ -89,7 +124,12 @@ class HallCore:
                 continue
             rid = getattr(cmd, "request_id", None)
             if rid is not None:
-                known = self._known_answer(rid)
+                try:
+                    known = self._known_answer(rid)
+                except StorageUnavailable as exc:  # the commands before it ran in memory only: undo them
+                    self._fault(exc)
+                    self._recover()
+                    raise
                 if known is not None:
                     answers[i] = known
                     continue
@@ -141,10 +181,18 @@ class HallCore:
             return
         try:
             numbered = self.ledger.append(e for _, e in entries)
-        except LedgerError:
+        except LedgerError as exc:
             # Nothing was written: drop what the engine did in memory and refuse every command in the batch.
-            self.engine = self._rebuild()
-            raise
+            fault = exc if isinstance(exc, StorageUnavailable) else StorageUnavailable(
+                str(exc), problem="the ledger cannot be written")
+            self._fault(fault)
+            self._recover()
+            raise fault from None
+        if self.storage_fault is not None:
+            log.warning("the ledger takes writes again (it was at fault since %s: %s)",
+                        time.strftime("%H:%M:%S", time.localtime(self.storage_fault.since)),
+                        self.storage_fault.problem)
+            self.storage_fault = None
         pos = 0
         for i, entry in entries:
             n = len(entry.events)
@@ -157,12 +205,75 @@ class HallCore:
             self._answers.clear()
         self.engine.state.seq = self.ledger.last_seq
         if self.ledger.last_seq - self._snapshot_seq >= self.cfg.hall.snapshot_every:
-            self.snapshot()
+            try:
+                self.snapshot()
+            except StorageUnavailable as exc:  # the events are durable; only the shortcut for restarts waits
+                self._fault(exc)
 
     def snapshot(self) -> None:
         state = self.engine.state
         self.ledger.save_snapshot(state.seq, self.clock.now().isoformat(timespec="seconds"), state.to_dict())
         self._snapshot_seq = state.seq
+
+    # ------------------------------------------------------------------ storage faults
+
+    def _fault(self, exc: StorageUnavailable) -> None:
+        if self.storage_fault is None or self.storage_fault.problem != exc.problem:
+            log.error("%s; commands are refused (storage_unavailable) until it takes writes again", exc)
+            since = self.storage_fault.since if self.storage_fault is not None else time.time()
+            self.storage_fault = StorageFault(exc.problem, str(exc), since)
+
+    def _recover(self) -> None:
+        """Rebuild the state from the ledger after a failed write; if even reading fails, say storage is
+        unavailable and try again before the next command (the in-memory state is not trusted meanwhile)."""
+        try:
+            self.engine = self._rebuild()
+            self._stale = False
+        except Exception as exc:  # a read failing on a failing disk: refuse, retry later
+            self._stale = True
+            fault = StorageUnavailable(f"{self.ledger.path}: cannot read the ledger back: {exc}",
+                                       problem="the ledger cannot be read")
+            self._fault(fault)
+            raise fault from None
+
+    def retry_storage(self) -> bool:
+        """While storage is at fault, try one small write; True (and the fault cleared) when it worked. Run from
+        the server's heartbeat, so `hallctl status` turns healthy when space returns, without a command."""
+        if self.storage_fault is None:
+            return True
+        try:
+            if self._stale:
+                self._recover()
+            self.ledger.probe_write(self.clock.now().isoformat(timespec="seconds"))
+        except LedgerError as exc:
+            self._fault(exc if isinstance(exc, StorageUnavailable) else
+                        StorageUnavailable(str(exc), problem="the ledger cannot be written"))
+            return False
+        log.warning("the ledger takes writes again (it was at fault since %s: %s)",
+                    time.strftime("%H:%M:%S", time.localtime(self.storage_fault.since)), self.storage_fault.problem)
+        self.storage_fault = None
+        if self.ledger.last_seq - self._snapshot_seq >= self.cfg.hall.snapshot_every:
+            try:
+                self.snapshot()
+            except StorageUnavailable as exc:
+                self._fault(exc)
+        return self.storage_fault is None
+
+
+def _damaged(ledger: Ledger, exc: Exception) -> LedgerError:
+    """The one line a damaged ledger gets at start-up: the first bad row, from a full verify."""
+    from hall_bus.store.integrity import describe, verify
+
+    try:
+        verdict = verify(ledger.dir)
+    except Exception:  # the verify failing too: fall back to what replay said
+        verdict = None
+    if verdict is not None and verdict.problem is not None:
+        where = describe(verdict, ledger.dir)
+    else:
+        where = f"{ledger.path}: damaged: it cannot be replayed ({type(exc).__name__})"
+    return LedgerError(f"{where}; the server does not start on a damaged ledger (see 'hallctl ledger verify "
+                       f"--data {ledger.dir}')")
 
 
 def replay(engine: QueueEngine, ledger: Ledger, after: int = 0, until: int | None = None) -> int:

@@ -8,10 +8,13 @@ committed together (group commit) to pay for one fsync, not one each.
 
 from __future__ import annotations
 
+import contextlib
+import errno
 import fcntl
 import os
 import sqlite3
 import sys
+import tempfile
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -59,8 +62,79 @@ class Entry:
     answer: dict[str, Any]
 
 
+class StorageUnavailable(LedgerError):
+    """The ledger cannot be written just now (disk full, read-only, I/O error): nothing was written.
+
+    A separate class because the server must go on answering (refusing commands with `storage_unavailable`
+    and retrying), whereas a one-shot tool such as `hallctl simulate` stops with the one line.
+    """
+
+    def __init__(self, message: str, *, problem: str) -> None:
+        super().__init__(message)
+        self.problem = problem  # short words for `hallctl status`, e.g. "the disk is full"
+
+
+def storage_problem(exc: BaseException) -> str | None:
+    """Words for an error that is the disk's fault, not the ledger's content; None for anything else.
+
+    Told apart because the fixes differ: free space or remount for these, verify/salvage for a damaged file.
+    """
+    if isinstance(exc, OSError):
+        code = exc.errno
+        if code in (errno.ENOSPC, errno.EDQUOT, errno.EFBIG):
+            return "the disk is full"
+        if code in (errno.EROFS, errno.EACCES, errno.EPERM):
+            return "the ledger is read-only"
+        if code == errno.EIO:
+            return "disk I/O error"
+        return None
+    primary = (getattr(exc, "sqlite_errorcode", 0) or 0) & 0xFF
+    words = {13: "the disk is full", 8: "the ledger is read-only", 10: "disk I/O error",
+             5: "the ledger is locked by another program", 6: "the ledger is locked by another program",
+             14: "the ledger file cannot be opened", 3: "the ledger is read-only"}
+    return words.get(primary)
+
+
+def _nearly_full(directory: Path) -> bool:
+    try:
+        st = os.statvfs(directory)
+    except OSError:
+        return False
+    return st.f_bavail * st.f_frsize < 1 << 20
+
+
 def _dumps(value: Any) -> str:
     return orjson.dumps(value).decode()
+
+
+def _check_writable(directory: Path, path: Path) -> None:
+    """Refuse to start on a data directory or ledger that cannot be written, with the fix in the message.
+
+    Tried for real (a probe file, an open for writing) rather than with permission bits: root ignores the bits,
+    and a read-only mount or an immutable flag stops even root. Without this the server would start, show a
+    healthy status and fail on its first command.
+    """
+    def fix(exc: OSError) -> str:
+        if exc.errno in (errno.ENOSPC, errno.EDQUOT):
+            return "free space on that disk, then start again"
+        return "make it writable (chmod u+w, chattr -i, or remount the disk read-write) or give another --data " \
+               "directory"
+
+    try:
+        fd, probe = tempfile.mkstemp(prefix=".write-probe-", dir=directory)
+        os.close(fd)
+        os.unlink(probe)
+    except OSError as exc:
+        raise LedgerError(f"{directory}: the data directory cannot be written ({exc.strerror}); {fix(exc)}") \
+            from None
+    for name in (path, path.with_name(path.name + "-wal"), path.with_name(path.name + "-shm")):
+        try:
+            fd = os.open(name, os.O_RDWR)
+        except FileNotFoundError:
+            continue
+        except OSError as exc:
+            raise LedgerError(f"{name}: the ledger file cannot be written ({exc.strerror}); {fix(exc)}") from None
+        os.close(fd)
 
 
 def _take_lock(directory: Path) -> IO[str]:
@@ -98,6 +172,7 @@ class Ledger:
             raise LedgerError(f"{self.dir}: cannot create the data directory: {exc.strerror}") from None
         if self.dir.is_file():
             raise LedgerError(f"{self.dir}: is a file; --data needs a directory")
+        _check_writable(self.dir, self.path)
         self._lock = _take_lock(self.dir)
         try:
             self.db = sqlite3.connect(self.path, isolation_level=None, check_same_thread=False)
@@ -105,14 +180,18 @@ class Ledger:
             self.db.execute("PRAGMA synchronous=FULL")
             self.db.executescript(_SCHEMA)
             self._check_meta(hall_name)
+            row = self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
         except sqlite3.DatabaseError as exc:
             self._lock.close()
-            raise LedgerError(f"{self.path}: not a usable hall ledger ({exc}); "
-                              "move it aside or point --data at another directory") from None
+            problem = storage_problem(exc)
+            if problem is not None:
+                raise LedgerError(f"{self.path}: cannot open the ledger: {problem} ({exc}); free space or make the "
+                                  "disk writable, then start again") from None
+            raise LedgerError(f"{self.path}: not a usable hall ledger ({exc}); run 'hallctl ledger verify --data "
+                              f"{self.dir}', or move it aside or point --data at another directory") from None
         except LedgerError:
             self._lock.close()
             raise
-        row = self.db.execute("SELECT COALESCE(MAX(seq), 0) FROM events").fetchone()
         self.last_seq: int = row[0]
 
     def _check_meta(self, hall_name: str | None) -> None:
@@ -156,27 +235,50 @@ class Ledger:
                 rows.append((seq, EVENT_VERSION, ev["type"], ev["at"], entry.request_id, _dumps(ev["data"])))
             if entry.request_id is not None:
                 answers.append((entry.request_id, seq, _dumps(entry.answer)))
-        try:
+        with self._writing():
             self.db.execute("BEGIN IMMEDIATE")
             self.db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", rows)
             self.db.executemany("INSERT OR IGNORE INTO requests VALUES (?, ?, ?)", answers)
             self.db.execute("COMMIT")
-        except sqlite3.Error as exc:
-            if self.db.in_transaction:
-                self.db.execute("ROLLBACK")
-            raise LedgerError(f"{self.path}: cannot write to the ledger: {exc}") from None
         self.last_seq = seq
         return numbered
 
+    @contextlib.contextmanager
+    def _writing(self) -> Iterator[None]:
+        """One write transaction; any failure rolls it back and becomes a LedgerError (StorageUnavailable when
+        the disk is to blame), so nothing half-written stays and the caller can say what happened."""
+        try:
+            yield
+        except (sqlite3.Error, OSError) as exc:
+            if self.db.in_transaction:
+                with contextlib.suppress(sqlite3.Error):
+                    self.db.execute("ROLLBACK")
+            problem = storage_problem(exc)
+            if problem == "disk I/O error" and _nearly_full(self.dir):
+                problem = "the disk is full"  # SQLite reports some full-disk writes as I/O errors
+            if problem is not None:
+                raise StorageUnavailable(f"{self.path}: cannot write to the ledger: {problem} ({exc})",
+                                         problem=problem) from None
+            raise LedgerError(f"{self.path}: cannot write to the ledger: {exc}") from None
+
+    def probe_write(self, at: str) -> None:
+        """Write one small row (the time of the check) to learn whether the ledger takes writes again: the server
+        tries this each heartbeat while storage is at fault, so service resumes without waiting for a command."""
+        with self._writing():
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("INSERT OR REPLACE INTO meta VALUES ('write_checked', ?)", (at,))
+            self.db.execute("COMMIT")
+
     def save_snapshot(self, seq: int, taken_at: str, state: dict[str, Any]) -> None:
         """Keep the last few snapshots; replay starts from the newest, older ones are a fallback."""
-        self.db.execute("BEGIN IMMEDIATE")
-        self.db.execute("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?)", (seq, taken_at, _dumps(state)))
-        self.db.execute(
-            "DELETE FROM snapshots WHERE seq NOT IN (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT ?)",
-            (KEEP_SNAPSHOTS,),
-        )
-        self.db.execute("COMMIT")
+        with self._writing():
+            self.db.execute("BEGIN IMMEDIATE")
+            self.db.execute("INSERT OR REPLACE INTO snapshots VALUES (?, ?, ?)", (seq, taken_at, _dumps(state)))
+            self.db.execute(
+                "DELETE FROM snapshots WHERE seq NOT IN (SELECT seq FROM snapshots ORDER BY seq DESC LIMIT ?)",
+                (KEEP_SNAPSHOTS,),
+            )
+            self.db.execute("COMMIT")
 
     # ------------------------------------------------------------------ reading
 
@@ -186,7 +288,14 @@ class Ledger:
         return row[0] if row else None
 
     def answer_for(self, request_id: str) -> dict[str, Any] | None:
-        row = self.db.execute("SELECT answer FROM requests WHERE request_id = ?", (request_id,)).fetchone()
+        """The stored answer of a request; a disk that fails the read is StorageUnavailable, so the server refuses
+        the command rather than leave it unanswered (or run a retry twice)."""
+        try:
+            row = self.db.execute("SELECT answer FROM requests WHERE request_id = ?", (request_id,)).fetchone()
+        except sqlite3.Error as exc:
+            problem = storage_problem(exc) or "the ledger cannot be read"
+            raise StorageUnavailable(f"{self.path}: cannot read the ledger: {problem} ({exc})",
+                                     problem=problem) from None
         return orjson.loads(row[0]) if row else None
 
     def snapshots(self) -> Iterator[tuple[int, dict[str, Any]]]:

@@ -10,18 +10,27 @@ The key store says only *who* a key belongs to. What a node may do (its role, it
 configuration's `[[nodes]]`, so a key cannot make a node more than the configuration says it is.
 
 The server re-reads `enrolled.json` when it changes, so `hallctl keys revoke` and `keys add --replace` take
-effect without a restart. Secret files are written 0600 from the first byte (never world-readable, not even for
-a moment); a secret file found readable by others is tightened to 0600 when loaded, with a warning.
+effect without a restart. Every change is a read-modify-write under an exclusive lock (`enrolled.lock`), written
+to a temporary file, fsynced and renamed into place: two operators (or scripts) changing keys at once never lose
+each other's change, and a reader never sees half a file. A registry the server finds unreadable anyway (a hand
+edit, a copy in progress) does not stop the hall: the server keeps the last good copy and says so in
+`hallctl status` until the file reads again. Secret files are written 0600 from the first byte (never
+world-readable, not even for a moment); a secret file found readable by others is tightened to 0600 when loaded,
+with a warning.
 """
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import json
 import logging
 import os
 import re
 import stat
+import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, get_args
@@ -36,6 +45,7 @@ log = logging.getLogger("hall.keys")
 ROLES: tuple[str, ...] = get_args(Role)  # every role a hall configuration may give; kept here for callers
 NODE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]{0,62}$")
 REGISTRY = "enrolled.json"
+REGISTRY_LOCK = "enrolled.lock"
 SECRET_MODE = 0o600
 
 _BANNER = """#   ****  Generated on {now} by hallctl  ****
@@ -113,6 +123,8 @@ class KeyStore:
         self._by_key: dict[bytes, Enrolled] = {}
         self._by_node: dict[str, Enrolled] = {}
         self.generation = 0  # bumped on every reload, whoever triggered it (a reader's refresh() may not see it)
+        self.fault: tuple[str, float] | None = None  # (what is wrong, since) while the last good copy is in use
+        self._bad_stamp: tuple[int, int, int] | None = None
 
     # ------------------------------------------------------------------ files
 
@@ -136,14 +148,51 @@ class KeyStore:
             return {"nodes": {}, "revoked": {}}
         except (OSError, ValueError) as exc:
             raise KeyFileError(f"{self.registry_path}: unreadable ({exc}); restore it from a backup") from None
+        if not isinstance(data, dict):
+            raise KeyFileError(f"{self.registry_path}: not a key registry (no JSON object); restore it from a backup")
         data.setdefault("nodes", {})
         data.setdefault("revoked", {})
+        nodes = data["nodes"]
+        if not isinstance(nodes, dict) or not isinstance(data["revoked"], dict) or not all(
+                isinstance(v, dict) and isinstance(v.get("public_key"), str) and len(v["public_key"]) == 40
+                for v in nodes.values()):
+            raise KeyFileError(f"{self.registry_path}: not a key registry (nodes without a 40-character "
+                               "public_key); restore it from a backup")
         return data
 
     def _write_registry(self, data: dict[str, Any]) -> None:
-        tmp = self.registry_path.with_suffix(".tmp")
-        tmp.write_text(json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True), encoding="utf-8")
-        os.replace(tmp, self.registry_path)  # atomic: the server never reads half a file
+        """Atomic and durable: a temporary file (unique, so no two writers share one), fsynced, renamed over the
+        registry, and the directory fsynced so the rename survives a power cut. A reader sees the old file or
+        the new one, never half of one."""
+        text = json.dumps(data, ensure_ascii=False, indent=2, sort_keys=True)
+        tmp = self.registry_path.with_name(f".{REGISTRY}.{os.getpid()}.tmp")
+        fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o644)
+        try:
+            with os.fdopen(fd, "w", encoding="utf-8") as f:
+                f.write(text)
+                f.flush()
+                os.fsync(f.fileno())
+            os.replace(tmp, self.registry_path)
+        except BaseException:
+            with contextlib.suppress(OSError):
+                tmp.unlink()
+            raise
+        dir_fd = os.open(self.dir, os.O_RDONLY)
+        try:
+            os.fsync(dir_fd)
+        finally:
+            os.close(dir_fd)
+
+    @contextlib.contextmanager
+    def _changing(self) -> Iterator[dict[str, Any]]:
+        """The registry to change, under an exclusive lock held until it is written back: a concurrent `keys add
+        --replace` and `keys revoke` each read what the other wrote, so neither change is lost."""
+        self.dir.mkdir(parents=True, exist_ok=True)
+        with (self.dir / REGISTRY_LOCK).open("a", encoding="utf-8") as lock:
+            fcntl.flock(lock, fcntl.LOCK_EX)  # waits for the other writer; released when the file closes
+            data = self._read_registry()
+            yield data
+            self._write_registry(data)
 
     def _make_pair(self, directory: Path, name: str) -> tuple[bytes, Path]:
         public, secret = zmq.curve_keypair()
@@ -160,8 +209,8 @@ class KeyStore:
         self.dir.mkdir(parents=True, exist_ok=True)
         os.chmod(self.dir, 0o700)
         self._make_pair(self.dir, "server")
-        if not self.registry_path.exists():
-            self._write_registry({"nodes": {}, "revoked": {}})
+        with self._changing():  # an empty registry, or the one already there, written back unchanged
+            pass
         return self.server_public_path()
 
     def add(self, node: str, *, replace: bool = False) -> Path:
@@ -170,27 +219,25 @@ class KeyStore:
             raise KeyFileError(f"node id {node!r}: use lower-case letters, digits, '-' and '_' (e.g. counter-5)")
         if not self.server_secret_path().exists():
             raise KeyFileError(f"{self.dir}: no server key yet; run 'hallctl keys init' first")
-        data = self._read_registry()
-        if node in data["nodes"] and not replace:
-            raise KeyFileError(f"node {node!r} already has a key; add --replace to issue a new one (the old key "
-                               "stops working within a heartbeat)")
-        nodes_dir = self.dir / "nodes"
-        nodes_dir.mkdir(exist_ok=True)
-        os.chmod(nodes_dir, 0o700)
-        public, secret_path = self._make_pair(nodes_dir, node)
-        data["nodes"][node] = {"public_key": public.decode(),
-                               "added": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
-        data["revoked"].pop(node, None)
-        self._write_registry(data)
+        with self._changing() as data:
+            if node in data["nodes"] and not replace:
+                raise KeyFileError(f"node {node!r} already has a key; add --replace to issue a new one (the old "
+                                   "key stops working within a heartbeat)")
+            nodes_dir = self.dir / "nodes"
+            nodes_dir.mkdir(exist_ok=True)
+            os.chmod(nodes_dir, 0o700)
+            public, secret_path = self._make_pair(nodes_dir, node)  # under the lock: one pair per node at a time
+            data["nodes"][node] = {"public_key": public.decode(),
+                                   "added": dt.datetime.now(dt.UTC).isoformat(timespec="seconds")}
+            data["revoked"].pop(node, None)
         return secret_path
 
     def revoke(self, node: str) -> None:
-        data = self._read_registry()
-        if node not in data["nodes"]:
-            raise KeyFileError(f"node {node!r} is not enrolled")
-        del data["nodes"][node]
-        data["revoked"][node] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
-        self._write_registry(data)
+        with self._changing() as data:
+            if node not in data["nodes"]:
+                raise KeyFileError(f"node {node!r} is not enrolled")
+            del data["nodes"][node]
+            data["revoked"][node] = dt.datetime.now(dt.UTC).isoformat(timespec="seconds")
 
     def listing(self) -> list[tuple[str, str, str]]:
         """(node, key fingerprint, state) rows for `hallctl keys list`."""
@@ -203,15 +250,38 @@ class KeyStore:
     # ------------------------------------------------------------------ server side
 
     def refresh(self) -> bool:
-        """Reload the registry if the file changed; True when it did. Cheap (one stat) so it runs per batch."""
+        """Reload the registry if the file changed; True when it did. Cheap (one stat) so it runs per batch.
+
+        Once a good copy is loaded, a registry that cannot be read (gone, half-written by hand, unreadable)
+        leaves the last good copy in force and is tried again when it changes: refusing every new connection
+        until a restart would stop the hall over a file that is usually fine a moment later. The first load
+        has no good copy to fall back on, so there it is an error.
+        """
         try:
             st = self.registry_path.stat()
             stamp = (st.st_mtime_ns, st.st_size, st.st_ino)
         except FileNotFoundError:
             stamp = (0, 0, 0)
-        if stamp == self._stamp:
+        except OSError:
+            stamp = (-1, -1, -1)
+        if stamp == self._stamp or (stamp == self._bad_stamp and self.fault is not None):
             return False
-        data = self._read_registry()
+        try:
+            if stamp == (0, 0, 0) and self._stamp is not None:
+                raise KeyFileError(f"{self.registry_path}: missing")
+            data = self._read_registry()
+        except KeyFileError as exc:
+            if self._stamp is None:
+                raise
+            if self.fault is None:
+                log.error("%s; keeping the last good copy of the key registry until it reads again", exc)
+                self.fault = (f"{self.registry_path} cannot be read; restore it from a backup or fix it",
+                              time.time())
+            self._bad_stamp = stamp
+            return False
+        if self.fault is not None:
+            log.warning("%s reads again; the last good copy is no longer needed", self.registry_path)
+            self.fault, self._bad_stamp = None, None
         by_key, by_node = {}, {}
         for node, v in data["nodes"].items():
             e = Enrolled(node, v["public_key"].encode())

@@ -34,6 +34,7 @@ from hall_bus.domain.commands import CommandInvalid, SignOut, Tick, parse_comman
 from hall_bus.errors import UserError
 from hall_bus.stats import percentile
 from hall_bus.store.core import HallCore
+from hall_bus.store.ledger import StorageUnavailable
 from hall_bus.wire import protocol as p
 from hall_bus.wire.keys import KeyStore
 from hall_bus.wire.redact import case_names, public_event, public_state
@@ -205,6 +206,7 @@ class HallServer:
         while True:
             await self._check_keys()
             now = time.time()
+            self.core.retry_storage()  # a full disk that has space again: service resumes without a command
             await self._tick_if_due()
             await self._sign_out_idle()
             await self.pub.send_multipart([p.TOPIC_HEARTBEAT, p.dumps({"seq": self.core.state.seq, "time": now})])
@@ -217,13 +219,16 @@ class HallServer:
     async def _tick_if_due(self) -> None:
         """A quiet hall still escalates unclaimed help requests and opens the new day: when the engine says a
         tick would change something, send one through the core like any command, and publish its events."""
-        if not self.core.engine.work_due():
+        if self.core.storage_fault is not None or not self.core.engine.work_due():
             return
         await self._housekeeping(Tick())
 
     async def _housekeeping(self, command: Any) -> None:
         """A command of the hall's own (no node sent it): run through the core like any, its events published."""
-        answer = self.core.submit(command)
+        try:
+            answer = self.core.submit(command)
+        except StorageUnavailable:
+            return  # said in the log and in `hallctl status`; the next heartbeat tries again
         for ev in answer.get("events", []):
             await self.pub.send_multipart([p.TOPIC_EVENT, p.dumps(public_event(ev, self.core.state))])
             self.stats.events_published += 1
@@ -491,7 +496,15 @@ class HallServer:
     async def _run_commands(self, commands: list[Any], owners: list[tuple[bytes, str]]) -> None:
         self.stats.commands += len(commands)
         self.stats.batches += 1
-        answers = self.core.submit_batch(commands)  # durable (fsync) when this returns
+        try:
+            answers = self.core.submit_batch(commands)  # durable (fsync) when this returns
+        except StorageUnavailable as exc:  # nothing was written: every sender hears so at once, none waits
+            for (identity, rid), cmd in zip(owners, commands, strict=True):
+                await self._reply(identity, "answer", {
+                    "request_id": rid, "ok": False, "op": cmd.op, "code": "storage_unavailable",
+                    "message": f"the hall server cannot save anything just now ({exc.problem}); nothing was "
+                               "done, try again shortly", "seq": self.core.state.seq})
+            return
         seen: set[int] = set()
         for answer in answers:
             for ev in answer.get("events", []):
@@ -554,6 +567,7 @@ class HallServer:
                       for s in sorted(self.sessions.values(), key=lambda s: s.node)],
             "faults": [{"device": key, "problem": f["problem"], "since": f["since_ts"]}
                        for key, f in sorted(st.faults.items())],
+            "server_faults": self._server_faults(),
             "stats": {"messages": self.stats.messages, "commands": self.stats.commands,
                       "batches": self.stats.batches, "protocol_errors": self.stats.protocol_errors,
                       "events_published": self.stats.events_published,
@@ -561,6 +575,19 @@ class HallServer:
                       "batch_ms_p99": _ms(percentile(self.stats.batch_seconds, 99))},
         }
 
+    def _server_faults(self) -> list[dict[str, Any]]:
+        """The hall server's own faults (its ledger, its key registry), in words, for `hallctl status`."""
+        out = []
+        fault = self.core.storage_fault
+        if fault is not None:
+            out.append({"part": "ledger", "problem": fault.problem, "since": fault.since,
+                        "effect": "commands are refused (storage_unavailable) until it takes writes again"})
+        keys_fault = self.keys.fault if self.keys is not None else None
+        if keys_fault is not None:
+            out.append({"part": "keys", "problem": keys_fault[0], "since": keys_fault[1],
+                        "effect": "new connections are checked against the last good copy; key changes "
+                                  "wait until it reads again"})
+        return out
 
 
 def _ms(seconds: float) -> float | None:
