@@ -24,6 +24,7 @@ BENCH = ROOT / "benchmarks"
 EXPECTED: dict[str, list[str]] = {
     "bench_core.py": ["engine, in memory:", "issue     with", "call_next with", "durable via ledger",
                       "full replay of", "bare read + decode, as replay reads", "bare read + decode, fetchmany",
+                      "bare read + decode, cursor iterated, data as text",
                       "restart from snapshot:", "peak RSS of the replaying process"],
     "bench_bus.py": ["floor (DEALER/ROUTER", "call→board under load:", "ratio p99 / floor p99:",
                      "board events: received"],
