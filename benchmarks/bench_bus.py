@@ -29,7 +29,7 @@ from typing import Any
 
 import zmq
 import zmq.auth
-from _common import BenchmarkFailed, figures, parse_args
+from _common import BenchmarkFailed, figure, figures, parse_args
 from zmq.auth.thread import ThreadAuthenticator
 
 from hall_bus.config import load_config
@@ -283,7 +283,7 @@ def main() -> None:
         if load_proc.stdout.readline().strip() != "ready":
             raise BenchmarkFailed("load process failed")
         b = asyncio.run(board(cfg_path, keys.dir, args.seconds, load_proc))
-        server_rss = vm_hwm_mb(server.pid)
+        server_rss = figure(vm_hwm_mb(server.pid), "server peak RSS")
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
         data = json.loads(out.read_text())

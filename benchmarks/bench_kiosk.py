@@ -231,6 +231,7 @@ def main() -> None:
         raise BenchmarkFailed(f"soak failed (exit {res.returncode}): {res.stderr[-1500:]}")
     s = json.loads(line[-1])
     figure(s["mb_per_hour"], "soak growth")
+    figure(s["rss_mb"], "soak RSS")
     print(f"display soak {args.soak:.0f} s, {s['calls']} calls: RSS {s['rss_mb']:.0f} MB, "
           f"growth {s['mb_per_hour']:+.1f} MB/h   (target < 5 MB/h)")
 
