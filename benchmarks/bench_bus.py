@@ -319,8 +319,8 @@ def main() -> None:
           f"{st['batch_ms_p50']:.2f} ms, p99 {st['batch_ms_p99']:.2f} ms (receive → ledger fsync → publish → reply)")
     print(f"server peak RSS: {server_rss:.0f} MB")
     problems = {
-        "acknowledged tickets not in the ledger once": len(set(data["issued"]) ^ set(issued_ledger))
-        + len(issued_ledger) - len(set(issued_ledger)),
+        "acknowledged tickets not in the ledger": len(set(data["issued"]) - set(issued_ledger)),
+        "tickets in the ledger twice": len(issued_ledger) - len(set(issued_ledger)),
         "acknowledged calls the board never saw": missing_calls,
         "tickets called twice": len(called_ledger) - len(set(called_ledger)) + b["dup_calls"],
         "duplicate board events": len(seqs) - len(set(seqs)),
