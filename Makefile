@@ -30,12 +30,14 @@ test: $(STAMP)
 	@$(BIN)/ruff check .
 	@$(BIN)/python -m pytest
 
+# BENCH_FLAGS=--tiny: every script at toy size in seconds (what tests/test_benchmarks.py runs). A script exits
+# non-zero when a measurement fails, so make stops there.
 bench: $(STAMP)
-	@$(BIN)/python benchmarks/bench_core.py
-	@$(BIN)/python benchmarks/bench_bus.py
-	@$(BIN)/python benchmarks/bench_devices.py
-	@$(BIN)/python benchmarks/bench_hall_devices.py
-	@$(BIN)/python benchmarks/bench_report.py
+	@$(BIN)/python benchmarks/bench_core.py $(BENCH_FLAGS)
+	@$(BIN)/python benchmarks/bench_bus.py $(BENCH_FLAGS)
+	@$(BIN)/python benchmarks/bench_devices.py $(BENCH_FLAGS)
+	@$(BIN)/python benchmarks/bench_hall_devices.py $(BENCH_FLAGS)
+	@$(BIN)/python benchmarks/bench_report.py $(BENCH_FLAGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

@@ -1,11 +1,12 @@
 """Hall bus figures: call→board latency under load, beside the bare ZeroMQ + fsync floor, with loss checks.
 
-Run: .venv/bin/python benchmarks/bench_bus.py [--seconds 30] [--counters 200] [--kiosks 20] [--rate 100]
+Run: .venv/bin/python benchmarks/bench_bus.py [--seconds 30] [--counters 200] [--kiosks 20] [--rate 100] [--tiny]
 
 Three processes, so no one's event loop distorts another's timings: the hall server (`hallctl server`, CURVE on),
 a load process (the counter and kiosk clients), and this process (the call board, which timestamps each call
 it receives). Both clients use CLOCK_MONOTONIC, which is system-wide on Linux, so t(board) - t(counter sent)
-is a true latency. Prints figures only; asserts nothing.
+is a true latency. Prints figures; a child that fails, a call with no latency, or a lost, duplicated or skipped
+ticket or event ends the run with a non-zero exit (the figures are printed first).
 """
 
 from __future__ import annotations
@@ -28,9 +29,11 @@ from typing import Any
 
 import zmq
 import zmq.auth
+from _common import BenchmarkFailed, figure, figures, parse_args
 from zmq.auth.thread import ThreadAuthenticator
 
 from hall_bus.config import load_config
+from hall_bus.domain.commands import CounterOp, Finish, Issue
 from hall_bus.stats import percentile
 from hall_bus.store.ledger import Ledger
 from hall_bus.wire.client import HallClient
@@ -154,10 +157,10 @@ async def load(args: argparse.Namespace) -> None:
         next_at = time.monotonic()
         i = 0
         while time.monotonic() < stop_at:
-            answer = await c.request({"op": "issue", "service": SERVICES[(k + i) % len(SERVICES)],
-                                      "group": "normal", "request_id": f"k{k}-{i}"})
-            if answer["ok"]:
-                issued.append(answer["result"]["ticket"])
+            answer = await c.send(Issue(service=SERVICES[(k + i) % len(SERVICES)], group="normal"))
+            if not answer["ok"]:
+                raise BenchmarkFailed(f"kiosk-{k}: issue refused: {answer}")
+            issued.append(answer["result"]["ticket"])
             i += 1
             next_at += gap
             await asyncio.sleep(max(0.0, next_at - time.monotonic()))
@@ -166,13 +169,16 @@ async def load(args: argparse.Namespace) -> None:
         await asyncio.sleep(rng.uniform(0, 1))
         while time.monotonic() < stop_at:
             t0 = time.monotonic()
-            answer = await c.request({"op": "call_next", "counter": n})
+            answer = await c.send(CounterOp(op="call_next", counter=n))
             if not answer["ok"]:
                 await asyncio.sleep(rng.uniform(0.2, 0.6))
                 continue
-            calls.append((answer["result"]["ticket"], t0))
+            ticket = answer["result"]["ticket"]
+            calls.append((ticket, t0))
             await asyncio.sleep(rng.uniform(0.5, 2.5))  # serving
-            await c.request({"op": "finish", "counter": n})
+            answer = await c.send(Finish(counter=n, ticket=ticket))
+            if not answer["ok"]:
+                raise BenchmarkFailed(f"counter-{n}: finish refused: {answer}")
 
     await asyncio.gather(*(kiosk(c, k) for k, c in enumerate(kiosks)),
                          *(counter(c, n) for n, c in enumerate(counters, start=1)))
@@ -205,11 +211,25 @@ async def board(cfg_path: Path, keys: Path, seconds: float, load_proc: subproces
     assert load_proc.stdin is not None
     load_proc.stdin.write(f"{time.monotonic() + 0.5}\n")
     load_proc.stdin.flush()
-    await asyncio.sleep(seconds + 6)
+    # the load is over when its process has written its figures and ended; then every event the server
+    # numbered must reach the board (a bound, not a pause: a board that lags or loses events fails the run)
+    deadline = time.monotonic() + seconds + 120
+    while load_proc.poll() is None:
+        if time.monotonic() > deadline:
+            raise BenchmarkFailed("the load process did not finish")
+        await asyncio.sleep(0.05)
+    if load_proc.returncode != 0:
+        raise BenchmarkFailed(f"the load process failed (exit {load_proc.returncode})")
     admin = HallClient.for_node(cfg, "admin", keys_dir=str(keys), subscribe=False, mirror=False)
     await admin.start(timeout=30)
-    server_stats = (await admin.status())["stats"]
+    status = await admin.status()
+    server_stats = status["stats"]
     await admin.close()
+    deadline = time.monotonic() + 10
+    while b.seq < status["seq"]:
+        if time.monotonic() > deadline:
+            raise BenchmarkFailed(f"the board stopped at event {b.seq} of {status['seq']}")
+        await asyncio.sleep(0.01)
     result = {"server": server_stats, "received": received, "seqs": seqs, "start_seq": start_seq,
               "resyncs": b.resyncs - 1, "dup_calls": dup_calls, "last_seq": b.seq}
     await b.close()
@@ -222,18 +242,19 @@ def main() -> None:
     ap.add_argument("--counters", type=int, default=200)
     ap.add_argument("--kiosks", type=int, default=20)
     ap.add_argument("--rate", type=float, default=100, help="tickets per second over all kiosks")
+    ap.add_argument("--floor", type=int, default=3000, help="bare round trips measured before the load")
     ap.add_argument("--load", action="store_true")
     ap.add_argument("--config")
     ap.add_argument("--keys")
     ap.add_argument("--out")
-    args = ap.parse_args()
+    args = parse_args(ap, seconds=2, counters=4, kiosks=2, rate=10, floor=100)
     if args.load:
         asyncio.run(load(args))
         return
 
     with tempfile.TemporaryDirectory(prefix="bench-bus-", dir=ROOT) as tmpdir:
         tmp = Path(tmpdir)
-        floor = floor_round_trips(3000, tmp)
+        floor = floor_round_trips(args.floor, tmp)
         cmd_port, ev_port = free_port(), free_port()
         cfg_path = tmp / "hall.toml"
         cfg_path.write_text(big_hall(args.counters, args.kiosks, cmd_port, ev_port), encoding="utf-8")
@@ -252,7 +273,7 @@ def main() -> None:
         assert server.stderr is not None
         while "commands on" not in server.stderr.readline():
             if server.poll() is not None:
-                raise SystemExit("server failed to start")
+                raise BenchmarkFailed("server failed to start")
         threading.Thread(target=server.stderr.read, daemon=True).start()  # keep draining its log
         out = tmp / "load.json"
         load_proc = subprocess.Popen([sys.executable, __file__, "--load", "--config", str(cfg_path), "--keys",
@@ -261,10 +282,9 @@ def main() -> None:
                                       str(args.rate)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
         assert load_proc.stdout is not None
         if load_proc.stdout.readline().strip() != "ready":
-            raise SystemExit("load process failed")
+            raise BenchmarkFailed("load process failed")
         b = asyncio.run(board(cfg_path, keys.dir, args.seconds, load_proc))
-        load_proc.wait(timeout=120)
-        server_rss = vm_hwm_mb(server.pid)
+        server_rss = figure(vm_hwm_mb(server.pid), "server peak RSS")
         server.send_signal(signal.SIGTERM)
         server.wait(timeout=30)
         data = json.loads(out.read_text())
@@ -272,7 +292,8 @@ def main() -> None:
         ledger_events = list(ledger.events())
         ledger.close()
 
-    latencies = [b["received"][t] - t0 for t, t0 in data["calls"] if t in b["received"]]
+    latencies = figures((b["received"][t] - t0 for t, t0 in data["calls"] if t in b["received"]), "call→board")
+    floor = figures(floor, "floor")
     missing_calls = sum(1 for t, _ in data["calls"] if t not in b["received"])
     expected = list(range(b["start_seq"] + 1, b["last_seq"] + 1))
     seqs = b["seqs"]
@@ -298,6 +319,16 @@ def main() -> None:
     print(f"server: {st['messages']} messages in {st['batches']} batches; handling a batch p50 "
           f"{st['batch_ms_p50']:.2f} ms, p99 {st['batch_ms_p99']:.2f} ms (receive → ledger fsync → publish → reply)")
     print(f"server peak RSS: {server_rss:.0f} MB")
+    problems = {
+        "acknowledged tickets not in the ledger": len(set(data["issued"]) - set(issued_ledger)),
+        "tickets in the ledger twice": len(issued_ledger) - len(set(issued_ledger)),
+        "acknowledged calls the board never saw": missing_calls,
+        "tickets called twice": len(called_ledger) - len(set(called_ledger)) + b["dup_calls"],
+        "duplicate board events": len(seqs) - len(set(seqs)),
+        "board event gaps": len(set(expected) - set(seqs)),
+    }
+    if any(problems.values()):
+        raise BenchmarkFailed("; ".join(f"{what}: {count}" for what, count in problems.items() if count))
 
 
 if __name__ == "__main__":

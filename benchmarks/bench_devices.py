@@ -1,13 +1,15 @@
 """Device figures: ID card read round trip, ticket bytes ready, document detection on an 8-megapixel frame.
 
-Run: .venv/bin/python benchmarks/bench_devices.py
+Run: .venv/bin/python benchmarks/bench_devices.py [--reads 200] [--tickets 200] [--frames 20] [--tiny]
 Each figure has its bare baseline beside it, measured in the same run: a 1,295-byte echo over the same pty
 (what the serial link alone costs), and an OpenCV grey conversion of the same frame (what touching every
-pixel once costs). Prints figures only; asserts nothing.
+pixel once costs). Prints figures; a card not read, a page not found or an echo that never comes back ends the
+run with a non-zero exit.
 """
 
 from __future__ import annotations
 
+import argparse
 import os
 import select
 import statistics
@@ -17,6 +19,7 @@ import tty
 from datetime import datetime
 
 import cv2
+from _common import BenchmarkFailed, figures, parse_args
 
 from devices.camera.document import find_document, straighten
 from devices.camera.simulator import document_photo
@@ -27,11 +30,12 @@ from devices.link import SerialLink
 from devices.printer.encoder import encode
 from devices.printer.profile import get_profile
 from devices.printer.ticket import Ticket, layout
+from hall_bus.stats import percentile
 
 
 def ms(values: list[float]) -> str:
-    values = sorted(values)
-    return (f"p50 {statistics.median(values) * 1000:7.3f} ms   p99 {values[int(len(values) * 0.99) - 1] * 1000:7.3f}"
+    values = sorted(figures(values, "timing"))
+    return (f"p50 {statistics.median(values) * 1000:7.3f} ms   p99 {percentile(values, 99) * 1000:7.3f}"
             f" ms   max {values[-1] * 1000:7.3f} ms")
 
 
@@ -48,7 +52,8 @@ def bench_idcard(n: int = 200) -> None:
             t = time.perf_counter()
             card = reader.read()
             times.append(time.perf_counter() - t)
-            assert card is not None
+            if card is None:
+                raise BenchmarkFailed("ID card: the inserted card was not read")
         reader.close()
     print(f"ID card find+select+read (3 exchanges, 1,295-byte answer) over a pty: {ms(times)}")
 
@@ -74,7 +79,10 @@ def bench_idcard(n: int = 200) -> None:
         link.write(b"\xaa" * 10)
         got = b""
         while len(got) < len(answer):
-            got += link.read(4096, 1.0)
+            chunk = link.read(4096, 1.0)
+            if not chunk:
+                raise BenchmarkFailed(f"pty echo: {len(got)} of {len(answer)} bytes came back")
+            got += chunk
         base.append(time.perf_counter() - t)
     stop.set()
     th.join()
@@ -117,7 +125,8 @@ def bench_detect(n: int = 20) -> None:
         start = time.perf_counter()
         corners = find_document(photo)
         times.append(time.perf_counter() - start)
-        assert corners is not None
+        if corners is None:
+            raise BenchmarkFailed("document detection found no page")
         errors.append(float(abs(corners - truth).max()))
         start = time.perf_counter()
         straighten(photo, corners)
@@ -133,7 +142,16 @@ def bench_detect(n: int = 20) -> None:
     print(f"  baseline: grey conversion of the same frame: {ms(base)}")
 
 
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--reads", type=int, default=200, help="ID card reads, and pty echoes")
+    ap.add_argument("--tickets", type=int, default=200, help="tickets laid out and encoded per profile")
+    ap.add_argument("--frames", type=int, default=20, help="8-megapixel frames searched for the page")
+    args = parse_args(ap, reads=5, tickets=5, frames=2)
+    bench_idcard(args.reads)
+    bench_ticket(args.tickets)
+    bench_detect(args.frames)
+
+
 if __name__ == "__main__":
-    bench_idcard()
-    bench_ticket()
-    bench_detect()
+    main()

@@ -20,8 +20,9 @@ its own process (`python -m hall_bus.cli server`) unless --inproc puts it in thi
 Ptys are not baud-limited: the wire time a real 9600 8N1 line needs for the frames is printed to be added.
 
 Run: .venv/bin/python benchmarks/bench_hall_devices.py [--presses 200] [--idle-presses 100] [--bare 150]
-     [--voice 50] [--gap-ms 5] [--frame-gap 0.02] [--inproc]
-Prints figures only; it asserts nothing.
+     [--voice 50] [--gap-ms 5] [--frame-gap 0.02] [--inproc] [--tiny]
+Prints figures; a press that calls nobody or never reaches the board, or a figure with no samples, ends the run
+with a non-zero exit (a failed measurement is an error, never a nan in the table).
 """
 
 from __future__ import annotations
@@ -36,10 +37,12 @@ import sys
 import tempfile
 import threading
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 import numpy as np
+from _common import BenchmarkFailed, figure, figures, parse_args
 
 from devices.board.simulator import BoardSimulator
 from devices.keypad import ff68
@@ -50,6 +53,7 @@ from devices.voice.announcer import Announcement, Announcer
 from devices.voice.join import Samples, write_wav
 from devices.voice.segments import SegmentBank
 from hall_bus.config import load_config
+from hall_bus.domain.commands import CounterOp, Finish, Issue
 from hall_bus.nodes.board import DisplayModel
 from hall_bus.nodes.board_agent import BoardAgent
 from hall_bus.nodes.counter_devices import CounterDevices
@@ -79,9 +83,8 @@ def wire_ms(nbytes: int, baud: int = 9600) -> float:
     return nbytes * 10 / baud * MS
 
 
-def stats(values: list[float]) -> tuple[float, float, float]:
-    if not values:
-        return float("nan"), float("nan"), float("nan")
+def stats(values: list[float], what: str = "figure") -> tuple[float, float, float]:
+    values = figures(values, what)
     return percentile(values, 50) * MS, percentile(values, 99) * MS, max(values) * MS
 
 
@@ -106,12 +109,14 @@ class TimedBoard(BoardSimulator):
 
 class TimedWindow(CounterDevices):
     """A window's devices noting when each key reaches the loop and when each command goes out and is answered;
-    `handled` gets each top-level key once it is done."""
+    `handled` gets each top-level key once it is done, `errors` what a key raised (the window's worker only logs
+    it, so a press would look merely slow)."""
 
     def __init__(self, *args: Any, **kw: Any) -> None:
         super().__init__(*args, **kw)
         self.stamps: dict[str, float] = {}
         self.handled: asyncio.Queue[str] = asyncio.Queue()
+        self.errors: list[BaseException] = []
         self._depth = 0
 
     async def key(self, op: str) -> None:
@@ -121,15 +126,20 @@ class TimedWindow(CounterDevices):
         self._depth += 1
         try:
             await super().key(op)
+        except Exception as exc:
+            self.errors.append(exc)
+            raise
         finally:
             self._depth -= 1
             if top:
                 self.handled.put_nowait(op)
 
-    async def _send(self, command: dict[str, Any]) -> dict[str, Any] | None:
+    async def _request(self, command: dict[str, Any]) -> dict[str, Any] | None:
+        # _request, the one way a window's command reaches the bus, rather than _send (which takes an op and
+        # answers a bool): an override with the wrong signature fails every press
         op = command["op"]
         self.stamps[f"{op}>"] = time.perf_counter()
-        answer = await super()._send(command)
+        answer = await super()._request(command)
         self.stamps[f"{op}<"] = time.perf_counter()
         return answer
 
@@ -189,19 +199,31 @@ async def bare_round_trips(client: HallClient, counter: int, n: int,
         if every:
             await asyncio.sleep(every)
         t = time.perf_counter()
-        answer = await client.request({"op": "call_next", "counter": counter})
+        answer = await client.send(CounterOp(op="call_next", counter=counter))
         calls.append(time.perf_counter() - t)
         if not answer["ok"]:
-            raise SystemExit(f"bare call_next refused: {answer}")
+            raise BenchmarkFailed(f"bare call_next refused: {answer}")
         t = time.perf_counter()
-        await client.request({"op": "finish", "counter": counter})
+        answer = await client.send(Finish(counter=counter, ticket=answer["result"]["ticket"]))
         finishes.append(time.perf_counter() - t)
+        if not answer["ok"]:
+            raise BenchmarkFailed(f"bare finish refused: {answer}")
     return calls, finishes
 
 
 async def wait_handled(window: TimedWindow, op: str, timeout: float = 10.0) -> None:
     while await asyncio.wait_for(window.handled.get(), timeout) != op:
         pass
+
+
+async def until(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
+    """Waits for the window's mirror of the hall (its own event subscription) to catch up with an answer."""
+    deadline = time.monotonic() + timeout
+    while not condition():
+        if time.monotonic() > deadline:
+            return False
+        await asyncio.sleep(0.001)
+    return True
 
 
 async def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
@@ -236,7 +258,7 @@ async def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         assert server_proc.stderr is not None
         while "commands on" not in server_proc.stderr.readline():
             if server_proc.poll() is not None:
-                raise SystemExit("hall server failed to start")
+                raise BenchmarkFailed("hall server failed to start")
         threading.Thread(target=server_proc.stderr.read, daemon=True).start()  # keep draining its log
 
     def client(node: str, **kw: Any) -> HallClient:
@@ -252,14 +274,15 @@ async def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     announcer: Announcer | None = None
     try:
         kiosk = client("kiosk-1", subscribe=False)
-        counters = {n: client(f"counter-{n}", subscribe=False) for n in WINDOWS}
+        # the windows' clients mirror the hall: a window's devices follow the mirrored state, not the answers
+        counters = {n: client(f"counter-{n}", config=cfg) for n in WINDOWS}
         clients += [kiosk, *counters.values()]
         await asyncio.gather(*(c.start(timeout=30) for c in clients))
         need = args.presses + 2 * args.idle_presses + 3 * args.bare + args.voice + 30
         for _ in range(need):
-            answer = await kiosk.request({"op": "issue", "service": SERVICE})
+            answer = await kiosk.send(Issue(service=SERVICE))
             if not answer["ok"]:
-                raise SystemExit(f"issue refused: {answer}")
+                raise BenchmarkFailed(f"issue refused: {answer}")
 
         # 1. the bare round trip, nothing else running in this process
         await bare_round_trips(counters[4], 4, 10)  # warm-up
@@ -302,20 +325,27 @@ async def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             windows[n] = TimedWindow(counters[n], n, names={"keypad": "keypad"},
                                      keypad=open_device({"type": "keypad-serial", "port": port, "address": n,
                                                          **line_opts}))
+            counters[n].on_event, counters[n].on_resync = windows[n].on_event, windows[n].on_resync
             windows[n].start()
-        await asyncio.sleep(1.0)  # first polls answered, "keypad answers" reported
+        deadline = time.monotonic() + 10  # first polls answered, "keypad answers" reported
+        while not all(any("keypad answers" in line for line in w.log) for w in windows.values()):
+            if time.monotonic() > deadline:
+                raise BenchmarkFailed(f"keypads not answering: {[w.log[-2:] for w in windows.values()]}")
+            await asyncio.sleep(0.02)
         for w in windows.values():
             while not w.handled.empty():
                 w.handled.get_nowait()
 
         last_press = dict.fromkeys(WINDOWS, 0.0)
 
-        async def press_call(i: int, idle: bool) -> dict[str, float] | None:
+        async def press_call(i: int, idle: bool) -> dict[str, float]:
             n = WINDOWS[i % len(WINDOWS)]
             w = windows[n]
             if idle and w.current is not None:
                 line.press(n, "ask_rating")  # 评价: finishes the case (untimed)
                 await wait_handled(w, "ask_rating")
+                if not await until(lambda: w.current is None):
+                    raise BenchmarkFailed(f"press {i}: 评价 left {w.current} at window {n} ({w.log[-3:]})")
             wait = last_press[n] + HOLD - time.perf_counter()
             await asyncio.sleep(max(wait, args.pause))
             before = w.current["ticket"] if w.current else None
@@ -324,17 +354,20 @@ async def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             line.press(n, "call_next")
             last_press[n] = t0
             await wait_handled(w, "call_next")
-            if w.current is None or w.current["ticket"] == before:
-                print(f"  press {i}: window {n} called nobody ({w.log[-1:]})", file=sys.stderr)
-                return None
+            if w.errors:
+                raise BenchmarkFailed(f"press {i}: window {n}'s key handler raised {w.errors[-1]!r}")
+            if not await until(lambda: w.current is not None and w.current["ticket"] != before):
+                raise BenchmarkFailed(f"press {i}: window {n} called nobody ({w.log[-3:]})")
             number = w.current["number"]
             if not await asyncio.to_thread(board_sim.wait_for, lambda s: number in s.first_top, 5.0):
-                print(f"  press {i}: {number} never reached the board", file=sys.stderr)
-                return None
+                raise BenchmarkFailed(f"press {i}: {number} never reached the board")
             s = w.stamps
+            missing = {"key:call_next", "call_next>", "call_next<"} - s.keys()
+            if missing or number not in event_at or number not in write_at:
+                raise BenchmarkFailed(f"press {i}: {number} left no stamp for {sorted(missing)} "
+                                      f"(event {number in event_at}, board write {number in write_at})")
             row = {"t0": t0, "key": s["key:call_next"], "call>": s["call_next>"], "call<": s["call_next<"],
-                   "event": event_at.get(number, float("nan")), "write": write_at.get(number, float("nan")),
-                   "seen": board_sim.first_top[number]}
+                   "event": event_at[number], "write": write_at[number], "seen": board_sim.first_top[number]}
             if "finish>" in s:
                 row["finish>"], row["finish<"] = s["finish>"], s["finish<"]
             return row
@@ -343,8 +376,10 @@ async def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             line.press(w.counter, "call_next")
             last_press[w.counter] = time.perf_counter()
             await wait_handled(w, "call_next")
-        busy = [r for i in range(args.presses) if (r := await press_call(i, idle=False)) is not None]
-        idle = [r for i in range(args.idle_presses) if (r := await press_call(i, idle=True)) is not None]
+            if not await until(lambda w=w: w.current is not None):
+                raise BenchmarkFailed(f"window {w.counter} called nobody ({w.log[-3:]})")
+        busy = [await press_call(i, idle=False) for i in range(args.presses)]
+        idle = [await press_call(i, idle=True) for i in range(args.idle_presses)]
         out["busy"], out["idle"] = busy, idle
         out["board_frame_bytes"] = max(board_frames) if board_frames else 0
         out["line_status"] = line_status = windows[1].keypad.line.status()
@@ -353,6 +388,8 @@ async def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
             if w.current is not None:
                 line.press(w.counter, "ask_rating")
                 await wait_handled(w, "ask_rating")
+                if not await until(lambda w=w: w.current is None):
+                    raise BenchmarkFailed(f"评价 left {w.current} at window {w.counter}")
 
         # 3. the bare round trip again, the rig idle (line polling, board node subscribed)
         out["paced_call_rig"], _ = await bare_round_trips(counters[4], 4, args.bare, PACE)
@@ -366,15 +403,21 @@ async def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
         voice: list[tuple[float, float]] = []  # (event → sink, announce() → sink)
         for i in range(args.voice + 1):
             before = len(event_at)
-            answer = await counters[3].request({"op": "call_next", "counter": 3})
+            answer = await counters[3].send(CounterOp(op="call_next", counter=3))
+            if not answer["ok"]:
+                raise BenchmarkFailed(f"voice: call_next refused: {answer}")
             number = answer["result"]["number"]
             if not await asyncio.to_thread(sink.wait_count, i + 1, 30.0):
-                raise SystemExit(f"voice: {number} was not announced")
+                raise BenchmarkFailed(f"voice: {number} was not announced")
             item = sink.items[-1]
-            latency = item.latency or float("nan")
-            voice.append((sink.played[number] - event_at[number], latency))
-            await counters[3].request({"op": "finish", "counter": 3})
-            assert len(event_at) == before + 1
+            if item.latency is None or number not in event_at:
+                raise BenchmarkFailed(f"voice: {number} has no announce latency or no call event")
+            voice.append((sink.played[number] - event_at[number], item.latency))
+            answer = await counters[3].send(Finish(counter=3, ticket=answer["result"]["ticket"]))
+            if not answer["ok"]:
+                raise BenchmarkFailed(f"voice: finish refused: {answer}")
+            if len(event_at) != before + 1:
+                raise BenchmarkFailed(f"voice: {len(event_at) - before} call events for one call")
         out["voice_cold"], out["voice"] = voice[0], voice[1:]
         segments = sink.items[-1].segments
         out["voice_segments"] = segments
@@ -430,7 +473,7 @@ def main() -> None:
     ap.add_argument("--frame-gap", type=float, default=0.02, help="board frame gap, seconds (real boards: 0.3)")
     ap.add_argument("--pause", type=float, default=0.02, help="seconds between one press done and the next")
     ap.add_argument("--inproc", action="store_true", help="run the hall server in this process's asyncio loop")
-    args = ap.parse_args()
+    args = parse_args(ap, presses=8, idle_presses=4, bare=10, voice=3, poll_seconds=0.5)
     if args.presses + 2 * args.idle_presses + 3 * args.bare + args.voice + 40 > 999:
         raise SystemExit("too many calls for one service's 999 numbers a day: lower the counts")
 
@@ -461,7 +504,7 @@ def main() -> None:
     print(f"{'figure':<58} {'p50':>8} {'p99':>8} {'max':>8} {'n':>5}  target")
 
     def row(name: str, values: list[float], target: str = "") -> tuple[float, float, float]:
-        p50, p99, mx = stats(values)
+        p50, p99, mx = stats(values, name)
         print(f"{name:<58} {p50:8.2f} {p99:8.2f} {mx:8.2f} {len(values):5d}  {target}")
         return p50, p99, mx
 
@@ -484,7 +527,7 @@ def main() -> None:
     row("  board driver called → frame decoded by the board", spans(busy, "write", "seen"))
     row("  (idle window) key handler → call_next sent", spans(idle, "key", "call>"))
     print("-- voice: event at board agent → first sample at the sink (ms)")
-    cold_ev, cold_announce = res["voice_cold"]
+    cold_ev, cold_announce = (figure(v, "voice, first call") for v in res["voice_cold"])
     print(f"{'first call, cold (new SegmentBank, files evicted from cache)':<58} {cold_ev * MS:8.2f} "
           f"{'':8} {'':8} {1:5d}  < 300 ms   (announce() → sink {cold_announce * MS:.2f} ms)")
     row("warm calls, segments in memory", [v[0] for v in res["voice"]], "< 300 ms")
@@ -496,7 +539,7 @@ def main() -> None:
     print(f"ratio press→board p99 / bare call_next p99, back to back ({bp99:.2f} ms): busy {busy99 / bp99:.1f}, "
           f"idle {idle99 / bp99:.1f};  paced ({pp99:.2f} ms): busy {busy99 / pp99:.1f}, idle {idle99 / pp99:.1f}")
     print(f"keypad line: {res['line_status']['frames']} frames, {res['bad_frames']} bad; "
-          f"calls that did not complete: {args.presses - len(busy)} busy, {args.idle_presses - len(idle)} idle; "
+          f"{len(busy)} + {len(idle)} presses, all reached the board; "
           f"full announcement {res['voice_samples'] / res['rate']:.2f} s; {res['evicted']} segment files evicted "
           f"before the cold call; run took {elapsed:.0f} s")
 

@@ -6,8 +6,9 @@
   server on 127.0.0.1, beside the bare bus round trip of the same `issue`;
 - soak: the hall display under a steady stream of calls for --soak seconds; RSS growth per hour.
 
-Run: .venv/bin/python benchmarks/bench_kiosk.py [--runs 5] [--taps 30] [--soak 300]
-Prints figures only; it asserts nothing.
+Run: .venv/bin/python benchmarks/bench_kiosk.py [--runs 5] [--taps 30] [--soak 300] [--tiny]
+Prints figures; a window that never draws, a refused or unprinted ticket, or a soak that dies ends the run with a
+non-zero exit.
 """
 
 from __future__ import annotations
@@ -26,6 +27,8 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
+
+from _common import BenchmarkFailed, figure, parse_args  # noqa: E402  (after the path and SDL set-up)
 
 
 def rss_mb() -> float:
@@ -84,7 +87,7 @@ def cold_start(runs: int) -> dict[str, float]:
                                  text=True, cwd=ROOT, timeout=120)
             line = [ln for ln in res.stdout.splitlines() if ln.startswith("{")]
             if not line:
-                raise SystemExit(f"{kind} start failed: {res.stderr[-1500:]}")
+                raise BenchmarkFailed(f"{kind} start failed: {res.stderr[-1500:]}")
             out[kind].append(json.loads(line[-1])["start_s"])
     return {k: statistics.median(v) for k, v in out.items()}
 
@@ -96,6 +99,7 @@ async def tap_to_ticket(taps: int) -> tuple[list[float], list[float]]:
     from devices.printer.simulator import PrinterSimulator
     from devices.registry import open_device
     from hall_bus.config import load_config
+    from hall_bus.domain.commands import Issue
     from hall_bus.nodes.kiosk import KioskAgent
     from hall_bus.nodes.kiosk_flow import KioskFlow
     from hall_bus.wire.client import HallClient
@@ -122,18 +126,26 @@ async def tap_to_ticket(taps: int) -> tuple[list[float], list[float]]:
     bare: list[float] = []
     for _ in range(taps):
         t = time.perf_counter()
-        await client.request({"op": "issue", "service": "医保"})
+        answer = await client.send(Issue(service="医保"))
         bare.append(time.perf_counter() - t)
+        if not answer["ok"]:
+            raise BenchmarkFailed(f"issue refused: {answer}")
     tap: list[float] = []
-    for _ in range(taps):
+    for i in range(taps):
         flow = KioskFlow(cfg)
         flow.start(0)
         flow.choose_service("医保", 0)
         cuts = psim.cuts
         t = time.perf_counter()
-        if flow.choose_group("normal", 0):  # what the app does on the last tap
-            await agent.serve(flow.service or "", None)
+        if not flow.choose_group("normal", 0):  # what the app does on the last tap
+            raise BenchmarkFailed(f"tap {i}: the flow did not reach the ticket on choosing the group")
+        outcome = await agent.serve(flow.service or "", None)
+        if not outcome.ok or not outcome.printed:
+            raise BenchmarkFailed(f"tap {i}: no printed ticket ({outcome})")
+        deadline = time.monotonic() + 10
         while psim.cuts == cuts:
+            if time.monotonic() > deadline:
+                raise BenchmarkFailed(f"tap {i}: the printer never cut the ticket")
             await asyncio.sleep(0.001)
         tap.append(time.perf_counter() - t)
     printer.close()
@@ -177,9 +189,12 @@ def soak(seconds: float, rate: float) -> tuple[float, float, int]:
             app.stop()
 
     Clock.schedule_interval(call, 1 / rate)
-    Clock.schedule_interval(sample, 5)
+    Clock.schedule_interval(sample, min(5.0, max(0.25, seconds / 8)))
     app.run()
-    warm = [s for s in samples if s[0] >= 30] or samples  # after the first textures and fonts are loaded
+    if len(samples) < 2 or not sent[0]:
+        raise BenchmarkFailed(f"soak: {len(samples)} RSS samples, {sent[0]} calls")
+    # after the first textures and fonts are loaded
+    warm = [s for s in samples if s[0] >= min(30.0, seconds / 2)] or samples
     (t0, r0), (t1, r1) = warm[0], warm[-1]
     per_hour = (r1 - r0) / max(t1 - t0, 1) * 3600
     return r1, per_hour, sent[0]
@@ -193,7 +208,7 @@ def main() -> None:
     ap.add_argument("--rate", type=float, default=2.0, help="calls per second during the soak")
     ap.add_argument("--child", nargs=2)
     ap.add_argument("--soak-child", action="store_true")
-    args = ap.parse_args()
+    args = parse_args(ap, runs=1, taps=3, soak=2.0, rate=10.0)
     if args.child:
         child_start(args.child[0], float(args.child[1]))
         return
@@ -213,9 +228,11 @@ def main() -> None:
     res = subprocess.run([sys.executable, __file__, "--soak-child", "--soak", str(args.soak), "--rate",
                           str(args.rate)], capture_output=True, text=True, cwd=ROOT, timeout=args.soak + 120)
     line = [ln for ln in res.stdout.splitlines() if ln.startswith("{")]
-    if not line:
-        raise SystemExit(f"soak failed: {res.stderr[-1500:]}")
+    if res.returncode != 0 or not line:
+        raise BenchmarkFailed(f"soak failed (exit {res.returncode}): {res.stderr[-1500:]}")
     s = json.loads(line[-1])
+    figure(s["mb_per_hour"], "soak growth")
+    figure(s["rss_mb"], "soak RSS")
     print(f"display soak {args.soak:.0f} s, {s['calls']} calls: RSS {s['rss_mb']:.0f} MB, "
           f"growth {s['mb_per_hour']:+.1f} MB/h   (target < 5 MB/h)")
 

@@ -1,10 +1,12 @@
 """The supervisor's report at a busy hall's year: 300 hall days of 2,000 tickets, beside the bare read.
 
-Run: .venv/bin/python benchmarks/bench_report.py [--days 300] [--visitors 2000]
-Prints figures only; it asserts nothing. The ledger is made quickly: one hall day of `--visitors` is simulated
-through the real engine, then its events are written again for each later day with the dates, ticket ids and
-follow-up ids moved on, in the ledger's own row format. The bare baseline reads the same rows from the same file
-in the same run: every event fetched and its JSON decoded, which any report has to pay. Each reading runs in a
+Run: .venv/bin/python benchmarks/bench_report.py [--days 300] [--visitors 2000] [--tiny]
+Prints figures; a reading that fails or reads no cases ends the run with a non-zero exit.
+
+The ledger is made quickly: one hall day of `--visitors` is simulated through the real engine, then its events
+are written again for each later day with the dates, ticket ids and follow-up ids moved on, in the ledger's own
+row format. The bare baseline reads the same rows from the same file in the same run: every event fetched and its
+JSON decoded, which any report has to pay. Each reading runs in a
 fresh process, so its peak RSS (VmHWM) is its own.
 """
 
@@ -21,6 +23,7 @@ from datetime import date, datetime, timedelta
 from pathlib import Path
 
 import orjson
+from _common import BenchmarkFailed, figure, parse_args, peak_rss_mb
 
 from hall_bus.clock import ManualClock
 from hall_bus.config import load_config
@@ -31,14 +34,6 @@ from hall_bus.store.ledger import EVENT_VERSION, Ledger
 ROOT = Path(__file__).resolve().parent.parent
 CONFIG = ROOT / "config" / "hall.example.toml"
 FIRST = date(2026, 1, 5)
-
-
-def peak_rss_mb() -> float:
-    """VmHWM of this process (as bench_core: ru_maxrss would carry a parent's peak across exec)."""
-    for line in Path("/proc/self/status").read_text().splitlines():
-        if line.startswith("VmHWM:"):
-            return int(line.split()[1]) / 1024
-    return float("nan")
 
 
 def template_day(visitors: int) -> list[tuple[str, str, str]]:
@@ -120,7 +115,10 @@ def report_child(data: str, out: str, days: int) -> None:
 
 
 def _child(*args: str) -> dict:
-    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True, check=True)
+    """A reading in a fresh process; its failure (with its stderr) is this run's failure."""
+    out = subprocess.run([sys.executable, __file__, *args], capture_output=True, text=True)
+    if out.returncode != 0:
+        raise BenchmarkFailed(f"{args[0]}: exit {out.returncode}\n{out.stderr[-3000:]}")
     return json.loads(out.stdout)
 
 
@@ -130,7 +128,7 @@ def main() -> None:
     ap.add_argument("--visitors", type=int, default=2000)
     ap.add_argument("--bare-child")
     ap.add_argument("--report-child", nargs=3)
-    args = ap.parse_args()
+    args = parse_args(ap, days=2, visitors=60)
     if args.bare_child:
         bare_child(args.bare_child)
         return
@@ -145,6 +143,9 @@ def main() -> None:
         print(f"ledger: {args.days} days, {tickets:,} tickets, {events:,} events, {size:,.0f} MB "
               f"(made in {fill_s:.1f} s)")
         bare = _child("--bare-child", str(data))
+        if bare["events"] != events:
+            raise BenchmarkFailed(f"the bare read found {bare['events']} of {events} events")
+        figure(bare["read_decode_s"], "bare read")
         print(f"bare read, every row fetched:          {bare['fetch_only_s']:7.2f} s")
         print(f"bare read, fetched + JSON decoded:     {bare['read_decode_s']:7.2f} s   peak RSS "
               f"{bare['peak_rss_mb']:.0f} MB")
@@ -152,6 +153,8 @@ def main() -> None:
                 ("xlsx only", str(tmp / "only.xlsx")))
         for name, outs in runs:
             r = _child("--report-child", str(data), outs, str(args.days))
+            if not r["cases"] or not all(r["sizes_mb"]):
+                raise BenchmarkFailed(f"report {name}: {r['cases']} cases, sizes {r['sizes_mb']} MB")
             sizes = " + ".join(f"{s:.1f}" for s in r["sizes_mb"])
             print(f"report, {name:<10} {r['cases']:>9,} cases: {r['seconds']:7.2f} s   "
                   f"ratio {r['seconds'] / bare['read_decode_s']:.2f} x bare   peak RSS {r['peak_rss_mb']:.0f} MB   "

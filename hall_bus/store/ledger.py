@@ -306,17 +306,15 @@ class Ledger:
             except orjson.JSONDecodeError:
                 continue
 
-    def raw_events(self, after: int = 0, until: int | None = None) -> Iterator[tuple[int, int, str, str, str]]:
-        """(seq, v, type, at, data-json) rows: the fast path for replay, no dict built per row here."""
+    def raw_events(self, after: int = 0, until: int | None = None) -> Iterator[tuple[int, int, str, str, bytes]]:
+        """(seq, v, type, at, data) rows, data the stored JSON as UTF-8 bytes: the fast path for replay, no dict
+        built per row here. The cursor is the iterator (a generator around `fetchmany` cost replay as much as
+        reading the rows), and the bytes go to orjson as stored (as text, SQLite's UTF-8 was decoded to a str
+        only for orjson to encode it back)."""
         if until is None:
             until = self.last_seq
-        cur = self.db.execute(
-            "SELECT seq, v, type, at, data FROM events WHERE seq > ? AND seq <= ? ORDER BY seq", (after, until))
-        while True:
-            rows = cur.fetchmany(4096)
-            if not rows:
-                return
-            yield from rows
+        return self.db.execute("SELECT seq, v, type, at, CAST(data AS BLOB) FROM events WHERE seq > ? AND seq <= ? "
+                               "ORDER BY seq", (after, until))
 
     def events(self, after: int = 0, until: int | None = None) -> Iterator[dict[str, Any]]:
         for seq, v, kind, at, data in self.raw_events(after, until):
