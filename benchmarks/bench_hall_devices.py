@@ -119,13 +119,13 @@ class TimedWindow(CounterDevices):
         self.errors: list[BaseException] = []
         self._depth = 0
 
-    async def key(self, op: str) -> None:
+    async def key(self, op: str, ticket: str | None = None) -> None:
         top = self._depth == 0
         if top:
             self.stamps[f"key:{op}"] = time.perf_counter()
         self._depth += 1
         try:
-            await super().key(op)
+            await super().key(op, ticket)
         except Exception as exc:
             self.errors.append(exc)
             raise
@@ -134,10 +134,10 @@ class TimedWindow(CounterDevices):
             if top:
                 self.handled.put_nowait(op)
 
-    async def _request(self, command: dict[str, Any]) -> dict[str, Any] | None:
+    async def _request(self, command: Any) -> dict[str, Any] | None:
         # _request, the one way a window's command reaches the bus, rather than _send (which takes an op and
         # answers a bool): an override with the wrong signature fails every press
-        op = command["op"]
+        op = command.op
         self.stamps[f"{op}>"] = time.perf_counter()
         answer = await super()._request(command)
         self.stamps[f"{op}<"] = time.perf_counter()
