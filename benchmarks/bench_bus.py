@@ -33,7 +33,8 @@ from _common import BenchmarkFailed, figure, figures, parse_args
 from zmq.auth.thread import ThreadAuthenticator
 
 from hall_bus.config import load_config
-from hall_bus.domain.commands import CounterOp, Finish, Issue
+from hall_bus.domain.commands import AddStaff, CounterOp, Finish, Issue, SignIn
+from hall_bus.domain.staff import hash_pin
 from hall_bus.stats import percentile
 from hall_bus.store.ledger import Ledger
 from hall_bus.wire.client import HallClient
@@ -146,6 +147,21 @@ async def load(args: argparse.Namespace) -> None:
     counters = [client(f"counter-{n}") for n in range(1, args.counters + 1)]
     kiosks = [client(f"kiosk-{k}") for k in range(1, args.kiosks + 1)]
     await asyncio.gather(*(c.start(timeout=60) for c in [*counters, *kiosks]))
+    # Every tenth window is a counter panel with a clerk signed in (the rest are keypads, which sign nobody
+    # in): the server checks and stamps the person on their commands, as in a real hall.
+    admin = client("admin")
+    await admin.start(timeout=60)
+    pin_hash = hash_pin("2468")  # one hash for all: scrypt is slow on purpose, and not what is measured here
+    panels = counters[::10]
+    for c in panels:
+        answer = await admin.send(AddStaff(staff=f"clerk-{c.node}", name="窗口", duties=["clerk"], pin_hash=pin_hash))
+        if not answer["ok"]:
+            raise BenchmarkFailed(f"roster: {answer}")
+    for c in panels:
+        answer = await c.send(SignIn(staff=f"clerk-{c.node}", pin="2468"), timeout=5.0)
+        if not answer["ok"]:
+            raise BenchmarkFailed(f"{c.node}: sign-in refused: {answer}")
+    await admin.close()
     print("ready", flush=True)
     go = float(sys.stdin.readline())  # the orchestrator says when (monotonic), after the board is listening
     await asyncio.sleep(max(0.0, go - time.monotonic()))
@@ -270,23 +286,31 @@ def main() -> None:
         server = subprocess.Popen([sys.executable, *profile, "-m", "hall_bus.cli", "server", "--config", str(cfg_path),
                                    "--data", str(tmp / "data"), "--keys", str(keys.dir)],
                                   stderr=subprocess.PIPE, text=True)
-        assert server.stderr is not None
-        while "commands on" not in server.stderr.readline():
-            if server.poll() is not None:
-                raise BenchmarkFailed("server failed to start")
-        threading.Thread(target=server.stderr.read, daemon=True).start()  # keep draining its log
-        out = tmp / "load.json"
-        load_proc = subprocess.Popen([sys.executable, __file__, "--load", "--config", str(cfg_path), "--keys",
-                                      str(keys.dir), "--out", str(out), "--seconds", str(args.seconds),
-                                      "--counters", str(args.counters), "--kiosks", str(args.kiosks), "--rate",
-                                      str(args.rate)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
-        assert load_proc.stdout is not None
-        if load_proc.stdout.readline().strip() != "ready":
-            raise BenchmarkFailed("load process failed")
-        b = asyncio.run(board(cfg_path, keys.dir, args.seconds, load_proc))
-        server_rss = figure(vm_hwm_mb(server.pid), "server peak RSS")
-        server.send_signal(signal.SIGTERM)
-        server.wait(timeout=30)
+        load_proc: subprocess.Popen[str] | None = None
+        try:
+            assert server.stderr is not None
+            while "commands on" not in server.stderr.readline():
+                if server.poll() is not None:
+                    raise BenchmarkFailed("server failed to start")
+            threading.Thread(target=server.stderr.read, daemon=True).start()  # keep draining its log
+            out = tmp / "load.json"
+            load_proc = subprocess.Popen([sys.executable, __file__, "--load", "--config", str(cfg_path), "--keys",
+                                          str(keys.dir), "--out", str(out), "--seconds", str(args.seconds),
+                                          "--counters", str(args.counters), "--kiosks", str(args.kiosks), "--rate",
+                                          str(args.rate)], stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+            assert load_proc.stdout is not None
+            if load_proc.stdout.readline().strip() != "ready":
+                raise BenchmarkFailed("load process failed")
+            b = asyncio.run(board(cfg_path, keys.dir, args.seconds, load_proc))
+            server_rss = figure(vm_hwm_mb(server.pid), "server peak RSS")
+        finally:  # a failed run leaves no server or load process behind (they would hold ports and files)
+            for proc in (load_proc, server):
+                if proc is not None and proc.poll() is None:
+                    proc.send_signal(signal.SIGTERM)
+                    try:
+                        proc.wait(timeout=30)
+                    except subprocess.TimeoutExpired:
+                        proc.kill()
         data = json.loads(out.read_text())
         ledger = Ledger(tmp / "data")
         ledger_events = list(ledger.events())

@@ -60,11 +60,14 @@ def _masked(data: dict[str, Any], fields: dict[str, Any], free: frozenset[str],
 
 def public_event(ev: dict[str, Any], state: HallState | None = None) -> dict[str, Any]:
     data = ev["data"]
+    fields = EVENT_FIELDS.get(ev["type"], {})
+    if not fields and SECRET.isdisjoint(data) and not any(data.get(k) for k in FREE_TEXT):
+        return ev  # a call, a finish without words: nothing personal to mask (the common case, kept cheap)
     names = case_names(state)
     own = [data.get(k) for k in ("name", "principal")]
     if any(isinstance(n, str) and n.strip() for n in own):
         names = names | {n.strip() for n in own if isinstance(n, str) and n.strip()}
-    return {**ev, "data": _masked(data, EVENT_FIELDS.get(ev["type"], {}), FREE_TEXT, names)}
+    return {**ev, "data": _masked(data, fields, FREE_TEXT, names)}
 
 
 def public_state(state: dict[str, Any], names: frozenset[str] = frozenset()) -> dict[str, Any]:
