@@ -83,10 +83,20 @@ def test_signing_in_elsewhere_signs_out_here_and_pins_are_guarded(cfg: HallConfi
             assert ROSTER_PIN.encode() not in text.replace(b"scrypt$", b"")
             display = await hall.started("display-1", config=cfg)
             assert {m.pin_hash for m in display.state.staff.values()} == {""}  # type: ignore[union-attr]
-            # a disabled person is signed out at once and cannot sign in again
+            # a staff card on the tablet's reader signs its holder in, with no PIN
             admin = await hall.started("admin", subscribe=False)
+            card_hash = hall.server.core.state.staff["小满"].pin_hash
+            assert (await admin.send(c.AddStaff(staff="0588", name="赵敏", duties=["helper"], pin_hash=card_hash,
+                                                card="A7C3190E")))["ok"]
+            carded = await hall.started("kiosk-2", subscribe=False)  # a kiosk has no one to sign in
+            assert (await carded.send(c.SignIn(card="A7C3190E")))["code"] == "forbidden"
+            bad_card = await hall.started("counter-5", subscribe=False)
+            assert (await bad_card.send(c.SignIn(card="FFFF0000")))["code"] == "bad_card"
+            assert (await bad_card.send(c.SignIn(card="A7C3190E")))["ok"]
+            assert st.on_duty["counter-5"] == "0588" and ledger(hall, "staff_signed_in")[-1]["how"] == "card"
+            # a disabled person is signed out at once and cannot sign in again
             assert (await admin.send(c.DisableStaff(staff="王芳")))["ok"]
-            assert st.on_duty == {}
+            assert st.on_duty == {"counter-5": "0588"}
             assert (await g2.send(c.SignIn(staff="王芳", pin=ROSTER_PIN)))["code"] == "staff_disabled"
 
     run(scenario())
