@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import getpass
 import sys
+import unicodedata
 from typing import Any
 
 from pydantic import BaseModel
@@ -76,14 +77,23 @@ def _reset_pin(args: argparse.Namespace) -> int:
     return _done(_send(args, command), f"{args.staff}: new PIN set")
 
 
+def _pad(text: str, width: int) -> str:
+    """Left-aligned in a terminal column: a Chinese character takes two columns."""
+    used = sum(2 if unicodedata.east_asian_width(ch) in ("W", "F") else 1 for ch in text)
+    return text + " " * max(1, width - used)
+
+
 def _list(args: argparse.Namespace) -> int:
     roster = _send(args, None)
     where = {staff: node for node, staff in roster["on_duty"].items()}
-    print(f"{'staff':<12}{'name':<8}{'kind':<6}{'zone':<12}{'duties':<28}state")
+    widths = (12, 10, 6, 12, 30)
+    heads = ("staff", "name", "kind", "zone", "duties")
+    print("".join(_pad(h, w) for h, w in zip(heads, widths, strict=True)) + "state")
     for m in sorted(roster["staff"].values(), key=lambda m: m.id):
         duties = "、".join(c.DUTY_NAMES.get(d, d) for d in m.duties)
         state = ("on " + where[m.id]) if m.id in where else ("disabled" if not m.active else "")
-        print(f"{m.id:<12}{m.name:<8}{m.employment:<6}{m.zone or '-':<12}{duties:<28}{state}")
+        cells = (m.id, m.name, m.employment, m.zone or "-", duties)
+        print("".join(_pad(v, w) for v, w in zip(cells, widths, strict=True)) + state)
     return 0
 
 
