@@ -11,6 +11,7 @@ from typing import Any
 
 from hall_bus.config import HallConfig, Node
 from hall_bus.domain import commands as c
+from hall_bus.domain.staff import hash_pin
 
 from .bus_helpers import NODES, ROSTER_PIN, free_port, hallctl, make_keys, running_hall, start_server_process, until
 from .conftest import EXAMPLE
@@ -188,3 +189,31 @@ def test_hallctl_staff_keeps_the_roster_in_the_ledger(tmp_path: Path) -> None:
         server.wait(10)
     events = (tmp_path / "data" / "ledger.sqlite3").read_bytes()
     assert b"staff_added" in events and b"staff_pin_set" in events and b"staff_disabled" in events
+
+
+def test_the_report_names_each_helper_from_the_roster(cfg: HallConfig, tmp_path: Path) -> None:
+    """Per-person figures read 小满（xm01）: the ledger keeps staff ids, the roster in it gives their names."""
+    from datetime import date
+
+    from hall_bus.reports.build import ReportRequest, build_report
+
+    async def scenario() -> None:
+        async with running_hall(cfg, tmp_path) as hall:
+            admin = await hall.started("admin", subscribe=False)
+            pin_hash = hash_pin(ROSTER_PIN)
+            assert (await admin.send(c.AddStaff(staff="xm01", name="小满", duties=["helper"], pin_hash=pin_hash)))["ok"]
+            g = await hall.started("greeter-1", subscribe=False)
+            assert (await g.send(c.SignIn(staff="xm01", pin=ROSTER_PIN)))["ok"]
+            kiosk = await hall.started("kiosk-1", subscribe=False)
+            help_id = (await kiosk.send(c.Issue(service="医保", group="accompany")))["result"]["help_id"]
+            assert (await g.send(c.ClaimHelp(help_id=help_id)))["ok"]
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
+    from hall_bus.store.ledger import Ledger
+
+    ledger = Ledger(tmp_path / "data")
+    day = date.fromisoformat(next(e["data"]["day"] for e in ledger.events() if e["type"] == "day_opened"))
+    ledger.close()
+    out = tmp_path / "r.xlsx"
+    result = build_report(ReportRequest(cfg, tmp_path / "data", day, day, [out]))
+    assert out.exists() and list(result.summary.helper) == ["小满（xm01）"]

@@ -336,6 +336,23 @@ class CaseReader:
         self.events_read = 0
         self.cases = 0
         self._suffix = ""  # the UTC offset the hall's local times are written with, once seen
+        self.staff = self._roster()
+
+    def _roster(self) -> dict[str, str]:
+        """Staff id → name from the roster in the ledger (added any time before the range ends), so the per-person
+        figures read 王芳（0231）, not a bare staff id. A ledger from before the roster has names in its events."""
+        names: dict[str, str] = {}
+        for _seq, _kind, _at, data in self.snap.rows(0, self.end_seq, ("staff_added",)):
+            try:
+                d = orjson.loads(data)
+                names[str(d["staff"])] = str(d["name"])
+            except DAMAGE as exc:
+                raise unreadable(self.snap.path.parent, damaged(self.snap.path, "a roster event", exc)) from None
+        return names
+
+    def who(self, staff: str) -> str:
+        name = self.staff.get(staff)
+        return f"{name}（{staff}）" if name else staff
 
     # ------------------------------------------------------------------ times
 
@@ -414,6 +431,7 @@ class CaseReader:
 
     def _handlers(self) -> dict[str, Any]:
         pending = self.pending
+        who = self.who
 
         def issued(seq: int, at: str, d: dict[str, Any]) -> None:
             tid = d["ticket"]
@@ -444,8 +462,9 @@ class CaseReader:
         def help_claimed(seq: int, at: str, d: dict[str, Any]) -> None:
             if (c := pending.get(d["ticket"])) is None:
                 return
-            if d["helper"] not in c.helpers:
-                c.helpers.append(d["helper"])
+            helper = who(d["helper"])
+            if helper not in c.helpers:
+                c.helpers.append(helper)
             if not c.claimed:
                 c.claimed = self._hms(at)
                 if c.help_requested_ts is not None:
@@ -454,9 +473,10 @@ class CaseReader:
         def handed_over(seq: int, at: str, d: dict[str, Any]) -> None:
             if (c := pending.get(d["ticket"])) is None:
                 return
-            c.handovers.append(f"{d['from_helper']}→{d['to_helper']}")
-            if d["to_helper"] not in c.helpers:
-                c.helpers.append(d["to_helper"])
+            to = who(d["to_helper"])
+            c.handovers.append(f"{who(d['from_helper'])}→{to}")
+            if to not in c.helpers:
+                c.helpers.append(to)
 
         def escalated(seq: int, at: str, d: dict[str, Any]) -> None:
             if (c := pending.get(d["ticket"])) is not None:
@@ -511,7 +531,7 @@ class CaseReader:
 
         def followup_assigned(seq: int, at: str, d: dict[str, Any]) -> None:
             if (f := self.followups.get(d["followup_id"])) is not None:
-                f.owner = d["owner"]
+                f.owner = who(d["owner"])
                 f.due = d.get("due") or f.due
 
         def followup_closed(seq: int, at: str, d: dict[str, Any]) -> None:
@@ -526,12 +546,12 @@ class CaseReader:
             if name:
                 names.append(name)
             self.consultations[d["consultation_id"]] = Consultation(
-                d["consultation_id"], day, d["helper"], name, d.get("contact") or "", d.get("question") or "",
+                d["consultation_id"], day, who(d["helper"]), name, d.get("contact") or "", d.get("question") or "",
                 d.get("service") or "", d.get("ticket") or "", at, d.get("due") or "", names=names)
 
         def consultation_answered(seq: int, at: str, d: dict[str, Any]) -> None:
             if (q := self.consultations.get(d["consultation_id"])) is not None:
-                q.answered, q.answered_by, q.answer = at, d["by"], d.get("answer") or ""
+                q.answered, q.answered_by, q.answer = at, who(d["by"]), d.get("answer") or ""
 
         def consultation_referred(seq: int, at: str, d: dict[str, Any]) -> None:
             if (q := self.consultations.get(d["consultation_id"])) is not None:
