@@ -30,7 +30,7 @@ from zmq.auth.asyncio import AsyncioAuthenticator
 from devices.privacy import mask_text
 from hall_bus.clock import Clock, hall_clock
 from hall_bus.config import HallConfig
-from hall_bus.domain.commands import CommandInvalid, SignOut, Tick, parse_command
+from hall_bus.domain.commands import DUTY_NAMES, CommandInvalid, SignOut, Tick, parse_command
 from hall_bus.errors import UserError
 from hall_bus.stats import percentile
 from hall_bus.store.core import HallCore
@@ -490,7 +490,7 @@ class HallServer:
         if model.duty is not None:
             member = self.core.state.staff.get(person)
             if member is None or model.duty not in member.duties:
-                return "forbidden", f"{cmd.op} needs a {model.duty} (服务督办员); {person} is not one"
+                return "forbidden", f"{cmd.op} needs a {model.duty} ({DUTY_NAMES[model.duty]}); {person} is not one"
         return None
 
     async def _run_commands(self, commands: list[Any], owners: list[tuple[bytes, str]]) -> None:
