@@ -27,6 +27,7 @@ from kiosk.theme import Theme
 log = logging.getLogger("kiosk.citizen")
 KV = Path(__file__).with_name("citizen.kv")
 ICONS = Path(__file__).resolve().parents[1] / "assets" / "icons"
+TOUCH_GUARD_SECONDS = 0.5  # a touch this soon after a screen change belongs to the screen before
 
 Issue = Callable[[str, str, Any], Awaitable[Any]]  # (service, group, card or None) -> KioskOutcome
 TEXT = {
@@ -146,6 +147,7 @@ class CitizenKioskApp(App):
         self._speak = speak or (lambda _text: None)
         self.spoken: list[str] = []
         self._spoken_step = ""
+        self._changed_at = 0.0  # time.monotonic() of the last screen change: a touch just after it is stray
         self.title = "自助取号"
 
     # ------------------------------------------------------------------ Kivy life cycle
@@ -156,6 +158,7 @@ class CitizenKioskApp(App):
         for name in ("welcome", "service", "scan", "help", "issuing", "ticket"):
             root.add_widget(_screen(name))
         root.bind(on_touch_down=lambda *_: self.tap())  # any touch, not only buttons, keeps the screen
+        root.bind(on_touch_down=self._stray)  # bound last, so it runs first and can stop the touch
         self.sync()
         self._timers = [Clock.schedule_interval(self._tick, 1.0)]
         return root
@@ -174,6 +177,14 @@ class CitizenKioskApp(App):
         return False
 
     # ------------------------------------------------------------------ taps (from the .kv)
+
+    def accepts_touch(self) -> bool:
+        return time.monotonic() - self._changed_at >= TOUCH_GUARD_SECONDS
+
+    def _stray(self, _root: Any, _touch: Any) -> bool:
+        """A touch within half a second of a screen change was meant for the screen before (a double tap on a
+        service would otherwise land on the help screen's first choice): it does nothing."""
+        return not self.accepts_touch()
 
     def tap(self) -> None:
         self.flow.touch(time.monotonic())
@@ -264,7 +275,7 @@ class CitizenKioskApp(App):
         self.t = TEXT[f.lang]
         self.theme = Theme(px_per_mm=self._ppm, large_text=f.large_text, high_contrast=f.high_contrast)
         self.services = f.services()
-        self.groups = [*f.groups(), "normal"]
+        self.groups = ["normal", *f.groups()]  # the most-chosen answer first; no queue-jump where a tap lands
         self.suggested = f.suggested or ""
         self.online = f.online
         self.message = self.t.get(f.notice, f.message) if f.notice else f.message
@@ -282,7 +293,9 @@ class CitizenKioskApp(App):
         where = "帮办代办专区" if f.lang == "zh" else "the assistance area"
         self.helper_coming = self.t["helper"].format(where=where) if answer.get("help_id") else ""
         if self.root is not None:
-            self.root.current = f.step.value
+            if self.root.current != f.step.value:
+                self.root.current = f.step.value
+                self._changed_at = time.monotonic()
             # The dynamic lists carry words and sizes: rebuild the one on screen after a language or size switch.
             screen = self.root.current_screen
             if f.step == Step.HELP:

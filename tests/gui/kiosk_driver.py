@@ -115,6 +115,11 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             touch.touch_down()
             touch.touch_up()
 
+        async def press(widget: Any) -> None:
+            """A visitor's tap: not in the half second after a screen change, when the kiosk ignores touches."""
+            await until(app.accepts_touch)
+            tap(widget)
+
         def shot(name: str) -> None:
             path = out / f"{scenario}-{name}.png"
             app.root.export_to_png(str(path))
@@ -139,7 +144,7 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                     await until(lambda: not app.online)
                     await frame()
                     shot("welcome")
-                    tap(screen_ids()["start"])
+                    await press(screen_ids()["start"])
                     await frame()
                     result.update(step=app.step, texts=texts(), start_disabled=screen_ids()["start"].disabled,
                                   number=app.number)
@@ -148,7 +153,7 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                 shot("welcome")
                 if scenario.startswith("appointment"):  # 我有预约 → the code in view → the ticket: two taps
                     result["appt_button"] = screen_ids()["appt"].height
-                    tap(screen_ids()["appt"])
+                    await press(screen_ids()["appt"])
                     await until(lambda: app.step == "scan")
                     await frame()
                     shot("scan")
@@ -170,7 +175,7 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                     await until(lambda: app.step == "service")
                     result["suggested"] = app.suggested
                 else:
-                    tap(screen_ids()["start"])
+                    await press(screen_ids()["start"])
                 await until(lambda: app.step == "service")
                 await frame()
                 shot("service")
@@ -178,12 +183,23 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                 result["services"] = [b.text for b in buttons_in(grid)]
                 target = next(b for b in buttons_in(grid) if b.text == "医保")
                 result["service_button_height"] = target.height
-                tap(target)
+                if scenario.startswith("stray_"):  # a double tap's second touch, on whatever now lies under it
+                    await press(target)
+                    await asyncio.sleep(int(scenario[6:]) / 1000)
+                    first = buttons_in(screen_ids()["choices"])[0]  # the help screen's first choice, laid out
+                    x, y = first.to_window(*first.center)
+                    touch = UnitTestTouch(x, y)
+                    touch.touch_down()
+                    touch.touch_up()
+                    await asyncio.sleep(0.6)  # past the guard: had the stray tap chosen anything, it is done
+                    result["after_stray"] = {"step": app.step, "tickets": len(hall.server.core.state.tickets)}
+                else:
+                    await press(target)
                 await until(lambda: app.step == "help")
                 await frame()
                 result["body_font"] = screen_ids()["choices"].children[0].font_size
                 if scenario == "large_text":
-                    tap(screen_ids()["toolbar"].ids["large"])
+                    await press(screen_ids()["toolbar"].ids["large"])
                     await frame()
                     result["large_on"] = app.theme.large_text
                     result["body_font"] = screen_ids()["choices"].children[0].font_size
@@ -201,7 +217,7 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                 pick = {"three_taps": "accompany", "large_text": "accompany", "card": app.suggested}.get(scenario,
                                                                                                       "normal")
                 button = next(b for b in choices if b.group_code == pick)
-                tap(button)
+                await press(button)
                 if scenario == "double_tap":
                     tap(button)
                     tap(button)

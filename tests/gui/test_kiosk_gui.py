@@ -32,7 +32,7 @@ def run(scenario: str) -> dict[str, Any]:
 def test_three_taps_print_an_assisted_ticket_and_say_a_helper_is_coming() -> None:
     r = run("three_taps")
     assert r["services"][0] == "医保"  # most used first
-    assert r["choices"] == ["推着办", "陪同办", "引导办", "代理办", "不用，谢谢"]
+    assert r["choices"] == ["不用，谢谢", "推着办", "陪同办", "引导办", "代理办"]  # the most-chosen first
     assert r["number"] == "E001" and r["printed"] and r["issued"] == 1
     assert "E001" in r["printed_text"] and "医保 · 陪同办" in r["printed_text"]
     assert "帮办员马上过来" in r["helper"]
@@ -56,6 +56,16 @@ def test_paper_out_shows_the_ticket_and_its_qr_on_screen() -> None:
 def test_a_double_tap_issues_one_ticket() -> None:
     r = run("double_tap")
     assert r["issued"] == 1 and r["tickets_in_hall"] == 1
+
+
+@pytest.mark.parametrize("ms", [100, 300])
+def test_a_double_tap_on_a_service_chooses_nothing_on_the_help_screen(ms: int) -> None:
+    """The second tap of a double tap on a service lands where the help screen's first choice now is: it does
+    nothing (no green-channel ticket, no helper sent for), and the visitor's own choice then gets the ticket."""
+    r = run(f"stray_{ms}")
+    assert r["after_stray"] == {"step": "help", "tickets": 0}
+    assert r["issued"] == 1 and r["tickets_in_hall"] == 1 and not r["helper"]
+    assert "医保 · 普通" in r["printed_text"]
 
 
 def test_idle_screen_counts_down_and_goes_back_to_welcome() -> None:
