@@ -307,8 +307,23 @@ class GreeterTabletApp(App):
         self._run(self.node.claim(help_id), done)
 
     def select(self, help_id: str) -> None:
+        if help_id != self.selected.get("help_id"):
+            self._clear_help_form()  # words written for one visitor never go with the next one's request
         self.selected = next((r for r in self.help_rows if r["help_id"] == help_id), {})
         self._redraw()
+
+    def _clear_help_form(self) -> None:
+        if self.root is not None:
+            ids = self.root.ids.screens.get_screen("help").ids
+            ids.reason.text = ids.to_helper.text = ""
+
+    def _said_and_cleared(self, words: str) -> Callable[[dict[str, Any]], None]:
+        def done(answer: dict[str, Any]) -> None:
+            self._said(answer, words)
+            if answer.get("ok"):
+                self._clear_help_form()
+
+        return done
 
     def finish_help(self) -> None:
         if self.selected:
@@ -320,7 +335,7 @@ class GreeterTabletApp(App):
             return
         if self.selected:
             self._run(self.node.hand_over(self.selected["help_id"], to_helper.strip(), note.strip()),
-                      lambda a: self._said(a, f"已转交给 {to_helper.strip()}"))
+                      self._said_and_cleared(f"已转交给 {to_helper.strip()}"))
 
     def cancel_help(self, reason: str) -> None:
         if not reason.strip():
@@ -328,7 +343,7 @@ class GreeterTabletApp(App):
             return
         if self.selected:
             self._run(self.node.cancel(self.selected["help_id"], reason.strip()),
-                      lambda a: self._said(a, "已取消帮办，号票照常排队"))
+                      self._said_and_cleared("已取消帮办，号票照常排队"))
 
     def change_group(self, group: str, reason: str) -> None:
         if not reason.strip():
@@ -336,7 +351,7 @@ class GreeterTabletApp(App):
             return
         if self.selected:
             self._run(self.node.change_group(self.selected["ticket"], group, reason.strip()),
-                      lambda a: self._said(a, f"已改为{self.labels.get(group, group)}，排队位置不变"))
+                      self._said_and_cleared(f"已改为{self.labels.get(group, group)}，排队位置不变"))
 
     # walk-ins
 

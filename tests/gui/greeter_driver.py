@@ -194,6 +194,16 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                 result["heights"][tab] = min(b.height for b in buttons)
                 shot(tab)
             result["case_rows"] = [dict(r) for r in app.case_rows]
+            # a cancel's reason is for that visitor only: the form is empty for the next one
+            await open_tab("help")
+            tap(help_row(first["result"]["help_id"]).ids.detail)
+            await frame()
+            type_into(screen().ids.reason, "家属陪同，不需要帮办")
+            before = len(app.answers)
+            tap(screen().ids.cancel)
+            cancelled = await answered(before)
+            result["cancel_ok"] = bool(cancelled.get("ok"))
+            result["reason_after_cancel"] = screen().ids.reason.text
 
         async def claim_race(kiosk: Any) -> None:
             other_client = await hall.signed_in("greeter-2", "李强", config=cfg)

@@ -46,6 +46,7 @@ def test_every_screen_renders_with_escalated_requests_on_top_and_big_targets() -
     assert [row["status_text"] for row in rows][-1] == "李强 处理中" and not rows[-1]["can_claim"]
     assert "1950" not in json.dumps(rows)  # ages as bands only
     assert min(r["heights"].values()) >= 44 and min(r["row_heights"]) >= 44
+    assert r["cancel_ok"] and r["reason_after_cancel"] == ""  # the next cancel never takes this reason
     [case] = r["case_rows"]
     assert case["who"] == "张**" and case["kind_words"] == "咨询" and case["due"].endswith("前")
 
@@ -71,6 +72,7 @@ def test_a_consultation_from_the_form_shows_in_my_cases_with_its_due_date() -> N
     r = run("consultation")
     assert r["answer"]["ok"] and r["server_helper"] == "王芳" and r["server_name"] == "张秀英"
     assert r["form_result"] == f"{r['consultation_id']} 已登记，须在 {r['due_words']} 前答复"
+    assert r["cancel_ok"] and r["reason_after_cancel"] == ""  # the next cancel never takes this reason
     [case] = r["case_rows"]
     assert case["case_id"] == r["consultation_id"] and case["due"] == f"{r['due_words']} 前"
     assert case["who"] == "张**" and not case["overdue"]
