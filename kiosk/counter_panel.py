@@ -52,6 +52,10 @@ KV = Path(__file__).with_name("counter_panel.kv")
 THANKS_SECONDS = 2.5  # the visitor sees the thanks before the clerk's screen comes back
 RATE_SECONDS = 120.0  # a visitor who walked away without rating does not leave the window on the rating screen
 TICKET = re.compile(r"^([A-Z]{1,2})(\d{1,3})$")
+# Ops a clerk cannot take back ask once: the words of the first tap; the second must come after a pause.
+CONFIRM = {"close_counter": "再点一次「签退」确认：本窗口将停止叫号",
+           "no_show": "再点一次「过号」确认：{number} 将记为过号"}
+CONFIRM_AFTER, CONFIRM_WITHIN = 0.6, 5.0  # seconds: a double tap is not a confirmation; a stale one is not either
 
 
 class CounterPanelApp(App):
@@ -108,6 +112,7 @@ class CounterPanelApp(App):
         super().__init__(**kw)
         self.node = node
         self._dialog_ticket = ""  # the case a finish or transfer dialog was opened for
+        self._armed: tuple[str, str | None, float] | None = None  # (op, ticket, when) awaiting its second tap
         self.theme = Theme(px_per_mm=px_per_mm)
         counter = node.cfg.counters_by_number[node.counter]
         zone = node.cfg.zones_by_id[counter.zone].name
@@ -154,9 +159,21 @@ class CounterPanelApp(App):
     # ------------------------------------------------------------------ taps (from the .kv)
 
     def do(self, op: str) -> None:
-        """An op with no arguments: 叫下一位, 重呼, 开始办理, 过号, 挂起, 暂停, 继续, 签到, 签退."""
+        """An op with no arguments: 叫下一位, 重呼, 开始办理, 过号, 挂起, 暂停, 继续, 签到, 签退.
+
+        签退 and 过号 cannot be undone by the clerk, so they ask once: the first tap says what a second does, and
+        only a second tap after a pause and within a few seconds does it. A double tap on 签到 (whose button
+        turns into 签退) or on 叫下一位 never signs the window out or sends a visitor away."""
         who = self.view.visitor  # the visitor on the screen when the clerk tapped, not whoever is there later
-        self._run(self.node.send(op, who.ticket if who is not None else None))
+        ticket = who.ticket if who is not None else None
+        if op in CONFIRM:
+            now = time.monotonic()
+            armed, self._armed = self._armed, None
+            if armed is None or armed[:2] != (op, ticket) or not CONFIRM_AFTER <= now - armed[2] <= CONFIRM_WITHIN:
+                self._armed = (op, ticket, now)
+                self.message = self.node.message = CONFIRM[op].format(number=who.number if who is not None else "")
+                return
+        self._run(self.node.send(op, ticket))
 
     def go(self, screen: str) -> None:
         if screen == "pad":

@@ -232,8 +232,14 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             await issue(("投资项目", "normal"), ("企业开办", "normal"))
             await until(lambda: len(app.next_up) == 2, "the queue preview")
             result["pause_disabled_when_closed"] = ids()["pause"].disabled
-            await press(ids()["sign"])
+            sign = ids()["sign"]
+            await press(sign)  # a double tap on 签到: the second touch lands on the same button, now 签退
+            await asyncio.sleep(0.1)
+            await until(lambda: not app.busy, "the first tap's answer")
+            tap(sign)
             await until(lambda: state.counters[5].status == "open" and app.status == "open", "signed in")
+            await frame()
+            result["after_double_tap"] = {"status": state.counters[5].status, "message": app.message}
             await press(ids()["pause"])
             await until(lambda: state.counters[5].status == "paused" and app.status == "paused", "paused")
             await shot("paused")

@@ -73,6 +73,8 @@ def test_a_number_called_from_the_pad_then_parked_and_resumed() -> None:
 
 def test_pause_greys_calling_and_resume_brings_it_back() -> None:
     r = run("pause")
+    # a double tap on 签到 leaves the window signed in: 签退 asks for a deliberate second tap
+    assert r["after_double_tap"]["status"] == "open" and "再点一次「签退」确认" in r["after_double_tap"]["message"]
     assert r["pause_disabled_when_closed"]  # a closed window signs in first
     assert r["pause_text"] == "继续叫号" and r["call_next_disabled_when_paused"]
     assert r["called_while_paused"] == 0
