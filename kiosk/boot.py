@@ -9,6 +9,7 @@ quit on Esc, open a settings panel on F1, or see every touch twice (mouse provid
 from __future__ import annotations
 
 import os
+import shutil
 import subprocess
 from pathlib import Path
 
@@ -58,6 +59,8 @@ def prepare(*, home: Path | None = None, font: str | None = None, fullscreen: bo
     # hall display idling with its scrolling notice grew from 250 to 293 MB in five minutes. Drawing in the
     # main thread, its memory stays between 74 and 95 MB (docs/benchmarks.md). Other drivers ignore this.
     os.environ.setdefault("LP_NUM_THREADS", "0")
+    if not (shutil.which("xclip") or shutil.which("xsel")):  # a tablet has no clipboard to share: without these,
+        os.environ.setdefault("KIVY_CLIPBOARD", "dummy")  # Kivy prints tracebacks looking for one at every start
 
     from kivy.config import Config
 

@@ -8,6 +8,7 @@ a visitor's name or ID number), only its seq and what is wrong with it.
 from __future__ import annotations
 
 import argparse
+from pathlib import Path
 
 from hall_bus.errors import LedgerError
 
@@ -43,7 +44,7 @@ def _salvage(args: argparse.Namespace) -> int:
         n = "some" if result.answers_left_out < 0 else str(result.answers_left_out)
         print(f"stored answers to requests left out: {n} (a kiosk retrying one of those requests runs it again)")
     print(f"to use it: check it with 'hallctl ledger verify --data {result.out}', stop the server, keep {args.data} "
-          f"as it is, and start the server with --data {result.out} (copy {args.data}/keys there too if the "
+          f"as it is, and start the server with --data {result.out} (copy {Path(args.data) / 'keys'} there too if the "
           "server uses the default key directory)")
     return 0
 
