@@ -64,13 +64,25 @@ def test_offline_kiosk_never_shows_a_number_and_says_see_a_greeter(cfg) -> None:
     assert flow.step == Step.TICKET and flow.answer is None and flow.on_screen == [] and flow.notice == "offline"
 
 
-def test_a_ticket_shown_only_on_screen_stays_longer(cfg) -> None:  # type: ignore[no-untyped-def]
+def test_a_ticket_shown_only_on_screen_stays_until_the_visitor_taps_done(cfg) -> None:  # type: ignore[no-untyped-def]
+    """When the paper did not come out, the screen is the visitor's only copy: no countdown takes it away."""
     flow = KioskFlow(cfg, ticket_seconds=20)
     flow.start(0)
     flow.choose_service("医保", 0)
     flow.choose_group("normal", 0)
     flow.issued({"ok": True, "result": {"number": "E001"}}, printed=False, on_screen=["E001"], note="缺纸", now=0)
-    assert flow.tick(30) is False and flow.tick(61) is True
+    assert flow.tick(30) is False and flow.tick(3600) is False and flow.countdown(3600) is None
+    flow.reset()  # 完成 (the screen's done button resets the flow)
+    assert flow.step == Step.WELCOME
+
+
+def test_a_printed_tickets_screen_goes_back_by_itself(cfg) -> None:  # type: ignore[no-untyped-def]
+    flow = KioskFlow(cfg, ticket_seconds=20)
+    flow.start(0)
+    flow.choose_service("医保", 0)
+    flow.choose_group("normal", 0)
+    flow.issued({"ok": True, "result": {"number": "E001"}}, printed=True, on_screen=[], note="", now=0)
+    assert flow.tick(10) is False and flow.tick(21) is True
 
 
 def test_a_card_left_behind_is_not_the_next_visitors(cfg) -> None:  # type: ignore[no-untyped-def]

@@ -9,6 +9,7 @@ kiosk that lost the hall server never shows a number it was not given.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date
 from enum import Enum
@@ -40,7 +41,7 @@ class KioskFlow:
     cfg: HallConfig
     idle_seconds: float = 30.0
     countdown_seconds: float = 10.0  # the last part of the idle time shows a countdown
-    ticket_seconds: float = 20.0  # how long the ticket screen stays (longer when it is the visitor's only copy)
+    ticket_seconds: float = 20.0  # how long a printed ticket's screen stays (one only on screen stays till 完成)
     step: Step = Step.WELCOME
     service: str | None = None
     group: str | None = None
@@ -86,7 +87,9 @@ class KioskFlow:
 
     def _limit(self) -> float:
         if self.step == Step.TICKET:
-            return self.ticket_seconds * (1 if self.printed else 3)
+            if not self.printed and self.answer is not None and self.answer.get("ok"):
+                return math.inf  # the visitor's only copy of the ticket: it stays until they tap 完成
+            return self.ticket_seconds
         return self.idle_seconds
 
     # ------------------------------------------------------------------ taps
