@@ -181,7 +181,8 @@ def test_revoked_node_gets_nothing_more_on_either_socket(fast, tmp_path: Path) -
             # The good display loses nothing: it resyncs and mirrors the hall exactly.
             await until(lambda: display.seq == hall.server.core.state.seq and display.synced, timeout=10)
             assert display.state is not None and display.state.to_dict() == hall.server.core.state.to_dict()
-            await asyncio.sleep(4 * HEARTBEAT)  # room for anything that would still leak
+            beats = display.heartbeats
+            await until(lambda: display.heartbeats >= beats + 4)  # room for anything that would still leak
             assert [e["seq"] for e in heard if e["seq"] > cut_seq] == []
             assert [e["seq"] for e in ears.events if e["seq"] > cut_seq] == []
             assert [h for h in ears.heartbeats if h["time"] > cut_at] == []
@@ -213,7 +214,8 @@ def test_replaced_key_stops_working_within_a_heartbeat(fast, tmp_path: Path) -> 
             new = await hall.started("kiosk-2")  # the new key files
             assert (await new.request({"op": "issue", "service": "医保"}))["ok"]
             await until(lambda: new.seq == hall.server.core.state.seq)
-            await asyncio.sleep(4 * HEARTBEAT)
+            beats = new.heartbeats
+            await until(lambda: new.heartbeats >= beats + 4)
             assert [e["seq"] for e in heard if e["seq"] > cut_seq] == []
             # A fresh connection with the old key is refused at the handshake, and said so.
             stale = HallClient("kiosk-2", hall.server.command_endpoint, hall.server.event_endpoint,

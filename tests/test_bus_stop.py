@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import subprocess
 import sys
-import time
 from pathlib import Path
 
 from .bus_helpers import free_port, hallctl, make_keys, start_server_process
@@ -22,7 +21,9 @@ def test_a_revoked_counter_agent_stops_with_one_line(tmp_path: Path) -> None:
                               "--config", str(config), "--keys", str(keys.dir)], cwd=ROOT, stdin=subprocess.PIPE,
                              stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     try:
-        time.sleep(3)  # connected, waiting for a key press
+        assert agent.stdout is not None
+        while "connected as counter-5" not in (line := agent.stdout.readline()):  # then it waits for a key
+            assert line, "the agent ended before it connected"
         assert agent.poll() is None
         assert hallctl("keys", "revoke", "counter-5", "--keys", str(keys.dir)).returncode == 0
         code = agent.wait(timeout=30)

@@ -89,13 +89,12 @@ def test_a_printer_that_stops_printing_alerts_the_greeters_and_its_recovery_clea
             out = await agent.serve("医保")
             assert not out.printed and out.on_screen
             await agent.serve("医保")  # the same fault again: no second alert
-            await asyncio.sleep(0.5)
+            await until(lambda: device_alerts(greeter.state, time.time()) != [])
             alerts = device_alerts(greeter.state, time.time())
             assert [a[0] for a in alerts] == ["kiosk-1/printer"] and "paper" in alerts[0][1]
             psim.set_state(paper_out=False)
             assert (await agent.serve("医保")).printed
-            await asyncio.sleep(0.5)
-            assert device_alerts(greeter.state, time.time()) == []
+            await until(lambda: device_alerts(greeter.state, time.time()) == [])
             statuses = [e for e in hall.server.core.ledger.events() if e["type"] == "device_status"]
             assert [e["data"]["ok"] for e in statuses] == [False, True]
 

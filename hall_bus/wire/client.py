@@ -86,6 +86,7 @@ class HallClient:
         self.credentials = credentials
         self.cfg = config
         self.heartbeat = heartbeat_seconds
+        self.heartbeats = 0
         self.server_timeout = server_timeout_seconds
         self.on_event = on_event
         self.on_resync = on_resync
@@ -358,6 +359,7 @@ class HallClient:
             self._last_heard = time.monotonic()
             body = orjson.loads(raw)
             if topic == p.TOPIC_HEARTBEAT:
+                self.heartbeats += 1  # how many the server sent us: "some heartbeats later" without a clock
                 if self.sync_state is SyncState.ACTIVE and body["seq"] > self.seq:
                     log.info("%s: heartbeat says seq %d, we hold %d; resyncing", self.node, body["seq"], self.seq)
                     self._need_snapshot()

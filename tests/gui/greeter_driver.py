@@ -164,9 +164,10 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
         async def screens(kiosk: Any) -> None:
             first = await kiosk.request({"op": "issue", "service": "医保", "group": "accompany",
                                          "birth_date": "19500301"})
-            await asyncio.sleep(1.5)
+            first_help = first["result"]["help_id"]
+            await until(lambda: hall.server.core.state.helps[first_help].escalated, "the first request escalated")
             await kiosk.request({"op": "issue", "service": "人社", "group": "wheelchair_push",
-                                 "birth_date": "19380505"})  # this command escalates the first request
+                                 "birth_date": "19380505"})  # the first request is escalated by now
             await kiosk.request({"op": "issue", "service": "公安", "group": "guide"})
             other = GreeterNode(await hall.signed_in("greeter-2", "李强", subscribe=False), "greeter-2")
             last = await kiosk.request({"op": "issue", "service": "不动产", "group": "delegate"})
