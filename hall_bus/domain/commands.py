@@ -512,9 +512,14 @@ class CommandInvalid(ValueError):
 
 def build(model: type[_Cmd], **fields: Any) -> _Cmd:
     """A command from its model, refused as the server would refuse it (CommandInvalid naming the field), so a
-    panel shows the same words for a bad field whether it was caught here or on the server."""
-    op = fields.get("op", model.model_fields["op"].default)
-    return parse_command({"op": op, **{k: v for k, v in fields.items() if v is not None}})
+    panel shows the same words for a bad field whether it was caught here or on the server. Fields left None are
+    not sent (the model's default stands)."""
+    given = {k: v for k, v in fields.items() if v is not None}
+    op = given.setdefault("op", model.model_fields["op"].default)
+    try:
+        return model.model_validate(given)
+    except ValidationError as exc:
+        raise _refusal(op, exc, tagged=False) from None
 
 
 def parse_command(data: Any) -> Any:
@@ -530,14 +535,20 @@ def parse_command(data: Any) -> Any:
     try:
         return _ADAPTER.validate_python(data)
     except ValidationError as exc:
-        parts = []
-        for err in exc.errors():
-            loc = [str(p) for p in err["loc"][1:]]  # drop the discriminator tag
-            field = ".".join(loc) or "command"
-            msg = err["msg"].replace("Value error, ", "")
-            if err["type"] == "extra_forbidden":
-                msg = "unknown field"
-            elif err["type"] == "missing":
-                msg = "missing"
-            parts.append(f"{field}: {msg}")
-        raise CommandInvalid(f"{op}: " + "; ".join(parts)) from None
+        raise _refusal(op, exc, tagged=True) from None
+
+
+def _refusal(op: Any, exc: ValidationError, *, tagged: bool) -> CommandInvalid:
+    """Pydantic's errors as one line naming each field; `tagged`: validated through the union, whose error
+    locations start with the op (the discriminator)."""
+    parts = []
+    for err in exc.errors():
+        loc = [str(p) for p in err["loc"][1 if tagged else 0:]]
+        field = ".".join(loc) or "command"
+        msg = err["msg"].replace("Value error, ", "")
+        if err["type"] == "extra_forbidden":
+            msg = "unknown field"
+        elif err["type"] == "missing":
+            msg = "missing"
+        parts.append(f"{field}: {msg}")
+    return CommandInvalid(f"{op}: " + "; ".join(parts))
