@@ -21,7 +21,7 @@ from hall_bus.wire.client import HallClient
 from hall_bus.wire.keys import KeyStore
 from hall_bus.wire.server import HallServer
 
-from .conftest import ROOT
+from .conftest import EXAMPLE, ROOT
 
 NODES = ("kiosk-1", "kiosk-2", "greeter-1", "counter-5", "counter-1", "board-1", "display-1", "admin")
 
@@ -30,6 +30,13 @@ def free_port() -> int:
     with socket.socket() as s:
         s.bind(("127.0.0.1", 0))
         return s.getsockname()[1]
+
+
+def config_on_ports(path: Path, cmd_port: int, ev_port: int) -> Path:
+    """The example hall with its bus on these ports: for a server or hallctl run as a process."""
+    path.write_text(EXAMPLE.read_text(encoding="utf-8").replace("command_port = 5555", f"command_port = {cmd_port}")
+                    .replace("event_port = 5556", f"event_port = {ev_port}"), encoding="utf-8")
+    return path
 
 
 def make_keys(path: Path, nodes: Iterable[str]) -> KeyStore:
@@ -89,10 +96,13 @@ def roster_commands() -> list[AddStaff]:
 
 
 @contextlib.asynccontextmanager
-async def running_hall(cfg: HallConfig, tmp: Path, nodes: Iterable[str] | None = None) -> AsyncIterator[Hall]:
+async def running_hall(cfg: HallConfig, tmp: Path, nodes: Iterable[str] | None = None, *, clock: Any = None,
+                       ports: tuple[int, int] | None = None) -> AsyncIterator[Hall]:
+    """A hall server in this loop; `ports` fixed when a hallctl process must find it by the config."""
     keys = make_keys(tmp / "keys", nodes or NODES)
-    server = HallServer(cfg, tmp / "data", keys_dir=keys.dir, command_endpoint="tcp://127.0.0.1:*",
-                        event_endpoint="tcp://127.0.0.1:*")
+    cmd, ev = ports or ("*", "*")
+    server = HallServer(cfg, tmp / "data", keys_dir=keys.dir, command_endpoint=f"tcp://127.0.0.1:{cmd}",
+                        event_endpoint=f"tcp://127.0.0.1:{ev}", clock=clock)
     stop = asyncio.Event()
     task = asyncio.create_task(server.run(stop))
     await asyncio.wait_for(server.ready.wait(), 10)

@@ -12,7 +12,7 @@ from pathlib import Path
 from hall_bus.store.ledger import Ledger
 from hall_bus.wire.client import HallClient
 
-from .bus_helpers import NODES, free_port, hallctl, make_keys, start_server_process, until
+from .bus_helpers import NODES, config_on_ports, free_port, hallctl, make_keys, start_server_process, until
 from .conftest import EXAMPLE, ROOT
 
 
@@ -95,8 +95,7 @@ def test_console_counter_board_and_status(tmp_path: Path) -> None:
     assert wrong.returncode == 2 and "is a board" in wrong.stderr
     cmd_port, ev_port = free_port(), free_port()
     config = tmp_path / "hall.toml"
-    config.write_text(EXAMPLE.read_text(encoding="utf-8").replace("command_port = 5555", f"command_port = {cmd_port}")
-                      .replace("event_port = 5556", f"event_port = {ev_port}"), encoding="utf-8")
+    config_on_ports(config, cmd_port, ev_port)
     server = start_server_process(config, tmp_path / "data", keys_dir, cmd_port, ev_port)
     try:
         wait_ready(server)
@@ -168,8 +167,7 @@ def test_console_kiosk_with_simulated_devices(tmp_path: Path) -> None:
     keys = make_keys(tmp_path / "keys", ["kiosk-1"])
     cmd_port, ev_port = free_port(), free_port()
     config = tmp_path / "hall.toml"
-    config.write_text(EXAMPLE.read_text(encoding="utf-8").replace("command_port = 5555", f"command_port = {cmd_port}")
-                      .replace("event_port = 5556", f"event_port = {ev_port}"), encoding="utf-8")
+    config_on_ports(config, cmd_port, ev_port)
     server = start_server_process(config, tmp_path / "data", keys.dir, cmd_port, ev_port)
     psim = PrinterSimulator()
     psim.start_pty()

@@ -28,7 +28,17 @@ from hall_bus.wire import protocol as p
 from hall_bus.wire.client import BusError, HallClient, KeyRefused, SyncState
 from hall_bus.wire.keys import KeyStore
 
-from .bus_helpers import NODES, Hall, free_port, hallctl, make_keys, running_hall, start_server_process, until
+from .bus_helpers import (
+    NODES,
+    Hall,
+    config_on_ports,
+    free_port,
+    hallctl,
+    make_keys,
+    running_hall,
+    start_server_process,
+    until,
+)
 from .conftest import EXAMPLE
 from .test_bus_process import wait_ready
 
@@ -273,8 +283,7 @@ def test_refused_key_is_one_clear_line_from_hallctl(tmp_path: Path) -> None:
     keys.add("ghost-1")
     cmd_port, ev_port = free_port(), free_port()
     config = tmp_path / "hall.toml"
-    config.write_text(EXAMPLE.read_text(encoding="utf-8").replace("command_port = 5555", f"command_port = {cmd_port}")
-                      .replace("event_port = 5556", f"event_port = {ev_port}"), encoding="utf-8")
+    config_on_ports(config, cmd_port, ev_port)
     server = start_server_process(config, tmp_path / "data", keys.dir, cmd_port, ev_port)
     common = ["--config", str(config), "--keys", str(keys.dir), "--timeout", "20"]
     try:

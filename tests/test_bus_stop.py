@@ -6,16 +6,15 @@ import subprocess
 import sys
 from pathlib import Path
 
-from .bus_helpers import free_port, hallctl, make_keys, start_server_process
-from .conftest import EXAMPLE, ROOT
+from .bus_helpers import config_on_ports, free_port, hallctl, make_keys, start_server_process
+from .conftest import ROOT
 
 
 def test_a_revoked_counter_agent_stops_with_one_line(tmp_path: Path) -> None:
     keys = make_keys(tmp_path / "keys", ["counter-5"])
     cmd_port, ev_port = free_port(), free_port()
     config = tmp_path / "hall.toml"
-    config.write_text(EXAMPLE.read_text(encoding="utf-8").replace("command_port = 5555", f"command_port = {cmd_port}")
-                      .replace("event_port = 5556", f"event_port = {ev_port}"), encoding="utf-8")
+    config_on_ports(config, cmd_port, ev_port)
     server = start_server_process(config, tmp_path / "data", keys.dir, cmd_port, ev_port)
     agent = subprocess.Popen([sys.executable, "-m", "hall_bus.cli", "run", "counter", "--node", "counter-5",
                               "--config", str(config), "--keys", str(keys.dir)], cwd=ROOT, stdin=subprocess.PIPE,

@@ -9,11 +9,10 @@ waits on real time; the bus tests wait on conditions only.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import io
-from collections.abc import AsyncIterator
 from datetime import datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -21,9 +20,8 @@ from hall_bus.cli.status import print_status
 from hall_bus.clock import ManualClock, NeverBackwards, NotConfirmable, hall_day
 from hall_bus.config import HallConfig
 from hall_bus.store.core import HallCore
-from hall_bus.wire.server import HallServer
 
-from .bus_helpers import NODES, Hall, free_port, hallctl, make_keys, until
+from .bus_helpers import config_on_ports, free_port, hallctl, running_hall, until
 from .conftest import EXAMPLE, TZ
 
 START = datetime(2026, 11, 23, 9, 0, tzinfo=TZ)
@@ -231,22 +229,8 @@ def test_confirm_is_refused_while_the_wall_clock_is_behind(cfg: HallConfig, tmp_
 # ---------------------------------------------------------------------- a real server and hallctl
 
 
-@contextlib.asynccontextmanager
-async def hall_with_clock(cfg: HallConfig, tmp: Path, m: Machine, cmd_port: int, ev_port: int) -> AsyncIterator[Hall]:
-    keys = make_keys(tmp / "keys", NODES)
-    server = HallServer(cfg, tmp / "data", keys_dir=keys.dir, command_endpoint=f"tcp://127.0.0.1:{cmd_port}",
-                        event_endpoint=f"tcp://127.0.0.1:{ev_port}", clock=m.clock)
-    stop = asyncio.Event()
-    task = asyncio.create_task(server.run(stop))
-    await asyncio.wait_for(server.ready.wait(), 10)
-    hall = Hall(server, keys, cfg, [])
-    try:
-        yield hall
-    finally:
-        for c in hall.clients:
-            await c.close()
-        stop.set()
-        await asyncio.wait_for(task, 10)
+def hall_with_clock(cfg: HallConfig, tmp: Path, m: Machine, cmd_port: int, ev_port: int) -> Any:
+    return running_hall(cfg, tmp, clock=m.clock, ports=(cmd_port, ev_port))
 
 
 def test_status_shows_the_fault_and_hallctl_clock_confirm_ends_it(cfg: HallConfig, tmp_path: Path) -> None:
@@ -254,8 +238,7 @@ def test_status_shows_the_fault_and_hallctl_clock_confirm_ends_it(cfg: HallConfi
     m = Machine(fast)
     cmd_port, ev_port = free_port(), free_port()
     config = tmp_path / "hall.toml"
-    config.write_text(EXAMPLE.read_text(encoding="utf-8").replace("command_port = 5555", f"command_port = {cmd_port}")
-                      .replace("event_port = 5556", f"event_port = {ev_port}"), encoding="utf-8")
+    config_on_ports(config, cmd_port, ev_port)
     common = ["--config", str(config), "--keys", str(tmp_path / "keys"), "--timeout", "20"]
 
     async def scenario() -> None:

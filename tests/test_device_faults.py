@@ -18,7 +18,7 @@ from devices.registry import open_device
 from hall_bus.config import HallConfig
 from hall_bus.nodes.kiosk import KioskAgent, KioskOutcome
 
-from .bus_helpers import free_port, make_keys, running_hall, start_server_process
+from .bus_helpers import config_on_ports, free_port, make_keys, running_hall, start_server_process
 from .conftest import EXAMPLE, ROOT
 from .test_bus_process import wait_ready
 
@@ -124,8 +124,7 @@ def test_console_kiosk_survives_missing_printers(tmp_path: Path) -> None:
     keys = make_keys(tmp_path / "keys", {"kiosk-1": "kiosk"})
     cmd_port, ev_port = free_port(), free_port()
     config = tmp_path / "hall.toml"
-    config.write_text(EXAMPLE.read_text(encoding="utf-8").replace("command_port = 5555", f"command_port = {cmd_port}")
-                      .replace("event_port = 5556", f"event_port = {ev_port}"), encoding="utf-8")
+    config_on_ports(config, cmd_port, ev_port)
     server = start_server_process(config, tmp_path / "data", keys.dir, cmd_port, ev_port)
     try:
         wait_ready(server)

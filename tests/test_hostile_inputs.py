@@ -395,15 +395,14 @@ def test_the_console_kiosk_stops_cleanly_on_sigterm(tmp_path: Path) -> None:
     import subprocess
     import sys
 
-    from .bus_helpers import free_port, make_keys, start_server_process
+    from .bus_helpers import config_on_ports, free_port, make_keys, start_server_process
     from .conftest import ROOT
     from .test_bus_process import wait_ready
 
     keys = make_keys(tmp_path / "keys", ["kiosk-1"])
     cmd_port, ev_port = free_port(), free_port()
     config = tmp_path / "hall.toml"
-    config.write_text(EXAMPLE.read_text(encoding="utf-8").replace("command_port = 5555", f"command_port = {cmd_port}")
-                      .replace("event_port = 5556", f"event_port = {ev_port}"), encoding="utf-8")
+    config_on_ports(config, cmd_port, ev_port)
     server = start_server_process(config, tmp_path / "data", keys.dir, cmd_port, ev_port)
     kiosk = None
     try:

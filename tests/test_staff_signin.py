@@ -13,8 +13,17 @@ from hall_bus.config import HallConfig, Node
 from hall_bus.domain import commands as c
 from hall_bus.domain.staff import hash_pin
 
-from .bus_helpers import NODES, ROSTER_PIN, free_port, hallctl, make_keys, running_hall, start_server_process, until
-from .conftest import EXAMPLE
+from .bus_helpers import (
+    NODES,
+    ROSTER_PIN,
+    config_on_ports,
+    free_port,
+    hallctl,
+    make_keys,
+    running_hall,
+    start_server_process,
+    until,
+)
 from .test_bus_process import wait_ready
 
 
@@ -163,8 +172,7 @@ def test_hallctl_staff_keeps_the_roster_in_the_ledger(tmp_path: Path) -> None:
     keys = make_keys(tmp_path / "keys", NODES)
     cmd_port, ev_port = free_port(), free_port()
     config = tmp_path / "hall.toml"
-    config.write_text(EXAMPLE.read_text(encoding="utf-8").replace("command_port = 5555", f"command_port = {cmd_port}")
-                      .replace("event_port = 5556", f"event_port = {ev_port}"), encoding="utf-8")
+    config_on_ports(config, cmd_port, ev_port)
     server = start_server_process(config, tmp_path / "data", keys.dir, cmd_port, ev_port)
     common = ["--config", str(config), "--keys", str(keys.dir)]
     try:

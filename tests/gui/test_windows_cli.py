@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.bus_helpers import free_port, hallctl, make_keys, start_server_process
+from tests.bus_helpers import config_on_ports, free_port, hallctl, make_keys, start_server_process
 from tests.conftest import EXAMPLE, ROOT
 
 pytest.importorskip("kivy")
@@ -21,8 +21,7 @@ def test_kiosk_and_display_windows_join_the_hall(tmp_path: Path) -> None:
     keys = make_keys(tmp_path / "keys", ["kiosk-1", "display-1", "admin"])
     cmd_port, ev_port = free_port(), free_port()
     config = tmp_path / "hall.toml"
-    config.write_text(EXAMPLE.read_text(encoding="utf-8").replace("command_port = 5555", f"command_port = {cmd_port}")
-                      .replace("event_port = 5556", f"event_port = {ev_port}"), encoding="utf-8")
+    config_on_ports(config, cmd_port, ev_port)
     server = start_server_process(config, tmp_path / "data", keys.dir, cmd_port, ev_port)
     env = {**os.environ, "SDL_VIDEODRIVER": "offscreen", "HALL_STATE_DIR": str(tmp_path)}
     common = ["--config", str(config), "--keys", str(keys.dir), "--windowed"]
