@@ -220,6 +220,13 @@ class HallState:
         self.unescalated.pop(help_id, None)
         self.unescalated_booked.pop(help_id, None)
 
+    def signed_in(self, node: str) -> tuple[str | None, str]:
+        """(staff id, name) of the person signed in on a tablet or panel; (None, "") when nobody is. A mirror
+        knows this too: which person a screen acts for is the hall's word, not the screen's."""
+        staff = self.on_duty.get(node)
+        member = self.staff.get(staff) if staff is not None else None
+        return staff, member.name if member is not None else (staff or "")
+
     def counter(self, number: int) -> CounterState:
         """A window's state, made on first mention: an event about a window today's configuration no longer
         has must still replay."""

@@ -384,13 +384,12 @@ class CounterPanelNode:
     def person(self) -> str | None:
         """The clerk signed in on this panel, as the hall has it."""
         state = getattr(self.client, "state", None)
-        return state.on_duty.get(self.node) if state is not None else None
+        return state.signed_in(self.node)[0] if state is not None else None
 
     @property
     def person_name(self) -> str:
         state = getattr(self.client, "state", None)
-        member = state.staff.get(self.person) if state is not None and self.person else None
-        return member.name if member is not None else (self.person or "")
+        return state.signed_in(self.node)[1] if state is not None else ""
 
     async def sign_in(self, staff: str, pin: str) -> dict[str, Any]:
         return await self.send("sign_in", staff=staff.strip(), pin=pin.strip())

@@ -283,13 +283,11 @@ class GreeterNode:
     @property
     def helper(self) -> str | None:
         """The staff id signed in on this tablet, as the hall has it (None: nobody)."""
-        return self.state.on_duty.get(self.node) if self.state is not None else None
+        return self.state.signed_in(self.node)[0] if self.state is not None else None
 
     @property
     def helper_name(self) -> str:
-        st = self.state
-        member = st.staff.get(self.helper) if st is not None and self.helper else None
-        return member.name if member is not None else (self.helper or "")
+        return self.state.signed_in(self.node)[1] if self.state is not None else ""
 
     def has_duty(self, duty: str) -> bool:
         st = self.state
