@@ -133,6 +133,9 @@ class Node(_Strict):
     # A kiosk's or display's screen: touch targets are sized in millimetres (a 21.5" 1080×1920 panel ≈ 4.0)
     px_per_mm: float = Field(default=4.0, gt=0.5, le=40)
     idle_seconds: float = Field(default=30.0, ge=10, le=600, description="a kiosk goes back to welcome")
+    # How the screen starts (a kiosk in an elderly service area starts in large text); visitors can switch on it.
+    large_text: bool = False
+    high_contrast: bool = False
     # A greeter's tablet or a counter panel prints slips (一次性告知) on this kiosk's printer, in its zone.
     print_at: str | None = None
 

@@ -1,8 +1,11 @@
-"""Sizes and colours for elderly visitors (China's 适老化 rules, WCAG 2.2): one place that turns the hall's screen
-(pixels per millimetre) and the visitor's choices (large text, high contrast) into numbers for the screens.
+"""Sizes and colours for elderly visitors and for staff (China's 适老化 rules, WCAG 2.2): one place that turns a
+screen (pixels per millimetre) and the chosen mode (large text, high contrast) into numbers every app draws with.
 
-Targets are physical: a finger is millimetres wide whatever the screen's resolution, so a main button is at
-least 15 mm, and never under 44 dp (60 dp in large-text mode). Text contrast is at least 4.5:1 in both modes.
+Targets are physical: a finger is millimetres wide whatever the screen's resolution, so a main kiosk button is at
+least 15 mm, and never under 44 dp (60 dp in large-text mode). Text sizes: nothing under 18 dp in normal mode;
+in large text every text grows and none is under 30 dp. Colours: text ≥ 4.5:1 in normal mode, ≥ 7:1 in high
+contrast, and every control's edge ≥ 3:1 against what surrounds it. The GUI tests measure all of this from the
+rendered pixels (tests/gui/measure.py); the palettes below are chosen to pass with room to spare.
 """
 
 from __future__ import annotations
@@ -30,19 +33,47 @@ def contrast(a: Colour, b: Colour) -> float:
 
 @dataclass(frozen=True)
 class Palette:
-    background: Colour
+    """Colour roles, each a background with the text drawn on it. A screen uses roles, never colours of its own,
+    so switching the palette restyles everything at once."""
+
+    background: Colour  # the screen
     text: Colour
-    button: Colour
+    muted: Colour  # secondary text on the background: still ≥ 4.5:1 (≥ 7:1 in high contrast)
+    button: Colour  # primary controls
     button_text: Colour
-    accent: Colour  # the assistance choices and the ticket number
+    accent: Colour  # the assistance choices; also the ticket number's colour on the background
     accent_text: Colour
-    muted: Colour
+    surface: Colour  # cards and panels on the background (list rows, dialogs)
+    surface_text: Colour
+    mark: Colour  # a card that needs attention (escalated, overdue): colour is never the only cue
+    mark_text: Colour
+    edge: Colour  # outlines of controls and cards that would otherwise not stand out (≥ 3:1 to the background)
+    good: Colour  # connected / done, as a fill with `button_text`-free text: use `good_text`
+    good_text: Colour
+    bad: Colour  # offline / fault
+    bad_text: Colour
 
 
-NORMAL = Palette(_rgb("F4F6F8"), _rgb("1A1A1A"), _rgb("0B5CAD"), _rgb("FFFFFF"), _rgb("B34700"), _rgb("FFFFFF"),
-                 _rgb("44505C"))
-HIGH_CONTRAST = Palette(_rgb("000000"), _rgb("FFFFFF"), _rgb("FFD400"), _rgb("000000"), _rgb("FFFFFF"),
-                        _rgb("000000"), _rgb("E0E0E0"))
+NORMAL = Palette(
+    background=_rgb("F4F6F8"), text=_rgb("1A1A1A"), muted=_rgb("44505C"),
+    button=_rgb("0B5CAD"), button_text=_rgb("FFFFFF"),
+    accent=_rgb("A33F00"), accent_text=_rgb("FFFFFF"),
+    surface=_rgb("FFFFFF"), surface_text=_rgb("1A1A1A"),
+    mark=_rgb("FFE3CC"), mark_text=_rgb("1A1A1A"),
+    edge=_rgb("5A6570"),
+    good=_rgb("1B6E34"), good_text=_rgb("FFFFFF"),
+    bad=_rgb("A8171B"), bad_text=_rgb("FFFFFF"),
+)
+HIGH_CONTRAST = Palette(
+    background=_rgb("000000"), text=_rgb("FFFFFF"), muted=_rgb("E6E6E6"),
+    button=_rgb("FFD400"), button_text=_rgb("000000"),
+    accent=_rgb("FFFFFF"), accent_text=_rgb("000000"),
+    surface=_rgb("000000"), surface_text=_rgb("FFFFFF"),
+    mark=_rgb("3D2B00"), mark_text=_rgb("FFFFFF"),
+    edge=_rgb("FFFFFF"),
+    good=_rgb("7CFF9E"), good_text=_rgb("000000"),
+    bad=_rgb("FF9E9E"), bad_text=_rgb("000000"),
+)
 
 
 @dataclass(frozen=True)
@@ -56,19 +87,24 @@ class Theme:
         return HIGH_CONTRAST if self.high_contrast else NORMAL
 
     @property
+    def small(self) -> float:
+        """The least any text may be: notes, hints, captions (dp)."""
+        return 30.0 if self.large_text else 18.0
+
+    @property
     def body(self) -> float:
-        return 30.0 if self.large_text else 22.0  # dp; the rule is ≥ 18
+        return 34.0 if self.large_text else 22.0  # dp; the rules are ≥ 18, and ≥ 30 in large text
 
     @property
     def heading(self) -> float:
-        return 56.0 if self.large_text else 40.0  # dp; the rule is ≥ 30
+        return 56.0 if self.large_text else 40.0
 
     @property
     def number(self) -> float:
-        return 160.0 if self.large_text else 128.0
+        return 200.0 if self.large_text else 128.0
 
     @property
     def target(self) -> float:
-        """Main touch targets: at least 15 mm, at least 44 dp (60 dp in large-text mode)."""
+        """Main touch targets: at least 15 mm, at least 44 dp (60 dp and 22 mm in large-text mode)."""
         floor = 60.0 if self.large_text else 44.0
-        return max(floor, 15 * self.px_per_mm, (22 if self.large_text else 15) * self.px_per_mm)
+        return max(floor, (22 if self.large_text else 15) * self.px_per_mm)
