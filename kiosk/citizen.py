@@ -105,12 +105,32 @@ TEXT = {
 }
 
 
+# Why a ticket was not printed, in the visitor's words (the agent's printer note is for staff and the log).
+PRINTER_WHY = {
+    "zh": {"paper": "取号机的打印纸用完了", "fault": "取号机的打印机出了故障", "none": "这台取号机不能打印"},
+    "en": {"paper": "The kiosk's printer is out of paper", "fault": "The kiosk's printer has a fault",
+           "none": "This kiosk cannot print"},
+}
+
+
+def printer_why(note: str, lang: str) -> str:
+    words = PRINTER_WHY[lang]
+    if "paper out" in note:
+        return words["paper"]
+    if "no printer" in note:
+        return words["none"]
+    return words["fault"]
+
+
 class CitizenKioskApp(App):
     """Properties the .kv binds to; methods the buttons call. The rules are in `self.flow`."""
 
     step = StringProperty("welcome")
     t = DictProperty(TEXT["zh"])
-    theme = ObjectProperty(Theme())
+    # rebind: the .kv reads app.theme.palette.x and app.theme.body, and a new Theme must restyle every widget
+    # already drawn, not only those built after the switch
+    theme = ObjectProperty(Theme(), rebind=True)
+    wide = BooleanProperty(False)  # the window is wider than tall: screens lay out side by side
     services = ListProperty([])
     groups = ListProperty([])
     suggested = StringProperty("")
@@ -122,6 +142,9 @@ class CitizenKioskApp(App):
     printed = BooleanProperty(False)
     helper_coming = StringProperty("")
     ticket_info = StringProperty("")  # 医保 · 陪同办 / 前面还有 3 人，约 9 分钟
+    ticket_service = StringProperty("")  # 医保 · 陪同办
+    ticket_ahead = StringProperty("")  # 前面还有 3 人，约 9 分钟
+    printer_why = StringProperty("")  # a ticket only on screen: why it did not come out
     busy = BooleanProperty(False)
     hall_name = StringProperty("")
     qr_source = StringProperty("")
@@ -130,8 +153,12 @@ class CitizenKioskApp(App):
 
     def __init__(self, flow: KioskFlow, issue: Issue, *, hall_name: str = "", px_per_mm: float = 4.0,
                  on_start_tasks: list[Callable[[CitizenKioskApp], Awaitable[None]]] | None = None,
-                 speak: Callable[[str], None] | None = None, can_scan: bool = False, **kw: Any) -> None:
+                 speak: Callable[[str], None] | None = None, can_scan: bool = False, large_text: bool = False,
+                 high_contrast: bool = False, **kw: Any) -> None:
         super().__init__(**kw)
+        # The node's starting mode (a kiosk in the 帮办代办 area starts in large text); each new visitor gets it back.
+        self._start_mode = (large_text, high_contrast)
+        flow.large_text, flow.high_contrast = large_text, high_contrast
         self.can_scan = can_scan
         self.flow = flow
         self._issue = issue
@@ -159,6 +186,10 @@ class CitizenKioskApp(App):
             root.add_widget(_screen(name))
         root.bind(on_touch_down=lambda *_: self.tap())  # any touch, not only buttons, keeps the screen
         root.bind(on_touch_down=self._stray)  # bound last, so it runs first and can stop the touch
+        from kivy.core.window import Window
+
+        Window.bind(size=self._resized)
+        self._resized(Window, Window.size)
         self.sync()
         self._timers = [Clock.schedule_interval(self._tick, 1.0)]
         return root
@@ -226,9 +257,14 @@ class CitizenKioskApp(App):
         self.sync()
 
     def done(self) -> None:
-        self.flow.reset()
-        self.card = None
+        self._reset()
         self.sync()
+
+    def _reset(self) -> None:
+        """The next visitor: the node's starting mode again, whatever the one before switched to."""
+        self.flow.reset()
+        self.flow.large_text, self.flow.high_contrast = self._start_mode
+        self.card = None
 
     def toggle(self, what: str) -> None:
         now = time.monotonic()
@@ -288,7 +324,10 @@ class CitizenKioskApp(App):
         self.ticket_lines = f.on_screen if not f.printed else []
         ahead = self.t["ahead"].format(ahead=answer.get("ahead", 0), wait=answer.get("wait_min", 0)) \
             if answer.get("ahead") else self.t["nobody_ahead"]
-        self.ticket_info = f"{answer.get('service', '')} · {answer.get('label', '')}\n{ahead}" if self.number else ""
+        self.ticket_service = f"{answer.get('service', '')} · {answer.get('label', '')}" if self.number else ""
+        self.ticket_ahead = ahead if self.number else ""
+        self.ticket_info = f"{self.ticket_service}\n{ahead}" if self.number else ""
+        self.printer_why = printer_why(f.message, f.lang) if self.number and not f.printed else ""
         self.qr_source = self._qr(answer.get("ticket", "")) if self.number and not f.printed else ""
         where = "帮办代办专区" if f.lang == "zh" else "the assistance area"
         self.helper_coming = self.t["helper"].format(where=where) if answer.get("help_id") else ""
@@ -314,12 +353,15 @@ class CitizenKioskApp(App):
                 self.spoken.append(prompt)
                 self._speak(prompt)
 
+    def _resized(self, _window: Any, size: tuple[int, int]) -> None:
+        self.wide = size[0] > size[1] * 1.15
+
     def fill_services(self, grid: Any) -> None:
         from kivy.factory import Factory
 
         grid.clear_widgets()
         for service in self.services:
-            button = Factory.KButton(text=service)
+            button = Factory.ServiceButton(text=service)
             button.bind(on_release=lambda _b, s=service: self.choose_service(s))
             grid.add_widget(button)
 
@@ -330,9 +372,11 @@ class CitizenKioskApp(App):
         for group in self.groups:
             words = self.group_words(group)
             hint = self.group_hint(group)
-            text = f"[b]{words}[/b]" + (f"\n[size={int(self.theme.body * 0.8)}]{hint}[/size]" if hint else "")
-            button = Factory.ChoiceButton(text=text)
-            button.group_code, button.icon = group, self.icon_for(group)  # kv-declared: not constructor kwargs
+            hint_dp = self.theme.body  # under the words, smaller than they are, and never under 18 (30) dp
+            text = f"[b]{words}[/b]" + (f"\n[size={hint_dp:g}dp]{hint}[/size]" if hint else "")
+            button = Factory.ChoiceButton()
+            # kv-declared properties: not constructor kwargs
+            button.text, button.group_code, button.icon = text, group, self.icon_for(group)
             button.bind(on_release=lambda _b, g=group: self.choose_group(g))
             box.add_widget(button)
 
@@ -361,7 +405,7 @@ class CitizenKioskApp(App):
     def _tick(self, _dt: float) -> None:
         now = time.monotonic()
         if self.flow.tick(now):
-            self.card = None
+            self._reset()
             self.sync()
             return
         left = self.flow.countdown(now)
