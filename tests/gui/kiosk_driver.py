@@ -1,7 +1,9 @@
 """Runs the citizen kiosk headless against a real hall server and a simulated printer, taps through one
 scenario with real touch events, and writes what happened (and screenshots) for the test to check.
 
-One scenario per process: Kivy's window is a process-wide singleton, so each GUI test gets a fresh one.
+One scenario per process: Kivy's window is a process-wide singleton, so each GUI test gets a fresh one. The
+layout_portrait / layout_landscape scenarios walk every screen in every mode at one kiosk size in one window,
+switching modes with the on-screen toggles, and audit each screen from its rendered pixels (tests/gui/measure.py).
 Usage: python -m tests.gui.kiosk_driver SCENARIO OUT_DIR
 """
 
@@ -21,11 +23,16 @@ os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
 from kiosk.boot import prepare
 
 ROOT = Path(__file__).resolve().parents[2]
+LAYOUT_SIZES = {"layout_portrait": (1080, 1920), "layout_landscape": (1920, 1080)}
+# The wall kiosk starts in large text (as kiosk-2 of the example hall): every visitor gets it back after 完成.
+LAYOUT_START = {"layout_portrait": (False, False), "layout_landscape": (True, False)}
+MODES = {"normal": (False, False), "large": (True, False), "contrast": (False, True), "large_contrast": (True, True)}
 
 
 async def main(scenario: str, out: Path) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="kiosk-gui-"))
-    font = prepare(home=tmp / "kivy", fullscreen=False, size=(540, 960))
+    size = LAYOUT_SIZES.get(scenario, (540, 960))
+    font = prepare(home=tmp / "kivy", fullscreen=False, size=size)
 
     from kivy.core.window import Window
     from kivy.tests.common import UnitTestTouch
@@ -81,6 +88,16 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             client = HallClient("kiosk-1", f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}",
                                 credentials=hall.keys.node_credentials("kiosk-1"), subscribe=False)
             starting = asyncio.get_running_loop().create_task(client.start(timeout=60))
+        elif scenario in LAYOUT_SIZES:
+            # A full-HD frame drawn by Mesa's software rasteriser, and each audit's read-back of it, hold this loop
+            # (which the server shares here) for up to a second: the hall's own 3 s timeout, not the tests' 1 s.
+            from hall_bus.wire.client import HallClient
+
+            client = HallClient("kiosk-1", hall.server.command_endpoint, hall.server.event_endpoint,
+                                credentials=hall.keys.node_credentials("kiosk-1"), subscribe=False,
+                                heartbeat_seconds=cfg.bus.heartbeat_seconds,
+                                server_timeout_seconds=cfg.bus.server_timeout_seconds)
+            await client.start()
         else:
             client = await hall.started("kiosk-1", subscribe=False)
         agent = KioskAgent(client, cfg, "kiosk-1", printer=printer, reader=reader)
@@ -96,8 +113,10 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             from devices.voice.prompts import PromptSpeaker
 
             speaker = PromptSpeaker(WavDirSink(tmp / "prompts"), cache_dir=tmp / "prompt-cache")
+        start_large, start_contrast = LAYOUT_START.get(scenario, (False, False))
         app = CitizenKioskApp(flow, issue, hall_name=cfg.hall.name, on_start_tasks=tasks, can_scan=camera is not None,
-                              speak=speaker.say if speaker else None)
+                              speak=speaker.say if speaker else None, large_text=start_large,
+                              high_contrast=start_contrast)
 
         async def until(pred: Any, timeout: float = 8.0) -> None:
             deadline = time.monotonic() + timeout
@@ -136,10 +155,147 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
         def buttons_in(container: Any) -> list[Any]:
             return list(reversed(container.children))
 
+        async def set_mode(large: bool, contrast: bool) -> None:
+            """With the toolbar of the screen on show, as a visitor would."""
+            for key, want in (("large", large), ("contrast", contrast)):
+                if (app.theme.large_text if key == "large" else app.theme.high_contrast) != want:
+                    await press(screen_ids()["toolbar"].ids[key])
+            await until(lambda: (app.theme.large_text, app.theme.high_contrast) == (large, contrast))
+            await frame()
+
+        async def layouts() -> None:
+            from tests.gui.measure import Rules, audit, grab, save
+
+            audits: dict[str, dict[str, Any]] = {}
+            numbers: dict[str, dict[str, Any]] = {}
+            back_to: list[list[bool]] = []
+
+            def check(mode: str, screen: str, large: bool, contrast: bool) -> Any:
+                rules = Rules(min_text_dp=30 if large else 18, min_target_dp=60 if large else 44, min_target_mm=15,
+                              px_per_mm=4.0, min_text_contrast=7 if contrast else 4.5, min_edge_contrast=3)
+                t0 = time.perf_counter()
+                pixels = grab(app.root)
+                t1 = time.perf_counter()
+                report = audit(app.root, rules, pixels)
+                report.failures += overlapping()
+                audits.setdefault(mode, {})[screen] = report.as_dict()
+                save(pixels, str(out / f"{scenario}-{mode}-{screen}.png"))
+                # seconds the read-back and the audit held the loop: what to look at when the bus timed out
+                result.setdefault("audit_seconds", []).append([mode, screen, round(t1 - t0, 2),
+                                                               round(time.perf_counter() - t1, 2)])
+                return pixels
+
+            def small_copy(pixels: Any, name: str) -> None:
+                """A README-sized copy (540 px wide)."""
+                import cv2
+
+                h, w = pixels.shape[:2]
+                small = cv2.resize(pixels, (540, round(h * 540 / w)), interpolation=cv2.INTER_AREA)
+                save(small, str(out / name))
+                result["shots"].append(name)
+
+            async def walk_to_help() -> None:
+                await press(screen_ids()["start"])
+                await until(lambda: app.step == "service")
+                await frame()
+                await press(next(b for b in buttons_in(screen_ids()["grid"]) if b.text == "医保"))
+                await until(lambda: app.step == "help")
+                await frame()
+
+            async def to_ticket(group: str) -> None:
+                await press(next(b for b in buttons_in(screen_ids()["choices"]) if b.group_code == group))
+                await until(lambda: app.step == "ticket", timeout=10)
+                await frame()
+
+            for mode, (large, contrast) in MODES.items():
+                # First visit: the mode switched on the welcome screen, the ticket printed.
+                await set_mode(large, contrast)
+                check(mode, "welcome", large, contrast)
+                await press(screen_ids()["start"])
+                await until(lambda: app.step == "service")
+                await frame()
+                check(mode, "service", large, contrast)
+                await press(next(b for b in buttons_in(screen_ids()["grid"]) if b.text == "医保"))
+                await until(lambda: app.step == "help")
+                await frame()
+                check(mode, "help", large, contrast)
+                await to_ticket("accompany")
+                await asyncio.sleep(0.1)
+                pixels = check(mode, "ticket_printed", large, contrast)
+                numbers[f"{mode}-printed"] = number_figures(pixels, app.printed)
+                await press(screen_ids()["done"])
+                await until(lambda: app.step == "welcome")
+                await frame()
+                back_to.append([app.theme.large_text, app.theme.high_contrast])
+                # Second visit: paper out, the mode switched live on the help screen, the ticket only on screen.
+                psim.set_state(paper_out=True)
+                await walk_to_help()
+                await set_mode(large, contrast)
+                pixels = check(mode, "help_switched", large, contrast)
+                if scenario == "layout_portrait" and mode in ("normal", "large", "contrast"):
+                    small_copy(pixels, f"kiosk-portrait-{mode}.png")
+                await to_ticket("normal")
+                await until(lambda: app.qr_source != "")
+                await asyncio.sleep(0.1)
+                pixels = check(mode, "ticket_on_screen", large, contrast)
+                numbers[f"{mode}-on_screen"] = {**number_figures(pixels, app.printed), "why": app.printer_why,
+                                                "qr": screen_ids()["qr"].height}
+                await press(screen_ids()["done"])
+                await until(lambda: app.step == "welcome")
+                await frame()
+                psim.set_state(paper_out=False)
+            result.update(audits=audits, numbers=numbers, back_to=back_to, start_mode=[start_large, start_contrast],
+                          tickets_issued=app.issues, wide=app.wide)
+
+        def overlapping() -> list[str]:
+            """Words drawn over words: a column given less height than its texts need lays them on each other,
+            which neither clipping nor contrast shows."""
+            from kivy.uix.label import Label
+
+            from tests.gui.measure import _rect, _visible, _words
+
+            boxes = [(w, _rect(w)) for w in app.root.current_screen.walk(restrict=True)
+                     if isinstance(w, Label) and w.text.strip() and _visible(w)]
+            found = []
+            for i, (a, ra) in enumerate(boxes):
+                for b, rb in boxes[i + 1:]:
+                    if min(ra[2], rb[2]) - max(ra[0], rb[0]) > 2 and min(ra[3], rb[3]) - max(ra[1], rb[1]) > 2:
+                        found.append(f"overlap: {_words(a)} and {_words(b)}")
+            return found
+
+        def number_figures(pixels: Any, printed: bool) -> dict[str, Any]:
+            """The ticket number as the visitor sees it: its contrast and the height of its glyphs, from pixels."""
+            import numpy as np
+
+            from tests.gui.measure import _crop, _rect, text_contrast
+
+            label = screen_ids()["number"]
+            region = _crop(pixels, _rect(label))
+            want = np.array([v * 255 for v in label.color[:3]])
+            rows = np.nonzero((np.abs(region.astype(np.int32) - want).sum(axis=2) < 60).any(axis=1))[0]
+            glyph = int(rows[-1] - rows[0] + 1) if len(rows) else 0
+            return {"text": label.text, "printed": printed, "contrast": text_contrast(region, tuple(label.color)),
+                    "glyph_px": glyph, "glyph_share": glyph / pixels.shape[0]}
+
+        async def double(widget: Any, ms: int) -> None:
+            """A visitor's tap and its unsteady second touch `ms` later, at the same place, on whatever lies there
+            by then."""
+            await until(app.accepts_touch)
+            x, y = widget.to_window(*widget.center)
+            for i in range(2):
+                if i:
+                    await asyncio.sleep(ms / 1000)
+                touch = UnitTestTouch(x, y)
+                touch.touch_down()
+                touch.touch_up()
+
         async def drive() -> None:
             try:
                 await until(lambda: app.root is not None and Window.width > 0)
                 await frame()
+                if scenario in LAYOUT_SIZES:
+                    await layouts()
+                    return
                 if scenario == "offline":
                     await until(lambda: not app.online)
                     await frame()
@@ -174,6 +330,10 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                 if scenario == "card":  # the card on the reader moves the kiosk on, with the group chosen
                     await until(lambda: app.step == "service")
                     result["suggested"] = app.suggested
+                elif scenario.startswith("stray_"):  # the start button tapped twice: one screen on, no service
+                    await double(screen_ids()["start"], int(scenario[6:]))
+                    await asyncio.sleep(0.6)
+                    result["after_stray_start"] = {"step": app.step, "service": flow.service}
                 else:
                     await press(screen_ids()["start"])
                 await until(lambda: app.step == "service")
@@ -217,7 +377,10 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                 pick = {"three_taps": "accompany", "large_text": "accompany", "card": app.suggested}.get(scenario,
                                                                                                       "normal")
                 button = next(b for b in choices if b.group_code == pick)
-                await press(button)
+                if scenario.startswith("stray_"):
+                    await double(button, int(scenario[6:]))
+                else:
+                    await press(button)
                 if scenario == "double_tap":
                     tap(button)
                     tap(button)
@@ -230,6 +393,10 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                               helper=app.helper_coming, lines=list(app.ticket_lines), qr=bool(app.qr_source),
                               issued=app.issues, texts=texts())
                 result["missing_glyphs"] = sorted(set(result["missing_glyphs"]) | missing(texts(), font))
+                if scenario.startswith("stray_"):  # 完成 tapped twice: back to welcome, and it stays there
+                    await double(screen_ids()["done"], int(scenario[6:]))
+                    await asyncio.sleep(0.6)
+                    result["after_stray_done"] = {"step": app.step, "tickets": len(hall.server.core.state.tickets)}
             except Exception as exc:  # reported to the test, which fails with it
                 result["error"] = f"{type(exc).__name__}: {exc}"
             finally:
