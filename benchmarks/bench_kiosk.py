@@ -1,7 +1,9 @@
 """Kiosk and display figures, each beside its bare baseline measured in the same run.
 
 - cold start: process start → the kiosk's first screen drawn and touchable, beside a bare Kivy window with one
-  label (both SDL offscreen, fresh processes, median of --runs);
+  label (both SDL offscreen, fresh processes, median of --runs), both at the floor kiosk's 1080×1920 (--size);
+- tap → ticket screen: in the same kiosk window, the last tap (choose_group) → the ticket screen drawn, the issue
+  answered at once (what the screen adds to the bus and printer figure below);
 - tap → ticket: the last tap (choose_group) → the cut of the ticket at the simulated printer, over a real hall
   server on 127.0.0.1, beside the bare bus round trip of the same `issue`;
 - soak: the hall display under a steady stream of calls for --soak seconds; RSS growth per hour.
@@ -41,10 +43,10 @@ def rss_mb() -> float:
 # ---------------------------------------------------------------------- children (one window per process)
 
 
-def child_start(kind: str, t0: float) -> None:
+def child_start(kind: str, t0: float, size: tuple[int, int]) -> None:
     from kiosk.boot import prepare
 
-    prepare(home=Path(tempfile.mkdtemp(prefix="bench-kivy-")), fullscreen=False, size=(540, 960))
+    prepare(home=Path(tempfile.mkdtemp(prefix="bench-kivy-")), fullscreen=False, size=size)
     from kivy.app import App
     from kivy.clock import Clock
 
@@ -62,33 +64,63 @@ def child_start(kind: str, t0: float) -> None:
 
         Bare().run()
         return
+    from types import SimpleNamespace
+
     from hall_bus.config import load_config
     from hall_bus.nodes.kiosk_flow import KioskFlow
     from kiosk.citizen import CitizenKioskApp
 
     cfg = load_config(ROOT / "config" / "hall.example.toml")
 
-    async def never(service: str, group: str, card: object) -> None:
-        raise RuntimeError("not in this benchmark")
+    async def at_once(service: str, group: str, card: object) -> SimpleNamespace:
+        result = {"number": "E001", "ticket": "t-1", "service": service, "label": "陪同办", "ahead": 3, "wait_min": 9,
+                  "help_id": "h-1"}
+        return SimpleNamespace(answer={"ok": True, "result": result}, printed=True, on_screen=[], printer_note="")
+
+    figures: dict[str, float] = {}
+
+    def started(_dt: float) -> None:
+        figures["start_s"] = time.time() - t0
+        app = App.get_running_app()
+        app.start()
+        app.choose_service(app.services[0])
+        t = time.perf_counter()
+        app.choose_group("accompany")
+
+        def drawn(_dt: float) -> None:  # the frame after the switch: the ticket screen is on the glass
+            figures["tap_s"] = time.perf_counter() - t
+            print(json.dumps(figures), flush=True)
+            app.stop()
+
+        def wait(_dt: float) -> None:
+            if app.step == "ticket":
+                Clock.schedule_once(drawn, 0)
+            else:
+                Clock.schedule_once(wait, 0)
+
+        wait(0)
 
     class Timed(CitizenKioskApp):
         def on_start(self) -> None:
             super().on_start()
-            Clock.schedule_once(report, 0)  # after the first frame: the welcome screen is drawn and touchable
+            Clock.schedule_once(started, 0)  # after the first frame: the welcome screen is drawn and touchable
 
-    asyncio.run(Timed(KioskFlow(cfg), never, hall_name=cfg.hall.name).async_run(async_lib="asyncio"))
+    asyncio.run(Timed(KioskFlow(cfg), at_once, hall_name=cfg.hall.name).async_run(async_lib="asyncio"))
 
 
-def cold_start(runs: int) -> dict[str, float]:
-    out: dict[str, list[float]] = {"bare": [], "kiosk": []}
+def cold_start(runs: int, size: str) -> dict[str, float]:
+    out: dict[str, list[float]] = {"bare": [], "kiosk": [], "tap": []}
     for _ in range(runs):
-        for kind in out:
-            res = subprocess.run([sys.executable, __file__, "--child", kind, str(time.time())], capture_output=True,
-                                 text=True, cwd=ROOT, timeout=120)
+        for kind in ("bare", "kiosk"):
+            res = subprocess.run([sys.executable, __file__, "--child", kind, str(time.time()), "--size", size],
+                                 capture_output=True, text=True, cwd=ROOT, timeout=120)
             line = [ln for ln in res.stdout.splitlines() if ln.startswith("{")]
             if not line:
                 raise BenchmarkFailed(f"{kind} start failed: {res.stderr[-1500:]}")
-            out[kind].append(json.loads(line[-1])["start_s"])
+            got = json.loads(line[-1])
+            out[kind].append(got["start_s"])
+            if kind == "kiosk":
+                out["tap"].append(got["tap_s"])
     return {k: statistics.median(v) for k, v in out.items()}
 
 
@@ -207,19 +239,25 @@ def main() -> None:
     ap.add_argument("--soak", type=float, default=300)
     ap.add_argument("--rate", type=float, default=2.0, help="calls per second during the soak")
     ap.add_argument("--child", nargs=2)
+    ap.add_argument("--size", default="1080x1920", help="window size, WxH (the floor kiosk's by default)")
     ap.add_argument("--soak-child", action="store_true")
     args = parse_args(ap, runs=1, taps=3, soak=2.0, rate=10.0)
+    width, height = (int(v) for v in args.size.split("x"))
     if args.child:
-        child_start(args.child[0], float(args.child[1]))
+        child_start(args.child[0], float(args.child[1]), (width, height))
         return
     if args.soak_child:
         rss, per_hour, calls = soak(args.soak, args.rate)
         print(json.dumps({"rss_mb": rss, "mb_per_hour": per_hour, "calls": calls}))
         return
-    starts = cold_start(args.runs)
+    starts = cold_start(args.runs, args.size)
+    print(f"window {args.size}")
     print(f"cold start, bare Kivy window:      {starts['bare']:6.2f} s")
     print(f"cold start, kiosk first screen:    {starts['kiosk']:6.2f} s   (target <= 2 s; "
           f"ratio {starts['kiosk'] / starts['bare']:.2f})")
+    figure(starts["tap"], "last tap → ticket screen drawn")
+    print(f"last tap → ticket screen drawn:    p50 {starts['tap'] * 1000:6.1f} ms   (issue answered at once; "
+          f"median of {args.runs})")
     bare, tap = asyncio.run(tap_to_ticket(args.taps))
     print(f"bus round trip of issue (bare):    p50 {statistics.median(bare) * 1000:6.1f} ms   "
           f"max {max(bare) * 1000:6.1f} ms")

@@ -59,13 +59,48 @@ def test_a_double_tap_issues_one_ticket() -> None:
 
 
 @pytest.mark.parametrize("ms", [100, 300])
-def test_a_double_tap_on_a_service_chooses_nothing_on_the_help_screen(ms: int) -> None:
-    """The second tap of a double tap on a service lands where the help screen's first choice now is: it does
-    nothing (no green-channel ticket, no helper sent for), and the visitor's own choice then gets the ticket."""
+def test_a_double_tap_on_any_screen_does_only_what_the_first_tap_chose(ms: int) -> None:
+    """Each tap of the walk is doubled, the second touch at the same place on whatever lies there by then: on
+    welcome the start button (then a service button lies there), on the service screen 医保 (then the help
+    screen's first choice: no green-channel ticket, no helper sent for), on the help screen a choice (then the
+    ticket screen), on the ticket 完成 (then the welcome screen). Each second touch does nothing."""
     r = run(f"stray_{ms}")
+    assert r["after_stray_start"] == {"step": "service", "service": None}
     assert r["after_stray"] == {"step": "help", "tickets": 0}
     assert r["issued"] == 1 and r["tickets_in_hall"] == 1 and not r["helper"]
     assert "医保 · 普通" in r["printed_text"]
+    assert r["after_stray_done"] == {"step": "welcome", "tickets": 1}
+
+
+@pytest.mark.parametrize("size", ["portrait", "landscape"])
+def test_every_screen_in_every_mode_passes_the_audit(size: str) -> None:
+    """At 1080×1920 (floor kiosk) and 1920×1080 (wall kiosk): welcome, service, help, a printed ticket and one
+    only on screen (paper out), in normal, large text, high contrast and both, switched with the on-screen
+    toggles (on welcome, and live on the help screen), each measured from its rendered pixels: nothing off
+    screen, clipped or drawn over other words, text ≥ 18 dp (≥ 30 in large text), targets ≥ 15 mm (≥ 60 dp in
+    large text), text ≥ 4.5:1 (≥ 7:1 in high contrast), control edges ≥ 3:1."""
+    r = run(f"layout_{size}")
+    assert r["wide"] is (size == "landscape")
+    assert set(r["audits"]) == {"normal", "large", "contrast", "large_contrast"}
+    for mode, screens in r["audits"].items():
+        assert set(screens) == {"welcome", "service", "help", "ticket_printed", "help_switched",
+                                "ticket_on_screen"}, mode
+        for screen, report in screens.items():
+            assert report["failures"] == [], (mode, screen, report["failures"])
+            assert report["texts"] > 0 and report["targets"] > 0, (mode, screen)
+            if "large" in mode:
+                assert report["smallest_text_dp"] >= 30 and report["smallest_target_px"] >= 60, (mode, screen)
+    # 完成 gives the next visitor the kiosk's own starting mode (the wall kiosk starts in large text)
+    assert all(back == r["start_mode"] for back in r["back_to"]) and r["start_mode"] == [size == "landscape", False]
+    assert r["tickets_issued"] == 8
+    for key, number in r["numbers"].items():
+        assert number["text"], key
+        assert number["contrast"] >= (7 if "contrast" in key else 4.5), (key, number)
+        assert number["glyph_share"] >= 0.1, (key, number)  # readable across the hall: a tenth of the screen
+        if key.endswith("on_screen"):
+            assert not number["printed"] and "打印纸用完" in number["why"] and number["qr"] >= 150, (key, number)
+        else:
+            assert number["printed"], key
 
 
 def test_idle_screen_counts_down_and_goes_back_to_welcome() -> None:
