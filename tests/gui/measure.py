@@ -134,9 +134,13 @@ def _crop(pixels: np.ndarray, box: tuple[float, float, float, float]) -> np.ndar
 
 
 def _mode(region: np.ndarray) -> np.ndarray:
-    flat = region.reshape(-1, 3)
-    colours, counts = np.unique(flat, axis=0, return_counts=True)
-    return colours[counts.argmax()]
+    """The commonest colour. Each colour packed into one integer (R, G, B order kept, so ties break as before):
+    `np.unique(axis=0)` took seconds per screen and stalled the loop the app and its bus client share."""
+    flat = region.reshape(-1, 3).astype(np.uint32)
+    packed = (flat[:, 0] << 16) | (flat[:, 1] << 8) | flat[:, 2]
+    colours, counts = np.unique(packed, return_counts=True)
+    top = int(colours[counts.argmax()])
+    return np.array([(top >> 16) & 255, (top >> 8) & 255, top & 255], dtype=region.dtype)
 
 
 def text_contrast(region: np.ndarray, meant: tuple[float, ...]) -> float | None:
