@@ -126,6 +126,8 @@ async def every_mode(app: Any, out: Path, prefix: str, highlights: tuple[bool, .
     for hc in (False, True):
         app.high_contrast = hc
         for hl in highlights:
+            # the highlight is timed (8 s after a call); a loaded machine can take longer than that to get here
+            app._highlight_until = time.monotonic() + (60.0 if hl else 0.0)
             app.highlight = hl
             await settled()
             mode = "high-contrast" if hc else "normal"
