@@ -14,6 +14,7 @@ from hall_bus.nodes.options import NodeOptions
 
 
 def run_board_node(cfg: HallConfig, opts: NodeOptions) -> int:
+    """Until Ctrl-C, SIGTERM, --duration or a revoked key; announcements still queued get a few seconds."""
     return asyncio.run(_run(cfg, opts))
 
 

@@ -21,6 +21,8 @@ from hall_bus.nodes.options import NodeOptions
 
 
 def run_counter_node(cfg: HallConfig, opts: NodeOptions) -> int:
+    """Every window named, until Ctrl-C, SIGTERM, --duration, a revoked key, or the end of the terminal's input
+    (one window with its keys on the terminal)."""
     return asyncio.run(_run(cfg, opts))
 
 
