@@ -9,18 +9,20 @@ once, and goes back to the clerk's screen by itself.
 
 from __future__ import annotations
 
-import argparse
 import asyncio
-import contextlib
 import logging
 import re
-import sys
 import time
 from collections.abc import Awaitable, Callable, Coroutine
 from pathlib import Path
 from typing import Any
 
-from hall_bus.config import HallConfig
+from kivy.app import App
+from kivy.clock import Clock
+from kivy.lang import Builder
+from kivy.properties import BooleanProperty, DictProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
+from kivy.uix.screenmanager import NoTransition, ScreenManager
+
 from hall_bus.nodes.counter_panel import (
     OUTCOMES,
     POSITIONS,
@@ -31,21 +33,7 @@ from hall_bus.nodes.counter_panel import (
     PanelView,
 )
 from hall_bus.nodes.greeter import STAFF_REFUSALS
-from kiosk.boot import NoChineseFont, prepare
 from kiosk.theme import Theme
-
-if "kivy" not in sys.modules:
-    # `hallctl run` imports this module to reach run_counter_panel before it can call prepare(): Kivy must not
-    # parse our command line or keep its files in the user's home. run_counter_panel's prepare() then sets the
-    # window, the font and the kiosk settings for real (Kivy reads them when the window and text are made).
-    with contextlib.suppress(NoChineseFont):
-        prepare()
-
-from kivy.app import App
-from kivy.clock import Clock
-from kivy.lang import Builder
-from kivy.properties import BooleanProperty, DictProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
-from kivy.uix.screenmanager import NoTransition, ScreenManager
 
 log = logging.getLogger("kiosk.counter_panel")
 KV = Path(__file__).with_name("counter_panel.kv")
@@ -435,19 +423,3 @@ def watch_connection(client: Any, every: float = 0.5) -> Callable[[CounterPanelA
             await asyncio.sleep(every)
 
     return task
-
-
-async def run_counter_panel(cfg: HallConfig, args: argparse.Namespace) -> int:
-    """`hallctl run counter --panel`: the window's touch panel, its bus client on the same asyncio loop. The window
-    opens at once; it says so while the hall server cannot be reached."""
-    prepare(font=args.font, fullscreen=not args.windowed, size=(1280, 720))
-    from kiosk.launch import _client, run_connected
-
-    client = _client(cfg, args, mirror=True)
-    node = CounterPanelNode(client, cfg, args.node)
-    client.on_event = node.on_event
-    client.on_resync = node.on_resync
-    px_per_mm = getattr(args, "px_per_mm", None) or next(n.px_per_mm for n in cfg.nodes if n.id == args.node)
-    app = CounterPanelApp(node, hall_name=cfg.hall.name, px_per_mm=px_per_mm,
-                          on_start_tasks=[watch_connection(client)])
-    return await run_connected(app, client)

@@ -8,7 +8,6 @@ its answer (or its refusal, in words) is what the helper reads. The screens are 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import contextlib
 import logging
@@ -526,41 +525,3 @@ def _made(widget: Any, **values: Any) -> Any:
     for key, value in values.items():
         setattr(widget, key, value)
     return widget
-
-
-async def run_greeter(cfg: HallConfig, args: argparse.Namespace) -> int:
-    """`hallctl run greeter --node ID`: the tablet's bus client (mirrored state, push), camera and window on one
-    loop. The window opens whether or not the server answers; the tablet says offline until it does."""
-    from kiosk.boot import prepare
-
-    prepare(font=args.font, fullscreen=not args.windowed, size=(1280, 800))
-    from kiosk.launch import _client, run_connected
-
-    client = _client(cfg, args, mirror=True)
-    camera = _open_camera(cfg, args)
-    node = GreeterNode.for_config(client, cfg, args.node, data_dir=getattr(args, "data", None) or "data",
-                                  camera=camera)
-    app = GreeterTabletApp(node, cfg)
-    client.on_event = app.event
-    client.on_resync = app.resynced
-    return await run_connected(app, client, *([node.camera.close] if hasattr(node.camera, "close") else []))
-
-
-def _open_camera(cfg: HallConfig, args: argparse.Namespace) -> Any:
-    """The document camera: --camera, else the node's doc-camera device; none is fine (pages cannot be taken,
-    and the tablet says so when asked)."""
-    from devices.camera.capture import Camera
-    from devices.errors import DeviceError
-
-    source = getattr(args, "camera", None)
-    if source is None:
-        node = next(n for n in cfg.nodes if n.id == args.node)
-        device = next((d for d in node.devices if d.type == "doc-camera"), None)
-        source = (device.model_extra or {}).get("source", "0") if device is not None else None
-    if source is None:
-        return None
-    try:
-        return Camera(str(source))
-    except DeviceError as exc:
-        log.warning("document camera: %s", exc.message)
-        return None

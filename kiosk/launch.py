@@ -1,5 +1,9 @@
-"""`hallctl run kiosk` and `hallctl run display` with a window: the node's client, devices and app on one asyncio
-loop. Imported only when a window is asked for, so the CLI and the headless nodes never load Kivy.
+"""The window runners: each registered under the entry-point group `hall_bus.windows` (pyproject.toml), which
+`hallctl run ROLE` looks up, so hall_bus never imports this package. A runner settles Kivy first (prepare: its
+home, our command line, the font, the screen), then imports its app module, builds the node with
+hall_bus.nodes.builders (devices, agent, client) and runs the app and the client on one asyncio loop.
+
+Why the app modules are imported inside the runners: they import Kivy, which reads its settings at import.
 
 The window opens at once, whether or not the hall server answers: a kiosk that cannot reach the server says
 so on screen and comes back by itself, instead of a technician's traceback on a dark screen.
@@ -7,21 +11,25 @@ so on screen and comes back by itself, instead of a technician's traceback on a 
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import logging
 from typing import Any
 
 from hall_bus.config import HallConfig
-from kiosk.boot import prepare
+from hall_bus.errors import UserError
+from hall_bus.nodes.builders import Built, build_counter_panel, build_display, build_greeter, build_kiosk, node_of
+from hall_bus.nodes.options import NodeOptions
+from kiosk.boot import NoChineseFont, prepare
 
 log = logging.getLogger("kiosk.launch")
 
 
-def _client(cfg: HallConfig, args: argparse.Namespace, **kw: Any) -> Any:
-    from hall_bus.wire.client import HallClient
-
-    return HallClient.for_node(cfg, args.node, keys_dir=args.keys, server=args.server, **kw)
+def _prepare(role: str, opts: NodeOptions, size: tuple[int, int]) -> None:
+    """Kivy's settings for this window; no Chinese font is one line (the kiosk refuses to show boxes)."""
+    try:
+        prepare(font=opts.font, fullscreen=not opts.windowed, size=size)
+    except NoChineseFont as exc:
+        raise UserError(f"run {role}: {exc}") from None
 
 
 async def _keep_starting(client: Any) -> None:
@@ -35,68 +43,75 @@ async def _keep_starting(client: Any) -> None:
             await asyncio.sleep(5)
 
 
-async def run_citizen_kiosk(cfg: HallConfig, args: argparse.Namespace) -> int:
-    prepare(font=args.font, fullscreen=not args.windowed, size=(540, 960) if args.windowed else (1080, 1920))
-    from hall_bus.cli.run_kiosk import kiosk_camera, kiosk_devices, kiosk_prompts
-    from hall_bus.nodes.kiosk import KioskAgent
+async def run_connected(app: Any, built: Built) -> int:
+    """A window: it opens at once, its client connects (and reconnects) in the background, and both end
+    together; then the node's agent, client and devices are closed."""
+    starting = asyncio.get_running_loop().create_task(_keep_starting(built.client))
+    try:
+        await app.async_run(async_lib="asyncio")
+    finally:
+        starting.cancel()
+        await built.close()
+    return 0
+
+
+async def run_citizen_kiosk(cfg: HallConfig, opts: NodeOptions) -> int:
+    _prepare("kiosk", opts, (540, 960) if opts.windowed else (1080, 1920))
     from hall_bus.nodes.kiosk_flow import KioskFlow
     from kiosk.citizen import CitizenKioskApp, watch_camera, watch_card, watch_connection
 
-    node = next(n for n in cfg.nodes if n.id == args.node)
-    printer, reader = kiosk_devices(cfg, args)
-    camera = kiosk_camera(cfg, args)
-    prompts = kiosk_prompts(cfg, args)
-    client = _client(cfg, args, mirror=True)  # mirrored: the notice slips it owes are in the hall state
-    agent = KioskAgent(client, cfg, args.node, printer=printer, reader=reader)
-    client.on_event = agent.on_event
-    client.on_resync = agent.on_resync
-    flow = KioskFlow(cfg, idle_seconds=args.idle if args.idle is not None else node.idle_seconds)
+    node = node_of(cfg, opts.node)
+    kiosk = build_kiosk(cfg, opts)
+    agent, reader, camera, prompts = (kiosk.agent, kiosk.devices.get("idcard"), kiosk.devices.get("camera"),
+                                      kiosk.devices.get("prompts"))
+    flow = KioskFlow(cfg, idle_seconds=opts.idle if opts.idle is not None else node.idle_seconds)
 
     async def issue(service: str, group: str, card: Any) -> Any:
         return await agent.serve(service, group, card=card, **flow.issue_facts())
 
-    starting = asyncio.get_running_loop().create_task(_keep_starting(client))
-    ppm = args.px_per_mm if args.px_per_mm is not None else node.px_per_mm
+    ppm = opts.px_per_mm if opts.px_per_mm is not None else node.px_per_mm
     app = CitizenKioskApp(flow, issue, hall_name=cfg.hall.name, px_per_mm=ppm, can_scan=camera is not None,
                           speak=prompts.say if prompts is not None else None,
-                          on_start_tasks=[watch_connection(client)]
+                          on_start_tasks=[watch_connection(kiosk.client)]
                           + ([watch_card(agent, cfg.hall.tz)] if reader is not None else [])
                           + ([watch_camera(camera, cfg)] if camera is not None else []))
     agent.on_slip_problem = app.slip_failed
-    try:
-        await app.async_run(async_lib="asyncio")
-    finally:
-        starting.cancel()
-        await client.close()
-        if prompts is not None:
-            prompts.close()
-        for device in (printer, reader, camera):
-            if device is not None:
-                device.close()
-    return 0
+    return await run_connected(app, kiosk)
 
 
-async def run_hall_display(cfg: HallConfig, args: argparse.Namespace) -> int:
-    prepare(font=args.font, fullscreen=not args.windowed, size=(1280, 720) if args.windowed else (1920, 1080))
-    from hall_bus.nodes.board import DisplayModel
+async def run_hall_display(cfg: HallConfig, opts: NodeOptions) -> int:
+    _prepare("display", opts, (1280, 720) if opts.windowed else (1920, 1080))
     from kiosk.display import HallDisplayApp
 
-    app = HallDisplayApp(DisplayModel({g: r.label for g, r in cfg.groups.items()}), hall_name=cfg.hall.name)
-    client = _client(cfg, args, mirror=True)
+    display = build_display(cfg, opts)
+    app = HallDisplayApp(display.agent, hall_name=cfg.hall.name)
+    client = display.client
     client.on_event = lambda ev: app.event(ev, client.state)
     client.on_resync = lambda: app.resynced(client.state)
-    return await run_connected(app, client)
+    return await run_connected(app, display)
 
 
-async def run_connected(app: Any, client: Any, *cleanup: Any) -> int:
-    """A staff or hall window: it opens at once, its client connects (and reconnects) in the background, and
-    both end together; `cleanup` closes the app's devices afterwards."""
-    starting = asyncio.get_running_loop().create_task(_keep_starting(client))
-    try:
-        await app.async_run(async_lib="asyncio")
-    finally:
-        starting.cancel()
-        await client.close()
-        for close in cleanup:
-            close()
-    return 0
+async def run_greeter(cfg: HallConfig, opts: NodeOptions) -> int:
+    """`hallctl run greeter --node ID`: the tablet's bus client (mirrored state, push), camera and window on one
+    loop. The window opens whether or not the server answers; the tablet says offline until it does."""
+    _prepare("greeter", opts, (1280, 800))
+    from kiosk.greeter import GreeterTabletApp
+
+    greeter = build_greeter(cfg, opts)
+    app = GreeterTabletApp(greeter.agent, cfg)
+    greeter.client.on_event = app.event
+    greeter.client.on_resync = app.resynced
+    return await run_connected(app, greeter)
+
+
+async def run_counter_panel(cfg: HallConfig, opts: NodeOptions) -> int:
+    """`hallctl run counter-panel`: the window's touch panel, its bus client on the same asyncio loop. The window
+    opens at once; it says so while the hall server cannot be reached."""
+    _prepare("counter-panel", opts, (1280, 720))
+    from kiosk.counter_panel import CounterPanelApp, watch_connection
+
+    panel = build_counter_panel(cfg, opts)
+    px_per_mm = opts.px_per_mm or node_of(cfg, opts.node).px_per_mm
+    app = CounterPanelApp(panel.agent, hall_name=cfg.hall.name, px_per_mm=px_per_mm,
+                          on_start_tasks=[watch_connection(panel.client)])
+    return await run_connected(app, panel)

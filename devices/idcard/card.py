@@ -62,11 +62,6 @@ def id_number_problem(number: str) -> str | None:
     return None
 
 
-def age_on(birth: date, today: date) -> int:
-    """Whole years on `today` (a 29 February birthday counts from 1 March in common years)."""
-    return today.year - birth.year - ((today.month, today.day) < (birth.month, birth.day))
-
-
 def _date(text: str, what: str) -> date | None:
     text = text.strip()
     if not text or text == "长期":
@@ -106,12 +101,10 @@ class CardData:
 
         return decode_photo(self.photo) if self.photo else None
 
-    def age(self, today: date) -> int | None:
-        return age_on(self.birth, today) if self.birth else None
-
-    def as_dict(self, today: date | None = None, *, show_id: bool = False) -> dict[str, Any]:
+    def as_dict(self, *, age: int | None = None, show_id: bool = False) -> dict[str, Any]:
         """The fields a person sees; personal data masked (the birth date as its year) unless show_id, the
-        technician's explicit choice."""
+        technician's explicit choice. `age` is the caller's: the age rule is the hall's (hall_bus.domain.age),
+        and drivers never import hall_bus."""
         d = {k: v for k, v in asdict(self).items() if k not in ("photo", "fingerprint", "valid_to_text")}
         for key in ("birth", "valid_from", "valid_to"):
             d[key] = d[key].isoformat() if d[key] else None
@@ -120,7 +113,7 @@ class CardData:
         if self.valid_to is None and self.valid_to_text:
             d["valid_to"] = self.valid_to_text
         d["card_type_name"] = CARD_TYPE_NAMES.get(self.card_type, self.card_type)
-        d["age"] = self.age(today) if today else None
+        d["age"] = age
         d["photo_bytes"] = len(self.photo)
         if not show_id:
             d["name"] = mask_name(self.name)

@@ -202,7 +202,10 @@ def _idcard(args: argparse.Namespace) -> int:
     if card is None:
         print("no card on the reader: place the card flat on the reader and try again", file=sys.stderr)
         return NOTHING
-    info = card.as_dict(datetime.now(tz).date(), show_id=args.show_id)
+    from hall_bus.domain.age import age_on
+
+    age = age_on(card.birth, datetime.now(tz).date()) if card.birth else None
+    info = card.as_dict(age=age, show_id=args.show_id)
     if args.json:
         print(json.dumps(info, ensure_ascii=False, indent=2))
     else:

@@ -1,8 +1,8 @@
-"""The console kiosk behind `hallctl run kiosk`: the node's devices from the config, a line per visitor."""
+"""`hallctl run kiosk`: the touch window (a registered window runner), or with --console the terminal kiosk:
+the node's printer and ID reader from the config, a line per visitor."""
 
 from __future__ import annotations
 
-import argparse
 import asyncio
 import codecs
 import os
@@ -10,76 +10,32 @@ import sys
 import threading
 from typing import Any
 
+from hall_bus.cli.common import first_done, start_client, stop_on_signals, until_refused
+from hall_bus.cli.run_window import run_window
 from hall_bus.config import HallConfig
-from hall_bus.errors import UserError
+from hall_bus.nodes.builders import Built, build_kiosk
+from hall_bus.nodes.options import NodeOptions
 
 
-def kiosk_devices(cfg: HallConfig, args: argparse.Namespace) -> tuple[Any, Any]:
-    """The node's printer and ID reader from the hall config (or --printer/--idcard overrides), picked by the
-    registry's type → kind. A device that does not answer at start is reported and kept: drivers reconnect on
-    next use, so the kiosk issues tickets on screen until it is back, then prints again."""
-    from devices.errors import DeviceError
-    from devices.registry import DeviceOptionsError, kind_of, open_device
-
-    tables = {kind_of(d.type).name: d.model_dump() for n in cfg.nodes if n.id == args.node for d in n.devices}
-    if args.printer:
-        tables["printer"] = {"name": "printer", "type": "escpos-serial", "port": args.printer,
-                             "profile": args.profile}
-    if args.idcard:
-        tables["idcard"] = {"name": "idcard", "type": "sam-serial", "port": args.idcard}
-    found: dict[str, Any] = {}
-    for kind in ("printer", "idcard"):
-        if kind not in tables or args.no_devices:
-            continue
-        try:
-            found[kind] = device = open_device(tables[kind])
-        except DeviceOptionsError as exc:
-            raise UserError(str(exc)) from None
-        try:
-            device.link.open()
-        except DeviceError as exc:
-            print(f"warning: {tables[kind]['name']}: {exc} (tickets go on screen until it answers)", file=sys.stderr)
-    return found.get("printer"), found.get("idcard")
+def run_kiosk_node(cfg: HallConfig, opts: NodeOptions) -> int:
+    """The window, unless asked for the terminal kiosk."""
+    return asyncio.run(_console(cfg, opts)) if opts.console else run_window("kiosk", cfg, opts)
 
 
-def kiosk_camera(cfg: HallConfig, args: argparse.Namespace) -> Any:
-    """The node's document camera for reading appointment codes, or None (no camera configured, --no-devices,
-    or a camera that cannot be opened: then the kiosk simply does not offer 「我有预约」, and says why here)."""
-    from devices.errors import DeviceError
-    from devices.registry import DeviceOptionsError, kind_of, open_device
-
-    if getattr(args, "no_devices", False):
-        return None
-    source = getattr(args, "camera", None)
-    tables = [d.model_dump() for n in cfg.nodes if n.id == args.node for d in n.devices
-              if kind_of(d.type).name == "camera"]
-    if source:
-        tables = [{"name": "camera", "type": "doc-camera", "source": source}]
-    if not tables:
-        return None
+async def _console(cfg: HallConfig, opts: NodeOptions) -> int:
+    stop = asyncio.Event()
+    stop_on_signals(stop)
+    kiosk = build_kiosk(cfg, opts)
     try:
-        return open_device(tables[0])
-    except DeviceOptionsError as exc:
-        raise UserError(str(exc)) from None
-    except DeviceError as exc:
-        print(f"warning: {tables[0]['name']}: {exc} (appointment codes cannot be scanned)", file=sys.stderr)
-        return None
+        await start_client(kiosk.client, opts.timeout)
 
+        async def stopped() -> int:  # Ctrl-C or SIGTERM ends a console kiosk too
+            await stop.wait()
+            return 0
 
-def kiosk_prompts(cfg: HallConfig, args: argparse.Namespace) -> Any:
-    """The kiosk's spoken prompts when its node has a voice device, else None (the screen alone)."""
-    from devices.registry import DeviceOptionsError, kind_of, option_problems
-    from devices.voice.options import VoiceSegments, open_prompts
-
-    tables = [d.model_dump() for n in cfg.nodes if n.id == args.node for d in n.devices
-              if kind_of(d.type).name == "voice"]
-    if not tables or getattr(args, "no_devices", False):
-        return None
-    options = {k: v for k, v in tables[0].items() if k not in ("name", "type")}
-    problems = option_problems(tables[0]["type"], options)
-    if problems:
-        raise UserError(str(DeviceOptionsError(tables[0]["name"], problems)))
-    return open_prompts(VoiceSegments.model_validate(options))
+        return await first_done(serve_lines(cfg, kiosk, opts), until_refused([kiosk.client]), stopped())
+    finally:
+        await kiosk.close()
 
 
 def stdin_lines() -> asyncio.Queue[str | None]:
@@ -133,27 +89,22 @@ def stdin_lines() -> asyncio.Queue[str | None]:
     return queue
 
 
-async def run_kiosk(cfg: HallConfig, client: Any, args: argparse.Namespace) -> int:
+async def serve_lines(cfg: HallConfig, kiosk: Built, opts: NodeOptions) -> int:
     """The line-per-visitor loop. A stop (SIGTERM, Ctrl-C, a revoked key) cancels it wherever it waits; it then
     says so in one line, and the tickets already issued are in the server's ledger."""
     try:
-        return await _serve_lines(cfg, client, args)
+        return await _serve_lines(cfg, kiosk.agent, opts)
     except asyncio.CancelledError:
-        print(f"kiosk {args.node}: stopped", file=sys.stderr, flush=True)
+        print(f"kiosk {opts.node}: stopped", file=sys.stderr, flush=True)
         raise
 
 
-async def _serve_lines(cfg: HallConfig, client: Any, args: argparse.Namespace) -> int:
-    from hall_bus.nodes.kiosk import KioskAgent
-
-    printer, reader = kiosk_devices(cfg, args)
-    agent = KioskAgent(client, cfg, args.node, printer=printer, reader=reader)
-    client.on_event = agent.on_event  # notice slips (一次性告知) a greeter or a window sends to this kiosk
-    client.on_resync = agent.on_resync
+async def _serve_lines(cfg: HallConfig, agent: Any, opts: NodeOptions) -> int:
+    # notice slips (一次性告知) a greeter or a window sends to this kiosk: the builder wired on_event to the agent
     agent.on_slip_problem = lambda nid, why: print(f"✗ 告知单 {nid} 未能打印（{why}），请找帮办员", flush=True)
     agent.take_jobs()  # those owed while this kiosk was away are in the snapshot it started from
     services = ", ".join(s.name for s in cfg.services)
-    print(f"自助取号 kiosk {args.node}: type a service ({services}), optionally a group "
+    print(f"自助取号 kiosk {opts.node}: type a service ({services}), optionally a group "
           f"({', '.join(cfg.groups)}); start with 'card' to read the ID card first; 'q' quits.", flush=True)
     lines = stdin_lines()
     while True:

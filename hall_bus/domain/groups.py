@@ -5,8 +5,8 @@ Only a suggestion: the kiosk shows it pre-selected and the visitor or greeter ca
 
 from __future__ import annotations
 
-from devices.idcard.card import age_on  # one rule for the age, used where the card is read and here
 from hall_bus.config import AgeRules
+from hall_bus.domain.age import age_on  # re-exported: the group rules and their age rule, one import
 
 __all__ = ["age_on", "suggest_group"]
 
