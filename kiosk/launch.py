@@ -71,6 +71,7 @@ async def run_citizen_kiosk(cfg: HallConfig, opts: NodeOptions) -> int:
 
     ppm = opts.px_per_mm if opts.px_per_mm is not None else node.px_per_mm
     app = CitizenKioskApp(flow, issue, hall_name=cfg.hall.name, px_per_mm=ppm, can_scan=camera is not None,
+                          large_text=node.large_text, high_contrast=node.high_contrast,
                           speak=prompts.say if prompts is not None else None,
                           on_start_tasks=[watch_connection(kiosk.client)]
                           + ([watch_card(agent, cfg.hall.tz)] if reader is not None else [])
@@ -81,10 +82,11 @@ async def run_citizen_kiosk(cfg: HallConfig, opts: NodeOptions) -> int:
 
 async def run_hall_display(cfg: HallConfig, opts: NodeOptions) -> int:
     _prepare("display", opts, (1280, 720) if opts.windowed else (1920, 1080))
-    from kiosk.display import HallDisplayApp
+    from kiosk.display import HallDisplayApp, link_state
 
     display = build_display(cfg, opts)
-    app = HallDisplayApp(display.agent, hall_name=cfg.hall.name)
+    app = HallDisplayApp(display.agent, hall_name=cfg.hall.name, high_contrast=node_of(cfg, opts.node).high_contrast,
+                         online=link_state(display.client))
     client = display.client
     client.on_event = lambda ev: app.event(ev, client.state)
     client.on_resync = lambda: app.resynced(client.state)
