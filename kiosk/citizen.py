@@ -44,7 +44,7 @@ class CitizenKioskApp(App):
     suggested = StringProperty("")
     countdown = StringProperty("")
     warning = BooleanProperty(False)  # the idle warning is up: 「我还需要时间」 shows (a tap elsewhere hides it)
-    card_words = StringProperty("")  # 已读取身份证：张**，74 岁，为您选好「陪同办」，可以改选
+    card_words = StringProperty("")  # 已读取身份证：张**，74岁，为您选好「陪同办」，可以改选
     online = BooleanProperty(True)
     message = StringProperty("")
     number = StringProperty("")

@@ -89,9 +89,9 @@ def test_a_card_read_says_what_it_chose_and_why_once_on_both_screens(cfg) -> Non
     flow = KioskFlow(cfg)
     flow.news(0)
     flow.card(date(1952, 3, 8), "张秀英", today=TODAY, now=1)
-    assert flow.card_words() == "已读取身份证：张**，74 岁，为您选好「陪同办」，可以改选"
+    assert flow.card_words() == "已读取身份证：张**，74岁，为您选好「陪同办」，可以改选"
     said = flow.news(1)
-    assert said.startswith("已读取身份证：张**，七十四 岁，为您选好「陪同办」，可以改选。" + ZH["service"])
+    assert said.startswith("已读取身份证：张**，七十四岁，为您选好「陪同办」，可以改选。" + ZH["service"])
     assert "张秀英" not in said and "秀" not in flow.card_words()
     flow.choose_service("医保", 2)
     assert flow.card_words() and not flow.news(2).startswith("已读取")  # shown on the help screen, said once
@@ -103,7 +103,7 @@ def test_a_card_read_says_what_it_chose_and_why_once_on_both_screens(cfg) -> Non
 def test_a_young_visitors_card_chooses_nothing_and_says_so_plainly(cfg) -> None:  # type: ignore[no-untyped-def]
     flow = KioskFlow(cfg)
     flow.card(date(1990, 1, 1), "李四", today=TODAY, now=0)
-    assert flow.card_words() == "已读取身份证：李*，36 岁"
+    assert flow.card_words() == "已读取身份证：李*，36岁"
 
 
 def test_english_shows_and_says_everything_in_english(cfg) -> None:  # type: ignore[no-untyped-def]

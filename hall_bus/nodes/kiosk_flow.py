@@ -107,7 +107,7 @@ class KioskFlow:
         return GROUP_HINTS[self.lang].get(group, "")
 
     def card_words(self, *, spoken: bool = False) -> str:
-        """What the card read chose, and why, while it counts: 已读取身份证：张**，74 岁，为您选好「陪同办」，可以改选.
+        """What the card read chose, and why, while it counts: 已读取身份证：张**，74岁，为您选好「陪同办」，可以改选.
         Spoken English leaves out the name: its Chinese characters would switch the voice to Chinese."""
         if self.birth_date is None or self.step not in (Step.SERVICE, Step.HELP):
             return ""
