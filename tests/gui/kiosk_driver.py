@@ -104,7 +104,8 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             deadline = time.monotonic() + timeout
             while not pred():
                 if time.monotonic() > deadline:
-                    raise AssertionError(f"timed out in {scenario} at step {app.step}")
+                    raise AssertionError(f"timed out in {scenario} at step {app.step} (online {app.online}, "
+                                         f"said {app.spoken[-1:]})")
                 await asyncio.sleep(0.05)
 
         async def frame() -> None:
