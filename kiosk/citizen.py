@@ -228,8 +228,7 @@ class CitizenKioskApp(App):
             if answer.get("ahead") else self.t["nobody_ahead"]
         self.ticket_info = f"{answer.get('service', '')} · {answer.get('label', '')}\n{ahead}" if self.number else ""
         self.qr_source = self._qr(answer.get("ticket", "")) if self.number and not f.printed else ""
-        where = "帮办代办专区" if f.lang == "zh" else "the assistance area"
-        self.helper_coming = self.t["helper"].format(where=where) if answer.get("help_id") else ""
+        self.helper_coming = self.t["helper"].format(where=self.t["assist_area"]) if answer.get("help_id") else ""
         if self.root is not None:
             if self.root.current != f.step.value:
                 self.root.current = f.step.value

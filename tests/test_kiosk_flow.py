@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from hall_bus.nodes.kiosk_flow import KioskFlow, Step
 
 
@@ -121,3 +123,9 @@ def test_a_card_left_behind_is_not_the_next_visitors(cfg) -> None:  # type: igno
     flow.card(date(1950, 1, 1), "王五", today=date(2026, 11, 23), now=7)  # a new card replaces the first
     assert flow.birth_date == date(1950, 1, 1) and flow.name_masked == "王*"
 
+
+
+def test_a_negative_time_is_refused_at_once(cfg) -> None:  # type: ignore[no-untyped-def]
+    """A kiosk started with --idle -5 would otherwise cut the warning short; it stops with the setting's name."""
+    with pytest.raises(ValueError, match="idle_seconds"):
+        KioskFlow(cfg, idle_seconds=-5)

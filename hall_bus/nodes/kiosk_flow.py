@@ -66,6 +66,11 @@ class KioskFlow:
     _last_touch: float = 0.0
     _said: set[str] = field(default_factory=set)  # what is on screen and has been spoken (see `news`)
 
+    def __post_init__(self) -> None:
+        for key in ("idle_seconds", "countdown_seconds", "ticket_seconds"):
+            if not getattr(self, key) >= 0:  # a negative (or NaN) time would reset the screen without a warning
+                raise ValueError(f"{key} must be 0 or more seconds, got {getattr(self, key)!r}")
+
     # ------------------------------------------------------------------ what to show
 
     def words(self) -> dict[str, str]:
@@ -181,8 +186,7 @@ class KioskFlow:
             number = (self.answer or {}).get("result", {}).get("number", "") if self.answer else ""
             if number:
                 helper = (self.answer or {}).get("result", {}).get("help_id")
-                where = t["helper"].format(where="帮办代办专区" if lang == "zh" else "the assistance area") \
-                    if helper else t["wait_where"]
+                where = t["helper"].format(where=t["assist_area"]) if helper else t["wait_where"]
                 prompt = _sentences([number, t["take"] if self.printed else t["no_paper"], where], lang)
             else:
                 prompt = self.shown_message()
