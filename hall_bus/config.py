@@ -74,12 +74,24 @@ class AgeRules(_Strict):
 
 class Service(_Strict):
     name: str = Field(min_length=1)
+    # The kiosk always offers English: its buttons, its ticket line and its voice use this name (the queue and
+    # the ticket sent to the server keep `name`). Required by cross_check, which names the service that lacks it.
+    name_en: str | None = Field(default=None, min_length=1,
+                                description="English name, shown and spoken in the kiosk's English mode")
     prefix: Annotated[str, Field(pattern=r"^[A-Z]{1,2}$")]
     avg_minutes: float = Field(gt=0, le=480)
     promised_minutes: float = Field(gt=0, description="承诺时限: minutes from ticket to case finished")
     share: float = Field(default=1.0, ge=0, allow_inf_nan=False,
                          description="relative share of visitors, for the day simulation")
     materials: list[str] = Field(default_factory=list, description="一次性告知: the materials a case needs")
+
+    @field_validator("name_en")
+    @classmethod
+    def _english(cls, value: str | None) -> str | None:
+        if value is not None and re.search(r"[\u3400-\u9fff]", value):
+            raise ValueError(f"{value!r} has Chinese characters; name_en is the English name shown and spoken "
+                             "in English (e.g. \"Medical insurance\")")
+        return value
 
 
 class Zone(_Strict):
@@ -132,7 +144,9 @@ class Node(_Strict):
     devices: list[Device] = Field(default_factory=list)
     # A kiosk's or display's screen: touch targets are sized in millimetres (a 21.5" 1080×1920 panel ≈ 4.0)
     px_per_mm: float = Field(default=4.0, gt=0.5, le=40)
-    idle_seconds: float = Field(default=30.0, ge=10, le=600, description="a kiosk goes back to welcome")
+    # A kiosk left alone this long warns, then counts down 20 s more (KioskFlow.countdown_seconds, WCAG 2.2.1)
+    # with 「我还需要时间」 before it goes back to welcome: the warning comes on top, so no value here shortens it.
+    idle_seconds: float = Field(default=30.0, ge=10, le=600, description="quiet seconds before a kiosk warns")
     # How the screen starts (a kiosk in an elderly service area starts in large text); visitors can switch on it.
     large_text: bool = False
     high_contrast: bool = False
@@ -241,6 +255,7 @@ def cross_check(cfg: HallConfig) -> list[tuple[tuple[str | int, ...], str]]:
 
     dupes(cfg.services, "name", "services")
     dupes(cfg.services, "prefix", "services")
+    problems += _english_problems(cfg)
     dupes(cfg.zones, "id", "zones")
     dupes(cfg.counters, "number", "counters")
     dupes(cfg.nodes, "id", "nodes")
@@ -303,6 +318,25 @@ def cross_check(cfg: HallConfig) -> list[tuple[tuple[str | int, ...], str]]:
 
         tables = [{"name": d.name, "type": d.type, **(d.model_extra or {})} for d in node.devices]
         problems += [(("nodes", idx, "devices", didx), msg) for didx, msg in line_problems(tables)]
+    return problems
+
+
+def _english_problems(cfg: HallConfig) -> list[tuple[tuple[str | int, ...], str]]:
+    """The kiosk's English switch is always there, so a service with no English name would show Chinese to a
+    visitor who cannot read it (and the English voice cannot say it); two services with one English name could
+    not be told apart."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    seen: dict[str, str] = {}
+    for idx, service in enumerate(cfg.services):
+        if service.name_en is None:
+            problems.append((("services", idx, "name"), f"service {service.name!r} has no name_en: the kiosk offers "
+                             "English, so give every service its English name (e.g. name_en = \"Medical insurance\")"))
+        elif service.name_en.casefold() in seen:
+            other = seen[service.name_en.casefold()]
+            problems.append((("services", idx, "name_en"), f"name_en {service.name_en!r} is also the English name of "
+                             f"{other!r}; visitors reading English could not tell them apart"))
+        else:
+            seen[service.name_en.casefold()] = service.name
     return problems
 
 

@@ -21,7 +21,8 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, DictProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
-from hall_bus.nodes.kiosk_flow import GROUP_HINTS_ZH, KioskFlow, Step
+from hall_bus.nodes.kiosk_flow import KioskFlow, Step
+from hall_bus.nodes.kiosk_words import TEXT
 from kiosk.theme import Theme
 
 log = logging.getLogger("kiosk.citizen")
@@ -30,79 +31,6 @@ ICONS = Path(__file__).resolve().parents[1] / "assets" / "icons"
 TOUCH_GUARD_SECONDS = 0.5  # a touch this soon after a screen change belongs to the screen before
 
 Issue = Callable[[str, str, Any], Awaitable[Any]]  # (service, group, card or None) -> KioskOutcome
-TEXT = {
-    "zh": {
-        "welcome": "欢迎办理",
-        "start": "点这里取号",
-        "card": "老年人、残疾人可将身份证放在读卡区，自动为您安排帮办",
-        "service": "请选择您要办理的事项",
-        "help": "您需要工作人员帮您办理吗？",
-        "back": "返回",
-        "issuing": "正在出号，请稍候…",
-        "take": "请取走您的号票",
-        "no_paper": "号票没能打印，请用手机拍下本页或记下号码",
-        "ahead": "前面还有 {ahead} 人，约 {wait} 分钟",
-        "nobody_ahead": "前面没有人，请留意叫号",
-        "helper": "帮办员马上过来，请在{where}稍坐等候",
-        "wait_where": "请在等候区留意叫号屏和语音",
-        "lang": "English",
-        "large": "大字",
-        "contrast": "高对比",
-        "reset": "{n} 秒后回到首页，点屏幕继续",
-        "done": "完成",
-        "done_noted": "我已记下号码",
-        "offline": "暂时连不上大厅系统，请找导服人员帮您取号。",
-        "slip_failed": "一次性告知单没能打印出来，帮办员已收到提醒，会把告知内容交给您。",
-        "appt": "我有预约，扫码取号",
-        "scan": "请把预约二维码对准下方摄像头",
-        "scan_hint": "手机屏幕调亮一些，放平，离摄像头一拃远",
-        "appt_not_ours": "这不是本大厅的预约码，请换一个，或返回直接取号",
-        "appt_unreadable": "预约码看不清，请再对准一次，或返回直接取号",
-        "appt_unknown_service": "预约的事项本大厅不办理，请找导服人员",
-        "appt_unknown_group": "上门办预约不用在这里取号，工作人员会按约上门",
-        "appt_other_day": "您的预约不是今天，请返回直接取号，或按预约日期再来",
-        "appt_camera": "摄像头暂时不能用，请返回直接取号",
-        "appt_other_hall": "这是其他大厅的预约码，请到预约的大厅办理，或返回直接取号",
-        "appt_late": "您已错过预约时间，请返回直接取号",
-        "appt_used": "这个预约已经取过号了，请留意叫号；如有疑问请找导服人员",
-    },
-    "en": {
-        "welcome": "Welcome",
-        "start": "Tap here for a ticket",
-        "card": "Seniors and visitors with disabilities: place your ID card on the reader and we arrange help",
-        "service": "What do you need to do?",
-        "help": "Would you like a member of staff to help you?",
-        "back": "Back",
-        "issuing": "Printing your ticket…",
-        "take": "Please take your ticket",
-        "no_paper": "Your ticket could not be printed: take a photo of this screen or note the number",
-        "ahead": "{ahead} ahead of you, about {wait} min",
-        "nobody_ahead": "Nobody ahead: watch for your number",
-        "helper": "A helper is coming: please wait seated at {where}",
-        "wait_where": "Please wait and watch the call screen",
-        "lang": "中文",
-        "large": "Large text",
-        "contrast": "High contrast",
-        "reset": "Back to the start in {n} s: tap to stay",
-        "done": "Done",
-        "done_noted": "I have noted my number",
-        "offline": "The hall system cannot be reached. Please ask a greeter.",
-        "slip_failed": "Your list of missing materials could not be printed. A greeter has been told and will "
-                       "bring it to you.",
-        "appt": "I have an appointment: scan my code",
-        "scan": "Hold your appointment QR code to the camera below",
-        "scan_hint": "Turn your phone's screen up bright and hold it flat, a hand's width away",
-        "appt_not_ours": "This is not an appointment code of this hall: try another, or go back for a ticket",
-        "appt_unreadable": "The code could not be read: hold it to the camera again, or go back for a ticket",
-        "appt_unknown_service": "This hall does not handle the booked service: please ask a greeter",
-        "appt_unknown_group": "Home visits need no ticket here: staff come to you as booked",
-        "appt_other_day": "Your appointment is not today: go back for a ticket, or come on the booked day",
-        "appt_camera": "The camera is not working right now: please go back for a ticket",
-        "appt_other_hall": "This appointment is for another hall: please go there, or go back for a ticket",
-        "appt_late": "The time of your appointment has passed: please go back for a ticket",
-        "appt_used": "This appointment already has a ticket: watch for the call, or ask a greeter",
-    },
-}
 
 
 # Why a ticket was not printed, in the visitor's words (the agent's printer note is for staff and the log).
@@ -135,6 +63,8 @@ class CitizenKioskApp(App):
     groups = ListProperty([])
     suggested = StringProperty("")
     countdown = StringProperty("")
+    warning = BooleanProperty(False)  # the idle warning is up: 「我还需要时间」 shows (a tap elsewhere hides it)
+    card_words = StringProperty("")  # 已读取身份证：张**，74岁，为您选好「陪同办」，可以改选
     online = BooleanProperty(True)
     message = StringProperty("")
     number = StringProperty("")
@@ -169,11 +99,10 @@ class CitizenKioskApp(App):
         self._issuing: asyncio.Task[None] | None = None
         self._timers: list[Any] = []
         self.card: Any = None  # the ID card read for the visitor now at the screen (never the one before)
-        # Each step's prompt spoken, for visitors who cannot read; the hall's voice announcer plugs in here
-        # (issue 11). Until it exists this is a no-op, and the prompts are recorded for the tests.
+        # What comes on screen is said aloud (KioskFlow.news), for visitors who cannot read: a PromptSpeaker's say
+        # in a hall, a no-op without a voice; what was said is recorded for the tests either way.
         self._speak = speak or (lambda _text: None)
         self.spoken: list[str] = []
-        self._spoken_step = ""
         self._changed_at = 0.0  # time.monotonic() of the last screen change: a touch just after it is stray
         self.title = "自助取号"
 
@@ -221,12 +150,19 @@ class CitizenKioskApp(App):
         self.flow.touch(time.monotonic())
         self.countdown = ""
 
+    def more_time(self) -> None:
+        """「我还需要时间」: the screen stays as it is, with the whole time again."""
+        self.flow.more_time(time.monotonic())
+        self.countdown, self.warning = "", False
+        self._say_news()
+
     def start(self) -> None:
         self.flow.start(time.monotonic())
         self.sync()
 
     def choose_service(self, service: str) -> None:
-        self.flow.choose_service(service, time.monotonic())
+        """`service` is a button's words (English in English); the flow chooses the hall's service by them."""
+        self.flow.choose_service(self.flow.service_named(service), time.monotonic())
         self.sync()
 
     def start_scan(self) -> None:
@@ -308,17 +244,19 @@ class CitizenKioskApp(App):
     def sync(self) -> None:
         """Copy the flow into the properties the screens bind to; the only place the UI learns anything."""
         f = self.flow
-        self.t = TEXT[f.lang]
+        self.t = f.words()
         self.theme = Theme(px_per_mm=self._ppm, large_text=f.large_text, high_contrast=f.high_contrast)
-        self.services = f.services()
-        self.groups = ["normal", *f.groups()]  # the most-chosen answer first; no queue-jump where a tap lands
+        self.services = f.services_shown()  # English names in English; choose_service maps them back
+        self.groups = f.choices()
         self.suggested = f.suggested or ""
         self.online = f.online
-        self.message = self.t.get(f.notice, f.message) if f.notice else f.message
+        self.message = f.shown_message()
+        self.card_words = f.card_words()
+        self.warning = self.warning and f.countdown(time.monotonic()) is not None
         if f.birth_date is None:
             self.card = None
         self.busy = f.step == Step.ISSUING
-        answer = (f.answer or {}).get("result", {})
+        answer = f.result_words()  # the service and group in the screen's language
         self.number = answer.get("number", "") if f.answer else ""
         self.printed = f.printed
         self.ticket_lines = f.on_screen if not f.printed else []
@@ -329,8 +267,7 @@ class CitizenKioskApp(App):
         self.ticket_info = f"{self.ticket_service}\n{ahead}" if self.number else ""
         self.printer_why = printer_why(f.message, f.lang) if self.number and not f.printed else ""
         self.qr_source = self._qr(answer.get("ticket", "")) if self.number and not f.printed else ""
-        where = "帮办代办专区" if f.lang == "zh" else "the assistance area"
-        self.helper_coming = self.t["helper"].format(where=where) if answer.get("help_id") else ""
+        self.helper_coming = self.t["helper"].format(where=self.t["assist_area"]) if answer.get("help_id") else ""
         if self.root is not None:
             if self.root.current != f.step.value:
                 self.root.current = f.step.value
@@ -342,16 +279,15 @@ class CitizenKioskApp(App):
             elif f.step == Step.SERVICE:
                 self.fill_services(screen.ids.grid)
         self.step = f.step.value
-        if self.step != self._spoken_step:
-            self._spoken_step = self.step
-            prompt = {"welcome": self.t["start"], "service": self.t["service"], "help": self.t["help"],
-                      "issuing": self.t["issuing"], "scan": self.t["scan"]}.get(self.step)
-            if self.step == "ticket":
-                prompt = f"{self.number} {self.t['take'] if self.printed else self.t['no_paper']}" if self.number \
-                    else self.message
-            if prompt:
-                self.spoken.append(prompt)
-                self._speak(prompt)
+        self._say_news()
+
+    def _say_news(self) -> None:
+        """Say what came on screen since the last time: each screen's prompt and choices, a card read, a notice,
+        the offline banner, the idle warning; each once while it stays (the flow keeps track)."""
+        words = self.flow.news(time.monotonic(), can_scan=self.can_scan)
+        if words:
+            self.spoken.append(words)
+            self._speak(words)
 
     def _resized(self, _window: Any, size: tuple[int, int]) -> None:
         self.wide = size[0] > size[1] * 1.15
@@ -381,7 +317,7 @@ class CitizenKioskApp(App):
             box.add_widget(button)
 
     def group_hint(self, group: str) -> str:
-        return GROUP_HINTS_ZH.get(group, "") if self.flow.lang == "zh" else ""
+        return self.flow.group_hint(group)
 
     def group_words(self, group: str) -> str:
         return self.flow.group_words(group)
@@ -410,6 +346,9 @@ class CitizenKioskApp(App):
             return
         left = self.flow.countdown(now)
         self.countdown = self.t["reset"].format(n=left) if left is not None else ""
+        # tap() clears the words at once but the button stays till here, so a tap on it lands on it
+        self.warning = left is not None
+        self._say_news()  # the warning, once, when it appears
 
 
 def _screen(name: str) -> Any:

@@ -102,3 +102,31 @@ def test_a_helper_with_a_visitor_is_busy_and_helper_waits_are_reported(cfg) -> N
     waits_few = few["by_group"]["accompany"]["helper_wait_p90_min"]
     waits_many = many["by_group"]["accompany"]["helper_wait_p90_min"]
     assert waits_few > waits_many
+
+
+def test_a_service_without_an_english_name_is_named_with_its_line() -> None:
+    """The kiosk always offers English, so every service needs name_en; the error says which service and where."""
+    text = EXAMPLE.read_text(encoding="utf-8")
+    text = text.replace('name_en = "Medical insurance"\n', "", 1)
+    lines = problems(text)
+    line = text[: text.index('name = "医保"')].count("\n") + 1
+    assert lines == [f"hall.toml:{line}: services[4].name: service '医保' has no name_en: the kiosk offers English, "
+                     "so give every service its English name (e.g. name_en = \"Medical insurance\")"]
+
+
+def test_an_english_name_in_chinese_or_twice_is_refused() -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    chinese = text.replace('name_en = "Medical insurance"', 'name_en = "医保"', 1)
+    line = chinese[: chinese.index('name_en = "医保"')].count("\n") + 1
+    assert any(ln.startswith(f"hall.toml:{line}: services[4].name_en: '医保' has Chinese characters")
+               for ln in problems(chinese))
+    twice = text.replace('name_en = "Public security"', 'name_en = "medical insurance"', 1)
+    line = twice[: twice.index('name_en = "medical insurance"')].count("\n") + 1
+    assert problems(twice) == [f"hall.toml:{line}: services[5].name_en: name_en 'medical insurance' is also the "
+                               "English name of '医保'; visitors reading English could not tell them apart"]
+
+
+def test_every_example_service_has_an_english_name(cfg) -> None:  # type: ignore[no-untyped-def]
+    names = {s.name: s.name_en for s in cfg.services}
+    assert names["企业开办"] == "Business start-up" and names["不动产"] == "Real estate registration"
+    assert all(names.values()) and len(set(names.values())) == len(names)

@@ -40,3 +40,12 @@ def test_the_example_script_runs_and_its_printed_events_mask_names(tmp_path: Pat
                   "--data", str(tmp_path / "data"))
     assert res.returncode == 0, res.stderr
     assert '"name":"张**"' in res.stdout and "张秀英" not in res.stdout and '"notice_issued"' in res.stdout
+
+
+def test_a_service_without_an_english_name_is_a_config_error_naming_it(tmp_path: Path) -> None:
+    text = EXAMPLE.read_text(encoding="utf-8")
+    bad = tmp_path / "hall.toml"
+    bad.write_text(text.replace('name_en = "Real estate registration"\n', ""), encoding="utf-8")
+    res = hallctl("config", "check", str(bad))
+    line = text[: text.index('name = "不动产"')].count("\n") + 1
+    assert res.returncode == 2 and f"{bad}:{line}: services[10].name: service '不动产' has no name_en" in res.stderr

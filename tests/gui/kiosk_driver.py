@@ -101,7 +101,8 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
         else:
             client = await hall.started("kiosk-1", subscribe=False)
         agent = KioskAgent(client, cfg, "kiosk-1", printer=printer, reader=reader)
-        flow = KioskFlow(cfg, idle_seconds=4 if scenario == "idle" else 30, countdown_seconds=3)
+        # the idle scenario shortens the quiet time and the warning (a hall's warning is 20 s: test_kiosk_flow)
+        flow = KioskFlow(cfg, idle_seconds=2, countdown_seconds=3) if scenario == "idle" else KioskFlow(cfg)
         async def issue(service: str, group: str, card: Any) -> Any:
             return await agent.serve(service, group, card=card, **flow.issue_facts())
 
@@ -122,7 +123,8 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             deadline = time.monotonic() + timeout
             while not pred():
                 if time.monotonic() > deadline:
-                    raise AssertionError(f"timed out in {scenario} at step {app.step}")
+                    raise AssertionError(f"timed out in {scenario} at step {app.step} (online {app.online}, "
+                                         f"said {app.spoken[-1:]})")
                 await asyncio.sleep(0.05)
 
         async def frame() -> None:
@@ -338,10 +340,14 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                     await press(screen_ids()["start"])
                 await until(lambda: app.step == "service")
                 await frame()
+                if scenario == "english":  # the language switch on the service screen
+                    await press(screen_ids()["toolbar"].ids["lang"])
+                    await frame()
                 shot("service")
+                result["card_words_shown"] = [t for t in texts() if t == app.card_words and t]
                 grid = screen_ids()["grid"]
                 result["services"] = [b.text for b in buttons_in(grid)]
-                target = next(b for b in buttons_in(grid) if b.text == "医保")
+                target = next(b for b in buttons_in(grid) if b.text in ("医保", "Medical insurance"))
                 result["service_button_height"] = target.height
                 if scenario.startswith("stray_"):  # a double tap's second touch, on whatever now lies under it
                     await press(target)
@@ -370,8 +376,18 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                 shot("help")
                 if scenario == "idle":
                     await until(lambda: app.countdown != "", timeout=6)
-                    result["countdown"] = app.countdown
-                    await until(lambda: app.step == "welcome", timeout=6)
+                    result["countdown"] = first = app.countdown
+                    await until(lambda: app.countdown not in ("", first), timeout=3)  # the next second's tick
+                    result["warnings_said"] = sum("秒后回到首页" in said for said in app.spoken)
+                    more = next(w for w in app.root.current_screen.walk() if getattr(w, "text", "") == "我还需要时间")
+                    result["more_time_height"] = more.height
+                    result["missing_glyphs"] = sorted(set(result["missing_glyphs"]) | missing(texts(), font))
+                    shot("warning")
+                    await press(more)
+                    pressed = time.monotonic()
+                    await until(lambda: time.monotonic() > pressed + 3.2)  # past all the old warning had left
+                    result["after_more_time"] = app.step
+                    await until(lambda: app.step == "welcome", timeout=8)
                     result["after_idle"] = app.step
                     return
                 pick = {"three_taps": "accompany", "large_text": "accompany", "card": app.suggested}.get(scenario,
@@ -389,6 +405,7 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                 await asyncio.sleep(0.5)
                 shot("ticket")
                 result["spoken"] = list(app.spoken)
+                result["ticket_info"] = app.ticket_info
                 result.update(number=app.number, printed=app.printed, message=app.message,
                               helper=app.helper_coming, lines=list(app.ticket_lines), qr=bool(app.qr_source),
                               issued=app.issues, texts=texts())
