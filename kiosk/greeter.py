@@ -39,6 +39,7 @@ from hall_bus.nodes.greeter import (
     PageShot,
     due_words,
     hall_alerts,
+    problem_words,
     refusal_words,
     slip_words,
     unowned_followups,
@@ -121,7 +122,8 @@ class GreeterTabletApp(App):
         self.answers: list[dict[str, Any]] = []  # every answer this tablet got: the GUI tests read them
         self._tasks: set[asyncio.Task[Any]] = set()
         self._timers: list[Any] = []
-        self._redraw = Clock.create_trigger(lambda _dt: self.refresh())
+        self._stopped = False
+        self._redraw_soon = Clock.create_trigger(lambda _dt: self.refresh())
         self.title = f"帮办员平板 · {node.node}"
 
     # ------------------------------------------------------------------ Kivy life cycle
@@ -162,10 +164,18 @@ class GreeterTabletApp(App):
         self.tap = dp(self.TAP_DP[t.large_text])
 
     def on_stop(self) -> None:
+        """Events still arriving on the bus must not redraw a window that is gone (the .kv's `app` is None)."""
+        self._stopped = True
+        self._redraw_soon.cancel()
         for task in self._tasks:
             task.cancel()
         for timer in self._timers:
             timer.cancel()
+
+    def _redraw(self) -> None:
+        """Many events in one frame make one redraw."""
+        if not self._stopped:
+            self._redraw_soon()
 
     def open_settings(self, *args: Any) -> bool:
         return False
@@ -276,7 +286,8 @@ class GreeterTabletApp(App):
             fresh_case = next((r for r in self.case_rows if r["case_id"] == self.selected_case["case_id"]), None)
             self.selected_case = fresh_case or {}
         self.followups = unowned_followups(self.node.state) if self.node.state is not None else []
-        self.unprinted = [list(s) for s in unprinted_slips(self.node.state)] if self.node.state is not None else []
+        self.unprinted = ([[job, kiosk, status, problem_words(why)] for job, kiosk, status, why in
+                           unprinted_slips(self.node.state)] if self.node.state is not None else [])
         self.alerts = hall_alerts(self.node.state, now, self.cfg)
         self.redraws += 1
 
