@@ -14,12 +14,20 @@ import logging
 import time
 from collections.abc import Awaitable, Callable
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from kivy.app import App
 from kivy.clock import Clock
 from kivy.lang import Builder
-from kivy.properties import BooleanProperty, DictProperty, ListProperty, ObjectProperty, StringProperty
+from kivy.metrics import dp
+from kivy.properties import (
+    BooleanProperty,
+    DictProperty,
+    ListProperty,
+    NumericProperty,
+    ObjectProperty,
+    StringProperty,
+)
 from kivy.uix.boxlayout import BoxLayout
 
 from hall_bus.config import HallConfig
@@ -29,12 +37,14 @@ from hall_bus.nodes.greeter import (
     NoPageInView,
     PageShot,
     due_words,
+    hall_alerts,
+    problem_words,
     refusal_words,
     slip_words,
     unowned_followups,
     unprinted_slips,
 )
-from kiosk.theme import Theme
+from kiosk.theme import NORMAL, Theme
 
 log = logging.getLogger("kiosk.greeter")
 KV = Path(__file__).with_name("greeter.kv")
@@ -46,14 +56,23 @@ class GreeterTabletApp(App):
     """Properties the .kv binds to; methods its buttons call. What the rows say is decided in the node layer."""
 
     tab = StringProperty("help")
-    theme = ObjectProperty(Theme())
+    theme = ObjectProperty(Theme(), rebind=True)  # rebind: the .kv reads app.theme.x and app.pal.x
+    # what the .kv draws with, from the theme (set_mode switches them live): palette, text sizes, target height
+    pal = ObjectProperty(NORMAL, rebind=True)
+    fs = NumericProperty(22.0)
+    fs_small = NumericProperty(18.0)
+    fs_head = NumericProperty(27.0)
+    tap = NumericProperty(52.0)
     helper = StringProperty("")  # the signed-in person's name, from the hall
     signed_in = BooleanProperty(False)
     supervisor = BooleanProperty(False)  # the signed-in person is a 服务督办员: closes follow-ups
     online = BooleanProperty(False)
     busy = BooleanProperty(False)
     message = StringProperty("")
-    help_rows = ListProperty([])
+    help_rows = ListProperty([])  # as shown: while a finger is on the tablet, in the order it had
+    held = BooleanProperty(False)  # newer rows wait behind the "n 条新的" bar
+    new_count = NumericProperty(0)
+    alerts = ListProperty([])  # [HallAlert]: device faults, slips not printed
     case_rows = ListProperty([])
     followups = ListProperty([])  # [(id, number, level)] nobody owns yet
     unprinted = ListProperty([])  # [[job, kiosk, status, why]] notice slips that did not come out
@@ -74,9 +93,20 @@ class GreeterTabletApp(App):
     deleg_result = StringProperty("")
     redraws = ObjectProperty(0)
 
+    # Staff tablets follow the dp rules (44 / 60 dp), not the kiosk's millimetres: a greeter's finger on a tablet
+    # held in the other hand. A little above each floor, so rounding never takes a target under it.
+    TAP_DP: ClassVar[dict[bool, float]] = {False: 52.0, True: 64.0}
+    SETTLE_SECONDS = 3.0  # no touch for this long: the list may take its new order
+
     def __init__(self, node: GreeterNode, cfg: HallConfig, *, connected: Callable[[], bool] | None = None,
+                 large_text: bool = False, high_contrast: bool = False, px_per_mm: float = 6.0,
                  **kw: Any) -> None:
         super().__init__(**kw)
+        self.theme = Theme(px_per_mm=px_per_mm, large_text=large_text, high_contrast=high_contrast)
+        self._restyle()
+        self.settle_seconds = self.SETTLE_SECONDS
+        self._last_touch = 0.0  # monotonic time of the last touch anywhere on the tablet
+        self._fresh: list[dict[str, Any]] = []  # the rows as the hall has them now (shown or held back)
         self.node = node
         self.cfg = cfg
         self.helper = node.helper_name
@@ -91,7 +121,8 @@ class GreeterTabletApp(App):
         self.answers: list[dict[str, Any]] = []  # every answer this tablet got: the GUI tests read them
         self._tasks: set[asyncio.Task[Any]] = set()
         self._timers: list[Any] = []
-        self._redraw = Clock.create_trigger(lambda _dt: self.refresh())
+        self._stopped = False
+        self._redraw_soon = Clock.create_trigger(lambda _dt: self.refresh())
         self.title = f"帮办员平板 · {node.node}"
 
     # ------------------------------------------------------------------ Kivy life cycle
@@ -101,16 +132,49 @@ class GreeterTabletApp(App):
 
         Builder.load_file(str(KV))
         root = Factory.GreeterRoot()
+        from kivy.core.window import Window
+
         self._timers = [Clock.schedule_interval(lambda _dt: self._redraw(), 30.0),
-                        Clock.schedule_interval(lambda _dt: self._watch_connection(), 0.5)]
+                        Clock.schedule_interval(lambda _dt: self._watch(), 0.5)]
+        Window.bind(on_touch_down=self._touched, on_touch_move=self._touched)
+        self.root = root
+        self.bind(help_rows=lambda *_: self._sync_rows("help", "helps", "HelpRow", self.help_rows),
+                  case_rows=lambda *_: self._sync_rows("mine", "cases", "CaseRow", self.case_rows))
         self.refresh()
         return root
 
+    # ------------------------------------------------------------------ modes
+
+    def set_mode(self, *, large_text: bool | None = None, high_contrast: bool | None = None) -> None:
+        """大字 / 高对比 from the header: every screen restyles at once (the .kv binds to these properties)."""
+        t = self.theme
+        self.theme = Theme(px_per_mm=t.px_per_mm,
+                           large_text=t.large_text if large_text is None else large_text,
+                           high_contrast=t.high_contrast if high_contrast is None else high_contrast)
+
+    def on_theme(self, *_: Any) -> None:
+        self._restyle()
+
+    def _restyle(self) -> None:
+        t = self.theme
+        self.pal = t.palette
+        self.fs, self.fs_small = dp(t.body), dp(t.small)
+        self.fs_head = dp(t.body * 1.25)  # the kiosk's headings are for across a room; a tablet is in the hand
+        self.tap = dp(self.TAP_DP[t.large_text])
+
     def on_stop(self) -> None:
+        """Events still arriving on the bus must not redraw a window that is gone (the .kv's `app` is None)."""
+        self._stopped = True
+        self._redraw_soon.cancel()
         for task in self._tasks:
             task.cancel()
         for timer in self._timers:
             timer.cancel()
+
+    def _redraw(self) -> None:
+        """Many events in one frame make one redraw."""
+        if not self._stopped:
+            self._redraw_soon()
 
     def open_settings(self, *args: Any) -> bool:
         return False
@@ -129,11 +193,59 @@ class GreeterTabletApp(App):
     def resynced(self) -> None:
         self._redraw()
 
-    def _watch_connection(self) -> None:
+    def _watch(self) -> None:
         online = self._connected()
         if online != self.online:
             self.online = online
             self._redraw()
+        elif self.held and self._settled():
+            self._redraw()
+
+    def _touched(self, *_: Any) -> bool:
+        self._last_touch = time.monotonic()
+        return False
+
+    def _settled(self) -> bool:
+        """Nobody is about to tap the list: it is not on screen, or no finger has touched the tablet lately."""
+        on_list = self.root is not None and self.root.ids.screens.current == "help"
+        return not on_list or time.monotonic() - self._last_touch >= self.settle_seconds
+
+    def show_new(self) -> None:
+        """The "n 条新的" bar: the greeter asks for the new order, so it may move now."""
+        self._place_rows(self._fresh, force=True)
+
+    def _place_rows(self, fresh: list[dict[str, Any]], *, force: bool = False) -> None:
+        """The new rows go where they belong only if no shown row would change place, or nobody is touching
+        the tablet: a tap meant for E003 must land on E003 (a request arriving above it once moved it away
+        under the finger, and the tap claimed F001). Meanwhile shown rows keep their places and change in
+        place (claimed by someone, finished) and new ones are counted on the bar."""
+        self._fresh = fresh
+        shown = [r["help_id"] for r in self.help_rows]
+        ids = [r["help_id"] for r in fresh]
+        if force or ids[:len(shown)] == shown or self._settled():
+            self.help_rows, self.held, self.new_count = fresh, False, 0
+            return
+        by_id = {r["help_id"]: r for r in fresh}
+        self.help_rows = [by_id.get(r["help_id"]) or {**r, "can_claim": False, "mine": False, "gone": True,
+                                                       "status_text": "已结束或已取消", "note": ""}
+                          for r in self.help_rows]
+        self.held, self.new_count = True, len(set(ids) - set(shown))
+
+    def _sync_rows(self, screen: str, box_id: str, viewclass: str, rows: list[dict[str, Any]]) -> None:
+        """Row widgets are reused, never rebuilt (Kivy leaks what clear_widgets drops over a day); each row's
+        height follows its own words, so large text or a long note never spills out."""
+        from kivy.factory import Factory
+
+        if self.root is None:
+            return
+        box = self.root.ids.screens.get_screen(screen).ids[box_id]
+        while len(box.children) < len(rows):
+            box.add_widget(getattr(Factory, viewclass)())
+        while len(box.children) > len(rows):
+            box.remove_widget(box.children[0])
+        for widget, row in zip(reversed(box.children), rows, strict=True):
+            for key, value in row.items():
+                setattr(widget, key, value)
 
     def refresh(self) -> None:
         """Mirror → rows. The only place the lists learn anything."""
@@ -146,7 +258,7 @@ class GreeterTabletApp(App):
             wanted = self.tab if self.signed_in else "signin"
             if screens.current != wanted:
                 screens.current = wanted
-        rows = []
+        rows: list[dict[str, Any]] = []
         for i in self.node.help_list(now):
             mark = "★ 已升级" if i.escalated else ""
             status = "待认领" if i.status == "open" else f"{i.helper} 处理中"
@@ -156,9 +268,9 @@ class GreeterTabletApp(App):
                          "wait": f"等 {int(i.waiting_s // 60)} 分钟" if i.waiting_s >= 60 else "刚到",
                          "status_text": status,
                          "can_claim": i.status == "open", "mine": i.helper == self.helper,
-                         "note": self.claim_notes.get(i.help_id, ""),
+                         "note": self.claim_notes.get(i.help_id, ""), "gone": False,
                          "picked": i.help_id == self.selected.get("help_id")})
-        self.help_rows = rows
+        self._place_rows(rows)
         if self.selected:
             fresh = next((r for r in rows if r["help_id"] == self.selected["help_id"]), None)
             self.selected = fresh or {}
@@ -173,7 +285,9 @@ class GreeterTabletApp(App):
             fresh_case = next((r for r in self.case_rows if r["case_id"] == self.selected_case["case_id"]), None)
             self.selected_case = fresh_case or {}
         self.followups = unowned_followups(self.node.state) if self.node.state is not None else []
-        self.unprinted = [list(s) for s in unprinted_slips(self.node.state)] if self.node.state is not None else []
+        self.unprinted = ([[job, kiosk, status, problem_words(why)] for job, kiosk, status, why in
+                           unprinted_slips(self.node.state)] if self.node.state is not None else [])
+        self.alerts = hall_alerts(self.node.state, now, self.cfg)
         self.redraws += 1
 
     # ------------------------------------------------------------------ pickers the .kv asks for
@@ -226,6 +340,15 @@ class GreeterTabletApp(App):
                     cell.add_widget(Factory.GText(text=f"第 {n} 页", halign="center"))
                     box.add_widget(cell)
             self.bind(deleg_pages=thumbs)
+        elif kind == "alerts":
+            def alerts(*_: Any) -> None:
+                while len(box.children) < len(self.alerts):
+                    box.add_widget(Factory.AlertBadge())
+                while len(box.children) > len(self.alerts):
+                    box.remove_widget(box.children[0])
+                for badge, alert in zip(reversed(box.children), self.alerts, strict=True):
+                    badge.text = alert.words
+            self.bind(alerts=alerts)
         elif kind == "followups":
             def rows(*_: Any) -> None:
                 box.clear_widgets()
@@ -263,7 +386,14 @@ class GreeterTabletApp(App):
         self._run(self.node.sign_in(staff, pin), done)
 
     def sign_out(self) -> None:
-        self._run(self.node.sign_out(), lambda a: self._said(a, "已退出登录"))
+        """The next person signs in with their own id: the last one's is not left in the box."""
+        def done(a: dict[str, Any]) -> None:
+            self._said(a, "已退出登录")
+            if a.get("ok") and self.root is not None:
+                ids = self.root.ids.screens.get_screen("signin").ids
+                ids.staff.text = ids.pin.text = ""
+
+        self._run(self.node.sign_out(), done)
 
     def _run(self, job: Awaitable[dict[str, Any]], done: Callable[[dict[str, Any]], None]) -> None:
         """One command at a time from this tablet: a second tap while the first is on its way does nothing."""
@@ -326,7 +456,7 @@ class GreeterTabletApp(App):
 
     def finish_help(self) -> None:
         if self.selected:
-            self._run(self.node.finish(self.selected["help_id"]), lambda a: self._said(a, "帮办已完成"))
+            self._run(self.node.finish(self.selected["help_id"]), self._said_and_cleared("帮办已完成"))
 
     def hand_over(self, to_helper: str, note: str) -> None:
         if not to_helper.strip():
@@ -354,7 +484,9 @@ class GreeterTabletApp(App):
 
     # walk-ins
 
-    def issue_walkin(self, birth: str, *, green: bool = False) -> None:
+    def issue_walkin(self, birth_in: Any, *, green: bool = False) -> None:
+        """A birth date typed for one visitor is emptied once their ticket is out: never the next one's age."""
+        birth = birth_in.text
         if not self.walk_service:
             self.message = "请先选择事项"
             return
@@ -365,6 +497,8 @@ class GreeterTabletApp(App):
             r = answer.get("result", {})
             self.walk_result = self._said(answer, f"已取号 {r.get('number')}（{r.get('service')} · {r.get('label')}），"
                                                   f"前面 {r.get('ahead')} 人")
+            if answer.get("ok"):
+                birth_in.text = ""
 
         self._run(job, done)
 
@@ -434,6 +568,9 @@ class GreeterTabletApp(App):
             where = f"，在 {self.node.print_at} 打印" if self.node.print_at else "（这台平板没有指定打印的自助机）"
             self._said(a, f"告知单 {r.get('notice_id')} 已出具{where}")
             self.notice_result = f"{r.get('notice_id')}\n{r.get('text')}" if a.get("ok") else self.message
+            if a.get("ok"):  # the next visitor's list starts empty, not with this one's missing papers
+                self.notice_items = [[m, False] for m, _ in self.notice_items
+                                     if m in self.materials.get(self.notice_service, [])]
 
         self._run(self.node.issue_notice(self.notice_service, chosen), done)
 
@@ -497,11 +634,11 @@ class GreeterTabletApp(App):
         self.selected_case = next((r for r in self.case_rows if r["case_id"] == case_id), {})
         self._redraw()
 
-    def case_action(self, action: str, text: str) -> None:
+    def case_action(self, action: str, words_in: Any) -> None:
         case = self.selected_case
         if not case:
             return
-        cid, text = case["case_id"], text.strip()
+        cid, text = case["case_id"], words_in.text.strip()
         if action in ("answer", "refer", "cancel", "close") and not text:
             self.message = {"answer": "请写上答复", "refer": "请写上转交的部门", "cancel": "撤销要写明原因",
                             "close": "请写上回访的结果"}[action]
@@ -514,7 +651,12 @@ class GreeterTabletApp(App):
                 "close": lambda: self.node.close_followup(cid, text)}
         words = {"answer": "已答复", "refer": f"已转交{text}，仍由您负责跟进", "complete": "代办已办结",
                  "cancel": "委托已撤销", "finish": "帮办已完成", "close": "回访已办结"}
-        self._run(jobs[action](), lambda a: self._said(a, words[action]))
+        def done(a: dict[str, Any]) -> None:
+            self._said(a, words[action])
+            if a.get("ok"):
+                words_in.text = ""
+
+        self._run(jobs[action](), done)
 
     def take_followup(self, followup_id: str) -> None:
         self._run(self.node.assign_followup(followup_id), lambda a: self._said(a, "回访已由您负责"))

@@ -79,7 +79,14 @@ def unprinted_slips(state: HallState) -> list[tuple[str, str, str, str]]:
 
 
 def slip_words(job: str, kiosk: str, status: str, why: str) -> str:
+    why = problem_words(why)
     return f"告知单 {job} 没能在 {kiosk} 打印{'（' + why + '）' if why else ''}，请把告知内容交给群众或重新打印"
+
+
+def problem_words(problem: str) -> str:
+    """A device's own (English) words for a fault, as a greeter says it: 'paper out …' → '缺纸'."""
+    low = problem.lower()
+    return next((what for said, what, _fix in FAULT_FIXES if said in low), problem)
 
 
 def busy_helpers(state: HallState) -> dict[str, list[str]]:
@@ -99,6 +106,65 @@ def device_alerts(state: HallState, now_ts: float) -> list[tuple[str, str, float
     """(node/device, problem, seconds open), oldest first: a kiosk printing tickets only on screen needs paper."""
     return sorted(((key, f["problem"], now_ts - f["since_ts"]) for key, f in state.faults.items()),
                   key=lambda a: -a[2])
+
+
+# What a fault looks like in the device's own report (English, from devices/) → what it means, what to do.
+FAULT_FIXES = (("paper out", "缺纸", "请换纸卷"), ("cover open", "打印机盖开着", "请合上打印机盖"),
+               ("paper near end", "纸卷快用完", "请备好纸卷"),
+               ("stopped answering", "打印机没有响应", "请检查打印机电源和连线"),
+               ("offline", "没有响应", "请检查电源和连线"), ("no answer", "没有响应", "请检查电源和连线"))
+DEVICE_WORDS = {"printer": "打印机", "keypad": "评价器", "pad": "评价器", "idcard": "身份证读卡器"}
+ROLE_WORDS = {"kiosk": "取号机", "counter": "窗口", "board": "叫号屏", "display": "大厅显示屏",
+              "greeter": "帮办平板"}
+
+
+@dataclass(frozen=True, slots=True)
+class HallAlert:
+    """Something on the floor a greeter should go and fix, in words a greeter acts on: where, what, what to do."""
+
+    key: str  # node/device, or the print job
+    words: str
+    since_ts: float
+
+
+def place_words(node_id: str, cfg: HallConfig | None) -> str:
+    """A node as the floor knows it: "2 号取号机（kiosk-2）", "5 号窗口（counter-5）"; the id stays, since it
+    is what is written on the machine's label and in `hallctl status`."""
+    node = next((n for n in cfg.nodes if n.id == node_id), None) if cfg is not None else None
+    if node is None:
+        return node_id
+    number = node.counter if node.counter is not None else (
+        int(m.group(1)) if (m := re.search(r"(\d+)$", node_id)) else None)
+    role = ROLE_WORDS.get(node.role, node.role)
+    return f"{number} 号{role}（{node_id}）" if number is not None else f"{role}（{node_id}）"
+
+
+def fault_words(key: str, problem: str, cfg: HallConfig | None = None) -> str:
+    """'kiosk-2/printer', 'printer not ready: paper out — try: …' → '2 号取号机（kiosk-2）缺纸：请换纸卷'."""
+    node_id, _, device = key.partition("/")
+    where = place_words(node_id, cfg)
+    low = problem.lower()
+    for said, what, fix in FAULT_FIXES:
+        if said in low:
+            dev = "" if device == "printer" and what.startswith(("缺纸", "纸卷", "打印机")) else \
+                DEVICE_WORDS.get(device, device)
+            return f"{where}{dev}{what}：{fix}"
+    return f"{where}{DEVICE_WORDS.get(device, device)}故障（{problem or '原因不明'}）：请检查设备，或找运维"
+
+
+def hall_alerts(state: HallState | None, now_ts: float, cfg: HallConfig | None = None) -> list[HallAlert]:
+    """Open device faults, then notice slips that did not come out, oldest first within each: a kiosk giving
+    tickets only on screen needs paper now, and a visitor waits at a kiosk for the words of a failed slip."""
+    if state is None:
+        return []
+    out = [HallAlert(key, "▲ " + fault_words(key, problem, cfg), now_ts - age)
+           for key, problem, age in device_alerts(state, now_ts)]
+    for job, kiosk, _status, why in unprinted_slips(state):
+        out.append(HallAlert(job, f"▲ 告知单 {job} 没能在 {place_words(kiosk, cfg)} 打印"
+                                  f"{'（' + problem_words(why) + '）' if why else ''}：请到「一次性告知」重新打印，"
+                                  "或把内容交给群众",
+                             state.print_jobs[job].queued_ts))
+    return out
 
 
 # ---------------------------------------------------------------------- my cases

@@ -2,19 +2,23 @@
 and writes what happened (and screenshots) for the test to check. A kiosk, a counter and a second tablet are
 plain bus clients in the same process.
 
-One scenario per process: Kivy's window is a process-wide singleton, so each GUI test gets a fresh one.
+One scenario per process: Kivy's window is a process-wide singleton, so each GUI test gets a fresh one. The
+`screens_WxH` scenarios open a window of that size and show every screen in every mode (switched live with the
+header's 大字 / 高对比 toggles), measuring each from its rendered pixels (tests/gui/measure.py).
 Usage: python -m tests.gui.greeter_driver SCENARIO OUT_DIR
 """
 
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
 import sys
 import tempfile
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -25,9 +29,52 @@ from kiosk.boot import prepare
 ROOT = Path(__file__).resolve().parents[2]
 
 
+MODES = {"normal": (False, False), "large": (True, False), "contrast": (False, True)}
+PAPER_OUT = "printer not ready: paper out — try: load a new paper roll"  # as devices/printer words it
+
+
+@contextlib.asynccontextmanager
+async def switchable_hall(cfg: Any, tmp: Path, nodes: list[str], ports: tuple[int, int]) -> AsyncIterator[Any]:
+    """tests.bus_helpers.running_hall, plus taking the server away and bringing it back on the same ports and
+    ledger (the tablet's client must not know it is the same process)."""
+    from hall_bus.wire.server import HallServer
+    from tests.bus_helpers import Hall, make_keys
+
+    keys = make_keys(tmp / "keys", nodes)
+    running: dict[str, Any] = {}
+
+    async def start() -> Any:
+        server = HallServer(cfg, tmp / "data", keys_dir=keys.dir, command_endpoint=f"tcp://127.0.0.1:{ports[0]}",
+                            event_endpoint=f"tcp://127.0.0.1:{ports[1]}")
+        stop = asyncio.Event()
+        task = asyncio.create_task(server.run(stop))
+        await asyncio.wait_for(server.ready.wait(), 10)
+        running.update(stop=stop, task=task)
+        if "hall" in running:
+            running["hall"].server = server
+        return server
+
+    async def halt() -> None:
+        running["stop"].set()
+        await asyncio.wait_for(running["task"], 10)
+
+    hall = running["hall"] = Hall(await start(), keys, cfg, [])
+    try:
+        yield hall, halt, start
+    finally:
+        for c in hall.clients:
+            await c.close()
+        if not running["task"].done():
+            await halt()
+
+
 async def main(scenario: str, out: Path) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="greeter-gui-"))
-    font = prepare(home=tmp / "kivy", fullscreen=False, size=(1280, 800))
+    size = (1280, 800)
+    if scenario.startswith("screens_"):
+        w, h = scenario.removeprefix("screens_").split("x")
+        size = (int(w), int(h))
+    font = prepare(home=tmp / "kivy", fullscreen=False, size=size)
 
     from kivy.core.window import Window
     from kivy.tests.common import UnitTestTouch
@@ -36,18 +83,25 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
 
     from devices.camera.capture import Camera
     from hall_bus.config import load_config
+    from hall_bus.domain.commands import DeviceStatus, PrintResult
     from hall_bus.nodes.greeter import GreeterNode, help_list, refusal_words
     from kiosk.greeter import GreeterTabletApp
-    from tests.bus_helpers import NODES, ROSTER_PIN, roster_commands, running_hall
+    from tests.bus_helpers import NODES, ROSTER_PIN, free_port, roster_commands
     from tests.gui.kiosk_driver import missing
+    from tests.gui.measure import Rules, audit, grab, save
 
     cfg = load_config(ROOT / "config" / "hall.example.toml")
-    if scenario == "screens":  # requests escalate after a second, so the list shows an escalated one on top
+    screens_run = scenario.startswith("screens_")
+    if screens_run:  # requests escalate after a second, so the list shows an escalated one on top
         cfg = cfg.model_copy(update={"hall": cfg.hall.model_copy(update={"help_escalate_minutes": 0.02})})
-    result: dict[str, Any] = {"scenario": scenario, "shots": [], "font": font, "missing_glyphs": []}
+    result: dict[str, Any] = {"scenario": scenario, "shots": [], "font": font, "missing_glyphs": [],
+                              "audits": {}}
+    ports = (free_port(), free_port())  # fixed, so the server can go away and come back where it was
 
-    async with running_hall(cfg, tmp, [*NODES, "greeter-2"]) as hall:
+    async with switchable_hall(cfg, tmp, [*NODES, "greeter-2"], ports) as (hall, stop_server, start_server):
+        # A screen's audit holds the loop for a moment; the tablet's client must not call that the server gone
         client = hall.client("greeter-1", config=cfg)
+        client.server_timeout = 4.0
         node = GreeterNode.for_config(client, cfg, "greeter-1", data_dir=tmp / "tablet-data")
         app = GreeterTabletApp(node, cfg)
         client.on_event = app.event
@@ -80,9 +134,34 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
 
         def shot(name: str) -> None:
             result["missing_glyphs"] = sorted(set(result["missing_glyphs"]) | missing(texts(), font))
-            path = out / (f"greeter-{name}.png" if scenario == "screens" else f"greeter-{scenario}-{name}.png")
+            path = out / f"greeter-{scenario}-{name}.png"
             app.root.export_to_png(str(path))
             result["shots"].append(path.name)
+
+        async def set_mode(mode: str) -> None:
+            """With the header's toggles, as staff do: the screen must restyle at once, nothing rebuilt."""
+            large, contrast = MODES[mode]
+            for toggle_id, want in (("large", large), ("contrast", contrast)):
+                if (app.root.ids[toggle_id].state == "down") != want:
+                    tap(app.root.ids[toggle_id])
+            await until(lambda: (app.theme.large_text, app.theme.high_contrast) == (large, contrast), mode)
+            await frame()
+
+        async def audited(name: str) -> None:
+            """The screen as it is now, in each mode: measured from its pixels, saved for a person to look at."""
+            for mode in MODES:
+                await set_mode(mode)
+                large, contrast = MODES[mode]
+                rules = Rules(min_text_dp=30 if large else 18, min_target_dp=60 if large else 44,
+                              min_text_contrast=7 if contrast else 4.5, min_edge_contrast=3)
+                pixels = grab(app.root)
+                report = audit(app.root, rules, pixels)
+                path = out / f"greeter-{scenario}-{mode}-{name}.png"
+                save(pixels, str(path))
+                result["shots"].append(path.name)
+                result["audits"][f"{mode}/{name}"] = report.as_dict()
+                result["missing_glyphs"] = sorted(set(result["missing_glyphs"]) | missing(texts(), font))
+            await set_mode("normal")
 
         def screen() -> Any:
             return app.root.ids.screens.current_screen
@@ -101,8 +180,12 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             widget.insert_text(text)
 
         def help_row(help_id: str) -> Any:
-            rv = screen().ids.helps
-            return next((r for r in rv.layout_manager.children if r.help_id == help_id), None)
+            box = app.root.ids.screens.get_screen("help").ids.helps
+            return next((r for r in box.children if r.help_id == help_id), None)
+
+        def shown_order() -> list[str]:
+            box = app.root.ids.screens.get_screen("help").ids.helps
+            return [r.number for r in sorted(box.children, key=lambda r: -r.y)]
 
         async def answered(before: int) -> dict[str, Any]:
             await until(lambda: len(app.answers) > before and not app.busy, "the tablet's answer")
@@ -120,8 +203,11 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                 await sign_in()
                 kiosk = await hall.started("kiosk-1", subscribe=False)
                 await frame()
-                if scenario == "screens":
+                if screens_run:
                     await screens(kiosk)
+                    if size == (1280, 800):
+                        await steady(kiosk)
+                        await away_and_back()
                 elif scenario == "claim_race":
                     await claim_race(kiosk)
                 elif scenario == "consultation":
@@ -150,8 +236,8 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             tap(ids.sign_in)
             await answered(before)
             result["wrong_pin_words"] = app.message
-            if scenario == "screens":
-                shot("signin")
+            if screens_run:
+                await audited("signin")
             ids.pin.text = ""
             type_into(ids.pin, ROSTER_PIN)
             before = len(app.answers)
@@ -162,9 +248,12 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             await frame()
 
         async def screens(kiosk: Any) -> None:
+            """Every screen a greeter meets, with a list as a busy morning has it: an escalated request on top, one
+            held by another helper, a kiosk out of paper and a notice slip that did not come out."""
             first = await kiosk.request({"op": "issue", "service": "医保", "group": "accompany",
                                          "birth_date": "19500301"})
             first_help = first["result"]["help_id"]
+            result["first_help"] = first_help
             await until(lambda: hall.server.core.state.helps[first_help].escalated, "the first request escalated")
             await kiosk.request({"op": "issue", "service": "人社", "group": "wheelchair_push",
                                  "birth_date": "19380505"})  # the first request is escalated by now
@@ -173,13 +262,23 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             last = await kiosk.request({"op": "issue", "service": "不动产", "group": "delegate"})
             await other.claim(last["result"]["help_id"])
             await node.open_consultation("张秀英", "异地就医备案要带什么？", service="医保")
-            await until(lambda: len(app.help_rows) == 4 and app.help_rows[0]["mark"], "four requests, one escalated")
+            # kiosk-2 runs out of paper: its agent reports the printer as a device fault, and a slip fails there
+            kiosk2 = await hall.started("kiosk-2", subscribe=False)
+            assert (await kiosk2.send(DeviceStatus(device="printer", ok=False, problem=PAPER_OUT)))["ok"]
+            assert (await node.issue_notice("医保", ["户口簿"]))["ok"]
+            job = next(j.id for j in hall.server.core.state.print_jobs.values() if j.status == "pending")
+            assert (await kiosk2.send(PrintResult(job=job, ok=False, problem=PAPER_OUT)))["ok"]
+            app.settle_seconds = 0.2  # the screens are shown as they settle; `steady` tests the hold
+            await until(lambda: len(app.help_rows) == 4 and app.help_rows[0]["mark"] and len(app.alerts) == 2,
+                        "four requests, one escalated, two alerts")
+            app.settle_seconds = app.SETTLE_SECONDS
             await frame()
+            result["alerts"] = [a.words for a in app.alerts]
             result["help_rows"] = [dict(r) for r in app.help_rows]
-            result["row_heights"] = [r.height for r in screen().ids.helps.layout_manager.children]
-            tap(help_row(first["result"]["help_id"]).ids.detail)
+            result["row_heights"] = [r.height for r in screen().ids.helps.children]
+            tap(help_row(first_help).ids.detail)
             await frame()
-            shot("help")
+            await audited("help")
             result["heights"] = {}
             for tab in ("walkin", "consult", "notice", "deleg", "mine"):
                 ids = await open_tab(tab)
@@ -191,13 +290,17 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                 if tab == "walkin":
                     tap(toggle(ids.services, "医保"))
                     await frame()
+                if tab == "mine":
+                    await until(lambda: bool(app.case_rows), "my cases")
+                    tap(ids.cases.children[-1].ids.pick)
+                    await frame()
                 buttons = [w for w in screen().walk() if hasattr(w, "state") and hasattr(w, "on_release")]
                 result["heights"][tab] = min(b.height for b in buttons)
-                shot(tab)
+                await audited(tab)
             result["case_rows"] = [dict(r) for r in app.case_rows]
             # a cancel's reason is for that visitor only: the form is empty for the next one
             await open_tab("help")
-            tap(help_row(first["result"]["help_id"]).ids.detail)
+            tap(help_row(first_help).ids.detail)
             await frame()
             type_into(screen().ids.reason, "家属陪同，不需要帮办")
             before = len(app.answers)
@@ -205,6 +308,104 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             cancelled = await answered(before)
             result["cancel_ok"] = bool(cancelled.get("ok"))
             result["reason_after_cancel"] = screen().ids.reason.text
+
+        async def steady(kiosk: Any) -> None:
+            """The list does not move under a finger. The greeter's finger is over E-something's 认领 when a request
+            that goes above it (escalated) arrives: the tap must claim the row that was under the finger."""
+            await open_tab("help")
+            app.settle_seconds = 0.2
+            await until(lambda: not app.held, "a settled list")
+            app.settle_seconds = 60.0  # "the greeter is touching the tablet" for the whole check, however slow
+            await frame()  # laid out in its settled order
+            open_rows = [r for r in app.help_rows if r["can_claim"]]
+            target = open_rows[-1]
+            tap(app.root.ids.message)  # the greeter is using the tablet now
+            aim = help_row(target["help_id"]).ids.claim
+            x, y = aim.to_window(*aim.center)
+            before_order = shown_order()
+            new = await kiosk.request({"op": "issue", "service": "税务", "group": "accompany"})
+            new_help = new["result"]["help_id"]
+            await until(lambda: any(r["help_id"] == new_help and r["mark"] for r in app._fresh),
+                        "the new request escalated on the tablet", timeout=15)
+            await frame()
+            result["held"] = app.held
+            result["order_while_held"] = shown_order()
+            result["order_before"] = before_order
+            shot("held")
+            await audited("held")
+            result["bar_text"] = screen().ids.new_bar.text
+            before = len(app.answers)
+            finger = UnitTestTouch(x, y)  # where the finger was aimed before the request came
+            finger.touch_down()
+            finger.touch_up()
+            claimed = await answered(before)
+            st = hall.server.core.state
+            result["steady"] = {"target": target["number"], "claim_ok": bool(claimed.get("ok")),
+                                "target_helper": st.helps[target["help_id"]].helper,
+                                "new_helper": st.helps[new_help].helper, "new": new["result"]["number"]}
+            tap(screen().ids.new_bar)
+            await until(lambda: not app.held, "the bar tapped")
+            await frame()
+            result["order_after_bar"] = shown_order()
+            # left alone, the list takes its new order by itself
+            tap(app.root.ids.message)
+            app.settle_seconds = 0.4
+            late = await kiosk.request({"op": "issue", "service": "公安", "group": "guide"})
+            late_number = late["result"]["number"]
+            await until(lambda: late_number in shown_order(), "the idle list taking the new request")
+            result["idle_order"] = shown_order()
+            app.settle_seconds = app.SETTLE_SECONDS
+            await forms_cleared()
+
+        async def forms_cleared() -> None:
+            """Every form is empty after it did its job: the tablet goes from visitor to visitor."""
+            cleared: dict[str, Any] = {}
+            ids = await open_tab("walkin")
+            tap(toggle(ids.services, "医保"))
+            type_into(ids.birth, "19500301")
+            before = len(app.answers)
+            tap(ids.issue)
+            cleared["walkin_ok"] = bool((await answered(before)).get("ok"))
+            cleared["birth"] = ids.birth.text
+            ids = await open_tab("notice")
+            tap(toggle(ids.services, "医保"))
+            await frame()
+            tap(toggle(ids["items"], "户口簿"))
+            await frame()
+            before = len(app.answers)
+            tap(ids.issue)
+            cleared["notice_ok"] = bool((await answered(before)).get("ok"))
+            cleared["items_chosen"] = [m for m, on in app.notice_items if on]
+            ids = await open_tab("mine")
+            consult = next(c for c in ids.cases.children if c.kind == "consultation")
+            tap(consult.ids.pick)
+            await frame()
+            type_into(ids.words, "已当面答复：带医保卡和备案表")
+            before = len(app.answers)
+            tap(ids.answer_case)
+            cleared["answer_ok"] = bool((await answered(before)).get("ok"))
+            cleared["words"] = ids.words.text
+            result["cleared"] = cleared
+
+        async def away_and_back() -> None:
+            """The hall server stops and starts again on the same ports and ledger: the tablet says 离线 in
+            words (and its commands wait), then 在线 again, and pushes reach it once more."""
+            await open_tab("help")
+            await stop_server()
+            await until(lambda: not app.online, "offline shown", timeout=15)
+            await frame()
+            status = app.root.ids.status
+            result["away"] = {"status": status.text, "sign_out_disabled": app.root.ids.sign_out.disabled}
+            await audited("offline")
+            await start_server()
+            await until(lambda: app.online, "online again", timeout=20)
+            kiosk = await hall.started("kiosk-1", subscribe=False)
+            back = await kiosk.request({"op": "issue", "service": "人社", "group": "guide"})
+            app.settle_seconds = 0.2
+            await until(lambda: back["result"]["number"] in shown_order(), "a request after the return", timeout=15)
+            await frame()
+            result["back"] = {"status": status.text, "number": back["result"]["number"]}
+            shot("back")
 
         async def claim_race(kiosk: Any) -> None:
             other_client = await hall.signed_in("greeter-2", "李强", config=cfg)

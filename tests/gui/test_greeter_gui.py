@@ -1,5 +1,5 @@
-"""The greeter tablet in a real Kivy window (SDL offscreen, 1280×800), tapped with real touch events, against a
-real hall server on 127.0.0.1 with a kiosk and a second tablet as bus clients. Each scenario runs in its own
+"""The greeter tablet in a real Kivy window (SDL offscreen, 1280×800 and 1920×1200), tapped with real touch events,
+against a real hall server on 127.0.0.1 with a kiosk and a second tablet as bus clients. Each scenario runs in its own
 process (tests/gui/greeter_driver.py); screenshots are kept in build/gui/greeter-*.png as artefacts."""
 
 from __future__ import annotations
@@ -32,14 +32,26 @@ def run(scenario: str) -> dict[str, Any]:
     return result
 
 
-def test_every_screen_renders_with_escalated_requests_on_top_and_big_targets() -> None:
-    r = run("screens")
-    assert r["shots"] == [f"greeter-{t}.png" for t in ("signin", "help", "walkin", "consult", "notice", "deleg",
-                                                        "mine")]
+SCREENS = ("signin", "help", "walkin", "consult", "notice", "deleg", "mine")
+MODES = ("normal", "large", "contrast")
+
+
+def check_screens(r: dict[str, Any], extra: tuple[str, ...] = ()) -> None:
+    """Every screen in every mode measured from its pixels with nothing failing, and its picture kept."""
+    assert sorted(r["audits"]) == sorted(f"{m}/{s}" for s in (*SCREENS, *extra) for m in MODES)
+    failures = {key: a["failures"] for key, a in r["audits"].items() if a["failures"]}
+    assert failures == {}
+    for key, a in r["audits"].items():
+        mode = key.split("/")[0]
+        assert a["texts"] > 3 and a["targets"] >= 2, key  # something was measured
+        assert a["smallest_text_dp"] >= (30 if mode == "large" else 18), key
+        assert a["smallest_target_px"] >= (60 if mode == "large" else 44), key
+        assert a["lowest_text_contrast"] >= (7 if mode == "contrast" else 4.5), key
+        assert a["lowest_edge_contrast"] >= 3, key
+    assert all((ARTEFACTS / shot).stat().st_size > 10_000 for shot in r["shots"])
     # the tablet opens on sign-in, its tabs shut; a wrong PIN is said in words; the right one opens them
     assert r["tabs_disabled_before_sign_in"] and r["wrong_pin_words"] == "工号或密码不对，请再输一次"
     assert r["signed_in_as"] == "王芳"
-    assert all((ARTEFACTS / shot).stat().st_size > 10_000 for shot in r["shots"])
     rows = r["help_rows"]
     assert rows[0]["mark"] == "★ 已升级" and rows[0]["number"] == "E001"  # symbol and words, not only colour
     assert "陪同办" in rows[0]["line"] and "70–79岁" in rows[0]["line"] and "kiosk-1" in rows[0]["line"]
@@ -49,6 +61,35 @@ def test_every_screen_renders_with_escalated_requests_on_top_and_big_targets() -
     assert r["cancel_ok"] and r["reason_after_cancel"] == ""  # the next cancel never takes this reason
     [case] = r["case_rows"]
     assert case["who"] == "张**" and case["kind_words"] == "咨询" and case["due"].endswith("前")
+    # the kiosk out of paper, by name and with what to do; the slip that did not come out, with where to reprint
+    assert r["alerts"][0] == "▲ 2 号取号机（kiosk-2）缺纸：请换纸卷"
+    assert r["alerts"][1].startswith("▲ 告知单 ") and "2 号取号机（kiosk-2）" in r["alerts"][1]
+    assert "重新打印" in r["alerts"][1]
+
+
+def test_a_1920x1200_tablet_shows_every_screen_in_every_mode_within_the_rules() -> None:
+    r = run("screens_1920x1200")
+    check_screens(r)
+    assert {a["size"][0] for a in r["audits"].values()} == {1920}
+
+
+def test_a_1280x800_tablet_every_screen_every_mode_a_steady_list_empty_forms_and_the_server_away() -> None:
+    r = run("screens_1280x800")
+    check_screens(r, ("held", "offline"))
+    assert {tuple(a["size"]) for a in r["audits"].values()} == {(1280, 800)}
+    # a request that goes on top arrives while the finger is on its way: the row under it is the one claimed
+    assert r["held"] and r["order_while_held"] == r["order_before"]
+    steady = r["steady"]
+    assert steady["claim_ok"] and steady["target_helper"] == "王芳" and steady["new_helper"] is None
+    assert r["bar_text"] == "1 条新的，点这里更新列表"
+    after = r["order_after_bar"]  # the bar tapped: the new one in its place, above the row that was aimed at
+    assert len(after) == len(r["order_before"]) + 1 and after.index(steady["new"]) < after.index(steady["target"])
+    assert len(r["idle_order"]) == len(r["order_after_bar"]) + 1  # left alone, the list took the newer one too
+    assert r["cleared"] == {"walkin_ok": True, "birth": "", "notice_ok": True, "items_chosen": [],
+                            "answer_ok": True, "words": ""}
+    # the server away: said in words, not only by a colour; back: online and pushes arrive again
+    assert "离线" in r["away"]["status"] and r["away"]["sign_out_disabled"]
+    assert "在线" in r["back"]["status"] and "离线" not in r["back"]["status"]
 
 
 def test_two_tablets_racing_for_a_request_one_wins_and_the_other_is_told_who() -> None:
