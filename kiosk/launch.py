@@ -100,7 +100,9 @@ async def run_greeter(cfg: HallConfig, opts: NodeOptions) -> int:
     from kiosk.greeter import GreeterTabletApp
 
     greeter = build_greeter(cfg, opts)
-    app = GreeterTabletApp(greeter.agent, cfg)
+    node = node_of(cfg, opts.node)
+    app = GreeterTabletApp(greeter.agent, cfg, large_text=node.large_text, high_contrast=node.high_contrast,
+                           px_per_mm=opts.px_per_mm or node.px_per_mm)
     greeter.client.on_event = app.event
     greeter.client.on_resync = app.resynced
     return await run_connected(app, greeter)
