@@ -80,6 +80,7 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
 
     from hall_bus.config import load_config
     from hall_bus.nodes.counter_panel import CounterPanelNode
+    from hall_bus.wire.client import HallClient
     from kiosk.counter_panel import OFFLINE, CounterPanelApp, watch_connection
     from tests.bus_helpers import NODES, ROSTER_PIN, Hall, make_keys, roster_commands
     from tests.gui.kiosk_driver import missing
@@ -95,7 +96,13 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
     server = Server(cfg, tmp, keys)
     hall = Hall(await server.start(), keys, cfg, [])
     try:
-        client = hall.client("counter-5", config=cfg)
+        # Measuring a screen holds this one loop (server and panel alike) for seconds: the panel's client waits that
+        # long for the server before calling it gone, except where going and coming back is the point (`pause`).
+        silent = 1.0 if scenario == "pause" else 30.0
+        client = HallClient("counter-5", server.endpoints[0], server.endpoints[1],
+                            credentials=keys.node_credentials("counter-5"), heartbeat_seconds=0.2,
+                            server_timeout_seconds=silent, config=cfg)
+        hall.clients.append(client)
         node = CounterPanelNode(client, cfg, "counter-5")
         client.on_event, client.on_resync = node.on_event, node.on_resync
         app = CounterPanelApp(node, hall_name=cfg.hall.name, on_start_tasks=[watch_connection(client, every=0.1)])
