@@ -20,8 +20,17 @@ from typing import Any
 from kivy.app import App
 from kivy.clock import Clock
 from kivy.lang import Builder
-from kivy.properties import BooleanProperty, DictProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
+from kivy.properties import (
+    BooleanProperty,
+    ColorProperty,
+    DictProperty,
+    ListProperty,
+    NumericProperty,
+    ObjectProperty,
+    StringProperty,
+)
 from kivy.uix.screenmanager import NoTransition, ScreenManager
+from kivy.uix.widget import Widget
 
 from hall_bus.nodes.counter_panel import (
     OUTCOMES,
@@ -44,13 +53,27 @@ TICKET = re.compile(r"^([A-Z]{1,2})(\d{1,3})$")
 CONFIRM = {"close_counter": "再点一次「签退」确认：本窗口将停止叫号",
            "no_show": "再点一次「过号」确认：{number} 将记为过号"}
 CONFIRM_AFTER, CONFIRM_WITHIN = 0.6, 5.0  # seconds: a double tap is not a confirmation; a stale one is not either
+OFFLINE = "连不上大厅系统：按钮暂不可用，系统会自动重连"
+ONLINE_AGAIN = "已连上大厅系统"
+
+
+class Edged(Widget):
+    """A control whose edge is drawn along its border (counter_panel.kv): typed here, so the line has a width and a
+    colour from its first frame, before the .kv's theme bindings have run."""
+
+    edge_width = NumericProperty(2.0)
+    edge_color = ColorProperty((0, 0, 0, 0))
 
 
 class CounterPanelApp(App):
     """Properties the .kv binds to; methods the buttons call. The rules are in `self.node.model`."""
 
     screen = StringProperty("main")
-    theme = ObjectProperty(Theme())
+    # rebind: the .kv reads app.theme.body, app.theme.palette.text; without it Kivy binds only the last name in
+    # such a chain (on a plain Theme, nothing), and a new theme would restyle nothing
+    theme = ObjectProperty(Theme(), rebind=True)
+    large_text = BooleanProperty(False)  # 大字 and 高对比: the node's starting mode, switched on the panel
+    high_contrast = BooleanProperty(False)
     title_words = StringProperty("")
     clerk = StringProperty("")  # the signed-in clerk's name, from the hall ("" nobody: the sign-in screen)
     status = StringProperty("closed")
@@ -95,13 +118,15 @@ class CounterPanelApp(App):
     redraws = NumericProperty(0)
 
     def __init__(self, node: CounterPanelNode, *, hall_name: str = "", px_per_mm: float = 4.0,
+                 large_text: bool = False, high_contrast: bool = False,
                  on_start_tasks: list[Callable[[CounterPanelApp], Awaitable[None]]] | None = None,
                  **kw: Any) -> None:
         super().__init__(**kw)
         self.node = node
         self._dialog_ticket = ""  # the case a finish or transfer dialog was opened for
         self._armed: tuple[str, str | None, float] | None = None  # (op, ticket, when) awaiting its second tap
-        self.theme = Theme(px_per_mm=px_per_mm)
+        self.px_per_mm = px_per_mm
+        self.set_mode(large_text=large_text, high_contrast=high_contrast)
         counter = node.cfg.counters_by_number[node.counter]
         zone = node.cfg.zones_by_id[counter.zone].name
         self.title_words = f"{node.counter} 号窗口 · {counter.name or zone}"
@@ -136,6 +161,9 @@ class CounterPanelApp(App):
         self._tasks += [loop.create_task(task(self)) for task in self._tasks_to_start]
 
     def on_stop(self) -> None:
+        # a redraw already triggered would run after the app is gone, where the .kv's `app` is None
+        self.node.on_change = None
+        self._refresh.cancel()
         for task in self._tasks:
             task.cancel()
         for timer in self._timers:
@@ -143,6 +171,15 @@ class CounterPanelApp(App):
 
     def open_settings(self, *args: Any) -> bool:  # F1 must not open Kivy's settings panel at a window
         return False
+
+    def set_mode(self, *, large_text: bool | None = None, high_contrast: bool | None = None) -> None:
+        """大字 / 高对比, at start (the node's config) or from the panel's toggles: one new Theme, and every size and
+        colour in the .kv follows it at once, on whatever screen is showing."""
+        if large_text is not None:
+            self.large_text = large_text
+        if high_contrast is not None:
+            self.high_contrast = high_contrast
+        self.theme = Theme(px_per_mm=self.px_per_mm, large_text=self.large_text, high_contrast=self.high_contrast)
 
     # ------------------------------------------------------------------ taps (from the .kv)
 
@@ -293,9 +330,11 @@ class CounterPanelApp(App):
     # ------------------------------------------------------------------ from the hall
 
     def connection(self, online: bool) -> None:
+        """The last answer is dropped either way: an "已签到" from before the hall went away must not stand beside
+        a window that can do nothing, nor the offline words once the hall is back."""
         self.online = online
-        if not online:
-            self.message = "连不上大厅系统：按钮暂不可用，系统会自动重连"
+        self.node.message = ""
+        self.message = ONLINE_AGAIN if online else OFFLINE
 
     # ------------------------------------------------------------------ drawing
 
@@ -309,7 +348,8 @@ class CounterPanelApp(App):
             self.go("main")
         self.status, self.status_words = v.status, v.status_words
         self.en = v.buttons.as_dict() if self.online else Buttons().as_dict()
-        self.message = self.node.message or self.message
+        if self.online:  # offline, the offline words stay: no answer from before the hall went away replaces them
+            self.message = self.node.message or self.message
         who = v.visitor
         self.v_number = who.number if who else ""
         self.v_service = who.service if who else ""
@@ -322,8 +362,10 @@ class CounterPanelApp(App):
         self.waiting_words = f"本窗口可叫 {v.waiting} 人"
         self.by_service_words = "　".join(f"{name} {n}" for name, n in v.waiting_by_service)
         self.parked = [(p.ticket, p.number, p.service) for p in v.parked]
-        if self.screen == "rate" and not v.to_rate and not self.rate_done:
-            self._end_rating()  # the next visitor was called (the keypad, the console): the prompt is over
+        if self.screen == "rate" and self.node.model.to_rate is None and not self.rate_done:
+            # the next visitor was called (the keypad, the console): the prompt is over. Not v.to_rate: that is
+            # empty too while the mirror has not yet seen the finish the hall just answered
+            self._end_rating()
         elif self.screen in ("finish", "transfer") and (who is None or who.ticket != self._dialog_ticket):
             self.back()  # the case ended elsewhere (the keypad), or the next visitor is here: not this dialog's
         self.redraws += 1

@@ -116,6 +116,7 @@ async def run_counter_panel(cfg: HallConfig, opts: NodeOptions) -> int:
 
     panel = build_counter_panel(cfg, opts)
     px_per_mm = opts.px_per_mm or node_of(cfg, opts.node).px_per_mm
-    app = CounterPanelApp(panel.agent, hall_name=cfg.hall.name, px_per_mm=px_per_mm,
-                          on_start_tasks=[watch_connection(panel.client)])
+    node = node_of(cfg, opts.node)
+    app = CounterPanelApp(panel.agent, hall_name=cfg.hall.name, px_per_mm=px_per_mm, large_text=node.large_text,
+                          high_contrast=node.high_contrast, on_start_tasks=[watch_connection(panel.client)])
     return await run_connected(app, panel)

@@ -320,6 +320,7 @@ def say(answer: dict[str, Any]) -> str:
         "finish": f"{number} " + {"done": "办结", "materials_missing": "缺材料，已一次性告知",
                                   "refused": "不予受理"}.get(r.get("outcome", "done"), "办结"),
         "issue_notice": f"一次性告知单 {r.get('notice_id', '')}",
+        "sign_in": f"{r.get('name', '')} 已登录".strip(), "sign_out": "已退出登录",
     }
     return words.get(str(op), f"{op} {number}".strip())
 
@@ -459,8 +460,10 @@ class CounterPanelNode:
         r = answer.get("result", {})
         state = getattr(self.client, "state", None)
         counter = state.counters.get(self.counter) if state is not None else None
-        if counter is None or counter.current is None:  # a call made after this finish (a keypad) wins: the
-            self.model.finished(r.get("ticket", ""), r.get("number", ""))  # next visitor is not asked to rate
+        # a call made after this finish (a keypad) wins: the next visitor is not asked to rate. The mirror may not
+        # have seen this finish yet (the answer can come before the event): its visitor is then still this one
+        if counter is None or counter.current in (None, r.get("ticket")):
+            self.model.finished(r.get("ticket", ""), r.get("number", ""))
         if outcome == "materials_missing":
             done = state.tickets.get(r.get("ticket", "")) if state is not None else None
             service = done.service if done is not None else current.service if current is not None else ""

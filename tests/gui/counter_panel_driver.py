@@ -1,7 +1,10 @@
 """Runs the counter panel headless against a real hall server, taps one scenario with real touch events, and writes
-what happened (what the panel showed, what the ledger holds, screenshots) for the test to check.
+what happened (what the panel showed, what the ledger holds, screenshots, the measured screens) for the test to check.
 
-One scenario per process: Kivy's window is a process-wide singleton, so each GUI test gets a fresh one.
+One scenario per process: Kivy's window is a process-wide singleton, so each GUI test gets a fresh one. The
+`tablet` (1280×800) and `big` (1920×1200) scenarios walk every screen a clerk meets and the visitor's rating prompt,
+and on each switch the panel between normal, large text and high contrast live, measuring each from its pixels.
+The hall server runs on fixed ports so `pause` can take it away and bring it back.
 Usage: python -m tests.gui.counter_panel_driver SCENARIO OUT_DIR
 """
 
@@ -21,31 +24,88 @@ os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
 from kiosk.boot import prepare
 
 ROOT = Path(__file__).resolve().parents[2]
-SCENARIOS = ("case", "pad", "pause")
+SIZES = {"case": (1280, 720), "pad": (1280, 720), "pause": (1280, 720), "tablet": (1280, 800), "big": (1920, 1200)}
+SCENARIOS = tuple(SIZES)
+MODES = ("normal", "large", "contrast")
+TOUR = ("tablet", "big")
+
+
+RULES: dict[str, Any] = {}
+
+
+class Server:
+    """The hall server on fixed ports and one ledger: stopped and started again, it is a restart as the panel sees
+    it (same endpoints, same state)."""
+
+    def __init__(self, cfg: Any, tmp: Path, keys: Any) -> None:
+        from tests.bus_helpers import free_port
+
+        self.cfg, self.tmp, self.keys = cfg, tmp, keys
+        self.endpoints = (f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}")
+        self.halt = asyncio.Event()
+        self.task: asyncio.Task[None] | None = None
+
+    async def start(self) -> Any:
+        from hall_bus.wire.server import HallServer
+
+        deadline = time.monotonic() + 15
+        while True:
+            server = HallServer(self.cfg, self.tmp / "data", keys_dir=self.keys.dir,
+                                command_endpoint=self.endpoints[0], event_endpoint=self.endpoints[1])
+            self.halt = asyncio.Event()
+            self.task = asyncio.create_task(server.run(self.halt))
+            ready = asyncio.create_task(server.ready.wait())
+            await asyncio.wait([self.task, ready], return_when=asyncio.FIRST_COMPLETED)
+            if server.ready.is_set():
+                return server
+            ready.cancel()
+            if time.monotonic() > deadline:  # the ports of the server just stopped never came free
+                self.task.result()
+            await asyncio.sleep(0.1)
+
+    async def stop(self) -> None:
+        self.halt.set()
+        if self.task is not None:
+            await asyncio.wait_for(self.task, 15)
 
 
 async def main(scenario: str, out: Path) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="counter-panel-gui-"))
-    font = prepare(home=tmp / "kivy", fullscreen=False, size=(1280, 720))
+    font = prepare(home=tmp / "kivy", fullscreen=False, size=SIZES[scenario])
 
+    from kivy.clock import Clock
     from kivy.core.window import Window
     from kivy.tests.common import UnitTestTouch
+    from kivy.uix.screenmanager import ScreenManager
 
     from hall_bus.config import load_config
     from hall_bus.nodes.counter_panel import CounterPanelNode
-    from kiosk.counter_panel import CounterPanelApp
-    from tests.bus_helpers import ROSTER_PIN, roster_commands, running_hall
+    from hall_bus.wire.client import HallClient
+    from kiosk.counter_panel import OFFLINE, CounterPanelApp, watch_connection
+    from tests.bus_helpers import NODES, ROSTER_PIN, Hall, make_keys, roster_commands
     from tests.gui.kiosk_driver import missing
+    from tests.gui.measure import Rules, audit, grab, save
+
+    RULES.update(normal=Rules(min_text_dp=18, min_target_dp=44, min_text_contrast=4.5, min_edge_contrast=3),
+                 large=Rules(min_text_dp=30, min_target_dp=60, min_text_contrast=4.5, min_edge_contrast=3),
+                 contrast=Rules(min_text_dp=18, min_target_dp=44, min_text_contrast=7, min_edge_contrast=3))
 
     cfg = load_config(ROOT / "config" / "hall.example.toml")
-    result: dict[str, Any] = {"scenario": scenario, "shots": [], "font": font, "texts": []}
-
-    async with running_hall(cfg, tmp) as hall:
-        state = hall.server.core.state
-        client = hall.client("counter-5", config=cfg)
+    result: dict[str, Any] = {"scenario": scenario, "shots": [], "font": font, "texts": [], "audits": {}}
+    keys = make_keys(tmp / "keys", NODES)
+    server = Server(cfg, tmp, keys)
+    hall = Hall(await server.start(), keys, cfg, [])
+    try:
+        # Measuring a screen holds this one loop (server and panel alike) for seconds: the panel's client waits that
+        # long for the server before calling it gone, except where going and coming back is the point (`pause`).
+        silent = 1.0 if scenario == "pause" else 30.0
+        client = HallClient("counter-5", server.endpoints[0], server.endpoints[1],
+                            credentials=keys.node_credentials("counter-5"), heartbeat_seconds=0.2,
+                            server_timeout_seconds=silent, config=cfg)
+        hall.clients.append(client)
         node = CounterPanelNode(client, cfg, "counter-5")
         client.on_event, client.on_resync = node.on_event, node.on_resync
-        app = CounterPanelApp(node, hall_name=cfg.hall.name)
+        app = CounterPanelApp(node, hall_name=cfg.hall.name, on_start_tasks=[watch_connection(client, every=0.1)])
 
         async def until(pred: Any, what: str, timeout: float = 8.0) -> None:
             deadline = time.monotonic() + timeout
@@ -55,11 +115,23 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                                          f"message {app.message!r})")
                 await asyncio.sleep(0.05)
 
-        async def frame() -> None:
-            await asyncio.sleep(0.3)  # a few frames at 60 fps: the screen shows the new state
+        async def frame(frames: int = 3) -> None:
+            """A few frames drawn (however slowly, under load): the screen is laid out in the new state."""
+            start = Clock.frames_displayed
+            await until(lambda: Clock.frames_displayed >= start + frames, f"{frames} frames drawn", 20)
 
         def ids() -> Any:
             return app.root.current_screen.ids
+
+        def settled(widget: Any) -> bool:
+            """On the screen now showing, with no screen change under way: a ScreenManager drops every touch
+            while its transition runs (even NoTransition's, which ends on the next frame), so a tap then is lost."""
+            w, child = widget, None
+            while w is not None and w is not w.parent:
+                if isinstance(w, ScreenManager) and (w.transition.is_active or child is not w.current_screen):
+                    return False
+                w, child = w.parent, w
+            return True
 
         def tap(widget: Any) -> None:
             x, y = widget.to_window(*widget.center)
@@ -69,7 +141,8 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
 
         async def press(widget: Any) -> None:
             """Tap once the button is enabled and no op is under way, as a clerk would see it."""
-            await until(lambda: not widget.disabled and not app.busy, f"{getattr(widget, 'text', widget)} enabled")
+            await until(lambda: not widget.disabled and not app.busy and settled(widget),
+                        f"{getattr(widget, 'text', widget)} enabled")
             tap(widget)
 
         def texts() -> list[str]:
@@ -83,6 +156,41 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             app.root.export_to_png(str(path))
             result["shots"].append(path.name)
             result["texts"] += texts()
+            if scenario == "case":  # 1280×720 keeps working: measured in the normal mode it starts in
+                result["audits"][f"{name}/normal"] = audit(app.root, RULES["normal"]).as_dict()
+
+        async def set_mode(mode: str) -> None:
+            """The clerk's 大字 / 高对比 toggles, tapped where the screen has them; the visitor's rating screen has
+            none (it keeps the mode the clerk chose), so there the app is told directly."""
+            want = {"large": mode == "large", "contrast": mode == "contrast"}
+            modes = ids().get("modes")
+            for key, on in want.items():
+                if modes is not None:
+                    button = modes.ids[key]
+                    if button.selected != on:
+                        await press(button)
+                        await until(lambda b=button, on=on: b.selected == on, f"{key} switched {on}")
+                else:
+                    app.set_mode(**{"large_text" if key == "large" else "high_contrast": on})
+            await until(lambda: (app.theme.large_text, app.theme.high_contrast) == (want["large"], want["contrast"]),
+                        f"the {mode} theme")
+
+        async def survey(name: str) -> None:
+            """This screen in every mode, switched live: measured from its pixels, and kept as a screenshot."""
+            for mode in MODES:
+                await set_mode(mode)
+                await frame()
+                pixels = grab(app.root)
+                path = out / f"counter-panel-{scenario}-{name}-{mode}.png"
+                save(pixels, str(path))
+                result["shots"].append(path.name)
+                result["audits"][f"{name}/{mode}"] = audit(app.root, RULES[mode], pixels).as_dict()
+                result["texts"] += texts()
+            await set_mode("normal")
+
+        def window() -> Any:
+            """Window 5 as the hall server has it now (a restarted server has a new state object)."""
+            return hall.server.core.state.counters[5]
 
         def ledger(kind: str) -> list[dict[str, Any]]:
             return [e["data"] for e in hall.server.core.ledger.events() if e["type"] == kind]
@@ -106,10 +214,14 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                     await case()
                 elif scenario == "pad":
                     await pad()
+                elif scenario in TOUR:
+                    await tour()
                 else:
                     await pause()
+                    await hall_away_and_back()
             except Exception as exc:  # reported to the test, which fails with it
                 result["error"] = f"{type(exc).__name__}: {exc}"
+                print("driver:", result["error"], file=sys.stderr)
             finally:
                 app.stop()
 
@@ -122,6 +234,8 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             ids()["staff"].insert_text("李娜")
             tap(ids()["pin"])
             ids()["pin"].insert_text(ROSTER_PIN)
+            if scenario in TOUR:
+                await survey("signin")
             await press(ids()["sign_in"])
             await until(lambda: app.screen == "main" and app.clerk == "李娜", "signed in")
             result["clerk"] = app.clerk
@@ -233,15 +347,16 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             await until(lambda: len(app.next_up) == 2, "the queue preview")
             result["pause_disabled_when_closed"] = ids()["pause"].disabled
             sign = ids()["sign"]
-            await press(sign)  # a double tap on 签到: the second touch lands on the same button, now 签退
-            await asyncio.sleep(0.1)
-            await until(lambda: not app.busy, "the first tap's answer")
-            tap(sign)
-            await until(lambda: state.counters[5].status == "open" and app.status == "open", "signed in")
+            await press(sign)
+            tap(sign)  # a double tap on 签到: the second touch at once, while the first is under way
+            await until(lambda: not app.busy and app.status == "open", "the first tap's answer")
+            tap(sign)  # a slow double tap: the second touch lands after the answer, on the button now 签退...
+            tap(sign)  # ...and a third too soon after it to confirm anything
             await frame()
-            result["after_double_tap"] = {"status": state.counters[5].status, "message": app.message}
+            await until(lambda: not app.busy, "the taps' answers")
+            result["after_double_tap"] = {"status": window().status, "message": app.message, "shown": app.status}
             await press(ids()["pause"])
-            await until(lambda: state.counters[5].status == "paused" and app.status == "paused", "paused")
+            await until(lambda: window().status == "paused" and app.status == "paused", "paused")
             await shot("paused")
             result["pause_text"] = ids()["pause"].text
             result["call_next_disabled_when_paused"] = ids()["call_next"].disabled
@@ -249,7 +364,7 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             await frame()
             result["called_while_paused"] = len(ledger("ticket_called"))
             await press(ids()["pause"])
-            await until(lambda: state.counters[5].status == "open" and not ids()["call_next"].disabled, "resumed")
+            await until(lambda: window().status == "open" and not ids()["call_next"].disabled, "resumed")
             await press(ids()["call_next"])
             await until(lambda: app.v_number != "", "a call after the pause")
             await shot("called")
@@ -257,9 +372,75 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             result["statuses"] = [e["type"] for e in hall.server.core.ledger.events()
                                   if e["type"].startswith("counter_")]
 
+        def words() -> dict[str, Any]:
+            main = ids()
+            return {"message": main["message"].text, "status": main["status"].text, "online": app.online,
+                    "texts": texts(), "call_enabled": not main["recall"].disabled}
+
+        async def hall_away_and_back() -> None:
+            """The hall server goes away and comes back: the panel says so each time, and only then."""
+            await until(lambda: app.online and not app.busy, "online")
+            await frame()
+            result["before"] = words()
+            await server.stop()
+            await until(lambda: not app.online and ids()["message"].text == OFFLINE, "the panel offline", 20)
+            await frame()
+            result["offline"] = words()
+            await shot("offline")
+            hall.server = await server.start()
+            await until(lambda: app.online and client.synced and ids()["message"].text != OFFLINE,
+                        "the panel online again", 30)
+            await until(lambda: not ids()["recall"].disabled, "the buttons back", 10)
+            await frame()
+            result["online_again"] = words()
+            await shot("online-again")
+            await press(ids()["start"])  # and the window works again
+            await until(lambda: app.v_status == "办理中", "service started after the restart", 10)
+            result["started_after_restart"] = [e["data"]["number"] for e in hall.server.core.ledger.events()
+                                               if e["type"] == "service_started"]
+
+        async def tour() -> None:
+            """Every screen a clerk meets and the visitor's rating prompt, each in every mode."""
+            await issue(("企业开办", "normal"), ("投资项目", "normal"), ("企业开办", "accompany"),
+                        ("综合受理", "normal"))
+            await until(lambda: len(app.next_up) == 3, "the queue preview")
+            await survey("idle")
+            await press(ids()["call_next"])
+            await until(lambda: app.v_number != "" and not app.busy, "the called visitor")
+            await survey("called")
+            await press(ids()["start"])
+            await until(lambda: app.v_status == "办理中" and not app.busy, "service started")
+            await survey("serving")
+            await press(ids()["transfer"])
+            await until(lambda: app.screen == "transfer", "the transfer dialog")
+            await press(next(b for b in ids()["services"].children if b.code == "综合受理"))
+            await press(ids()["p_end"])
+            await survey("transfer")
+            await press(ids()["back"])
+            await until(lambda: app.screen == "main", "back from the transfer dialog")
+            await press(ids()["finish"])
+            await until(lambda: app.screen == "finish", "the finish dialog")
+            await press(ids()["o_missing"])
+            await frame()
+            toggles = list(reversed(ids()["materials"].children))
+            await press(toggles[0])
+            await press(toggles[2])
+            await until(lambda: len(app.chosen) == 2, "two materials chosen")
+            await survey("finish")
+            await press(ids()["confirm"])
+            await until(lambda: app.screen == "rate" and app.notice != "", "the rating prompt")
+            await survey("rate")
+            await press(ids()["rate5"])
+            await until(lambda: app.rate_done.startswith("谢谢"), "the thanks")
+            result["ratings"] = [(r["ticket"], r["level"]) for r in ledger("rating_recorded")]
+
         driver = asyncio.get_running_loop().create_task(drive())
         await app.async_run(async_lib="asyncio")
         await driver
+    finally:
+        for c in hall.clients:
+            await c.close()
+        await server.stop()
     result["missing_glyphs"] = sorted(missing(result["texts"], font))
     return result
 

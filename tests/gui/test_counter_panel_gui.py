@@ -1,9 +1,10 @@
-"""The counter panel in a real Kivy window (SDL offscreen, 1280×720), tapped with real touch events, against a real
-hall server on 127.0.0.1. Each scenario runs in its own process (tests/gui/counter_panel_driver.py); screenshots
-are kept in build/gui/counter-panel-*.png as artefacts."""
+"""The counter panel in a real Kivy window (SDL offscreen; 1280×720, and 1280×800 and 1920×1200 tablets), tapped
+with real touch events, against a real hall server on 127.0.0.1. Each scenario runs in its own process
+(tests/gui/counter_panel_driver.py); screenshots are kept in build/gui/counter-panel-*.png as artefacts."""
 
 from __future__ import annotations
 
+import functools
 import json
 import os
 import subprocess
@@ -18,6 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 ARTEFACTS = ROOT / "build" / "gui"
 
 
+@functools.cache  # one driver process per scenario, however many tests read it
 def run(scenario: str) -> dict[str, Any]:
     out = ARTEFACTS / f"counter-panel-{scenario}.json"
     out.unlink(missing_ok=True)  # never read the result of an earlier run
@@ -32,6 +34,8 @@ def run(scenario: str) -> dict[str, Any]:
 
 def test_a_full_case_with_missing_materials_a_notice_and_a_rating() -> None:
     r = run("case")
+    for key, report in r["audits"].items():  # 1280×720 keeps working in its starting (normal) mode
+        assert report["failures"] == [], (key, report["failures"])
     assert r["clerk"] == "李娜"  # signed in first: every tap below is recorded in her name
     # the preview is the calling order (陪同办 before walk-ins) and 叫下一位 calls its head
     assert r["preview"][0].startswith("A002") and "◆陪同办" in r["preview"][0]
@@ -81,3 +85,36 @@ def test_pause_greys_calling_and_resume_brings_it_back() -> None:
     assert r["called"] == "B001"
     assert r["statuses"] == ["counter_opened", "counter_paused", "counter_resumed"]
     assert r["missing_glyphs"] == []
+
+
+def test_the_hall_server_going_away_and_coming_back_is_said_each_time() -> None:
+    r = run("pause")
+    before, offline, again = r["before"], r["offline"], r["online_again"]
+    assert before["online"] and "连不上" not in before["message"] and "离线" not in before["status"]
+    # offline: the panel says so, greys its buttons, and keeps no answer from before ("已签到", "已叫 …")
+    assert not offline["online"] and offline["message"].startswith("连不上大厅系统") and "离线" in offline["status"]
+    assert not offline["call_enabled"]
+    assert not any(w in t for t in offline["texts"] for w in ("已签到", "已登录", "已叫 B001"))
+    # back: no offline words anywhere, the buttons work again
+    assert again["online"] and again["call_enabled"]
+    assert not any(w in t for t in again["texts"] for w in ("连不上", "离线"))
+    assert r["started_after_restart"] == ["B001"]
+
+
+@pytest.mark.parametrize("scenario,size", [("tablet", (1280, 800)), ("big", (1920, 1200))])
+def test_every_screen_in_every_mode_measures_right(scenario: str, size: tuple[int, int]) -> None:
+    """Sign-in, the idle window, a visitor called and served, the transfer and finish dialogs and the visitor's
+    rating prompt, each in normal, large-text and high-contrast mode switched live, measured from the pixels."""
+    r = run(scenario)
+    screens = ("signin", "idle", "called", "serving", "transfer", "finish", "rate")
+    assert set(r["audits"]) == {f"{s}/{m}" for s in screens for m in ("normal", "large", "contrast")}
+    for key, report in r["audits"].items():
+        assert report["failures"] == [], (key, report["failures"])
+        assert tuple(report["size"]) == size and report["texts"] > 3 and report["targets"] >= 1
+        if key.endswith("/large"):  # the mode really switched: nothing left at normal sizes
+            assert report["smallest_text_dp"] >= 30 and report["smallest_target_px"] >= 60
+        if key.endswith("/contrast"):
+            assert report["lowest_text_contrast"] >= 7
+    assert r["ratings"] and r["ratings"][0][1] == "非常满意"
+    assert r["missing_glyphs"] == []
+    assert all((ARTEFACTS / shot).stat().st_size > 10_000 for shot in r["shots"])
