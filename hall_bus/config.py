@@ -19,6 +19,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
 
+from hall_bus.catalogue.model import Catalogue
 from hall_bus.errors import ConfigError
 from hall_bus.toml_locate import line_for, locate_keys
 
@@ -46,6 +47,9 @@ class HallInfo(_Strict):
     staff_idle_minutes: float = Field(default=30, gt=0, le=24 * 60)
     # A notice slip nobody printed by then expires: the visitor has left the kiosk; the greeters are told.
     print_expire_minutes: float = Field(default=30, gt=0, le=24 * 60)
+    # The county's 事项目录 (a file of its own, beside this one): the items this hall's cases are opened for.
+    catalogue: str | None = None
+    site_code: Annotated[str, Field(pattern=r"^[0-9A-Za-z]{2,12}$")] = "HALL"  # the first part of a case number
 
     @field_validator("timezone")
     @classmethod
@@ -229,6 +233,8 @@ class HallConfig(_Strict):
     counters: list[Counter] = Field(min_length=1)
     groups: dict[GroupCode, GroupRule]
     nodes: list[Node] = Field(default_factory=list)
+    # Loaded from `hall.catalogue` by load_config (not written in the hall file): None where a hall has none.
+    catalogue: Catalogue | None = Field(default=None, exclude=True)
 
     @cached_property
     def services_by_name(self) -> dict[str, Service]:
