@@ -488,11 +488,193 @@ class SignOut(_Cmd):
     reason: Annotated[str, Field(max_length=100)] = ""
 
 
+# ---------------------------------------------------------------------- 办件: the case beyond the visit (casework.py)
+
+CaseNo = Annotated[str, Field(pattern=r"^[0-9A-Za-z]{2,12}-[0-9]{8}-[0-9]{4,6}$")]  # HALL-20261203-0007
+ItemCode = Annotated[str, Field(pattern=r"^[0-9A-Za-z-]{4,40}$")]
+IdNumber = Annotated[str, Field(pattern=r"^[0-9]{17}[0-9Xx]$")]  # 居民身份证号码
+Phone = Annotated[str, Field(pattern=r"^[0-9+\-]{5,20}$")]
+Reason = Annotated[str, Field(min_length=1, max_length=500)]
+
+
+class _CaseCmd(_PersonCmd):
+    """An act on one case, which it names (`case`); recorded against the signed-in person (`by`)."""
+
+    roles = frozenset({"counter", "greeter"})
+    acts_on = "case"
+    person_field = "by"
+    case: CaseNo
+    by: HelperId | None = None
+
+
+class AcceptCase(_PersonCmd):
+    """受理 at a window: opens a case for a catalogue item. The clerk becomes its first-responsible person
+    (首问负责), or the helper of the delegation it is opened under."""
+
+    roles = frozenset({"counter"})
+    person_field = "by"
+    duty = "clerk"
+    op: Literal["accept_case"] = "accept_case"
+    item: ItemCode
+    applicant: Name
+    id_number: IdNumber | None = None
+    phone: Phone | None = None
+    counter: CounterNo | None = None
+    ticket: TicketRef | None = None  # the visit it came from
+    delegation_id: RecordId | None = None  # opened under a 委托代办协议
+    consultation_id: RecordId | None = None  # a consultation that turned into an application
+    by: HelperId | None = None
+
+
+class AcceptDelegation(_PersonCmd):
+    """A helper accepts a signed delegation as a case (受理委托): the principal is the applicant, the helper owns
+    it."""
+
+    roles = frozenset({"greeter"})
+    acts_on = "delegation_id"
+    person_field = "by"
+    op: Literal["accept_delegation"] = "accept_delegation"
+    delegation_id: RecordId
+    item: ItemCode
+    id_number: IdNumber | None = None
+    phone: Phone | None = None
+    by: HelperId | None = None
+
+
+class ContinueCase(_CaseCmd):
+    """A later visit (its ticket) continues the case: the case keeps the tickets of its visits."""
+
+    op: Literal["continue_case"] = "continue_case"
+    ticket: TicketRef
+
+
+class AttachToCase(_CaseCmd):
+    """A record made before the case existed, or apart from it, joins it for the 台账."""
+
+    op: Literal["attach_to_case"] = "attach_to_case"
+    record: Literal["consultation", "notice", "delegation"]
+    record_id: RecordId
+
+
+class StartCase(_CaseCmd):
+    """办理 begins; a 重大事项's first step starts with it."""
+
+    op: Literal["start_case"] = "start_case"
+
+
+class AssignStep(_CaseCmd):
+    """A 重大事项 step gets its 环节跟踪员."""
+
+    op: Literal["assign_step"] = "assign_step"
+    step: Annotated[int, Field(ge=1, le=50, strict=True)]
+    tracker: HelperId
+
+
+class FinishStep(_CaseCmd):
+    """A department's step done (the steps run in order; the next one starts)."""
+
+    op: Literal["finish_step"] = "finish_step"
+    step: Annotated[int, Field(ge=1, le=50, strict=True)]
+    note: Annotated[str, Field(max_length=500)] = ""
+
+
+class RequestSupplement(_CaseCmd):
+    """补正: the missing materials named at once (一次性告知); the case's clock stops until they come."""
+
+    op: Literal["request_supplement"] = "request_supplement"
+    missing: Annotated[list[Annotated[str, Field(min_length=1, max_length=60)]], Field(min_length=1, max_length=30)]
+    print_at: Annotated[str, Field(min_length=1, max_length=40)] | None = None  # the kiosk that prints the notice
+
+
+class ResumeCase(_CaseCmd):
+    """The materials came: the clock runs again, the due date moved by the paused working days."""
+
+    op: Literal["resume_case"] = "resume_case"
+
+
+class DelayCase(_CaseCmd):
+    """延期: more working days, with a written reason, asked before the due date (never after it)."""
+
+    op: Literal["delay_case"] = "delay_case"
+    days: Annotated[int, Field(ge=1, le=60, strict=True)]
+    reason: Reason
+
+
+class ChangeCaseOwner(_CaseCmd):
+    """首问负责 stays on the case: only a supervisor moves it, and says why."""
+
+    duty = "supervisor"
+    op: Literal["change_case_owner"] = "change_case_owner"
+    owner: HelperId
+    reason: Reason
+
+
+class ConcludeCase(_CaseCmd):
+    """办结: 准予 (approved) or 不予 (refused, with the reason the applicant is given)."""
+
+    op: Literal["conclude_case"] = "conclude_case"
+    decision: Literal["approved", "refused"]
+    reason: Annotated[str, Field(max_length=500)] = ""
+
+    @model_validator(mode="after")
+    def _why(self) -> ConcludeCase:
+        if self.decision == "refused" and not self.reason.strip():
+            raise ValueError("a refusal (不予) needs the reason the applicant is given")
+        return self
+
+
+class DeliverCase(_CaseCmd):
+    """出件: at the window to a person whose ID card was checked (who collected it is recorded), by EMS with its
+    tracking number, or as an electronic licence link."""
+
+    op: Literal["deliver_case"] = "deliver_case"
+    how: Literal["window", "ems", "elicence"]
+    collector: Name | None = None
+    collector_id: IdNumber | None = None
+    id_checked: Flag = False
+    tracking: Annotated[str, Field(pattern=r"^[0-9A-Za-z]{6,30}$")] | None = None
+    link: Annotated[str, Field(min_length=8, max_length=300)] | None = None
+
+    @model_validator(mode="after")
+    def _how(self) -> DeliverCase:
+        if self.how == "ems" and self.tracking is None:
+            raise ValueError("EMS delivery needs the tracking number")
+        if self.how == "elicence" and self.link is None:
+            raise ValueError("an electronic licence needs its link")
+        return self
+
+
+class ArchiveCase(_CaseCmd):
+    """归档: the case's papers filed; nothing but its rating changes after."""
+
+    op: Literal["archive_case"] = "archive_case"
+
+
+class RateCase(_CaseCmd):
+    """一事一评 of the case (GB/T 39734), once; a bad one opens a follow-up."""
+
+    op: Literal["rate_case"] = "rate_case"
+    level: RatingName | Annotated[int, Field(ge=1, le=5, strict=True)]
+    comment: Annotated[str, Field(max_length=500)] = ""
+
+    @property
+    def level_name(self) -> str:
+        return RATING_LEVELS[5 - self.level] if isinstance(self.level, int) else self.level
+
+
+CASE_MODELS = (AcceptCase, AcceptDelegation, ContinueCase, AttachToCase, StartCase, AssignStep, FinishStep,
+               RequestSupplement, ResumeCase, DelayCase, ChangeCaseOwner, ConcludeCase, DeliverCase, ArchiveCase,
+               RateCase)
+
+
 Command = Annotated[
     Issue | ClaimHelp | HandoverHelp | FinishHelp | CancelHelp | ChangeGroup | Tick | DeviceStatus | CounterOp
     | AtWindow | CallTicket | Requeue | Finish | Transfer | Park | ResumeParked | Rate | CloseFollowUp
     | OpenConsultation | AnswerConsultation | ReferConsultation | RecordDelegation | CloseDelegation | IssueNotice
-    | AssignFollowUp | AddStaff | DisableStaff | ResetPin | SignIn | SignOut | ConfirmClock | PrintResult | Reprint,
+    | AssignFollowUp | AddStaff | DisableStaff | ResetPin | SignIn | SignOut | ConfirmClock | PrintResult | Reprint
+    | AcceptCase | AcceptDelegation | ContinueCase | AttachToCase | StartCase | AssignStep | FinishStep
+    | RequestSupplement | ResumeCase | DelayCase | ChangeCaseOwner | ConcludeCase | DeliverCase | ArchiveCase
+    | RateCase,
     Field(discriminator="op"),
 ]
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(Command)

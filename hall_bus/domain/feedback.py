@@ -59,7 +59,7 @@ def followup_opened(st: HallState, ts: float, d: dict[str, Any]) -> None:
     st.followup_count += 1
     due = d.get("due")  # older ledgers: no due date
     st.followups[d["followup_id"]] = FollowUp(id=d["followup_id"], ticket=d["ticket"], level=d["level"],
-                                              comment=d["comment"],
+                                              comment=d["comment"], case=d.get("case"),
                                               due_ts=datetime.fromisoformat(due).timestamp() if due else None)
 
 

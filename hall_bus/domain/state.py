@@ -89,6 +89,7 @@ class FollowUp:
     note: str = ""
     owner: str | None = None  # who follows it up (assigned by a greeter or the supervisor)
     due_ts: float | None = None  # `followup_days` working days after the rating
+    case: str | None = None  # the 办件 whose rating opened it (a case's rating, not a visit's)
 
 
 @dataclass(slots=True)
@@ -155,6 +156,71 @@ class Staff:
     added_ts: float = 0.0
 
 
+# ---------------------------------------------------------------------- 办件 (casework.py)
+
+CASE_OPEN = frozenset({"accepted", "in_progress", "supplement"})  # not yet concluded: the clock matters
+
+
+@dataclass(slots=True)
+class CaseStep:
+    """One department's part of a 重大事项, with its 环节跟踪员 and its own due date (chained after the last)."""
+
+    department: str
+    name: str
+    working_days: int
+    due_ts: float
+    tracker: str | None = None
+    started_ts: float | None = None
+    finished_ts: float | None = None
+    by: str | None = None
+
+
+@dataclass(slots=True)
+class CaseRecord:
+    """A 办件 from 受理 to 评价: the item, the applicant (personal data: masked on the bus and on paper), who is
+    responsible (首问负责), its due date (moved only by 补正 pauses and written delays) and every visit and record
+    that belongs to it. The log is the case's own history: what, who, when."""
+
+    number: str  # SITE-YYYYMMDD-NNNN (办件编号, project_no)
+    item: str  # 实施编码
+    item_name: str
+    service: str
+    kind: str  # immediate | promised | major
+    applicant: str
+    id_number: str
+    phone: str
+    owner: str  # 首问负责: the first-responsible person, to the end
+    counter: int | None
+    accepted_ts: float
+    due_ts: float
+    status: str = "accepted"  # accepted | in_progress | supplement | concluded | delivered | archived
+    tickets: list[str] = field(default_factory=list)
+    delegation: str | None = None
+    consultations: list[str] = field(default_factory=list)
+    notices: list[str] = field(default_factory=list)
+    steps: list[CaseStep] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    paused_ts: float | None = None  # in 补正 since
+    paused_days: int = 0  # working days the 补正 pauses added to the due date
+    delays: int = 0  # 延期: working days added by written delays
+    decision: str | None = None  # approved | refused
+    reason: str = ""
+    concluded_ts: float | None = None
+    on_time: bool | None = None
+    delivery: str | None = None  # window | ems | elicence
+    collector: str = ""
+    collector_id: str = ""
+    handed_by: str | None = None
+    tracking: str = ""
+    link: str = ""
+    delivered_ts: float | None = None
+    archived_ts: float | None = None
+    rating: str | None = None
+    followup: str | None = None
+    overdue: bool = False
+    log: list[dict[str, Any]] = field(default_factory=list)  # {"ts", "what", "by"}
+
+
 @dataclass
 class HallState:
     day: str | None = None
@@ -175,6 +241,9 @@ class HallState:
     staff: dict[str, Staff] = field(default_factory=dict)
     on_duty: dict[str, str] = field(default_factory=dict)  # node -> the staff id signed in on it
     print_jobs: dict[str, PrintJob] = field(default_factory=dict)
+    cases: dict[str, CaseRecord] = field(default_factory=dict)  # 办件 by case number
+    case_day: str = ""  # YYYYMMDD of the latest case number, and its serial: numbers come from state, not counts
+    case_serial: int = 0
     seq: int = 0  # ledger sequence number of the last event applied
     index: QueueIndex = field(default_factory=QueueIndex, repr=False, compare=False)
     # Open help requests not yet escalated: walk-ins in request order (so a check stops at the first not yet
@@ -185,6 +254,9 @@ class HallState:
     unanswered: dict[str, None] = field(default_factory=dict, repr=False, compare=False)
 
     index_deferred: bool = field(default=False, repr=False, compare=False)  # replay builds the index once, after
+    # The earliest due time among cases still running and not yet marked overdue; None: to be recomputed.
+    case_next_due: float | None = field(default=None, repr=False, compare=False)
+    case_running: dict[str, None] = field(default_factory=dict, repr=False, compare=False)  # accepted, in progress
 
     def enqueue(self, t: Ticket) -> None:
         """Into the queue (or re-placed after its calling facts changed)."""
@@ -211,6 +283,8 @@ class HallState:
                 self.watch_help(h)
         self.unanswered = {c.id: None for c in sorted(self.consultations.values(), key=lambda c: c.opened_ts)
                            if c.status != "answered" and not c.overdue}
+        self.case_running = {k.number: None for k in self.cases.values() if k.status in ("accepted", "in_progress")}
+        self.case_next_due = None
 
     def watch_help(self, h: HelpRequest) -> None:
         booked = self.tickets[h.ticket].appointment_ts is not None
@@ -256,6 +330,9 @@ class HallState:
             "staff": {k: asdict(v) for k, v in self.staff.items()},
             "on_duty": dict(self.on_duty),
             "print_jobs": {k: asdict(v) for k, v in self.print_jobs.items()},
+            "cases": {k: asdict(v) for k, v in self.cases.items()},
+            "case_day": self.case_day,
+            "case_serial": self.case_serial,
             "seq": self.seq,
         }
 
@@ -284,7 +361,15 @@ class HallState:
             staff={k: Staff(**v) for k, v in data.get("staff", {}).items()},
             on_duty=dict(data.get("on_duty", {})),
             print_jobs={k: PrintJob(**v) for k, v in data.get("print_jobs", {}).items()},
+            cases={k: _case(v) for k, v in data.get("cases", {}).items()},
+            case_day=data.get("case_day", ""),
+            case_serial=data.get("case_serial", 0),
             seq=data["seq"],
         )
         state.rebuild_derived()
         return state
+
+
+def _case(v: dict[str, Any]) -> CaseRecord:
+    return CaseRecord(**{**v, "steps": [CaseStep(**st) for st in v.get("steps", [])],
+                         "log": [dict(x) for x in v.get("log", [])]})
