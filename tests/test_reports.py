@@ -248,8 +248,8 @@ def test_xlsx_has_every_case_sheets_and_native_charts(week: dict[str, Any], repo
     assert len({(r["日期"], r["号码"]) for r in rows}) == len(rows)
     assert [r["日期"] for r in rows] == sorted(r["日期"] for r in rows)  # listed day by day
     finished = [e["data"] for e in week["events"] if e["type"] == "ticket_finished"]
-    assert sum(r["按时"] == "是" for r in rows) == sum(d["on_time"] is True for d in finished)
-    assert sum(r["按时"] == "否" for r in rows) == sum(d["on_time"] is False for d in finished)
+    assert sum(r["限时内"] == "是" for r in rows) == sum(d["on_time"] is True for d in finished)
+    assert sum(r["限时内"] == "否" for r in rows) == sum(d["on_time"] is False for d in finished)
     assert sum(r["结果"] == "材料不全" for r in rows) == sum(d["outcome"] == "materials_missing" for d in finished)
     assert all(r["缺少材料"] for r in rows if r["结果"] == "材料不全")
     handed = [r for r in rows if r["转交"]]

@@ -117,6 +117,12 @@ def build_report(req: ReportRequest) -> ReportResult:
         followups = sorted(reader.followups.values(), key=lambda f: f.id)
         consultations = sorted(reader.consultations.values(), key=lambda q: q.id)
         summary.finish(followups, consultations, as_of)
+        casework = None  # 办件 figures, when the ledger has cases
+        from hall_bus.reports.casework import case_figures, read_cases
+
+        cases = read_cases(snap)
+        if cases:
+            casework = case_figures(cases, hall.tz, req.first, req.last, by, as_of, req.cfg.calendar, reader.who)
         days = (req.last - req.first).days + 1
         head = {
             "title": f"{hall.name} 帮办代办台账 {req.first} 至 {req.last}",
@@ -128,21 +134,27 @@ def build_report(req: ReportRequest) -> ReportResult:
             "生成 made": datetime.now(hall.tz).strftime("%Y-%m-%d %H:%M"),
             "个人信息 personal data": "已脱敏 masked" if req.masked else "未脱敏 unmasked (管理员 admin)",
         }
+        if casework is not None:
+            rate = casework.total.rate
+            head["办件 cases (受理 / 办结 / 按时办结率)"] = (
+                f"{casework.accepted} / {casework.total.concluded} / " + ("-" if rate is None else f"{rate:.1%}"))
         if stream is not None and archive is not None and xlsx_out is not None:
             from hall_bus.reports.xlsx import write_xlsx
 
             rows = stream.close()
-            write_xlsx(xlsx_out, archive, rows, summary, labels, followups, consultations, head, as_of)
+            write_xlsx(xlsx_out, archive, rows, summary, labels, followups, consultations, head, as_of,
+                       casework=casework)
         for out in req.outs:
             if out.suffix.lower() == ".pdf":
                 from hall_bus.reports.pdf import write_pdf
 
                 temps.append(_temp_for(out))
-                write_pdf(temps[-1], summary, labels, followups, consultations, head, as_of)
+                write_pdf(temps[-1], summary, labels, followups, consultations, head, as_of, casework=casework)
         for out in req.outs:
             os.replace(_temp_for(out), out)
         temps.clear()
-        return ReportResult(reader.cases, reader.events_read, time.perf_counter() - started, req.outs, summary)
+        return ReportResult(reader.cases, reader.events_read, time.perf_counter() - started, req.outs, summary,
+                            extra={"casework": casework})
     except OSError as exc:
         raise UserError(f"cannot write the report: {exc.strerror or exc}") from None
     except sqlite3.Error as exc:  # a damaged ledger, a disk error while reading: one line, the ledger untouched

@@ -21,7 +21,7 @@ STATUSES = {"no_show": "过号", "waiting": "未办结", "called": "未办结"}
 CASE_COLUMNS: tuple[tuple[str, float], ...] = (
     ("日期", 11), ("号码", 7), ("事项", 10), ("帮办分组", 9), ("帮办员", 14), ("转交", 18), ("窗口", 6),
     ("取号", 9), ("认领", 9), ("叫号", 9), ("办结", 9), ("等候(分)", 8), ("结果", 11), ("缺少材料", 22),
-    ("按时", 6), ("评价", 9), ("回访", 10), ("备注", 24),
+    ("限时内", 6), ("评价", 9), ("回访", 10), ("备注", 24),
 )
 
 
@@ -30,6 +30,7 @@ class Labels:
 
     def __init__(self, cfg: HallConfig, *, masked: bool = True) -> None:
         self.masked = masked
+        self.tz = cfg.hall.tz  # 办件 times (reports/casework.py) are written in the hall's local time
         self.group_labels = {code: rule.label for code, rule in cfg.groups.items()}
         self.group_order = list(cfg.groups)
         self.service_order = [s.name for s in cfg.services]

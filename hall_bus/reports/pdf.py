@@ -111,7 +111,7 @@ def _grid(data: list[list[Any]], widths: list[float], *, font_size: float = 7.5,
 
 
 def _tally_table(first: str, items: list[tuple[str, Tally]], *, helpers: bool = False) -> Table:
-    head = [first, "件数", "办结", "过号", "未办结", "等候p50", "p90", "按时率", "评价", "满意率", "差评",
+    head = [first, "件数", "办结", "过号", "未办结", "等候p50", "p90", "限时内率", "评价", "满意率", "差评",
             "回访未结", "咨询逾期"]
     if helpers:
         head[-2:-2] = ["认领p50", "转交"]
@@ -192,7 +192,7 @@ def waits_chart(summary: Summary, labels: Labels, w: float, h: float) -> Drawing
 
 def on_time_chart(summary: Summary, labels: Labels, w: float, h: float) -> Drawing:
     d = Drawing(w, h)
-    _title(d, "各事项按时办结率 on time by service")
+    _title(d, "各事项限时内办完率 served within the promised wait")
     order = {name: i for i, name in enumerate(labels.service_order)}
     services = sorted(summary.service.items(), key=lambda kv: (order.get(kv[0], 99), kv[0]))
     services = [(s, t) for s, t in services if t.on_time_rate is not None] or [("-", Tally())]
@@ -243,7 +243,7 @@ def ratings_chart(summary: Summary, w: float, h: float) -> Drawing:
 
 def period_chart(summary: Summary, w: float, h: float) -> Drawing:
     d = Drawing(w, h)
-    _title(d, "各期间按时办结率与满意率(%) on time and satisfied by period")
+    _title(d, "各期间限时内办完率与满意率(%) within the promised wait, satisfied")
     periods = summary.periods()
     c = VerticalBarChart()
     c.x, c.y, c.width, c.height = 34, 30, w - 44, h - 64
@@ -267,7 +267,7 @@ def period_chart(summary: Summary, w: float, h: float) -> Drawing:
     legend.columnMaximum = 1
     legend.alignment = "right"
     legend.deltax = 55
-    legend.colorNamePairs = [(colors.HexColor("#5B9BD5"), "按时率"), (colors.HexColor("#70AD47"), "满意率")]
+    legend.colorNamePairs = [(colors.HexColor("#5B9BD5"), "限时内率"), (colors.HexColor("#70AD47"), "满意率")]
     d.add(legend)
     return d
 
@@ -286,7 +286,8 @@ def _nice_max(values: list[float]) -> float:
 
 
 def write_pdf(path: Path, summary: Summary, labels: Labels, followups: list[FollowUp],
-              consultations: list[Consultation], head: dict[str, str], as_of: datetime) -> None:
+              consultations: list[Consultation], head: dict[str, str], as_of: datetime,
+              casework: Any = None) -> None:
     register_font()
     st = _styles()
     title = head["title"]
@@ -313,7 +314,7 @@ def write_pdf(path: Path, summary: Summary, labels: Labels, followups: list[Foll
         ("件数", t.cases), ("办结", t.served), ("过号", t.no_show), ("未办结", t.unfinished),
         ("材料不全", t.materials_missing), ("不予受理", t.refused),
         ("等候 p50 / p90（分钟）", f"{_m(t.wait_min(50))} / {_m(t.wait_min(90))}"),
-        ("按时办结率", f"{_pct(t.on_time_rate)}（{t.on_time}/{t.concluded}）"),
+        ("限时内办完率（窗口）", f"{_pct(t.on_time_rate)}（{t.on_time}/{t.concluded}）"),
         ("评价数", t.rated), ("满意率", _pct(t.satisfaction_rate)), ("差评", t.bad_ratings),
         ("帮办认领 p50 / p90（分钟）", f"{_m(t.claim_min(50))} / {_m(t.claim_min(90))}"),
         ("回访 未结 / 逾期", f"{t.followups}：{t.followups_open} / {t.followups_overdue}"),
@@ -330,7 +331,7 @@ def write_pdf(path: Path, summary: Summary, labels: Labels, followups: list[Foll
                 align_from=99)
     kpi.setStyle(TableStyle([("ALIGN", (1, 1), (1, -1), "RIGHT"), ("ALIGN", (3, 1), (3, -1), "RIGHT")]))
     story += [kpi, Spacer(1, 1.5 * mm)]
-    story.append(Paragraph("按时：已作出结论（办结或不予受理）的案件在承诺时限内完成；材料不全未作结论，不计入。"
+    story.append(Paragraph("限时内办完：已作出结论（办结或不予受理）的窗口服务在承诺的服务时长内完成（取号至办完）；材料不全未作结论，不计入。它不是办件的按时办结率（见“办件”一节）。"
                            "满意率：非常满意、满意、基本满意占评价数之比；差评：不满意与非常不满意。"
                            f"回访与咨询的状态截至 {head['回访与咨询状态截至 status as of']}。", st["small"]))
 
@@ -399,12 +400,12 @@ def write_pdf(path: Path, summary: Summary, labels: Labels, followups: list[Foll
 
     story.append(Paragraph("五、需关注的案件", st["h1"]))
     shown = len(summary.attention)
-    note = f"未按时、不予受理、差评或帮办升级的案件共 {summary.attention_total} 件"
+    note = f"超出服务时长、不予受理、差评或帮办升级的案件共 {summary.attention_total} 件"
     if summary.attention_total > shown:
         note += f"，下表列出前 {ATTENTION_LIMIT} 件，全部见 XLSX 台账"
     story.append(Paragraph(note + "。", st["body"]))
     if shown:
-        a_rows: list[list[Any]] = [["日期", "号码", "事项", "分组", "帮办员", "窗口", "等候", "结果", "按时", "评价",
+        a_rows: list[list[Any]] = [["日期", "号码", "事项", "分组", "帮办员", "窗口", "等候", "结果", "限时内", "评价",
                                     "备注"]]
         for c in summary.attention:
             r = labels.case_row(c)
@@ -413,6 +414,10 @@ def write_pdf(path: Path, summary: Summary, labels: Labels, followups: list[Foll
                            r[15] or "-", Paragraph(escape(r[17]), st["cell"])])
         story.append(_grid(a_rows, [11 * mm, 11 * mm, 16 * mm, 13 * mm, 22 * mm, 10 * mm, 10 * mm, 17 * mm,
                                     9 * mm, 17 * mm, WIDTH - 136 * mm], align_from=99))
+    if casework is not None:  # 办件: 按时办结率 and the overdue list (reports/casework.py)
+        from hall_bus.reports.casework import pdf_section
+
+        story += pdf_section(casework, labels.tz, labels.name, st, _grid, WIDTH, ATTENTION_LIMIT)
     story.append(Spacer(1, 6 * mm))
     story.append(Paragraph("督办员签字：____________________　　日期：____________", st["body"]))
     doc.build(story, onFirstPage=on_page, onLaterPages=on_page)

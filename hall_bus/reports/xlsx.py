@@ -117,7 +117,7 @@ _TALLY_COLUMNS: tuple[tuple[str, str, str], ...] = (  # (title, as_dict key, for
     ("件数", "cases", "int"), ("办结", "served", "int"), ("过号", "no_show", "int"),
     ("未办结", "unfinished", "int"), ("材料不全", "materials_missing", "int"), ("不予受理", "refused", "int"),
     ("等候p50(分)", "wait_p50_min", "num"), ("等候p90(分)", "wait_p90_min", "num"),
-    ("已结论", "concluded", "int"), ("按时", "on_time", "int"), ("按时率", "on_time_rate", "pct"),
+    ("已结论", "concluded", "int"), ("限时内", "on_time", "int"), ("限时内率", "on_time_rate", "pct"),
     *((level, f"rating:{level}", "int") for level in RATING_LEVELS),
     ("评价数", "rated", "int"), ("满意率", "satisfaction_rate", "pct"),
     ("回访", "followups", "int"), ("回访未结", "followups_open", "int"), ("回访逾期", "followups_overdue", "int"),
@@ -171,8 +171,9 @@ def column_of(title: str, extra: tuple[tuple[str, str, str], ...] = ()) -> int:
 
 def write_xlsx(path: Path, stream_archive: zipfile.ZipFile, case_rows: int, summary: Summary, labels: Labels,
                followups: list[FollowUp], consultations: list[Consultation], head: dict[str, str],
-               as_of: datetime) -> None:
-    """Adds every part but the case sheet (already in `stream_archive`) and closes the archive."""
+               as_of: datetime, casework: Any = None) -> None:
+    """Adds every part but the case sheet (already in `stream_archive`) and closes the archive. `casework`: the
+    办件 figures (reports/casework.py), a sheet of their own."""
     buf = io.BytesIO()
     book = _Book(buf, labels)
     wb = book.wb
@@ -180,6 +181,7 @@ def write_xlsx(path: Path, stream_archive: zipfile.ZipFile, case_rows: int, summ
     cases_ws = wb.add_worksheet(CASE_SHEET)  # a stand-in: its XML part is replaced by the streamed one
     sheets = {name: wb.add_worksheet(name) for name in ("按事项", "按分组", "按窗口", "按帮办员", "按期间",
                                                         "回访", "咨询", "图表")}
+    casework_ws = wb.add_worksheet("办件") if casework is not None else None  # 办件: 按时办结率, overdue
     overview.activate()
 
     # the overview: the headline figures a supervisor quotes
@@ -198,7 +200,8 @@ def write_xlsx(path: Path, stream_archive: zipfile.ZipFile, case_rows: int, summ
         ("件数 cases", t["cases"], None), ("办结 served", t["served"], None), ("过号 no-shows", t["no_show"], None),
         ("未办结 unfinished", t["unfinished"], None), ("材料不全 materials missing", t["materials_missing"], None),
         ("等候 p50 (分钟)", t["wait_p50_min"], book.num), ("等候 p90 (分钟)", t["wait_p90_min"], book.num),
-        ("按时办结率 on time", t["on_time_rate"], book.pct), ("评价数 rated", t["rated"], None),
+        ("限时内办完率 served within the promised wait", t["on_time_rate"], book.pct),
+        ("评价数 rated", t["rated"], None),
         ("满意率 satisfied", t["satisfaction_rate"], book.pct), ("差评 bad ratings", summary.total.bad_ratings, None),
         ("回访 follow-ups (未结 / 逾期)", f"{t['followups']} ({t['followups_open']} / {t['followups_overdue']})",
          None),
@@ -242,6 +245,10 @@ def write_xlsx(path: Path, stream_archive: zipfile.ZipFile, case_rows: int, summ
     _followup_sheet(book, sheets["回访"], followups, as_of)
     _consultation_sheet(book, sheets["咨询"], consultations, as_of)
     _charts(book, sheets["图表"], summary, n_services, n_groups, n_periods)
+    if casework_ws is not None:
+        from hall_bus.reports.casework import write_case_sheet
+
+        write_case_sheet(book, casework_ws, casework, labels.tz, labels.name)
     wb.close()
     if book.header.xf_index != HEADER_XF:  # the streamed header row names this style by number
         raise RuntimeError(f"header style is {book.header.xf_index}, the case sheet assumed {HEADER_XF}")
@@ -345,9 +352,9 @@ def _charts(book: _Book, ws: Any, summary: Summary, n_services: int, n_groups: i
         ws.insert_chart("G18", waits)
 
     if n_services > 0:
-        on_time = chart("bar", "各事项按时办结率 on time by service")
-        col = column_of("按时率")
-        on_time.add_series({"name": "按时率", "categories": ["按事项", 1, 0, n_services, 0],
+        on_time = chart("bar", "各事项限时内办完率 served within the promised wait")
+        col = column_of("限时内率")
+        on_time.add_series({"name": "限时内率", "categories": ["按事项", 1, 0, n_services, 0],
                             "values": ["按事项", 1, col, n_services, col], "fill": {"color": "#5B9BD5"},
                             "data_labels": {"value": True, "num_format": "0%"}})
         on_time.set_x_axis({"min": 0, "max": 1, "num_format": "0%"})
@@ -365,13 +372,13 @@ def _charts(book: _Book, ws: Any, summary: Summary, n_services: int, n_groups: i
 
     if n_periods <= 0:
         return
-    trend = chart("column", "各期间件数与按时率 cases and on time by period")
+    trend = chart("column", "各期间件数与限时内率 cases and served within the promised wait")
     trend.add_series({"name": "件数", "categories": ["按期间", 1, 0, n_periods, 0],
                       "values": ["按期间", 1, column_of("件数"), n_periods, column_of("件数")],
                       "fill": {"color": "#A5A5A5"}})
     line = wb.add_chart({"type": "line"})
-    line.add_series({"name": "按时率", "categories": ["按期间", 1, 0, n_periods, 0],
-                     "values": ["按期间", 1, column_of("按时率"), n_periods, column_of("按时率")],
+    line.add_series({"name": "限时内率", "categories": ["按期间", 1, 0, n_periods, 0],
+                     "values": ["按期间", 1, column_of("限时内率"), n_periods, column_of("限时内率")],
                      "y2_axis": True, "marker": {"type": "circle"}, "line": {"color": "#C00000"}})
     trend.combine(line)
     line.set_y2_axis({"min": 0, "max": 1, "num_format": "0%"})
