@@ -111,6 +111,20 @@ EXAMPLES = {
     "disable_staff": {"staff": "xm-1"}, "reset_pin": {"staff": "xm-1", "pin_hash": PIN_HASH},
     "sign_in": {"staff": "xm-1", "pin": "1234"}, "sign_out": {},
     "print_result": {"job": "N-000001", "ok": False, "problem": "paper out"}, "reprint": {"job": "N-000001"},
+    # 办件 (casework.py)
+    "accept_case": {"item": "YB-0001", "applicant": "张秀英"},
+    "accept_delegation": {"delegation_id": "D-000001", "item": "YB-0001"},
+    **{op: {"case": "HALL-20261123-0001"} for op in ("start_case", "resume_case", "archive_case")},
+    "continue_case": {"case": "HALL-20261123-0001", "ticket": "A001"},
+    "attach_to_case": {"case": "HALL-20261123-0001", "record": "notice", "record_id": "N-000001"},
+    "assign_step": {"case": "HALL-20261123-0001", "step": 1, "tracker": "gz-1"},
+    "finish_step": {"case": "HALL-20261123-0001", "step": 1},
+    "request_supplement": {"case": "HALL-20261123-0001", "missing": ["户口簿"]},
+    "delay_case": {"case": "HALL-20261123-0001", "days": 2, "reason": "现场核查"},
+    "change_case_owner": {"case": "HALL-20261123-0001", "owner": "xm-2", "reason": "调岗"},
+    "conclude_case": {"case": "HALL-20261123-0001", "decision": "approved"},
+    "deliver_case": {"case": "HALL-20261123-0001", "how": "ems", "tracking": "EA123456789CN"},
+    "rate_case": {"case": "HALL-20261123-0001", "level": 5},
 }
 
 

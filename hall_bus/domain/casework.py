@@ -177,7 +177,7 @@ def _open(e: QueueEngine, now: datetime, item: Item, *, applicant: str, id_numbe
     steps = [{"department": s.department, "name": s.name, "working_days": s.working_days, "due": d.isoformat()}
              for s, d in zip(item.steps, step_dues, strict=False)] if item.kind == "major" else []
     e.emit("case_accepted", now, case=number, item=item.code, item_name=item.name, service=item.service,
-           kind=item.kind, applicant=applicant, id_number=id_number, phone=phone, owner=owner, counter=counter,
+           case_kind=item.kind, applicant=applicant, id_number=id_number, phone=phone, owner=owner, counter=counter,
            ticket=ticket, delegation_id=delegation, consultation_id=consultation, due=due.isoformat(), steps=steps,
            by=by)
     case = e.state.cases[number]
@@ -362,7 +362,7 @@ def conclude_case(e: QueueEngine, cmd: c.ConcludeCase, now: datetime) -> dict[st
     on_time = now.timestamp() <= case.due_ts
     e.emit("case_concluded", now, case=case.number, decision=cmd.decision, reason=cmd.reason, on_time=on_time,
            due=_iso(case.due_ts, e), by=cmd.by)
-    e.emit("case_result_ready", now, case=case.number, counter=case.counter, text=result_text(case))
+    e.emit("case_result_ready", now, case=case.number, counter=case.counter, text=result_text(case), by=cmd.by)
     return {"case": case.number, "decision": cmd.decision, "on_time": on_time}
 
 
@@ -437,7 +437,7 @@ def _ts(iso: str) -> float:
 
 def _log(st: HallState, ts: float, kind: str, d: dict[str, Any]) -> CaseRecord:
     k = st.cases[d["case"]]
-    k.log.append({"ts": ts, "what": kind, "by": d.get("actor") or d.get("by")})
+    k.log.append({"ts": ts, "what": kind, "by": d.get("actor") or d.get("by") or d.get("handed_by")})
     st.case_next_due = None  # a status, due date or mark may have changed: the timer looks again
     return k
 
@@ -453,7 +453,7 @@ def _running(st: HallState, k: CaseRecord) -> None:
 def case_accepted(st: HallState, ts: float, d: dict[str, Any]) -> None:
     number = d["case"]
     st.cases[number] = CaseRecord(
-        number=number, item=d["item"], item_name=d["item_name"], service=d["service"], kind=d["kind"],
+        number=number, item=d["item"], item_name=d["item_name"], service=d["service"], kind=d["case_kind"],
         applicant=d["applicant"], id_number=d["id_number"], phone=d["phone"], owner=d["owner"],
         counter=d["counter"], accepted_ts=ts, due_ts=_ts(d["due"]), tickets=[d["ticket"]] if d["ticket"] else [],
         delegation=d["delegation_id"], consultations=[d["consultation_id"]] if d["consultation_id"] else [],

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from devices.privacy import mask_free_text, mask_name, mask_phone
+from devices.privacy import mask_free_text, mask_id_number, mask_name, mask_phone
 
 if TYPE_CHECKING:
     from hall_bus.domain.state import HallState
@@ -21,16 +21,23 @@ if TYPE_CHECKING:
 EVENT_FIELDS = {"consultation_opened": {"name": mask_name, "contact": mask_phone},
                 "delegation_signed": {"principal": mask_name}}
 STATE_FIELDS = {"consultations": {"name": mask_name, "contact": mask_phone}, "delegations": {"principal": mask_name}}
+# 办件 (domain/casework.py): the applicant of a case and who collected its result
+_CASE_PERSON = {"applicant": mask_name, "id_number": mask_id_number, "phone": mask_phone, "collector": mask_name,
+                "collector_id": mask_id_number}
+EVENT_FIELDS |= {"case_accepted": _CASE_PERSON, "case_delivered": _CASE_PERSON}
+STATE_FIELDS |= {"cases": _CASE_PERSON}
 FREE_TEXT = frozenset({"question", "answer", "note", "reason", "comment", "text", "notice", "problem", "department",
                        "materials", "items", "free_items", "missing"})
 SECRET = frozenset({"pin_hash", "card"})  # staff credentials: the server's alone
-STATE_FREE_TEXT = {"consultations": FREE_TEXT, "delegations": FREE_TEXT, "followups": FREE_TEXT}
+STATE_FREE_TEXT = {"consultations": FREE_TEXT, "delegations": FREE_TEXT, "followups": FREE_TEXT,
+                   "cases": FREE_TEXT}
 
 def case_names(state: HallState | None) -> frozenset[str]:
     """Every visitor name the hall holds today: any of them may turn up in any free text."""
     if state is None:
         return frozenset()
-    names = {q.name for q in state.consultations.values()} | {d.principal for d in state.delegations.values()}
+    names = {q.name for q in state.consultations.values()} | {d.principal for d in state.delegations.values()} \
+        | {k.applicant for k in state.cases.values()} | {k.collector for k in state.cases.values()}
     return frozenset(n.strip() for n in names if n and n.strip())
 
 
@@ -64,7 +71,7 @@ def public_event(ev: dict[str, Any], state: HallState | None = None) -> dict[str
     if not fields and SECRET.isdisjoint(data) and not any(data.get(k) for k in FREE_TEXT):
         return ev  # a call, a finish without words: nothing personal to mask (the common case, kept cheap)
     names = case_names(state)
-    own = [data.get(k) for k in ("name", "principal")]
+    own = [data.get(k) for k in ("name", "principal", "applicant", "collector")]
     if any(isinstance(n, str) and n.strip() for n in own):
         names = names | {n.strip() for n in own if isinstance(n, str) and n.strip()}
     return {**ev, "data": _masked(data, fields, FREE_TEXT, names)}
