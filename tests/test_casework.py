@@ -160,7 +160,8 @@ def test_the_report_figures_count_cases_concluded_by_their_due_date(hall: Hall, 
     assert [k.number for k in overdue_cases(hall.state, hall.clock.now().timestamp())] == [late]
     with pytest.raises(CommandRejected, match="before the due date"):
         hall("delay_case", case=late, days=3, reason="部门会商", by="clerk-1")
-    assert hall("conclude_case", case=late, decision="refused", reason="不符合备案条件", by="clerk-1")["on_time"] is False
+    refused = hall("conclude_case", case=late, decision="refused", reason="不符合备案条件", by="clerk-1")
+    assert refused["on_time"] is False
     fig = case_figures(hall.state.cases.values(), TZ, date(2026, 11, 1), date(2026, 12, 31), "month",
                        hall.clock.now(), ccfg.calendar)
     assert (fig.total.concluded, fig.total.on_time, fig.total.refused) == (4, 3, 1)

@@ -278,7 +278,7 @@ def test_pdf_is_a4_in_chinese_and_its_first_page_is_kept(report: dict[str, Any])
     w, h = doc[0].get_size()
     assert (round(w), round(h)) == (595, 842)  # A4 in points
     text = "".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
-    for words in ("帮办代办台账", "总体情况", "按时办结率", "按帮办员", "需关注的案件", "分时段取号"):
+    for words in ("帮办代办台账", "总体情况", "限时内办完率", "按帮办员", "需关注的案件", "分时段取号"):
         assert words in text
     assert PHONE not in text and VISITOR not in text
     ARTEFACTS.mkdir(parents=True, exist_ok=True)
