@@ -4,6 +4,7 @@ so `registry.apply_event` works for a node that never builds an engine."""
 from hall_bus.domain import (
     calls,
     cases,
+    complaints,
     counters,
     faults,
     feedback,
@@ -14,5 +15,5 @@ from hall_bus.domain import (
     timekeeping,
 )
 
-__all__ = ["calls", "cases", "counters", "faults", "feedback", "helpers", "printing", "staff", "tickets",
+__all__ = ["calls", "cases", "complaints", "counters", "faults", "feedback", "helpers", "printing", "staff", "tickets",
            "timekeeping"]

@@ -85,10 +85,14 @@ class FollowUp:
     ticket: str
     level: str
     comment: str = ""
-    status: str = "open"
-    note: str = ""
+    status: str = "open"  # the 整改 states (rectification.py): open | assigned | rectified | closed
+    note: str = ""  # the supervisor's verification when closing
     owner: str | None = None  # who follows it up (assigned by a greeter or the supervisor)
     due_ts: float | None = None  # `followup_days` working days after the rating
+    done: str = ""  # what was done (整改情况)
+    done_by: str = ""
+    closed_by: str = ""
+    closed_ts: float | None = None
 
 
 @dataclass(slots=True)
@@ -124,6 +128,35 @@ class Delegation:
     signed_ts: float
     status: str = "signed"  # signed | completed | cancelled
     note: str = ""
+
+
+# ---------------------------------------------------------------------- complaints (投诉): complaints.py
+
+
+@dataclass(slots=True)
+class Complaint:
+    """投诉: one complaint from any channel, about a window, a person or a service, through the 整改 states
+    (rectification.py) to the reply to the citizen."""
+
+    id: str
+    channel: str  # window | hotline (12345) | mailbox (局长信箱) | box (意见箱) | online
+    subject_kind: str  # window | staff | service
+    subject: str
+    complainant: str  # personal data: masked on the bus and on paper
+    phone: str
+    text: str
+    received_ts: float
+    due_ts: float | None  # `complaint_days` working days after it was received
+    registered_by: str
+    ticket: str | None = None
+    status: str = "open"  # open | assigned | rectified | closed
+    owner: str | None = None
+    done: str = ""
+    done_by: str = ""
+    reply: str = ""
+    closed_by: str = ""
+    closed_ts: float | None = None
+    overdue: bool = False  # a complaint_overdue event was written for it
 
 
 @dataclass(slots=True)
@@ -175,6 +208,8 @@ class HallState:
     staff: dict[str, Staff] = field(default_factory=dict)
     on_duty: dict[str, str] = field(default_factory=dict)  # node -> the staff id signed in on it
     print_jobs: dict[str, PrintJob] = field(default_factory=dict)
+    complaints: dict[str, Complaint] = field(default_factory=dict)  # complaints.py
+    complaint_count: int = 0
     seq: int = 0  # ledger sequence number of the last event applied
     index: QueueIndex = field(default_factory=QueueIndex, repr=False, compare=False)
     # Open help requests not yet escalated: walk-ins in request order (so a check stops at the first not yet
@@ -256,6 +291,8 @@ class HallState:
             "staff": {k: asdict(v) for k, v in self.staff.items()},
             "on_duty": dict(self.on_duty),
             "print_jobs": {k: asdict(v) for k, v in self.print_jobs.items()},
+            "complaints": {k: asdict(v) for k, v in self.complaints.items()},
+            "complaint_count": self.complaint_count,
             "seq": self.seq,
         }
 
@@ -284,6 +321,8 @@ class HallState:
             staff={k: Staff(**v) for k, v in data.get("staff", {}).items()},
             on_duty=dict(data.get("on_duty", {})),
             print_jobs={k: PrintJob(**v) for k, v in data.get("print_jobs", {}).items()},
+            complaints={k: Complaint(**v) for k, v in data.get("complaints", {}).items()},
+            complaint_count=data.get("complaint_count", len(data.get("complaints", {}))),
             seq=data["seq"],
         )
         state.rebuild_derived()
