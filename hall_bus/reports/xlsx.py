@@ -20,8 +20,10 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
 from hall_bus.domain.commands import RATING_LEVELS
+from hall_bus.reports import records_xlsx
 from hall_bus.reports.cases import Consultation, FollowUp
 from hall_bus.reports.labels import CASE_COLUMNS, Labels
+from hall_bus.reports.records import RecordBook
 from hall_bus.reports.summary import (
     Summary,
     Tally,
@@ -171,7 +173,7 @@ def column_of(title: str, extra: tuple[tuple[str, str, str], ...] = ()) -> int:
 
 def write_xlsx(path: Path, stream_archive: zipfile.ZipFile, case_rows: int, summary: Summary, labels: Labels,
                followups: list[FollowUp], consultations: list[Consultation], head: dict[str, str],
-               as_of: datetime) -> None:
+               as_of: datetime, records: RecordBook | None = None) -> None:
     """Adds every part but the case sheet (already in `stream_archive`) and closes the archive."""
     buf = io.BytesIO()
     book = _Book(buf, labels)
@@ -216,6 +218,8 @@ def write_xlsx(path: Path, stream_archive: zipfile.ZipFile, case_rows: int, summ
             overview.write_string(row, 1, value)
         else:
             overview.write_number(row, 1, value, fmt)
+    if records is not None:  # notices, delegations, complaints: records_xlsx.py
+        row = records_xlsx.overview_rows(book, overview, row, records, consultations, as_of)
     overview.set_column(0, 0, 30)
     overview.set_column(1, 1, 36)
 
@@ -242,6 +246,9 @@ def write_xlsx(path: Path, stream_archive: zipfile.ZipFile, case_rows: int, summ
     _followup_sheet(book, sheets["回访"], followups, as_of)
     _consultation_sheet(book, sheets["咨询"], consultations, as_of)
     _charts(book, sheets["图表"], summary, n_services, n_groups, n_periods)
+    if records is not None:
+        records_xlsx.followup_columns(book, sheets["回访"], followups, records)
+        records_xlsx.write_sheets(book, records, as_of)
     wb.close()
     if book.header.xf_index != HEADER_XF:  # the streamed header row names this style by number
         raise RuntimeError(f"header style is {book.header.xf_index}, the case sheet assumed {HEADER_XF}")
