@@ -218,3 +218,21 @@ def test_complainants_and_their_words_are_masked_on_the_bus(cfg, clock) -> None:
     q = state["complaints"]["CP-000001"]
     assert "张秀英" not in q["complainant"] and PHONE not in q["phone"] and ID_NO not in q["text"]
     assert PHONE not in q["reply"] and PHONE not in q["done"]
+
+
+def test_hallctl_complaints_builds_the_same_commands_before_connecting() -> None:
+    from hall_bus.cli.complaints import build_command
+    from hall_bus.cli.hallctl import build_parser
+    from hall_bus.errors import UserError
+
+    parser = build_parser()
+    cfg = ["--config", "config/hall.example.toml"]
+    args = parser.parse_args(["complaints", "register", *cfg, "--by", "li", "--channel", "mailbox", "--subject-kind",
+                              "service", "--subject", "医保", "--text", "窗口推诿", "--handler", "wang"])
+    cmd = build_command(args)
+    assert cmd.op == "register_complaint" and cmd.channel == "mailbox" and cmd.handler == "wang"  # type: ignore[attr-defined]
+    args = parser.parse_args(["complaints", "reply", *cfg, "CP-000001", "--by", "li", "--reply", "已答复"])
+    assert build_command(args).op == "reply_complaint"  # type: ignore[attr-defined]
+    args = parser.parse_args(["complaints", "rectify", *cfg, "CP-000001", "--by", "li", "--note", ""])
+    with pytest.raises(UserError, match="note"):
+        build_command(args)
