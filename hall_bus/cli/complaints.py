@@ -13,6 +13,7 @@ from typing import Any
 from pydantic import BaseModel
 
 from hall_bus.cli.common import add_common, admin_call
+from hall_bus.config import load_config
 from hall_bus.domain import commands as c
 from hall_bus.domain.complaints import open_complaints
 from hall_bus.domain.rectification import STATUS_NAMES
@@ -56,8 +57,9 @@ def _list(args: argparse.Namespace) -> int:
         return client.state
 
     state = admin_call(args, "complaints", job, subscribe=True, mirror=True)
+    tz = load_config(args.config).hall.tz  # the hall's hours, not the console's
     for q in open_complaints(state):
-        due = datetime.fromtimestamp(q.due_ts).strftime("%m-%d %H:%M") if q.due_ts else "-"
+        due = datetime.fromtimestamp(q.due_ts, tz).strftime("%m-%d %H:%M") if q.due_ts else "-"
         flag = " 逾期" if q.overdue else ""
         print(f"{q.id}  {c.CHANNEL_NAMES.get(q.channel, q.channel)}  {c.SUBJECT_NAMES.get(q.subject_kind, '')} "
               f"{q.subject}  {STATUS_NAMES.get(q.status, q.status)}  {q.owner or '-'}  due {due}{flag}")
