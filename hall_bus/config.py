@@ -221,6 +221,7 @@ class WorkCalendar(_Strict):
     workdays: list[date] = Field(default_factory=list)
     consult_answer_days: int = Field(default=1, ge=1, le=30)
     followup_days: int = Field(default=3, ge=1, le=60)
+    complaint_days: int = Field(default=5, ge=1, le=60)  # 投诉: reply within this many working days
 
 
 class HallConfig(_Strict):

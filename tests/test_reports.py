@@ -239,7 +239,8 @@ def test_groups_agree_with_the_day_report(week: dict[str, Any], report: dict[str
 def test_xlsx_has_every_case_sheets_and_native_charts(week: dict[str, Any], report: dict[str, Any]) -> None:
     openpyxl = pytest.importorskip("openpyxl")
     wb = openpyxl.load_workbook(report["xlsx"])
-    assert wb.sheetnames == ["概览", "台账", "按事项", "按分组", "按窗口", "按帮办员", "按期间", "回访", "咨询", "图表"]
+    assert wb.sheetnames == ["概览", "台账", "按事项", "按分组", "按窗口", "按帮办员", "按期间", "回访", "咨询", "图表",
+                             "一次性告知", "代办协议", "投诉", "投诉统计"]
     ws = wb["台账"]
     header = [c.value for c in ws[1]]
     assert header[:3] == ["日期", "号码", "事项"] and "转交" in header and "缺少材料" in header
@@ -264,7 +265,7 @@ def test_xlsx_has_every_case_sheets_and_native_charts(week: dict[str, Any], repo
     consult = list(wb["咨询"].iter_rows(min_row=2, values_only=True))
     assert consult and all(row[3] == "张**" and row[4] == "138****5678" for row in consult)
     with zipfile.ZipFile(report["xlsx"]) as z:
-        assert len([n for n in z.namelist() if n.startswith("xl/charts/chart")]) == 5
+        assert len([n for n in z.namelist() if n.startswith("xl/charts/chart")]) == 6  # 5 on 图表, 1 on 投诉统计
         text = b"".join(z.read(n) for n in z.namelist() if n.endswith(".xml")).decode()
     assert PHONE not in text and VISITOR not in text and PRINCIPAL not in text  # masked by default
 

@@ -14,8 +14,8 @@ from collections.abc import Callable, Sequence
 from hall_bus.errors import UserError
 
 Handler = Callable[[argparse.Namespace], int]
-COMMAND_GROUPS = ("config", "simulate", "server", "keys", "staff", "run", "status", "clock", "ledger", "demo",
-                  "device", "report")
+COMMAND_GROUPS = ("config", "simulate", "server", "keys", "staff", "complaints", "run", "status", "clock", "ledger",
+                  "demo", "device", "report")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -5,6 +5,7 @@ from hall_bus.domain import (
     calls,
     cases,
     casework,
+    complaints,
     counters,
     faults,
     feedback,
@@ -15,5 +16,5 @@ from hall_bus.domain import (
     timekeeping,
 )
 
-__all__ = ["calls", "cases", "casework", "counters", "faults", "feedback", "helpers", "printing", "staff", "tickets",
-           "timekeeping"]
+__all__ = ["calls", "cases", "casework", "complaints", "counters", "faults", "feedback", "helpers", "printing", "staff",
+           "tickets", "timekeeping"]

@@ -7,13 +7,13 @@
 - delegation agreements (委托代办协议): signed before a helper acts for a visitor, with the signed pages photographed
   (their hashes in the event; the images beside the ledger), completed or cancelled with who and why.
 
-Follow-ups of bad ratings get an owner and a due date here too (`assign_followup`; the due date is set when the
-follow-up opens). Names and contacts are in the events because the 台账 needs them; logs and printouts mask them.
+Follow-ups of bad ratings get their due date here when they open; their 整改 steps are in feedback.py. Names
+and contacts are in the events because the 台账 needs them; logs and printouts mask them.
 """
 
 from __future__ import annotations
 
-from datetime import datetime, time
+from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from hall_bus.domain import commands as c
@@ -166,24 +166,6 @@ def followup_due(e: QueueEngine, now: datetime) -> str:
     return add_working_days(now.astimezone(e.tz), e.cfg.calendar.followup_days, e.cfg.calendar).isoformat()
 
 
-@handles("assign_followup")
-def assign_followup(e: QueueEngine, cmd: c.AssignFollowUp, now: datetime) -> dict[str, Any]:
-    check_person(e, cmd.owner, "who follows it up")
-    f = e.state.followups.get(cmd.followup_id)
-    if f is None:
-        raise CommandRejected("unknown_followup", f"no follow-up {cmd.followup_id}")
-    if f.status != "open":
-        raise CommandRejected("bad_state", f"{f.id} is already {f.status}")
-    if f.owner is not None and f.owner != cmd.owner:  # two tablets tapping 我来回访: the first keeps it
-        raise CommandRejected("followup_taken", f"{f.id} is followed up by {f.owner}")
-    if cmd.due is not None:
-        due = datetime.combine(cmd.due, time(17, 30), e.tz).isoformat()  # the end of that working day
-    else:
-        due = datetime.fromtimestamp(f.due_ts, e.tz).isoformat() if f.due_ts else followup_due(e, now)
-    e.emit("followup_assigned", now, followup_id=f.id, owner=cmd.owner, due=due)
-    return {"followup_id": f.id, "owner": cmd.owner, "due": due}
-
-
 # ---------------------------------------------------------------------- appliers
 
 
@@ -242,9 +224,3 @@ def delegation_completed(st: HallState, ts: float, d: dict[str, Any]) -> None:
 def delegation_cancelled(st: HallState, ts: float, d: dict[str, Any]) -> None:
     dl = st.delegations[d["delegation_id"]]
     dl.status, dl.note = "cancelled", d["note"]
-
-
-@applies("followup_assigned")
-def followup_assigned(st: HallState, ts: float, d: dict[str, Any]) -> None:
-    f = st.followups[d["followup_id"]]
-    f.owner, f.due_ts = d["owner"], _ts(d["due"])

@@ -404,6 +404,90 @@ class CloseFollowUp(_PersonCmd):
     note: Annotated[str, Field(min_length=1, max_length=1000)]
 
 
+# ---------------------------------------------------------------------- 整改 and complaints (投诉)
+# One lifecycle for a bad rating's follow-up and a complaint (rectification.py): open → assigned → rectified →
+# closed. Assigning and closing are a 服务督办员's; rectifying is the owner's (or a supervisor's).
+
+
+class RectifyFollowUp(_PersonCmd):
+    """The owner writes what was done about a bad rating (整改情况); a supervisor then closes it."""
+
+    roles = frozenset({"greeter", "counter"})
+    acts_on = "followup_id"
+    person_field = "by"
+    op: Literal["rectify_followup"] = "rectify_followup"
+    followup_id: RecordId
+    by: HelperId | None = None
+    note: Words
+
+
+ComplaintChannel = Literal["window", "hotline", "mailbox", "box", "online"]
+CHANNEL_NAMES: dict[str, str] = {"window": "窗口", "hotline": "12345热线", "mailbox": "局长信箱", "box": "意见箱",
+                                 "online": "网上"}
+ComplaintSubject = Literal["window", "staff", "service"]
+SUBJECT_NAMES: dict[str, str] = {"window": "窗口", "staff": "工作人员", "service": "事项"}
+
+
+class RegisterComplaint(_PersonCmd):
+    """投诉登记: a complaint from any channel, about a window, a person or a service; due for its reply within
+    `[calendar] complaint_days` working days of when it was received (a 12345 work order may arrive later)."""
+
+    roles = frozenset({"greeter", "counter"})
+    person_field = "by"
+    op: Literal["register_complaint"] = "register_complaint"
+    by: HelperId | None = None
+    channel: ComplaintChannel
+    subject_kind: ComplaintSubject
+    subject: Annotated[str, Field(min_length=1, max_length=60)]
+    complainant: Annotated[str, Field(max_length=40)] = ""  # an 意见箱 note may be anonymous
+    phone: Annotated[str, Field(max_length=40)] = ""
+    text: Words
+    received_at: datetime | None = None  # None: now
+    ticket: TicketRef | None = None
+    handler: HelperId | None = None  # assigned at once (the supervisor registering it)
+
+    @model_validator(mode="after")
+    def _aware(self) -> RegisterComplaint:
+        if self.received_at is not None and self.received_at.tzinfo is None:
+            raise ValueError("received_at needs a UTC offset, e.g. 2026-11-23T10:00:00+08:00")
+        return self
+
+
+class AssignComplaint(_PersonCmd):
+    """The supervisor gives a complaint its handler and maybe a date, as for a follow-up."""
+
+    roles = frozenset({"greeter", "counter"})
+    acts_on = "complaint_id"
+    duty = "supervisor"
+    op: Literal["assign_complaint"] = "assign_complaint"
+    complaint_id: RecordId
+    owner: HelperId
+    due: date | None = None  # otherwise the complaint's own due date
+
+
+class RectifyComplaint(_PersonCmd):
+    roles = frozenset({"greeter", "counter"})
+    acts_on = "complaint_id"
+    person_field = "by"
+    op: Literal["rectify_complaint"] = "rectify_complaint"
+    complaint_id: RecordId
+    by: HelperId | None = None
+    note: Words
+
+
+class ReplyComplaint(_PersonCmd):
+    """Only a supervisor closes a complaint, with the reply given to the citizen (verified)."""
+
+    roles = frozenset({"greeter", "counter"})
+    acts_on = "complaint_id"
+    person_field = "by"
+    duty = "supervisor"
+    op: Literal["reply_complaint"] = "reply_complaint"
+    complaint_id: RecordId
+    by: HelperId | None = None
+    reply: Words
+
+
 # ---------------------------------------------------------------------- staff: the roster and signing in
 
 Duty = Literal["helper", "clerk", "tracker", "supervisor", "grid"]
@@ -674,7 +758,8 @@ Command = Annotated[
     | AssignFollowUp | AddStaff | DisableStaff | ResetPin | SignIn | SignOut | ConfirmClock | PrintResult | Reprint
     | AcceptCase | AcceptDelegation | ContinueCase | AttachToCase | StartCase | AssignStep | FinishStep
     | RequestSupplement | ResumeCase | DelayCase | ChangeCaseOwner | ConcludeCase | DeliverCase | ArchiveCase
-    | RateCase,
+    | RateCase
+    | RectifyFollowUp | RegisterComplaint | AssignComplaint | RectifyComplaint | ReplyComplaint,
     Field(discriminator="op"),
 ]
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(Command)

@@ -1,4 +1,6 @@
-"""Ratings (一事一评, GB/T 39734) and the follow-ups a bad rating opens."""
+"""Ratings (一事一评, GB/T 39734) and the follow-ups a bad rating opens, taken through the 整改 states
+(rectification.py) a complaint goes through too: assigned by the supervisor, rectified by its owner, closed by
+the supervisor with the verification."""
 
 from __future__ import annotations
 
@@ -6,6 +8,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from hall_bus.domain import commands as c
+from hall_bus.domain import rectification as r
 from hall_bus.domain import state as s
 from hall_bus.domain.cases import followup_due
 from hall_bus.domain.registry import applies, handles
@@ -35,14 +38,39 @@ def rate(e: QueueEngine, cmd: c.Rate, now: datetime) -> dict[str, Any]:
     return result
 
 
+# ---------------------------------------------------------------------- 整改 of a follow-up
+
+
+def _followup(e: QueueEngine, fid: str) -> FollowUp:
+    f = e.state.followups.get(fid)
+    if f is None:
+        raise CommandRejected("unknown_followup", f"no follow-up {fid}")
+    return f
+
+
+@handles("assign_followup")
+def assign_followup(e: QueueEngine, cmd: c.AssignFollowUp, now: datetime) -> dict[str, Any]:
+    f = _followup(e, cmd.followup_id)
+    due = r.check_assign(e, f, cmd.owner, cmd.due, followup_due(e, now), "followup_taken")
+    e.emit("followup_assigned", now, followup_id=f.id, owner=cmd.owner, due=due)
+    return {"followup_id": f.id, "owner": cmd.owner, "due": due}
+
+
+@handles("rectify_followup")
+def rectify_followup(e: QueueEngine, cmd: c.RectifyFollowUp, now: datetime) -> dict[str, Any]:
+    f = _followup(e, cmd.followup_id)
+    by = r.check_rectify(e, f, cmd.by)
+    e.emit("followup_rectified", now, followup_id=f.id, ticket=f.ticket, by=by, note=cmd.note)
+    return {"followup_id": f.id, "status": r.RECTIFIED}
+
+
 @handles("close_followup")
 def close_followup(e: QueueEngine, cmd: c.CloseFollowUp, now: datetime) -> dict[str, Any]:
-    f = e.state.followups.get(cmd.followup_id)
-    if f is None:
-        raise CommandRejected("unknown_followup", f"no follow-up {cmd.followup_id}")
-    if f.status != "open":
-        raise CommandRejected("bad_state", f"{f.id} is already {f.status}")
-    e.emit("followup_closed", now, followup_id=f.id, ticket=f.ticket, note=cmd.note, by=cmd.by)
+    f = _followup(e, cmd.followup_id)
+    by, first = r.check_close(e, f, cmd.by)
+    if first:  # the supervisor followed it up themself: their words stand for what was done
+        e.emit("followup_rectified", now, followup_id=f.id, ticket=f.ticket, by=by, note=cmd.note)
+    e.emit("followup_closed", now, followup_id=f.id, ticket=f.ticket, note=cmd.note, by=by)
     return {"followup_id": f.id}
 
 
@@ -63,7 +91,18 @@ def followup_opened(st: HallState, ts: float, d: dict[str, Any]) -> None:
                                               due_ts=datetime.fromisoformat(due).timestamp() if due else None)
 
 
+@applies("followup_assigned")
+def followup_assigned(st: HallState, ts: float, d: dict[str, Any]) -> None:
+    r.assigned(st.followups[d["followup_id"]], d["owner"], d["due"])
+
+
+@applies("followup_rectified")
+def followup_rectified(st: HallState, ts: float, d: dict[str, Any]) -> None:
+    r.rectified(st.followups[d["followup_id"]], d["by"], d["note"])
+
+
 @applies("followup_closed")
 def followup_closed(st: HallState, ts: float, d: dict[str, Any]) -> None:
     f = st.followups[d["followup_id"]]
-    f.status, f.note = "closed", d["note"]
+    r.closed(f, ts, d.get("by"))
+    f.note = d["note"]

@@ -85,11 +85,15 @@ class FollowUp:
     ticket: str
     level: str
     comment: str = ""
-    status: str = "open"
-    note: str = ""
+    status: str = "open"  # the 整改 states (rectification.py): open | assigned | rectified | closed
+    note: str = ""  # the supervisor's verification when closing
     owner: str | None = None  # who follows it up (assigned by a greeter or the supervisor)
     due_ts: float | None = None  # `followup_days` working days after the rating
     case: str | None = None  # the 办件 whose rating opened it (a case's rating, not a visit's)
+    done: str = ""  # what was done (整改情况)
+    done_by: str = ""
+    closed_by: str = ""
+    closed_ts: float | None = None
 
 
 @dataclass(slots=True)
@@ -125,6 +129,35 @@ class Delegation:
     signed_ts: float
     status: str = "signed"  # signed | completed | cancelled
     note: str = ""
+
+
+# ---------------------------------------------------------------------- complaints (投诉): complaints.py
+
+
+@dataclass(slots=True)
+class Complaint:
+    """投诉: one complaint from any channel, about a window, a person or a service, through the 整改 states
+    (rectification.py) to the reply to the citizen."""
+
+    id: str
+    channel: str  # window | hotline (12345) | mailbox (局长信箱) | box (意见箱) | online
+    subject_kind: str  # window | staff | service
+    subject: str
+    complainant: str  # personal data: masked on the bus and on paper
+    phone: str
+    text: str
+    received_ts: float
+    due_ts: float | None  # `complaint_days` working days after it was received
+    registered_by: str
+    ticket: str | None = None
+    status: str = "open"  # open | assigned | rectified | closed
+    owner: str | None = None
+    done: str = ""
+    done_by: str = ""
+    reply: str = ""
+    closed_by: str = ""
+    closed_ts: float | None = None
+    overdue: bool = False  # a complaint_overdue event was written for it
 
 
 @dataclass(slots=True)
@@ -244,6 +277,8 @@ class HallState:
     cases: dict[str, CaseRecord] = field(default_factory=dict)  # 办件 by case number
     case_day: str = ""  # YYYYMMDD of the latest case number, and its serial: numbers come from state, not counts
     case_serial: int = 0
+    complaints: dict[str, Complaint] = field(default_factory=dict)  # complaints.py
+    complaint_count: int = 0
     seq: int = 0  # ledger sequence number of the last event applied
     index: QueueIndex = field(default_factory=QueueIndex, repr=False, compare=False)
     # Open help requests not yet escalated: walk-ins in request order (so a check stops at the first not yet
@@ -333,6 +368,8 @@ class HallState:
             "cases": {k: asdict(v) for k, v in self.cases.items()},
             "case_day": self.case_day,
             "case_serial": self.case_serial,
+            "complaints": {k: asdict(v) for k, v in self.complaints.items()},
+            "complaint_count": self.complaint_count,
             "seq": self.seq,
         }
 
@@ -364,6 +401,8 @@ class HallState:
             cases={k: _case(v) for k, v in data.get("cases", {}).items()},
             case_day=data.get("case_day", ""),
             case_serial=data.get("case_serial", 0),
+            complaints={k: Complaint(**v) for k, v in data.get("complaints", {}).items()},
+            complaint_count=data.get("complaint_count", len(data.get("complaints", {}))),
             seq=data["seq"],
         )
         state.rebuild_derived()

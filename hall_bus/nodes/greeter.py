@@ -207,7 +207,7 @@ def my_cases(state: HallState, helper: str, now_ts: float) -> list[CaseItem]:
             rows.append((d.signed_ts, CaseItem("delegation", d.id, mask_name(d.principal), "、".join(d.services),
                                                None, False, d.status)))
     for f in state.followups.values():
-        if f.owner == helper and f.status == "open":
+        if f.owner == helper and f.status != "closed":  # assigned or rectified: still theirs
             t = state.tickets.get(f.ticket)
             late = f.due_ts is not None and now_ts > f.due_ts
             rows.append((f.due_ts or 0.0, CaseItem("followup", f.id, t.number if t else f.ticket,

@@ -130,6 +130,8 @@ def build_report(req: ReportRequest) -> ReportResult:
             "期间 period": f"{req.first} 至 {req.last}（{days} 天）",
             "汇总 by": {"day": "按日 day", "week": "按周 week", "month": "按月 month"}[by],
             "案件 cases": f"{reader.cases} 件",
+            "记录 records": f"告知 {len(reader.records.notices)}，代办协议 {len(reader.records.delegations)}，"
+                            f"投诉 {len(reader.records.complaints)}",
             "回访与咨询状态截至 status as of": as_of.strftime("%Y-%m-%d %H:%M"),
             "生成 made": datetime.now(hall.tz).strftime("%Y-%m-%d %H:%M"),
             "个人信息 personal data": "已脱敏 masked" if req.masked else "未脱敏 unmasked (管理员 admin)",
@@ -143,7 +145,7 @@ def build_report(req: ReportRequest) -> ReportResult:
 
             rows = stream.close()
             write_xlsx(xlsx_out, archive, rows, summary, labels, followups, consultations, head, as_of,
-                       casework=casework)
+                       casework=casework, records=reader.records)
         for out in req.outs:
             if out.suffix.lower() == ".pdf":
                 from hall_bus.reports.pdf import write_pdf

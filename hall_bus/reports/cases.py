@@ -30,6 +30,7 @@ import orjson
 from hall_bus.clock import hall_day
 from hall_bus.domain.registry import APPLIERS
 from hall_bus.errors import LedgerError, UserError
+from hall_bus.reports.records import RECORD_MAIN_TYPES, RECORD_STATUS_TYPES, RecordBook
 from hall_bus.store.ledger import LEDGER_FILE, SCHEMA_VERSION
 
 # Events the case rows need. The rest (counters opening, recalls, device status) are filtered out by SQLite, in C.
@@ -51,6 +52,9 @@ LATE_TYPES = (
 BOOKING_HORIZON = 31  # days after its own a case booked for a later day is followed at most
 STATUS_TYPES = ("followup_assigned", "followup_closed", "consultation_answered", "consultation_referred",
                 "consultation_overdue")
+# Notices, delegations and complaints as records of their own, with or without a ticket (records.py).
+MAIN_TYPES += tuple(t for t in RECORD_MAIN_TYPES if t not in MAIN_TYPES)
+STATUS_TYPES += RECORD_STATUS_TYPES
 
 
 @dataclass(slots=True)
@@ -337,6 +341,7 @@ class CaseReader:
         self.cases = 0
         self._suffix = ""  # the UTC offset the hall's local times are written with, once seen
         self.staff = self._roster()
+        self.records = RecordBook(tz, rollover, self.first, self.last, self.who)  # records beyond the cases
 
     def _roster(self) -> dict[str, str]:
         """Staff id → name from the roster in the ledger (added any time before the range ends), so the per-person
@@ -570,7 +575,7 @@ class CaseReader:
                 c.principal = d.get("principal") or ""
                 c.names.append(c.principal)
 
-        return {
+        on = {
             "ticket_issued": issued, "group_changed": group_changed, "help_requested": help_requested,
             "help_claimed": help_claimed, "help_handed_over": handed_over, "help_escalated": escalated,
             "ticket_called": called, "ticket_no_show": no_show, "ticket_requeued": requeued,
@@ -580,6 +585,16 @@ class CaseReader:
             "consultation_answered": consultation_answered, "consultation_referred": consultation_referred,
             "consultation_overdue": consultation_overdue, "notice_issued": notice, "delegation_signed": delegation,
         }
+        for kind, record in self.records.handlers().items():  # a notice is a case's and a record of its own
+            on[kind] = _both(on[kind], record) if kind in on else record
+        return on
+
+
+def _both(first: Any, then: Any) -> Any:
+    def both(seq: int, at: str, d: dict[str, Any]) -> None:
+        first(seq, at, d)
+        then(seq, at, d)
+    return both
 
 
 def unreadable(data_dir: Path, fallback: str) -> UserError:

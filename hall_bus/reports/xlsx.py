@@ -20,8 +20,10 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
 from hall_bus.domain.commands import RATING_LEVELS
+from hall_bus.reports import records_xlsx
 from hall_bus.reports.cases import Consultation, FollowUp
 from hall_bus.reports.labels import CASE_COLUMNS, Labels
+from hall_bus.reports.records import RecordBook
 from hall_bus.reports.summary import (
     Summary,
     Tally,
@@ -171,9 +173,10 @@ def column_of(title: str, extra: tuple[tuple[str, str, str], ...] = ()) -> int:
 
 def write_xlsx(path: Path, stream_archive: zipfile.ZipFile, case_rows: int, summary: Summary, labels: Labels,
                followups: list[FollowUp], consultations: list[Consultation], head: dict[str, str],
-               as_of: datetime, casework: Any = None) -> None:
+               as_of: datetime, casework: Any = None, records: RecordBook | None = None) -> None:
     """Adds every part but the case sheet (already in `stream_archive`) and closes the archive. `casework`: the
-    办件 figures (reports/casework.py), a sheet of their own."""
+    办件 figures (reports/casework.py), a sheet of their own; `records`: notices, delegations and complaints,
+    with or without a ticket (reports/records.py)."""
     buf = io.BytesIO()
     book = _Book(buf, labels)
     wb = book.wb
@@ -219,6 +222,8 @@ def write_xlsx(path: Path, stream_archive: zipfile.ZipFile, case_rows: int, summ
             overview.write_string(row, 1, value)
         else:
             overview.write_number(row, 1, value, fmt)
+    if records is not None:  # notices, delegations, complaints: records_xlsx.py
+        row = records_xlsx.overview_rows(book, overview, row, records, consultations, as_of)
     overview.set_column(0, 0, 30)
     overview.set_column(1, 1, 36)
 
@@ -249,6 +254,9 @@ def write_xlsx(path: Path, stream_archive: zipfile.ZipFile, case_rows: int, summ
         from hall_bus.reports.casework import write_case_sheet
 
         write_case_sheet(book, casework_ws, casework, labels.tz, labels.name)
+    if records is not None:
+        records_xlsx.followup_columns(book, sheets["回访"], followups, records)
+        records_xlsx.write_sheets(book, records, as_of)
     wb.close()
     if book.header.xf_index != HEADER_XF:  # the streamed header row names this style by number
         raise RuntimeError(f"header style is {book.header.xf_index}, the case sheet assumed {HEADER_XF}")

@@ -19,25 +19,28 @@ if TYPE_CHECKING:
     from hall_bus.domain.state import HallState
 
 EVENT_FIELDS = {"consultation_opened": {"name": mask_name, "contact": mask_phone},
-                "delegation_signed": {"principal": mask_name}}
-STATE_FIELDS = {"consultations": {"name": mask_name, "contact": mask_phone}, "delegations": {"principal": mask_name}}
+                "delegation_signed": {"principal": mask_name},
+                "complaint_registered": {"complainant": mask_name, "phone": mask_phone}}
+STATE_FIELDS = {"consultations": {"name": mask_name, "contact": mask_phone}, "delegations": {"principal": mask_name},
+                "complaints": {"complainant": mask_name, "phone": mask_phone}}
 # 办件 (domain/casework.py): the applicant of a case and who collected its result
 _CASE_PERSON = {"applicant": mask_name, "id_number": mask_id_number, "phone": mask_phone, "collector": mask_name,
                 "collector_id": mask_id_number}
 EVENT_FIELDS |= {"case_accepted": _CASE_PERSON, "case_delivered": _CASE_PERSON}
 STATE_FIELDS |= {"cases": _CASE_PERSON}
 FREE_TEXT = frozenset({"question", "answer", "note", "reason", "comment", "text", "notice", "problem", "department",
-                       "materials", "items", "free_items", "missing"})
+                       "materials", "items", "free_items", "missing", "done", "reply"})
 SECRET = frozenset({"pin_hash", "card"})  # staff credentials: the server's alone
 STATE_FREE_TEXT = {"consultations": FREE_TEXT, "delegations": FREE_TEXT, "followups": FREE_TEXT,
-                   "cases": FREE_TEXT}
+                   "cases": FREE_TEXT, "complaints": FREE_TEXT}
 
 def case_names(state: HallState | None) -> frozenset[str]:
     """Every visitor name the hall holds today: any of them may turn up in any free text."""
     if state is None:
         return frozenset()
     names = {q.name for q in state.consultations.values()} | {d.principal for d in state.delegations.values()} \
-        | {k.applicant for k in state.cases.values()} | {k.collector for k in state.cases.values()}
+        | {k.applicant for k in state.cases.values()} | {k.collector for k in state.cases.values()} \
+        | {q.complainant for q in state.complaints.values()}
     return frozenset(n.strip() for n in names if n and n.strip())
 
 
@@ -72,6 +75,7 @@ def public_event(ev: dict[str, Any], state: HallState | None = None) -> dict[str
         return ev  # a call, a finish without words: nothing personal to mask (the common case, kept cheap)
     names = case_names(state)
     own = [data.get(k) for k in ("name", "principal", "applicant", "collector")]
+    own = [data.get(k) for k in ("name", "principal", "complainant")]
     if any(isinstance(n, str) and n.strip() for n in own):
         names = names | {n.strip() for n in own if isinstance(n, str) and n.strip()}
     return {**ev, "data": _masked(data, fields, FREE_TEXT, names)}
