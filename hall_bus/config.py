@@ -513,8 +513,11 @@ def _too_deep(text: str) -> tuple[int, str] | None:
     return None
 
 
-def parse_config(text: str, source: str = "<config>") -> HallConfig:
+def parse_config(text: str, source: str = "<config>", base: Path | None = None) -> HallConfig:
     """Validate TOML text. Raises ConfigError with one line per problem.
+
+    With `base` (the hall file's folder) the catalogue file that `[hall] catalogue` names is loaded from there;
+    without it (text alone) the hall is checked on its own and `catalogue` stays None.
 
     A UTF-8 byte-order mark at the start is dropped: Windows Notepad writes one when it saves as UTF-8, and the
     file is then exactly what the technician meant (tomllib would call it an invalid statement on line 1)."""
@@ -545,6 +548,7 @@ def parse_config(text: str, source: str = "<config>") -> HallConfig:
         line = _inline_device_line(text, locations, path) or line_for(locations, path)
         return f"{source}:{line}" if line else source
 
+    _no_inline_catalogue(data, locations, source)
     try:
         cfg = HallConfig.model_validate(data)
     except ValidationError as exc:
@@ -559,7 +563,32 @@ def parse_config(text: str, source: str = "<config>") -> HallConfig:
     if problems:
         lines = [f"{where(path)}: {format_path(path)}: {msg}" for path, msg in problems]
         raise ConfigError(lines[0], lines=lines)
+    if base is not None and cfg.hall.catalogue is not None:
+        cfg = _with_catalogue(cfg, base / cfg.hall.catalogue, where(("hall", "catalogue")))
     return cfg
+
+
+def _no_inline_catalogue(data: dict[str, Any], locations: dict[Any, int], source: str) -> None:
+    """HallConfig has a `catalogue` field (loaded, never written here), so a [catalogue] table in the hall file
+    would otherwise be read as if it were the county's catalogue: one county's list belongs in one file of its
+    own, shared by every hall, town and village that uses it."""
+    if "catalogue" not in data:
+        return
+    lines = [line for path, line in locations.items() if path and path[0] == "catalogue"]
+    at = f"{source}:{min(lines)}" if lines else source
+    raise ConfigError(f"{at}: catalogue: the 事项目录 is a file of its own; move it out (e.g. to catalogue.toml "
+                      "beside this file) and write catalogue = \"catalogue.toml\" in [hall]")
+
+
+def _with_catalogue(cfg: HallConfig, path: Path, at: str) -> HallConfig:
+    """The hall with its catalogue loaded; errors inside the catalogue name the catalogue's own lines, a missing
+    file names the hall's `catalogue` line."""
+    from hall_bus.catalogue.load import load_catalogue
+
+    if not path.is_file():
+        raise ConfigError(f"{at}: hall.catalogue: no catalogue file {cfg.hall.catalogue!r} (looked for {path}; "
+                          "the path is relative to this hall file)")
+    return cfg.model_copy(update={"catalogue": load_catalogue(path, hall=cfg)})
 
 
 def load_config(path: str | Path) -> HallConfig:
@@ -575,4 +604,4 @@ def load_config(path: str | Path) -> HallConfig:
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise ConfigError(f"{p}:{line}: not UTF-8 text (save the file as UTF-8)") from None
-    return parse_config(text, str(p))
+    return parse_config(text, str(p), base=p.parent)
