@@ -65,7 +65,7 @@ def accept(hall: Hall, item: str, **kw: Any) -> dict[str, Any]:
 def immediate_case(hall: Hall) -> str:
     go(hall, at(11, 23, 10))  # Monday
     r = accept(hall, IMMEDIATE)
-    assert r["case"] == "HALL-20261123-0001" and r["kind"] == "immediate"
+    assert r["case"] == f"{hall.engine.cfg.hall.site_code}-20261123-0001" and r["kind"] == "immediate"
     assert r["due"] == "2026-11-23T17:30:00+08:00"  # 即办: the end of the same working day
     go(hall, at(11, 23, 10, 5))
     hall("start_case", case=r["case"], by="clerk-1")
