@@ -1,8 +1,9 @@
 """The guide's search (数字政务指南针): find catalogue items and 一件事 bundles as a visitor types, by characters,
 by full pinyin ("yibao", "yi bao", "yī bǎo") or by initials ("yb"), and by the words people use (keywords).
 
-Pure: built once from a catalogue (`GuideIndex(catalogue)`), then each keystroke is string containment over
-strings prepared here, no pinyin conversion and no allocation per item beyond the hits. Ranked:
+Pure: built once from a catalogue (`GuideIndex(catalogue)`); a keystroke then converts nothing to pinyin: it
+looks its first letters up in tables of where every pinyin and initials variant begins (`_Starts`) and checks
+only the entries found there, and scans the names themselves as a bare substring search would. Ranked:
 exact name (or code) > name prefix (or code prefix) > name substring > pinyin > initials > keyword.
 
 Why every reading: a visitor who reads 重大 as "chongda" or 银行 as "yinxing" should still find it, and pypinyin
