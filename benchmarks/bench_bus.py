@@ -54,7 +54,8 @@ def free_port() -> int:
 
 def big_hall(counters: int, kiosks: int, cmd_port: int, ev_port: int) -> str:
     """The example hall's rules with `counters` windows that all serve every service, and one node each."""
-    text = EXAMPLE.read_text(encoding="utf-8")
+    # no catalogue: its items name the example's windows, and these are others
+    text = EXAMPLE.read_text(encoding="utf-8").replace('catalogue = "catalogue.example.toml"', "")
     text = text.replace("command_port = 5555", f"command_port = {cmd_port}")
     text = text.replace("event_port = 5556", f"event_port = {ev_port}")
     head = text[: text.index("[[counters]]")]

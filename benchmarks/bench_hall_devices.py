@@ -228,7 +228,7 @@ async def until(condition: Callable[[], bool], timeout: float = 5.0) -> bool:
 
 async def run(args: argparse.Namespace, tmp: Path) -> dict[str, Any]:
     out: dict[str, Any] = {}
-    text = EXAMPLE.read_text(encoding="utf-8") + EXTRA_NODES
+    text = EXAMPLE.read_text(encoding="utf-8").replace('catalogue = "catalogue.example.toml"', "") + EXTRA_NODES
     cfg_path = tmp / "hall.toml"
     cfg_path.write_text(text, encoding="utf-8")
     cfg = load_config(cfg_path)

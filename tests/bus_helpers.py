@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import functools
+import shutil
 import socket
 import subprocess
 import sys
@@ -36,6 +37,7 @@ def config_on_ports(path: Path, cmd_port: int, ev_port: int) -> Path:
     """The example hall with its bus on these ports: for a server or hallctl run as a process."""
     path.write_text(EXAMPLE.read_text(encoding="utf-8").replace("command_port = 5555", f"command_port = {cmd_port}")
                     .replace("event_port = 5556", f"event_port = {ev_port}"), encoding="utf-8")
+    shutil.copy(EXAMPLE.with_name("catalogue.example.toml"), path.parent)  # [hall] catalogue is beside the hall
     return path
 
 

@@ -30,6 +30,8 @@ EXPECTED: dict[str, list[str]] = {
                      "board events: received"],
     "bench_devices.py": ["ID card find+select+read", "ticket layout+encode, xprinter-80",
                          "document detection on 3264×2448", "baseline: grey conversion"],
+    "bench_guide.py": ["index built in", "guide search per keystroke:", "bare substring scan of the names:",
+                       "ratio search p99 / bare p99:"],
     "bench_hall_devices.py": ["叫号, visitor at window: finish + call_next → board", "叫号, idle window",
                               "call_next → answer, back to back", "warm calls, segments in memory",
                               "ratio press→board p99 / bare call_next p99"],

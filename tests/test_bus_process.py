@@ -136,7 +136,8 @@ def test_agent_without_server_fails_clearly(tmp_path: Path) -> None:
     assert hallctl("keys", "add", "counter-5", "--keys", str(keys_dir), "--config", str(EXAMPLE)).returncode == 0
     config = tmp_path / "hall.toml"
     port = free_port()
-    config.write_text(EXAMPLE.read_text(encoding="utf-8").replace("command_port = 5555", f"command_port = {port}"),
+    config.write_text(EXAMPLE.read_text(encoding="utf-8").replace("command_port = 5555", f"command_port = {port}")
+                      .replace('catalogue = "catalogue.example.toml"', ""),
                       encoding="utf-8")
     res = hallctl("run", "counter", "--node", "counter-5", "--config", str(config), "--keys", str(keys_dir),
                   "--timeout", "2", stdin="n\n")

@@ -97,7 +97,7 @@ def test_probe_configured_devices(sim, tmp_path: Path) -> None:  # type: ignore[
                         'profile = "generic-80" }',
                         f'{{ name = "printer", type = "escpos-file", path = "{tmp_path / "out.bin"}" }}')
     config = tmp_path / "hall.toml"
-    config.write_text(text, encoding="utf-8")
+    config.write_text(text.replace('catalogue = "catalogue.example.toml"', ""), encoding="utf-8")
     res = hallctl("probe", "kiosk-1/idcard", "--config", str(config))
     assert res.returncode == 0, res.stdout
     assert "SAM status" in res.stdout and "FAIL" not in res.stdout

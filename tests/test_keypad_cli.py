@@ -193,7 +193,8 @@ def test_monitor_ff68_keys_ratings_and_a_silent_keypad() -> None:
 def test_monitor_by_name_shows_the_hall_files_devices(tmp_path: Path) -> None:
     with KeypadLineSimulator("qsystem", keypads=[1, 5, 7]) as sim:
         hall = tmp_path / "hall.toml"
-        hall.write_text(EXAMPLE.read_text(encoding="utf-8").replace('"/dev/ttyS1"', f'"{sim.path}"'),
+        hall.write_text(EXAMPLE.read_text(encoding="utf-8").replace('"/dev/ttyS1"', f'"{sim.path}"')
+                        .replace('catalogue = "catalogue.example.toml"', ""),
                         encoding="utf-8")
         with running("device", "keypad", "monitor", "counter-5/keypad", "--config", str(hall),
                      "--duration", "120") as mon:

@@ -1,8 +1,9 @@
 """The guide's search (数字政务指南针): find catalogue items and 一件事 bundles as a visitor types, by characters,
 by full pinyin ("yibao", "yi bao", "yī bǎo") or by initials ("yb"), and by the words people use (keywords).
 
-Pure: built once from a catalogue (`GuideIndex(catalogue)`), then each keystroke is string containment over
-strings prepared here, no pinyin conversion and no allocation per item beyond the hits. Ranked:
+Pure: built once from a catalogue (`GuideIndex(catalogue)`); a keystroke then converts nothing to pinyin: it
+looks its first letters up in tables of where every pinyin and initials variant begins (`_Starts`) and checks
+only the entries found there, and scans the names themselves as a bare substring search would. Ranked:
 exact name (or code) > name prefix (or code prefix) > name substring > pinyin > initials > keyword.
 
 Why every reading: a visitor who reads 重大 as "chongda" or 银行 as "yinxing" should still find it, and pypinyin
@@ -14,10 +15,8 @@ match at every start; no real item name comes near that).
 
 from __future__ import annotations
 
-import heapq
 import itertools
 import unicodedata
-from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import IntEnum
 from functools import lru_cache
@@ -95,33 +94,43 @@ def _readings(text: str) -> list[tuple[str, ...]]:
     return [r for r in (char_readings(ch) for ch in text) if r]
 
 
-def _joined(parts: Iterable[str]) -> str:
-    return SEP + SEP.join(parts)
-
-
 @dataclass(frozen=True, slots=True)
 class _Entry:
+    """One item or bundle as search sees it; its place in GuideIndex is its rank among equal matches."""
+
     code: str
     name: str
     kind: Literal["item", "bundle"]
-    text: str  # the name, folded
-    folded_code: str
-    pinyin_head: str  # SEP + each variant that starts at the name's first character
-    pinyin_all: str  # SEP + each variant from every starting character
-    initials_head: str
-    initials_all: str
-    keywords: str  # SEP + each keyword, folded
-    keyword_pinyin: str  # SEP + each keyword's pinyin and initials variants
+    keywords: tuple[str, ...]
 
-    @classmethod
-    def of(cls, code: str, name: str, kind: Literal["item", "bundle"], keywords: Iterable[str]) -> _Entry:
-        spans = _spans(_readings(name))
-        head = spans[0] if spans else ([], [])
-        kw_parts = [v for kw in keywords for full, ini in _spans(_readings(kw)) for v in (*full, *ini)]
-        return cls(code=code, name=name, kind=kind, text=_fold(name), folded_code=code.casefold(),
-                   pinyin_head=_joined(head[0]), pinyin_all=_joined(v for full, _ in spans for v in full),
-                   initials_head=_joined(head[1]), initials_all=_joined(v for _, ini in spans for v in ini),
-                   keywords=_joined(_fold(k) for k in keywords), keyword_pinyin=_joined(kw_parts))
+    @property
+    def rank(self) -> tuple[int, bool, str]:
+        """Among hits that match equally well: the shorter name first (the more general item), items before
+        bundles, then by code so the order never depends on the file's."""
+        return len(self.name), self.kind == "bundle", self.code
+
+
+class _Starts:
+    """Which entries have a variant starting with a given string. Strings of up to DEPTH letters are looked up
+    (a table built once); a longer query is checked only against the entries its first DEPTH letters found, so
+    a keystroke never scans every entry's pinyin (2,000 items carry megabytes of it)."""
+
+    DEPTH = 6
+
+    def __init__(self, variants: list[list[str]]) -> None:
+        table: dict[str, list[int]] = {}
+        for eid, found in enumerate(variants):
+            for key in {v[:n] for v in found for n in range(1, min(self.DEPTH, len(v)) + 1)}:
+                table.setdefault(key, []).append(eid)
+        self._table = {key: tuple(ids) for key, ids in table.items()}  # a tuple is an eighth of a set's size
+        self._strings = [SEP + SEP.join(found) for found in variants]
+
+    def find(self, letters: str) -> set[int]:
+        found = self._table.get(letters[: self.DEPTH], ())
+        if len(letters) <= self.DEPTH:
+            return set(found)
+        needle, strings = SEP + letters, self._strings
+        return {i for i in found if needle in strings[i]}
 
 
 def _fold(text: str) -> str:
@@ -144,9 +153,20 @@ class GuideIndex:
 
     def __init__(self, catalogue: Catalogue) -> None:
         self.catalogue = catalogue
-        entries = [_Entry.of(i.code, i.name, "item", i.keywords) for i in catalogue.items]
-        entries += [_Entry.of(b.code, b.name, "bundle", [b.life_event]) for b in catalogue.bundles]
+        entries = [_Entry(i.code, i.name, "item", tuple(i.keywords)) for i in catalogue.items]
+        entries += [_Entry(b.code, b.name, "bundle", (b.life_event,)) for b in catalogue.bundles]
+        entries.sort(key=lambda e: e.rank)  # an entry's id is its rank among equal matches
         self._entries = entries
+        self._texts = [_fold(e.name) for e in entries]
+        self._codes = [e.code.casefold() for e in entries]
+        self._keywords = [SEP + SEP.join(_fold(k) for k in e.keywords) for e in entries]
+        spans = [_spans(_readings(e.name)) for e in entries]
+        self._pinyin = _Starts([[v for full, _ in sp for v in full] for sp in spans])
+        self._pinyin_head = _Starts([sp[0][0] if sp else [] for sp in spans])
+        self._initials = _Starts([[v for _, ini in sp for v in ini] for sp in spans])
+        self._initials_head = _Starts([sp[0][1] if sp else [] for sp in spans])
+        self._keyword_pinyin = _Starts([[v for kw in e.keywords for full, ini in _spans(_readings(kw))
+                                         for v in (*full, *ini)] for e in entries])
 
     def __len__(self) -> int:
         return len(self._entries)
@@ -154,29 +174,36 @@ class GuideIndex:
     def search(self, query: str, limit: int = 20) -> list[Hit]:
         """The best `limit` hits for what has been typed so far, best first; [] for an empty query."""
         text = _fold(query)
-        if not text:
+        if not text or limit <= 0:
             return []
         pin = pinyin_query(query)
-        at_pin = SEP + pin
-        ranked: list[tuple[int, int, int, int, str, _Entry, Match]] = []
-        for e in self._entries:
-            if text == e.text or text == e.folded_code:
-                match, pos = Match.EXACT, 0
-            elif e.text.startswith(text) or e.folded_code.startswith(text):
-                match, pos = Match.PREFIX, 0
-            elif text in e.text:
-                match, pos = Match.SUBSTRING, e.text.index(text)
-            elif pin and at_pin in e.pinyin_all:
-                match, pos = Match.PINYIN, 0 if at_pin in e.pinyin_head else 1
-            elif pin and pin in e.initials_all:
-                match, pos = Match.INITIALS, 0 if at_pin in e.initials_head else 1
-            elif text in e.keywords or (pin and (at_pin in e.keyword_pinyin)):
-                match, pos = Match.KEYWORD, 0
-            else:
-                continue
-            ranked.append((match, pos, len(e.name), e.kind == "bundle", e.code, e, match))
-        best = heapq.nsmallest(limit, ranked, key=lambda r: r[:5])
-        return [Hit(e.code, e.name, e.kind, m) for *_, e, m in best]
+        named = [i for i, t in enumerate(self._texts) if text in t]
+        coded = [i for i, c in enumerate(self._codes) if c.startswith(text)]
+        exact = sorted({i for i in named if self._texts[i] == text} | {i for i in coded if self._codes[i] == text})
+        prefix = sorted({i for i in named if self._texts[i].startswith(text)} | set(coded))
+        substring = sorted(named, key=lambda i: (self._texts[i].index(text), i))
+        tiers: list[tuple[Match, list[int]]] = [(Match.EXACT, exact), (Match.PREFIX, prefix),
+                                                (Match.SUBSTRING, substring)]
+        if pin:
+            head = self._pinyin_head.find(pin)
+            tiers.append((Match.PINYIN, sorted(head) + sorted(self._pinyin.find(pin) - head)))
+            head = self._initials_head.find(pin)
+            tiers.append((Match.INITIALS, sorted(head) + sorted(self._initials.find(pin) - head)))
+        keyworded = {i for i, k in enumerate(self._keywords) if text in k}
+        if pin:
+            keyworded |= self._keyword_pinyin.find(pin)
+        tiers.append((Match.KEYWORD, sorted(keyworded)))
+        hits: list[Hit] = []
+        seen: set[int] = set()
+        for match, ids in tiers:
+            for i in ids:
+                if i not in seen:
+                    seen.add(i)
+                    e = self._entries[i]
+                    hits.append(Hit(e.code, e.name, e.kind, match))
+                    if len(hits) == limit:
+                        return hits
+        return hits
 
 
 def life_events(catalogue: Catalogue) -> dict[str, list[Bundle]]:
