@@ -8,6 +8,7 @@ quit on Esc, open a settings panel on F1, or see every touch twice (mouse provid
 
 from __future__ import annotations
 
+import logging
 import os
 import shutil
 import subprocess
@@ -45,6 +46,11 @@ def find_font(configured: str | None = None) -> str:
     raise NoChineseFont(f"no Chinese font found; install it with: sudo apt-get install {FONT_PACKAGE}")
 
 
+def _no_cut_buffer_noise(record: logging.LogRecord) -> bool:
+    text = record.getMessage()
+    return not (text.startswith(("Cutbuffer:", "xclip - ", "xsel - ")))
+
+
 def prepare(*, home: Path | None = None, font: str | None = None, fullscreen: bool = True,
             size: tuple[int, int] = (1080, 1920)) -> str:
     """Environment and Kivy Config for a kiosk window. Returns the font path. Safe to call more than once."""
@@ -61,6 +67,13 @@ def prepare(*, home: Path | None = None, font: str | None = None, fullscreen: bo
     os.environ.setdefault("LP_NUM_THREADS", "0")
     if not (shutil.which("xclip") or shutil.which("xsel")):  # a tablet has no clipboard to share: without these,
         os.environ.setdefault("KIVY_CLIPBOARD", "dummy")  # Kivy prints tracebacks looking for one at every start
+        # ...and a text box looks for a cut buffer through the same two programs, with a CRITICAL line and two
+        # tracebacks that read like a crash to whoever starts a tablet; nothing on our screens copies or pastes.
+        logging.getLogger("kivy").addFilter(_no_cut_buffer_noise)
+    if not Path("/proc/asound").exists() and "SDL_AUDIODRIVER" not in os.environ:  # no sound card: SDL's ALSA spills eight lines and a CRITICAL per start;
+        os.environ.setdefault("SDL_AUDIODRIVER", "dummy")  # the display's chime plays into nothing instead
+        logging.getLogger("kiosk.boot").warning("no sound card (/proc/asound is missing): chimes are not heard; "
+                                                "the screens and the calls still show")
 
     from kivy.config import Config
 
