@@ -3,8 +3,9 @@
 What the window shows follows the hall, not the taps: the node's bus client mirrors the hall state and pushes each
 event (`on_event`, `on_resync`) on this same asyncio loop, so a call from the window's keypad or console shows
 here too, and a panel restarted in the middle of a case shows that case. Ops go through `CounterPanelNode`; the
-screens are in counter_panel.kv. The rating screen faces the visitor: it rates only the case just finished here,
-once, and goes back to the clerk's screen by itself.
+screens are in counter_panel.kv. The 办件 screens (the window's cases, 受理, one case, 补正, 办结, 出件) draw
+`PanelModel.cases` rows and forward to the node's case ops. The rating screen faces the visitor: it rates only
+the case just finished here, once, and goes back to the clerk's screen by itself.
 """
 
 from __future__ import annotations
@@ -33,6 +34,9 @@ from kivy.uix.screenmanager import NoTransition, ScreenManager
 from kivy.uix.widget import Widget
 
 from hall_bus.nodes.counter_panel import (
+    ACTION_WORDS,
+    DECISION_CHOICES,
+    DELIVERY_CHOICES,
     OUTCOMES,
     POSITIONS,
     RATING_CHOICES,
@@ -116,6 +120,23 @@ class CounterPanelApp(App):
     rate_done = StringProperty("")
     choices = ListProperty([list(c) for c in RATING_CHOICES])
     redraws = NumericProperty(0)
+    # 办件 (cases)
+    case_rows = ListProperty([])  # [(number, words, overdue)]
+    case_no = StringProperty("")
+    case_head = StringProperty("")
+    case_info = StringProperty("")
+    case_actions = ListProperty([])
+    action_words = DictProperty(ACTION_WORDS)
+    receipt = StringProperty("")
+    receipt_where = StringProperty("")
+    item_code = StringProperty("")
+    checklist = StringProperty("")
+    decision = StringProperty("")
+    decisions = DictProperty(DECISION_CHOICES)
+    how = StringProperty("window")
+    deliveries = DictProperty(DELIVERY_CHOICES)
+    id_checked = BooleanProperty(False)
+    print_at = StringProperty("")
 
     def __init__(self, node: CounterPanelNode, *, hall_name: str = "", px_per_mm: float = 4.0,
                  large_text: bool = False, high_contrast: bool = False,
@@ -125,6 +146,9 @@ class CounterPanelApp(App):
         self.node = node
         self._dialog_ticket = ""  # the case a finish or transfer dialog was opened for
         self._armed: tuple[str, str | None, float] | None = None  # (op, ticket, when) awaiting its second tap
+        self._receipt_case = ""  # the case whose receipt is on the case screen (the one just accepted)
+        self._rows_drawn: list[Any] = []
+        self.print_at = node.print_at or ""
         self.px_per_mm = px_per_mm
         self.set_mode(large_text=large_text, high_contrast=high_contrast)
         counter = node.cfg.counters_by_number[node.counter]
@@ -148,7 +172,8 @@ class CounterPanelApp(App):
 
         Builder.load_file(str(KV))
         root = ScreenManager(transition=NoTransition())
-        for name in ("main", "pad", "finish", "transfer", "rate", "signin"):
+        for name in ("main", "pad", "finish", "transfer", "rate", "signin", "cases", "accept", "case", "supplement",
+                     "conclude", "deliver"):
             root.add_widget(getattr(Factory, name.capitalize() + "PanelScreen")(name=name))
         self._fill_static(root)
         self._timers = [Clock.schedule_interval(self._tick, 1.0)]
@@ -211,8 +236,29 @@ class CounterPanelApp(App):
         elif screen == "transfer":
             self.to_service, self.position = "", "front"
             self._mark_services()
+        elif screen == "cases":
+            self._fill_cases()
+        elif screen == "accept":
+            self.item_code, self.checklist = "", ""
+            self._fill_items()
+        elif screen == "case":
+            self._show_case(follow=False)
+        elif screen == "supplement":
+            row = self.node.case(self.case_no)
+            self.chosen = []
+            self.materials = [name for name, _ in self.node.model.checklist(row.item)] if row else []
+            self._fill_materials("supplement")
+        elif screen == "conclude":
+            self.decision = ""
+        elif screen == "deliver":
+            self.how, self.id_checked = "window", False
+        if self.root is not None and screen in ("accept", "conclude", "deliver"):
+            for field in ("applicant", "id_number", "phone", "reason", "collector", "tracking", "link"):
+                box = self.root.get_screen(screen).ids.get(field)
+                if box is not None:
+                    box.text = ""
         who = self.view.visitor
-        self._dialog_ticket = who.ticket if who is not None and screen in ("finish", "transfer") else ""
+        self._dialog_ticket = who.ticket if who is not None and screen in ("finish", "transfer", "accept") else ""
         self.screen = screen
         if self.root is not None:
             self.root.current = screen
@@ -248,16 +294,20 @@ class CounterPanelApp(App):
         if self.root is not None:
             self.root.get_screen("finish").ids.outcomes.current = outcome
 
+    def on_how(self, _app: Any, how: str) -> None:
+        if self.root is not None:
+            self.root.get_screen("deliver").ids.ways.current = how
+
     def toggle_material(self, item: str) -> None:
         self.chosen = [m for m in self.chosen if m != item] if item in self.chosen else [*self.chosen, item]
 
-    def add_free_item(self, text: str) -> None:
+    def add_free_item(self, text: str, screen: str = "finish") -> None:
         item = text.strip()
         if item and item not in self.chosen:
             self.chosen = [*self.chosen, item]
             if item not in self.materials:
                 self.materials = [*self.materials, item]
-                self._fill_materials()
+                self._fill_materials(screen)
 
     def pick_reason(self, reason: str) -> None:
         self.reason = reason
@@ -306,6 +356,85 @@ class CounterPanelApp(App):
         if not self.rate_done:  # one rating per case: a second tap during the thanks is not sent
             self.rate_done = "…"
             self._run(rate(), guard=False)
+
+    # ------------------------------------------------------------------ 办件 taps
+
+    def pick_item(self, code: str) -> None:
+        self.item_code = code
+        self.checklist = "\n".join(f"{'【必要】' if need == '必要' else '【容缺】'}{name}"
+                                    for name, need in self.node.model.checklist(code))
+
+    def do_accept(self, applicant: str, id_number: str, phone: str) -> None:
+        async def accept() -> dict[str, Any]:
+            out = await self.node.accept_case(self.item_code, applicant, id_number, phone,
+                                              ticket=self._dialog_ticket or None)
+            if out.ok:
+                self._receipt_case = out.case
+                self.receipt = "\n".join(out.receipt or [])
+                self.receipt_where = out.receipt_where
+                self.case_no = out.case
+                self.go("case")
+            return out.answer
+
+        self._run(accept())
+
+    def pick_case(self, number: str) -> None:
+        if number != self._receipt_case:
+            self.receipt, self.receipt_where, self._receipt_case = "", "", ""
+        self.case_no = number
+        self.go("case")
+
+    def lookup_case(self, typed: str) -> None:
+        async def lookup() -> dict[str, Any]:
+            out = await self.node.open_case(typed)
+            if out.case:
+                self.pick_case(out.case)
+            return out.answer
+
+        self._run(lookup())
+
+    def case_action(self, action: str) -> None:
+        """补正, 办结 and 出件 ask first (their screens); 材料已补齐 and 归档 are one tap."""
+        if action == "resume":
+            self._run(self.node.resume_case(self.case_no))
+        elif action == "archive":
+            self._run(self.node.archive_case(self.case_no))
+        else:
+            self.go(action)
+
+    def _then_case(self, coro: Coroutine[Any, Any, dict[str, Any]]) -> None:
+        async def run() -> dict[str, Any]:
+            answer = await coro
+            if answer.get("ok"):
+                self.go("case")
+            return answer
+
+        self._run(run())
+
+    def do_supplement(self) -> None:
+        self._then_case(self.node.request_supplement(self.case_no, list(self.chosen)))
+
+    def do_conclude(self, reason: str) -> None:
+        self._then_case(self.node.conclude_case(self.case_no, self.decision, reason))
+
+    @staticmethod
+    def filled(text: str) -> bool:
+        return bool(text.strip())
+
+    def accept_ready(self, item: str, applicant: str) -> bool:
+        return bool(item) and bool(applicant.strip())
+
+    def conclude_ready(self, decision: str, reason: str) -> bool:
+        """不予 asks for its reason once, here: the button waits for it."""
+        return decision == "approved" or (decision == "refused" and bool(reason.strip()))
+
+    def deliver_ready(self, how: str, checked: bool, collector: str, tracking: str, link: str) -> bool:
+        return {"window": checked and bool(collector.strip()), "ems": bool(tracking.strip()),
+                "elicence": bool(link.strip())}.get(how, False)
+
+    def do_deliver(self, collector: str, tracking: str, link: str) -> None:
+        self._then_case(self.node.deliver_case(self.case_no, self.how, collector=collector,
+                                               id_checked=self.id_checked, tracking=tracking, link=link))
 
     def sign_in(self, staff: str, pin: str) -> None:
         if not staff.strip() or not pin.strip():
@@ -368,6 +497,11 @@ class CounterPanelApp(App):
             self._end_rating()
         elif self.screen in ("finish", "transfer") and (who is None or who.ticket != self._dialog_ticket):
             self.back()  # the case ended elsewhere (the keypad), or the next visitor is here: not this dialog's
+        elif self.screen == "accept" and (who is None or who.ticket != self._dialog_ticket):
+            self.go("cases")  # the visitor the application was for has gone: never accept it for the next one
+        self._fill_cases()
+        if self.case_no:
+            self._show_case()
         self.redraws += 1
 
     def _tick(self, _dt: float) -> None:
@@ -438,12 +572,58 @@ class CounterPanelApp(App):
         for button in self.root.get_screen("transfer").ids.services.children:
             button.disabled = button.code == self.v_service  # the same service is no transfer
 
-    def _fill_materials(self) -> None:
+    def _fill_cases(self) -> None:
+        """The window's cases as rows (remade only when they changed: the list is redrawn on every event)."""
+        from kivy.factory import Factory
+
+        rows = [(r.number, r.words, r.overdue) for r in self.node.cases()]
+        if rows == self.case_rows and self._rows_drawn == rows:
+            return
+        self.case_rows = rows
+        if self.root is None:
+            return
+        grid = self.root.get_screen("cases").ids.rows
+        grid.clear_widgets()
+        for number, words, late in rows:
+            button = Factory.CaseRowButton(text=words)
+            button.code, button.late = number, late
+            grid.add_widget(button)
+        self._rows_drawn = rows
+
+    def _show_case(self, *, follow: bool = True) -> None:
+        row = self.node.case(self.case_no)
+        if row is None:
+            self.case_head, self.case_info, self.case_actions = self.case_no, "没有这个办件", []
+            return
+        self.case_head = f"{row.number}\n{row.kind_words} · {row.due_words}"
+        person = "  ".join(x for x in (row.applicant, row.id_number, row.phone) if x)
+        lines = [f"事项：{row.item_name}", f"申请人：{person}", f"状态：{row.status_words}"]
+        if row.missing:
+            lines.append("待补正：" + "、".join(row.missing))
+        self.case_info = "\n".join(lines)
+        self.case_actions = list(row.actions)
+        if follow and self.screen in ("supplement", "conclude", "deliver") and self.screen not in row.actions:
+            self.go("case")  # the case moved on elsewhere (another panel, a tablet): this act is no longer its next
+
+    def _fill_items(self) -> None:
         from kivy.factory import Factory
 
         if self.root is None:
             return
-        grid = self.root.get_screen("finish").ids.materials
+        grid = self.root.get_screen("accept").ids["items"]
+        grid.clear_widgets()
+        for item in self.node.model.items(self.v_service):
+            button = Factory.ItemButton()
+            button.code = item.code
+            button.label = f"{item.name}（{item.promised_limit.words()}）"
+            grid.add_widget(button)
+
+    def _fill_materials(self, screen: str = "finish") -> None:
+        from kivy.factory import Factory
+
+        if self.root is None:
+            return
+        grid = self.root.get_screen(screen).ids.materials
         grid.clear_widgets()
         for item in self.materials:
             button = Factory.MaterialToggle()

@@ -226,3 +226,124 @@ def test_a_finish_answer_after_the_next_call_does_not_ask_the_next_visitor_to_ra
 
     asyncio.run(case())
     assert hall.state.counters[5].current is not None and node.model.to_rate is None
+
+
+# ---------------------------------------------------------------------- 办件 (cases) at the window
+
+
+def case_node(hall: Hall, service: str = "企业开办") -> tuple[CounterPanelNode, EngineClient]:
+    """Window 5 with a visitor of `service` called and being served."""
+    hall("issue", service=service, group="normal")
+    client = EngineClient(hall)
+    node = CounterPanelNode(client, hall.cfg, "counter-5")
+    asyncio.run(node.send("call_next"))
+    asyncio.run(node.send("start"))
+    return node, client
+
+
+def now(hall: Hall) -> float:
+    return hall.clock.now().timestamp()
+
+
+def test_the_items_offered_are_the_windows_with_the_visitors_service_first(hall: Hall) -> None:
+    model = PanelModel(hall.cfg, 5)
+    items = model.items("企业开办")
+    services = [i.service for i in items]
+    assert services == sorted(services, key=lambda sv: sv != "企业开办") and set(services) == {"企业开办", "投资项目"}
+    assert "XK-379901-SCJ-001" in {i.code for i in items}  # guide windows 1–4, yet window 5 serves 企业开办 too
+    assert model.items("投资项目")[0].service == "投资项目"
+    assert model.checklist("XK-379901-SPJ-006")[-1] == ("卫生检测报告", "容缺")
+    assert model.checklist("XK-379901-SPJ-006")[0] == ("卫生许可证申请表", "必要")
+    assert model.checklist("NO-SUCH-ITEM") == []
+
+
+def test_accept_supplement_resume_conclude_deliver_archive(hall: Hall) -> None:
+    node, client = case_node(hall)
+    out = asyncio.run(node.accept_case("XK-379901-SPJ-006", " 张秀英 ", "410102196611241234", "13812345678"))
+    assert out.ok and out.case == "PA-20261123-0001"
+    assert client.sent[-1] == {"op": "accept_case", "item": "XK-379901-SPJ-006", "applicant": "张秀英",
+                               "id_number": "410102196611241234", "phone": "13812345678", "counter": 5,
+                               "ticket": "20261123-A001"}
+    assert out.headline.startswith("PA-20261123-0001\n承诺件") and "2026-11-30 17:30 前" in out.headline
+    assert "办件编号：PA-20261123-0001" in out.receipt and "申请人：张**" in out.receipt  # type: ignore[operator]
+    assert out.receipt_where and node.message == "已受理，办件编号 PA-20261123-0001"
+    (row,) = node.cases(now(hall))
+    assert (row.applicant, row.id_number, row.phone) == ("张**", "4101**********1234", "138****5678")
+    assert row.item_name == "公共场所卫生许可" and row.kind_words == "承诺件" and not row.overdue
+    assert row.actions == ("supplement", "conclude") and "11-30 17:30 前" in row.due_words
+
+    # 补正 on Friday: listed materials and one in free text, the notice at the window's kiosk
+    hall.wait(4 * 86400)
+    answer = asyncio.run(node.request_supplement(out.case, ["卫生检测报告", " 消防验收意见 ", "卫生检测报告"]))
+    assert answer["ok"] and client.sent[-1] == {"op": "request_supplement", "case": out.case,
+                                                "missing": ["卫生检测报告", "消防验收意见"], "print_at": "kiosk-2"}
+    assert "自助机 kiosk-2" in node.notice_text and "消防验收意见" in node.notice_text
+    notice = next(e for e in hall.events if e["type"] == "notice_issued")["data"]
+    assert notice["case"] == out.case and notice["free_items"] == ["消防验收意见"] and notice["by"] == "李娜"
+    row = node.case(out.case, now(hall))  # type: ignore[assignment]
+    assert row.status_words == "补正中" and row.actions == ("resume",) and "计时暂停" in row.due_words
+    assert asyncio.run(node.request_supplement(out.case, [" "]))["code"] == "bad_notice"  # nothing sent
+    assert len(client.sent) == 4
+
+    # the materials come on Tuesday: Monday and Tuesday paused, the due date moves two working days
+    hall.wait(4 * 86400)
+    assert asyncio.run(node.resume_case(out.case))["ok"]
+    assert node.message.endswith("暂停 2 个工作日）")
+    assert "12-02 17:30 前" in node.case(out.case, now(hall)).due_words  # type: ignore[union-attr]
+
+    # 办结: 不予 without a reason is asked for, not sent
+    answer = asyncio.run(node.conclude_case(out.case, "refused", "  "))
+    assert answer["code"] == "no_reason" and node.message == "未成功：不予办理须写明理由"
+    assert client.sent[-1]["op"] == "resume_case"
+    assert asyncio.run(node.conclude_case(out.case, "approved"))["ok"]
+    assert client.sent[-1] == {"op": "conclude_case", "case": out.case, "decision": "approved", "reason": ""}
+    assert node.case(out.case, now(hall)).actions == ("deliver",)  # type: ignore[union-attr]
+
+    # 出件 at the window: not without the ID check and the collector's name
+    assert asyncio.run(node.deliver_case(out.case, "window", collector="张秀英"))["code"] == "id_not_checked"
+    assert asyncio.run(node.deliver_case(out.case, "window", id_checked=True))["code"] == "id_not_checked"
+    assert client.sent[-1]["op"] == "conclude_case"  # neither was sent
+    assert asyncio.run(node.deliver_case(out.case, "window", collector="张秀英", id_checked=True))["ok"]
+    assert client.sent[-1] == {"op": "deliver_case", "case": out.case, "how": "window", "collector": "张秀英",
+                               "id_checked": True}
+    assert asyncio.run(node.archive_case(out.case))["ok"] and node.message == f"办件 {out.case} 已归档"
+    k = hall.state.cases[out.case]
+    assert (k.status, k.collector, k.handed_by, k.paused_days, k.on_time) == ("archived", "张秀英", "李娜", 2, True)
+    assert node.cases(now(hall)) == []  # archived: off the window's list
+
+
+def test_a_case_accepted_and_refused_at_one_sitting_is_started_first(hall: Hall) -> None:
+    node, client = case_node(hall, "投资项目")
+    out = asyncio.run(node.accept_case("BA-379901-FGJ-001", "王建国"))
+    assert out.ok and client.sent[-1]["ticket"] == "20261123-B001" and "id_number" not in client.sent[-1]
+    assert "即办件" in out.headline and "2026-11-23 17:30 前" in out.headline
+    assert asyncio.run(node.conclude_case(out.case, "refused", "项目不属于备案范围"))["ok"]
+    assert [m["op"] for m in client.sent[-2:]] == ["start_case", "conclude_case"]
+    assert hall.state.cases[out.case].reason == "项目不属于备案范围"
+    assert not asyncio.run(node.deliver_case(out.case, "ems", tracking="12"))["ok"]  # too short: the model says no
+    assert asyncio.run(node.deliver_case(out.case, "ems", tracking="EMS1234567890"))["ok"]
+    assert hall.state.cases[out.case].tracking == "EMS1234567890"
+
+
+def test_an_overdue_case_says_so_in_words(hall: Hall) -> None:
+    node, _ = case_node(hall, "投资项目")
+    out = asyncio.run(node.accept_case("BA-379901-FGJ-001", "王建国"))
+    hall.wait(9 * 3600)  # 18:00, past the 即办件's 17:30
+    (row,) = node.cases(hall.clock.now().timestamp())
+    assert row.overdue and row.due_words.startswith("已超期") and row.number == out.case
+
+
+def test_a_returning_visitor_opens_the_case_by_its_number_and_the_visit_joins_it(hall: Hall) -> None:
+    node, client = case_node(hall)
+    out = asyncio.run(node.accept_case("XK-379901-SPJ-006", "张秀英"))
+    asyncio.run(node.request_supplement(out.case, ["卫生检测报告"]))
+    asyncio.run(node.finish("done"))
+    hall("issue", service="企业开办", group="normal")
+    asyncio.run(node.send("call_next"))
+    assert not asyncio.run(node.open_case("PA-20261123-0099")).ok and node.message == "未成功：没有这个办件编号"
+    opened = asyncio.run(node.open_case("1"))  # the serial alone: the only such case of this window
+    assert opened.ok and opened.case == out.case
+    assert client.sent[-1] == {"op": "continue_case", "case": out.case, "ticket": "20261123-A002"}
+    assert hall.state.cases[out.case].tickets == ["20261123-A001", "20261123-A002"]
+    again = asyncio.run(node.open_case(out.case.lower()))  # scanned twice: the visit is not added twice
+    assert again.ok and client.sent[-1]["op"] == "continue_case" and len(client.sent) == 7

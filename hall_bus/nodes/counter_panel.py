@@ -8,6 +8,11 @@ preconditions (counters.ready_to_call, engine.current), so a tap the hall would 
 
 `CounterPanelNode` sends the window's ops over the bus with its counter number and returns the answers. Finishing
 with missing materials also issues the one-time notice (一次性告知), printed at the node's `print_at` kiosk.
+
+办件 (cases): the same split. `PanelModel` lists this window's open cases from the mirrored state (masked as the bus
+sends them, masked again here so a screen never shows more), the catalogue items the window may accept and their
+materials checklist; `CounterPanelNode` sends 受理, 补正, 恢复, 办结, 出件 and 归档 as their command models, each
+naming its case, and turns the answers into the words the clerk and the applicant read.
 """
 
 from __future__ import annotations
@@ -16,12 +21,16 @@ import logging
 import time
 from collections.abc import Callable
 from dataclasses import asdict, dataclass
+from datetime import datetime
 from typing import Any
 
+from devices.privacy import mask_id_number, mask_name, mask_phone
+from hall_bus.catalogue.model import Item
 from hall_bus.config import HallConfig
 from hall_bus.domain import calling
 from hall_bus.domain import commands as c
 from hall_bus.domain import state as s
+from hall_bus.domain.casework import DECISION_NAMES, DELIVERY_NAMES, KIND_NAMES, STATUS_NAMES
 from hall_bus.domain.commands import RATING_LEVELS
 from hall_bus.domain.state import HallState
 from hall_bus.nodes.board import GROUP_MARKS
@@ -56,6 +65,14 @@ REFUSALS = {
     "not_finished": "还没办结，不能评价",
     "not_parked_here": "这个号没有挂在本窗口",
     "bus": "连不上大厅系统，请稍后再试",
+    "invalid": "填写有误，请检查后再试",
+    "unknown_case": "没有这个办件编号",
+    "unknown_item": "事项目录里没有这个事项",
+    "no_catalogue": "本大厅没有配置事项目录",
+    "id_not_checked": "窗口领取须先核验领取人身份证，并填写领取人姓名",
+    "bad_notice": "请至少选一项缺少的材料",
+    "no_reason": "不予办理须写明理由",
+    "no_person": "请先登录",
 }
 
 
@@ -152,6 +169,44 @@ class PanelView:
 
 
 EMPTY = PanelView(0, "closed", None, (), 0, (), (), Buttons(), None)
+
+
+# ---------------------------------------------------------------------- 办件 rows and what may be done to them
+
+ACTION_WORDS = {"supplement": "补正…", "resume": "材料已补齐", "conclude": "办结…", "deliver": "出件…",
+                "archive": "归档"}
+DECISION_CHOICES = {"approved": "准予", "refused": "不予"}
+DELIVERY_CHOICES = {"window": "窗口领取", "ems": "邮寄（EMS）", "elicence": "电子证照"}
+
+
+def case_actions(k: s.CaseRecord) -> tuple[str, ...]:
+    """What the case's state lets the window do next (the domain's own preconditions), so a tap the hall would
+    refuse is not offered. 办结 is offered on a just-accepted case too: the node starts it first."""
+    return {"accepted": ("supplement", "conclude"), "in_progress": ("supplement", "conclude"),
+            "supplement": ("resume",), "concluded": ("deliver",), "delivered": ("archive",)}.get(k.status, ())
+
+
+@dataclass(frozen=True)
+class CaseRow:
+    """One case as the window's list and the case screen show it: personal data masked."""
+
+    number: str
+    item: str
+    item_name: str
+    kind_words: str
+    applicant: str
+    id_number: str
+    phone: str
+    status: str
+    status_words: str
+    due_words: str
+    overdue: bool
+    missing: tuple[str, ...]
+    actions: tuple[str, ...]
+
+    @property
+    def words(self) -> str:
+        return f"{self.number}  {self.item_name}  {self.applicant}  {self.status_words}  {self.due_words}"
 
 
 class PanelModel:
@@ -296,6 +351,73 @@ class PanelModel:
         """The ticket letters of the services this window serves: the number pad's letter keys."""
         return list(dict.fromkeys(self.cfg.services_by_name[name].prefix for name in self.services))
 
+    # ------------------------------------------------------------------ 办件 (cases)
+
+    def items(self, service: str | None = None) -> list[Item]:
+        """The catalogue items this window may accept: those of the visitor's service first (the likely one), then
+        the rest of the window's services. An item's guide `windows` are where visitors are sent, not a limit: a
+        window serving the service at all (an overflow 企业开办 visitor at 5) accepts its items too."""
+        cat = self.cfg.catalogue
+        if cat is None:
+            return []
+        order = ([service] if service in self.services else []) + [sv for sv in self.services if sv != service]
+        rank = {sv: i for i, sv in enumerate(order)}
+        here = [i for i in cat.items if i.service in rank]
+        return sorted(here, key=lambda i: rank[i.service])  # stable: the catalogue's own order within a service
+
+    def checklist(self, code: str) -> list[tuple[str, str]]:
+        """The item's materials as (name, 必要/容缺): the 受理 screen's checklist and the 补正 screen's toggles."""
+        cat = self.cfg.catalogue
+        item = cat.by_code.get(code) if cat is not None else None
+        if item is None:
+            return []
+        return [(m.name, "必要" if m.required else "容缺") for m in item.materials]
+
+    def cases(self, state: HallState | None, now_ts: float | None = None) -> list[CaseRow]:
+        """This window's cases not yet archived (accepted here, or continued by a visit to it), soonest due first;
+        a late one says so in words (超期), not only in a colour."""
+        if state is None:
+            return []
+        now = time.time() if now_ts is None else now_ts
+        mine = [k for k in state.cases.values() if k.status != "archived" and self._ours(state, k)]
+        return [self.row(k, now) for k in sorted(mine, key=lambda k: k.due_ts)]
+
+    def _ours(self, state: HallState, k: s.CaseRecord) -> bool:
+        if k.counter == self.counter:
+            return True
+        return any((t := state.tickets.get(tid)) is not None and t.counter == self.counter for tid in k.tickets)
+
+    def row(self, k: s.CaseRecord, now_ts: float) -> CaseRow:
+        tz = self.cfg.hall.tz
+        due = datetime.fromtimestamp(k.due_ts, tz)
+        late = k.status in ("accepted", "in_progress", "supplement") and k.due_ts < now_ts
+        if k.status == "supplement":
+            due_words = f"原定 {due:%m-%d %H:%M}（补正中，计时暂停）"
+        else:
+            due_words = f"{due:%m-%d %H:%M} 前"
+        if late:
+            due_words = "已超期 · " + due_words
+        status = STATUS_NAMES.get(k.status, k.status)
+        if k.decision:
+            status += f"（{DECISION_NAMES.get(k.decision, k.decision)}）"
+        return CaseRow(k.number, k.item, k.item_name, KIND_NAMES.get(k.kind, k.kind), mask_name(k.applicant),
+                       mask_id_number(k.id_number) if k.id_number else "", mask_phone(k.phone) if k.phone else "",
+                       k.status, status, due_words, late, tuple(k.missing), case_actions(k))
+
+    def find_case(self, state: HallState | None, typed: str) -> s.CaseRecord | None:
+        """A case number as typed or scanned (the receipt's QR holds it whole); the serial alone finds a case of
+        this window when only one has it."""
+        if state is None:
+            return None
+        key = typed.strip().upper()
+        if not key:
+            return None
+        found = state.cases.get(key) or next((k for n, k in state.cases.items() if n.upper() == key), None)
+        if found is not None or not key.isdigit():
+            return found
+        hits = [k for k in state.cases.values() if self._ours(state, k) and k.number.endswith(f"-{int(key):04d}")]
+        return hits[0] if len(hits) == 1 else None
+
 
 # ---------------------------------------------------------------------- the clerk's line for an answer
 
@@ -321,6 +443,15 @@ def say(answer: dict[str, Any]) -> str:
                                   "refused": "不予受理"}.get(r.get("outcome", "done"), "办结"),
         "issue_notice": f"一次性告知单 {r.get('notice_id', '')}",
         "sign_in": f"{r.get('name', '')} 已登录".strip(), "sign_out": "已退出登录",
+        "accept_case": f"已受理，办件编号 {r.get('case', '')}",
+        "continue_case": f"本次来访已记入办件 {r.get('case', '')}",
+        "start_case": f"办件 {r.get('case', '')} 开始办理",
+        "request_supplement": f"办件 {r.get('case', '')} 已一次性告知补正，计时暂停",
+        "resume_case": f"办件 {r.get('case', '')} 材料已补齐，恢复计时（暂停 {r.get('paused_days', 0)} 个工作日）",
+        "conclude_case": f"办件 {r.get('case', '')} 已办结："
+        + DECISION_NAMES.get(str(r.get("decision", "")), "") + ("" if r.get("on_time", True) else "（超期）"),
+        "deliver_case": f"办件 {r.get('case', '')} 已出件：{DELIVERY_NAMES.get(str(r.get('how', '')), '')}",
+        "archive_case": f"办件 {r.get('case', '')} 已归档",
     }
     return words.get(str(op), f"{op} {number}".strip())
 
@@ -333,6 +464,23 @@ class FinishOutcome:
     answer: dict[str, Any]
     notice: dict[str, Any] | None = None  # the issue_notice answer, for materials_missing
     notice_text: str = ""
+    words: str = ""
+
+    @property
+    def ok(self) -> bool:
+        return bool(self.answer.get("ok"))
+
+
+@dataclass
+class CaseOutcome:
+    """A 受理 (or an opened case) and what the screens show of it: the number, kind and due date in big words and
+    the receipt's lines."""
+
+    answer: dict[str, Any]
+    case: str = ""
+    headline: str = ""
+    receipt: list[str] | None = None
+    receipt_where: str = ""
     words: str = ""
 
     @property
@@ -502,6 +650,112 @@ class CounterPanelNode:
             self.model.rated()
             self._changed()
         return answer
+
+    # ------------------------------------------------------------------ 办件 (cases)
+
+    def cases(self, now_ts: float | None = None) -> list[CaseRow]:
+        return self.model.cases(getattr(self.client, "state", None), now_ts)
+
+    def case(self, number: str, now_ts: float | None = None) -> CaseRow | None:
+        """The case as the mirror has it now (None: no such case)."""
+        state = getattr(self.client, "state", None)
+        found = state.cases.get(number) if state is not None else None
+        return self.model.row(found, time.time() if now_ts is None else now_ts) if found is not None else None
+
+    def _refuse(self, op: str, code: str) -> dict[str, Any]:
+        """A tap the panel does not send (a field the clerk left out): said as the hall would say it."""
+        answer = {"ok": False, "op": op, "code": code, "message": code}
+        self.message = say(answer)
+        self._changed()
+        return answer
+
+    async def accept_case(self, item: str, applicant: str, id_number: str = "", phone: str = "", *,
+                          ticket: str | None = None) -> CaseOutcome:
+        """受理 for the visitor at the window (`ticket`: the one the screen was opened for; else the one shown,
+        else none: a case may be accepted without a ticket). The answer's receipt lines are what the applicant
+        takes away; they print at the window's kiosk when the hall's accept_case takes a print_at."""
+        if ticket is None:
+            shown = self.view().visitor
+            ticket = shown.ticket if shown is not None else None
+        fields: dict[str, Any] = {"item": item, "applicant": applicant.strip(), "counter": self.counter,
+                                  "id_number": id_number.strip().upper() or None, "phone": phone.strip() or None}
+        printed = "print_at" in c.MODEL_FOR["accept_case"].model_fields and self.print_at is not None
+        if printed:
+            fields["print_at"] = self.print_at
+        answer = await self.send("accept_case", ticket, **fields)
+        out = CaseOutcome(answer, words=self.message)
+        if answer.get("ok"):
+            r = answer["result"]
+            out.case = r.get("case", "")
+            out.receipt = list(r.get("receipt", []))
+            due = datetime.fromisoformat(r["due"]).astimezone(self.cfg.hall.tz) if r.get("due") else None
+            out.headline = (f"{out.case}\n{KIND_NAMES.get(r.get('kind', ''), '')}  ·  承诺办结 "
+                            + (f"{due:%Y-%m-%d %H:%M} 前" if due else ""))
+            out.receipt_where = (f"受理回执由自助机 {self.print_at} 打印" if printed
+                                 else "受理回执（请核对后交办事人）")
+        return out
+
+    async def open_case(self, typed: str) -> CaseOutcome:
+        """A returning visitor's case, typed or scanned: found in the mirror, and the visit at the window (if
+        any) recorded as part of it (continue_case), so the case keeps every visit."""
+        state = getattr(self.client, "state", None)
+        found = self.model.find_case(state, typed)
+        if found is None:
+            return CaseOutcome(self._refuse("continue_case", "unknown_case"), words=self.message)
+        out = CaseOutcome({"ok": True, "op": "open_case", "result": {"case": found.number}}, case=found.number)
+        shown = self.view().visitor
+        if shown is not None and shown.ticket not in found.tickets:
+            out.answer = await self.send("continue_case", case=found.number, ticket=shown.ticket)
+            out.words = self.message
+        else:
+            out.words = self.message = f"已打开办件 {found.number}"
+            self._changed()
+        return out
+
+    async def request_supplement(self, case: str, missing: list[str]) -> dict[str, Any]:
+        """补正: the missing materials named at once; the notice prints at the window's kiosk."""
+        items = list(dict.fromkeys(m.strip() for m in missing if m.strip()))
+        if not items:
+            return self._refuse("request_supplement", "bad_notice")
+        answer = await self.send("request_supplement", case=case, missing=items, print_at=self.print_at)
+        if answer.get("ok"):
+            where = f"\n（告知单由自助机 {self.print_at} 打印）" if self.print_at else ""
+            self.notice_text = answer["result"].get("text", "") + where
+        return answer
+
+    async def resume_case(self, case: str) -> dict[str, Any]:
+        return await self.send("resume_case", case=case)
+
+    async def conclude_case(self, case: str, decision: str, reason: str = "") -> dict[str, Any]:
+        """办结: 准予, or 不予 with the reason the applicant is given (asked for on the screen, never sent empty).
+        A case accepted and concluded at one sitting is started first: the hall concludes only a case under way."""
+        if decision == "refused" and not reason.strip():
+            return self._refuse("conclude_case", "no_reason")
+        row = self.case(case)
+        if row is not None and row.status == "accepted":
+            started = await self.send("start_case", case=case)
+            if not started.get("ok"):
+                return started
+        return await self.send("conclude_case", case=case, decision=decision,
+                               reason=reason.strip() if decision == "refused" else "")
+
+    async def deliver_case(self, case: str, how: str, *, collector: str = "", id_checked: bool = False,
+                           tracking: str = "", link: str = "") -> dict[str, Any]:
+        """出件. At the window only after the collector's ID card was checked and their name written: the panel
+        asks for both before it sends anything (the hall refuses it without them as well)."""
+        if how == "window" and (not id_checked or not collector.strip()):
+            return self._refuse("deliver_case", "id_not_checked")
+        fields: dict[str, Any] = {"how": how}
+        if how == "window":
+            fields |= {"collector": collector.strip(), "id_checked": True}
+        elif how == "ems":
+            fields["tracking"] = tracking.strip() or None
+        else:
+            fields["link"] = link.strip() or None
+        return await self.send("deliver_case", case=case, **fields)
+
+    async def archive_case(self, case: str) -> dict[str, Any]:
+        return await self.send("archive_case", case=case)
 
     def _changed(self) -> None:
         if self.on_change is not None:

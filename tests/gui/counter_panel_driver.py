@@ -2,8 +2,9 @@
 what happened (what the panel showed, what the ledger holds, screenshots, the measured screens) for the test to check.
 
 One scenario per process: Kivy's window is a process-wide singleton, so each GUI test gets a fresh one. The
-`tablet` (1280×800) and `big` (1920×1200) scenarios walk every screen a clerk meets and the visitor's rating prompt,
-and on each switch the panel between normal, large text and high contrast live, measuring each from its pixels.
+`tablet` (1280×800) and `big` (1920×1200) scenarios walk every screen a clerk meets and the visitor's rating prompt
+(the 办件 screens included: 受理 → 补正 → 恢复 → 办结 → 出件 → 归档), and on each switch the panel between normal,
+large text and high contrast live, measuring each from its pixels.
 The hall server runs on fixed ports so `pause` can take it away and bring it back.
 Usage: python -m tests.gui.counter_panel_driver SCENARIO OUT_DIR
 """
@@ -433,6 +434,94 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             await press(ids()["rate5"])
             await until(lambda: app.rate_done.startswith("谢谢"), "the thanks")
             result["ratings"] = [(r["ticket"], r["level"]) for r in ledger("rating_recorded")]
+            await until(lambda: app.screen == "main", "back to the clerk's screen", 6)
+            await cases_tour()
+
+        def typed(widget: Any, text: str) -> None:
+            tap(widget)
+            widget.insert_text(text)
+
+        def case_now() -> Any:
+            return hall.server.core.state.cases.get(app.case_no)
+
+        async def cases_tour() -> None:
+            """办件 for the next visitor: 受理 → 补正 → 材料已补齐 → the list → 办结 → 出件 (ID checked) → 归档,
+            each new screen measured in every mode."""
+            flow: dict[str, Any] = result.setdefault("case_flow", {})
+            await press(ids()["call_next"])
+            await until(lambda: app.v_number != "" and not app.busy, "the next visitor")
+            flow["visitor"] = app.v_number
+            await press(ids()["accept_case"])
+            await until(lambda: app.screen == "accept", "the 受理 screen")
+            await frame()
+            items = list(reversed(ids()["items"].children))
+            flow["items"] = [b.code for b in items]
+            await press(items[0])
+            await until(lambda: app.checklist != "", "the materials checklist")
+            flow["checklist"] = app.checklist
+            typed(ids()["applicant"], "张秀英")
+            typed(ids()["id_number"], "410102196611241234")
+            typed(ids()["phone"], "13812345678")
+            await survey("accept")
+            await press(ids()["confirm"])
+            await until(lambda: app.screen == "case" and app.receipt != "", "the accepted case")
+            flow["case"], flow["head"], flow["receipt"] = app.case_no, app.case_head, app.receipt
+            flow["receipt_where"], flow["info"] = app.receipt_where, app.case_info
+            await survey("case")
+            await press(ids()["a_supplement"])
+            await until(lambda: app.screen == "supplement", "the 补正 screen")
+            await frame()
+            toggles = list(reversed(ids()["materials"].children))
+            await press(toggles[0])
+            await press(toggles[1])
+            await until(lambda: len(app.chosen) == 2, "two missing materials chosen")
+            flow["missing"] = list(app.chosen)
+            await survey("supplement")
+            await press(ids()["confirm"])
+            await until(lambda: app.screen == "case" and "resume" in app.case_actions, "the case in 补正")
+            flow["in_supplement"] = app.case_info
+            await press(ids()["a_resume"])
+            await until(lambda: "conclude" in app.case_actions and not app.busy, "the case resumed")
+            await press(ids()["back"])
+            await until(lambda: app.screen == "cases", "the window's cases")
+            await frame()
+            rows = list(reversed(ids()["rows"].children))
+            flow["rows"] = [b.text for b in rows]
+            await survey("cases")
+            await press(rows[0])
+            await until(lambda: app.screen == "case", "the case picked from the list")
+            await press(ids()["a_conclude"])
+            await until(lambda: app.screen == "conclude", "the 办结 screen")
+            await press(ids()["d_refused"])
+            await frame()
+            flow["refuse_needs_reason"] = ids()["confirm"].disabled
+            await survey("conclude")
+            await press(ids()["d_approved"])
+            await press(ids()["confirm"])
+            await until(lambda: app.screen == "case" and "deliver" in app.case_actions, "the case concluded")
+            await press(ids()["a_deliver"])
+            await until(lambda: app.screen == "deliver", "the 出件 screen")
+            typed(ids()["collector"], "张秀英")
+            await frame()
+            flow["pickup_needs_id_check"] = ids()["confirm"].disabled
+            await press(ids()["id_checked"])
+            await until(lambda: app.id_checked, "the ID check ticked")
+            await survey("deliver")
+            await press(ids()["confirm"])
+            await until(lambda: app.screen == "case" and "archive" in app.case_actions, "the case delivered")
+            await press(ids()["a_archive"])
+            await until(lambda: case_now() is not None and case_now().status == "archived" and not app.busy,
+                        "the case archived")
+            await frame()
+            flow["after_archive"] = app.case_info
+            k = case_now()
+            flow["ledger"] = {"status": k.status, "decision": k.decision, "delivery": k.delivery,
+                              "collector": k.collector, "owner": k.owner, "counter": k.counter,
+                              "tickets": k.tickets, "missing_notices": k.notices,
+                              "log": [entry["what"] for entry in k.log]}
+            flow["notices"] = [(n["case"], n["items"], n["print_at"]) for n in ledger("notice_issued")
+                               if n.get("case")]
+            flow["texts"] = texts()
 
         driver = asyncio.get_running_loop().create_task(drive())
         await app.async_run(async_lib="asyncio")

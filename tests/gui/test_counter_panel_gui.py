@@ -106,7 +106,8 @@ def test_every_screen_in_every_mode_measures_right(scenario: str, size: tuple[in
     """Sign-in, the idle window, a visitor called and served, the transfer and finish dialogs and the visitor's
     rating prompt, each in normal, large-text and high-contrast mode switched live, measured from the pixels."""
     r = run(scenario)
-    screens = ("signin", "idle", "called", "serving", "transfer", "finish", "rate")
+    screens = ("signin", "idle", "called", "serving", "transfer", "finish", "rate",
+               "accept", "case", "supplement", "cases", "conclude", "deliver")
     assert set(r["audits"]) == {f"{s}/{m}" for s in screens for m in ("normal", "large", "contrast")}
     for key, report in r["audits"].items():
         assert report["failures"] == [], (key, report["failures"])
@@ -118,3 +119,27 @@ def test_every_screen_in_every_mode_measures_right(scenario: str, size: tuple[in
     assert r["ratings"] and r["ratings"][0][1] == "非常满意"
     assert r["missing_glyphs"] == []
     assert all((ARTEFACTS / shot).stat().st_size > 10_000 for shot in r["shots"])
+
+
+@pytest.mark.parametrize("scenario", ["tablet", "big"])
+def test_a_case_from_acceptance_through_supplement_to_pickup_and_archive(scenario: str) -> None:
+    """受理 → 补正 → 材料已补齐 → 办结 → 出件 at the window with the ID check → 归档, tapped on the panel; the ledger
+    has the whole case in the clerk's name, and no screen shows the applicant unmasked."""
+    r = run(scenario)["case_flow"]
+    assert r["items"] and "【必要】" in r["checklist"]
+    number = r["case"]
+    assert number.startswith("PA-") and r["head"].startswith(number + "\n")
+    assert any(kind in r["head"] for kind in ("即办件", "承诺件", "重大事项")) and "前" in r["head"]
+    assert f"办件编号：{number}" in r["receipt"] and "申请人：张**" in r["receipt"] and r["receipt_where"]
+    assert "张**" in r["info"] and "4101**********1234" in r["info"] and "138****5678" in r["info"]
+    assert "补正中" in r["in_supplement"] and all(m in r["in_supplement"] for m in r["missing"])
+    assert r["notices"] == [[number, r["missing"], "kiosk-2"]]
+    assert any(row.startswith(number) and "张**" in row for row in r["rows"])
+    assert r["refuse_needs_reason"] and r["pickup_needs_id_check"]
+    led = r["ledger"]
+    assert (led["status"], led["decision"], led["delivery"], led["collector"], led["owner"], led["counter"]) == \
+        ("archived", "approved", "window", "张秀英", "李娜", 5)
+    assert led["log"][:2] == ["case_accepted", "case_supplement_requested"] and "case_resumed" in led["log"]
+    assert "已归档" in r["after_archive"]
+    run_texts = run(scenario)["texts"]
+    assert not any(secret in t for t in run_texts for secret in ("秀英", "196611", "1234567"))
