@@ -70,8 +70,9 @@ def prepare(*, home: Path | None = None, font: str | None = None, fullscreen: bo
         # ...and a text box looks for a cut buffer through the same two programs, with a CRITICAL line and two
         # tracebacks that read like a crash to whoever starts a tablet; nothing on our screens copies or pastes.
         logging.getLogger("kivy").addFilter(_no_cut_buffer_noise)
-    if not Path("/proc/asound").exists() and "SDL_AUDIODRIVER" not in os.environ:  # no sound card: SDL's ALSA spills eight lines and a CRITICAL per start;
-        os.environ.setdefault("SDL_AUDIODRIVER", "dummy")  # the display's chime plays into nothing instead
+    if not Path("/proc/asound").exists() and "SDL_AUDIODRIVER" not in os.environ:
+        # No sound card: SDL's ALSA spills eight lines and a CRITICAL at every start; the chime plays into nothing.
+        os.environ["SDL_AUDIODRIVER"] = "dummy"
         logging.getLogger("kiosk.boot").warning("no sound card (/proc/asound is missing): chimes are not heard; "
                                                 "the screens and the calls still show")
 
