@@ -357,14 +357,22 @@ def _screen(name: str) -> Any:
     return getattr(Factory, name.capitalize() + "Screen")(name=name)
 
 
-def watch_connection(client: Any, every: float = 0.5) -> Callable[[CitizenKioskApp], Awaitable[None]]:
+def watch_connection(
+    client: Any, every: float = 0.5, grace: float = 3.0
+) -> Callable[[CitizenKioskApp], Awaitable[None]]:
     """An on-start task: the kiosk says it is offline while the bus client is not connected, and comes back by
     itself when the client reconnects (the client rebuilds its sockets with back-off)."""
 
     async def task(app: CitizenKioskApp) -> None:
+        down_since: float | None = None
         while True:
+            now = time.monotonic()
             online = client.connected.is_set()
-            if online != app.flow.online:
+            down_since = None if online else (down_since if down_since is not None else now)
+            # Offline only after `grace` seconds without the link: at start the client needs a moment to connect,
+            # and a kiosk that says "cannot reach the hall" (aloud) every time it is switched on teaches visitors
+            # and staff to ignore it.
+            if online != app.flow.online and (down_since is None or now - down_since >= grace):
                 app.connection(online)
             await asyncio.sleep(every)
 
