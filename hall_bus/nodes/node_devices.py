@@ -95,8 +95,13 @@ def kiosk_devices(cfg: HallConfig, opts: NodeOptions) -> tuple[Any, Any]:
         try:
             device.link.open()
         except DeviceError as exc:
-            print(f"warning: {table['name']}: {exc} (tickets go on screen until it answers)", file=sys.stderr)
+            print(f"warning: {table['name']}: {exc} ({UNTIL_IT_ANSWERS[kind]})", file=sys.stderr)
     return found.get("printer"), found.get("idcard")
+
+
+# What the visitor meets while a kiosk device does not answer: said with its warning, so staff know what changed.
+UNTIL_IT_ANSWERS = {"printer": "tickets go on screen until it answers",
+                    "idcard": "until it answers, visitors choose their help group by hand"}
 
 
 def kiosk_camera(cfg: HallConfig, opts: NodeOptions) -> Any:
