@@ -19,9 +19,24 @@ from hall_bus.wire.client import BusError, BusTimeout, HallClient, KeyRefused
 T = TypeVar("T")
 
 
-def setup_logging(verbose: bool = False) -> None:
+class HallTimeFormatter(logging.Formatter):
+    """Log times in the hall's time zone: the board, the status line and the staff all speak hall time, and a
+    log in UTC beside them ("since 13:23" next to "clock 21:29") sends a supervisor looking in the wrong hour."""
+
+    def __init__(self, fmt: str, datefmt: str, tz: Any = None) -> None:
+        super().__init__(fmt, datefmt)
+        self.tz = tz
+
+    def formatTime(self, record: logging.LogRecord, datefmt: str | None = None) -> str:
+        from datetime import datetime
+
+        return datetime.fromtimestamp(record.created, self.tz).strftime(datefmt or "%H:%M:%S")
+
+
+def setup_logging(verbose: bool = False, tz: Any = None) -> None:
+    """`tz`: the hall's time zone (cfg.hall.tz); the machine's own when there is no hall config."""
     handler = logging.StreamHandler(sys.stderr)
-    handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S"))
+    handler.setFormatter(HallTimeFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", "%H:%M:%S", tz))
     handler.addFilter(MaskingFilter())  # no handler ever sees an unmasked ID or phone number
     root = logging.getLogger()
     root.handlers[:] = [handler]

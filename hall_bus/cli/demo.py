@@ -15,7 +15,7 @@ def _demo(args: argparse.Namespace) -> int:
     from hall_bus.sim.demo import run_demo
 
     cfg = load_config(args.config)
-    setup_logging(args.verbose)
+    setup_logging(args.verbose, cfg.hall.tz)
     logging.getLogger().setLevel(logging.WARNING if not args.verbose else logging.DEBUG)
     from hall_bus.sim.demo_windows import can_open_windows
 

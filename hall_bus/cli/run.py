@@ -83,7 +83,7 @@ def node_options(args: argparse.Namespace) -> NodeOptions:
 
 def _run(args: argparse.Namespace) -> int:
     cfg = load_config(args.config)
-    setup_logging(args.verbose)
+    setup_logging(args.verbose, cfg.hall.tz)
     role = ROLES[args.agent]
     opts = node_options(args)
     for node in (opts.node, *opts.more_nodes):

@@ -13,7 +13,7 @@ def _server(args: argparse.Namespace) -> int:
     from hall_bus.wire.server import HallServer
 
     cfg = load_config(args.config)
-    setup_logging(args.verbose)
+    setup_logging(args.verbose, cfg.hall.tz)
     server = HallServer(cfg, args.data, keys_dir=args.keys, command_endpoint=args.commands,
                         event_endpoint=args.events, curve=False if args.insecure else None)
 

@@ -5,14 +5,20 @@ from __future__ import annotations
 
 import argparse
 import sys
-import time
+from datetime import datetime
 from typing import IO, Any
 
 from hall_bus.cli.clock import clock_line
 from hall_bus.cli.common import add_common, admin_call
+from hall_bus.config import load_config
 
 
-def print_status(status: dict[str, Any], out: IO[str] = sys.stdout) -> None:
+def print_status(status: dict[str, Any], out: IO[str] = sys.stdout, tz: Any = None) -> None:
+    """`tz`: the hall's time zone, so every time on the screen is hall time, as the clock line is."""
+
+    def hhmmss(ts: float) -> str:
+        return datetime.fromtimestamp(ts, tz).strftime("%H:%M:%S")
+
     day = status["day"] or "(not opened yet)"
     print(f"{status['hall']}  day {day}  ledger seq {status['seq']}  waiting {status['waiting']}  "
           f"uptime {status['uptime_s']:.0f} s", file=out)
@@ -21,25 +27,25 @@ def print_status(status: dict[str, Any], out: IO[str] = sys.stdout) -> None:
     server_faults = status.get("server_faults", [])
     print(f"server faults: {len(server_faults) or 'none'}", file=out)
     for f in server_faults:
-        since = time.strftime("%H:%M:%S", time.localtime(f["since"]))
+        since = hhmmss(f["since"])
         print(f"  {f['part']:<8} since {since}  {f['problem']}; {f['effect']}", file=out)
     print(clock_line(status.get("clock")), file=out)  # a wall clock the hall does not believe (hallctl clock)
     print(f"{'node':<14}{'role':<10}{'counter':>8}  {'state':<6}{'since':>10}{'last seen':>11}  messages", file=out)
     for n in status["nodes"]:
         state = "alive" if n["alive"] else "gone"
         counter = "" if n["counter"] is None else str(n["counter"])
-        since = time.strftime("%H:%M:%S", time.localtime(n["since"]))
+        since = hhmmss(n["since"])
         print(f"{n['node']:<14}{n['role']:<10}{counter:>8}  {state:<6}{since:>10}{n['last_seen_s']:>10.1f}s  "
               f"{n['messages']}", file=out)
     faults = status.get("faults", [])
     print(f"device faults: {len(faults) or 'none'}", file=out)
     for f in faults:  # a keypad that stopped answering, a printer out of paper, a board that is gone
-        since = time.strftime("%H:%M:%S", time.localtime(f["since"]))
+        since = hhmmss(f["since"])
         print(f"  {f['device']:<22} since {since}  {f['problem']}", file=out)
 
 
 def _status(args: argparse.Namespace) -> int:
-    print_status(admin_call(args, "status", lambda client: client.status()))
+    print_status(admin_call(args, "status", lambda client: client.status()), tz=load_config(args.config).hall.tz)
     return 0
 
 
