@@ -104,8 +104,9 @@ async def _serve_lines(cfg: HallConfig, agent: Any, opts: NodeOptions) -> int:
     agent.on_slip_problem = lambda nid, why: print(f"✗ 告知单 {nid} 未能打印（{why}），请找帮办员", flush=True)
     agent.take_jobs()  # those owed while this kiosk was away are in the snapshot it started from
     services = ", ".join(s.name for s in cfg.services)
-    print(f"自助取号 kiosk {opts.node}: type a service ({services}), optionally a group "
-          f"({', '.join(cfg.groups)}); start with 'card' to read the ID card first; 'q' quits.", flush=True)
+    usage = (f"type a service ({services}), optionally a group ({', '.join(cfg.groups)}); start with 'card' to "
+             "read the ID card first; '?' shows this again; 'q' quits.")
+    print(f"自助取号 kiosk {opts.node}: {usage}", flush=True)
     lines = stdin_lines()
     while True:
         line = await lines.get()
@@ -113,6 +114,9 @@ async def _serve_lines(cfg: HallConfig, agent: Any, opts: NodeOptions) -> int:
             return 0
         words = line.split()
         if not words:
+            continue
+        if words[0] in ("?", "help"):  # the counter console's key for help; not a service to send to the hall
+            print(usage, flush=True)
             continue
         use_card = words[0] == "card"
         words = words[1:] if use_card else words
