@@ -26,6 +26,20 @@ def run_counter_node(cfg: HallConfig, opts: NodeOptions) -> int:
     return asyncio.run(_run(cfg, opts))
 
 
+async def _close_refused(windows: list[Built]) -> int:
+    """Windows on one line are separate nodes: revoking counter-5's key closes window 5 (its keypad address is
+    released from the line) and leaves counter-1 working. The process ends, exit 2, when no window is left."""
+    left = list(windows)
+    while left:
+        await asyncio.sleep(0.5)
+        for window in [w for w in left if w.client.refused is not None]:
+            left.remove(window)
+            then = "closing this window, the others on the line carry on" if left else "stopping"
+            print(f"{window.client.node}: {window.client.refused.message}; {then}", file=sys.stderr, flush=True)
+            await window.close()
+    return 2
+
+
 async def _run(cfg: HallConfig, opts: NodeOptions) -> int:
     from hall_bus.nodes.counter import run_counter
 
@@ -46,7 +60,8 @@ async def _run(cfg: HallConfig, opts: NodeOptions) -> int:
                 await asyncio.wait_for(stop.wait(), opts.duration)
             return 0
 
-        jobs: list[Any] = [stopped(), until_refused([w.client for w in windows])]
+        jobs: list[Any] = [stopped(), until_refused([w.client for w in windows]) if len(windows) == 1
+                           else _close_refused(windows)]
         if len(windows) == 1 and opts.keyboard:  # the keyboard works beside the keypad
             counter = node_of(cfg, opts.node).counter
             assert counter is not None
