@@ -107,3 +107,19 @@ def test_a_case_fate_is_decided_by_its_number_alone(cfg: HallConfig) -> None:
     item = cfg.catalogue.item("QR-379901-BDC-001")  # type: ignore[union-attr]
     assert fate("PA-20261123-0001", item) == fate("PA-20261123-0001", item)
     assert {fate(f"PA-20261123-{n:04d}", item).days for n in range(1, 200)} >= {1, 2, 3, 4}  # 4: late
+
+
+def test_the_week_pdf_has_the_complaints_and_the_records(week, cfg: HallConfig, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    pdfium = pytest.importorskip("pypdfium2")
+    state, data, _ = week
+    out = tmp_path / "week.pdf"
+    build_report(ReportRequest(cfg, data, MONDAY, MONDAY + timedelta(days=6), [out]))
+    doc = pdfium.PdfDocument(out)
+    text = "".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+    closed = sum(1 for q in state.complaints.values() if q.status == "closed")
+    assert f"收到投诉 {len(state.complaints)} 件，已办结 {closed} 件" in text and "投诉及时处理率" in text
+    untickets = sum(1 for d in state.delegations.values() if d.ticket is None)
+    assert "告知与代办记录" in text and f"无票号的代办协议（{untickets} 件）" in text
+    assert "按办件类型" in text and "重大事项" in text
+    for d in state.delegations.values():
+        assert d.principal not in text  # masked, as on every sheet
