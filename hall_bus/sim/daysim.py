@@ -87,6 +87,7 @@ class DayPlan:
     day: date = date(2026, 11, 23)
     open_at: time = time(9, 0)
     close_at: time = time(17, 0)
+    cases: bool = True  # with a catalogue: applications accepted as cases, complaints, tablet records
 
 
 @dataclass(order=True)
@@ -155,7 +156,8 @@ class DaySimulation:
     def run(self) -> None:
         self._plan_arrivals()
         opening = self._secs(self.plan.open_at)
-        self.cases.plan_day(opening)
+        if self.plan.cases:
+            self.cases.plan_day(opening)
         for number in self.open_counters:
             self._at(opening, "counter_free", number)
         for h in list(self.idle_helpers):
@@ -253,7 +255,7 @@ class DaySimulation:
             cmd = c.Finish(counter=number, ticket=ticket)
         done = self._send(now, cmd)["ok"] and cmd.outcome == "done"
         self.ended.add(ticket)
-        if done:
+        if done and self.plan.cases:
             self.cases.after_visit(now + 1, number, ticket, self.service_of[ticket])
         if self.rng.random() < RATING_RATE:
             level = self.rng.choices([5, 4, 3, 2, 1], [70, 20, 6, 3, 1])[0]  # 5 = 非常满意
