@@ -1,24 +1,28 @@
-"""The supervisor's report at a busy hall's year: 300 hall days of 2,000 tickets, beside the bare read.
+"""The supervisor's report at a busy hall's year: 300 hall days of 2,000 tickets and their 办件, beside the bare
+read.
 
 Run: .venv/bin/python benchmarks/bench_report.py [--days 300] [--visitors 2000] [--tiny]
 Prints figures; a reading that fails or reads no cases ends the run with a non-zero exit.
 
-The ledger is made quickly: one hall day of `--visitors` is simulated through the real engine, then its events
-are written again for each later day with the dates, ticket ids and follow-up ids moved on, in the ledger's own
-row format. The bare baseline reads the same rows from the same file in the same run: every event fetched and its
-JSON decoded, which any report has to pay. Each reading runs in a
-fresh process, so its peak RSS (VmHWM) is its own.
+The ledger is made quickly: one hall week of `--visitors` a day is simulated through the real engine — the visits
+and the 办件 accepted at them, concluded, paused, delivered and archived over the week, with complaints and tablet
+records — then its events are written again for each later week with every date (so the ticket ids and case
+numbers) and the record serials moved on, in the ledger's own row format. The bare baseline reads the same rows
+from the same file in the same run: every event fetched and its JSON decoded, which any report has to pay.
+Each reading runs in a fresh process, so its peak RSS (VmHWM) is its own.
 """
 
 from __future__ import annotations
 
 import argparse
 import json
+import re
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Callable
 from datetime import date, datetime, timedelta
 from pathlib import Path
 
@@ -36,49 +40,78 @@ CONFIG = ROOT / "config" / "hall.example.toml"
 FIRST = date(2026, 1, 5)
 
 
-def template_day(visitors: int) -> list[tuple[str, str, str]]:
-    """(type, at, data-json) of one simulated hall day on FIRST, without its day_opened."""
+BLOCK = 7  # a week: 承诺件 accepted on Monday are concluded later that week, as in the hall
+DATE = re.compile(r"2026-\d\d-\d\d|2026\d{4}")  # ISO and compact dates (in ticket ids and case numbers)
+RECORD_ID = re.compile(r'"(FU|N|D|CP|C)-')  # per-hall serials: numbered again in each copied block
+
+
+def template_days(visitors: int, days: int) -> list[list[tuple[str, str, str]]]:
+    """(type, at, data-json) of each of up to BLOCK simulated hall days from FIRST, without their day_opened:
+    visits and the cases accepted at them, carried on over the days after (办结, 补正, 出件, 归档), complaints and
+    tablet records — through the real engine, one state for the block."""
     cfg = load_config(CONFIG)
     clock = ManualClock(datetime.combine(FIRST, datetime.min.time(), cfg.hall.tz), cfg.hall.tz)
     engine = QueueEngine(cfg, clock)
-    sink: list[dict] = []
-    run_day(cfg, DayPlan(day=FIRST, seed=11, visitors=visitors, helpers=12), submit=engine_submitter(engine, sink),
-            clock=clock)
-    return [(e["type"], e["at"], orjson.dumps(e["data"]).decode()) for e in sink if e["type"] != "day_opened"]
+    out = []
+    for k in range(min(BLOCK, days)):
+        sink: list[dict] = []
+        run_day(cfg, DayPlan(day=FIRST + timedelta(days=k), seed=11 + k, visitors=visitors, helpers=12),
+                submit=engine_submitter(engine, sink), clock=clock, state=lambda: engine.state)
+        out.append([(e["type"], e["at"], orjson.dumps(e["data"]).decode()) for e in sink if e["type"] != "day_opened"])
+    return out
 
 
-def fill(data: Path, days: int, visitors: int) -> tuple[int, int, float]:
-    """Writes the ledger; returns (events, tickets, seconds)."""
+def _shifter(days: int) -> Callable[[str], str]:
+    """Moves every date in a text on by `days` (a cache: the template holds a few dozen distinct dates)."""
+    seen: dict[str, str] = {}
+
+    def moved(m: re.Match[str]) -> str:
+        text = m.group(0)
+        if text not in seen:
+            dashed = "-" in text
+            d = date.fromisoformat(text if dashed else f"{text[:4]}-{text[4:6]}-{text[6:]}") + timedelta(days=days)
+            seen[text] = d.isoformat() if dashed else d.strftime("%Y%m%d")
+        return seen[text]
+
+    return lambda text: DATE.sub(moved, text)
+
+
+def fill(data: Path, days: int, visitors: int) -> tuple[int, int, int, float]:
+    """Writes the ledger; returns (events, tickets, cases, seconds)."""
     cfg = load_config(CONFIG)
     start = time.perf_counter()
-    day_events = template_day(visitors)
-    tickets = sum(1 for t, _, _ in day_events if t == "ticket_issued")
+    block = template_days(visitors, days)
     Ledger(data, hall_name=cfg.hall.name).close()  # the schema and meta, as the server makes them
     db = sqlite3.connect(data / "ledger.sqlite3", isolation_level=None)
     db.execute("PRAGMA journal_mode=WAL")
     db.execute("PRAGMA synchronous=OFF")  # the fill is set-up, not what is measured
-    stamp, dashed = FIRST.strftime("%Y%m%d"), FIRST.isoformat()
-    seq = 0
-    for k in range(days):
-        day = FIRST + timedelta(days=k)
-        s, d = day.strftime("%Y%m%d"), day.isoformat()
-        previous = None if k == 0 else (day - timedelta(days=1)).isoformat()
-        rows = [(seq + 1, EVENT_VERSION, "day_opened", f"{d}T08:30:00.000+08:00", None,
-                 orjson.dumps({"day": d, "previous": previous, "expired": []}).decode())]
-        seq += 1
-        fu = f'"FU-{k:04d}'
-        for kind, at, text in day_events:
+    seq = tickets = cases = 0
+    for b in range((days + len(block) - 1) // len(block)):
+        shift = _shifter(b * len(block))
+        def renumber(m: re.Match[str], tag: str = f"-{b:03d}") -> str:
+            return f'"{m.group(1)}{tag}'
+
+        for j, day_events in enumerate(block):
+            k = b * len(block) + j
+            if k >= days:
+                break
+            day = FIRST + timedelta(days=k)
+            d = day.isoformat()
+            previous = None if k == 0 else (day - timedelta(days=1)).isoformat()
+            rows = [(seq + 1, EVENT_VERSION, "day_opened", f"{d}T08:30:00.000+08:00", None,
+                     orjson.dumps({"day": d, "previous": previous, "expired": []}).decode())]
             seq += 1
-            text = text.replace(stamp, s).replace(dashed, d)
-            if kind.startswith("followup"):
-                text = text.replace('"FU-', fu)
-            rows.append((seq, EVENT_VERSION, kind, d + at[10:], None, text))
-        db.execute("BEGIN")
-        db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", rows)
-        db.execute("COMMIT")
+            for kind, at, text in day_events:
+                seq += 1
+                tickets += kind == "ticket_issued"
+                cases += kind == "case_accepted"
+                rows.append((seq, EVENT_VERSION, kind, shift(at), None, RECORD_ID.sub(renumber, shift(text))))
+            db.execute("BEGIN")
+            db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", rows)
+            db.execute("COMMIT")
     db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
     db.close()
-    return seq, tickets * days, time.perf_counter() - start
+    return seq, tickets, cases, time.perf_counter() - start
 
 
 def bare_child(data: str) -> None:
@@ -138,10 +171,10 @@ def main() -> None:
     with tempfile.TemporaryDirectory(prefix="bench-report-", dir=ROOT) as tmpdir:
         tmp = Path(tmpdir)
         data = tmp / "data"
-        events, tickets, fill_s = fill(data, args.days, args.visitors)
+        events, tickets, cases, fill_s = fill(data, args.days, args.visitors)
         size = (data / "ledger.sqlite3").stat().st_size / 1e6
-        print(f"ledger: {args.days} days, {tickets:,} tickets, {events:,} events, {size:,.0f} MB "
-              f"(made in {fill_s:.1f} s)")
+        print(f"ledger: {args.days} days, {tickets:,} tickets, {cases:,} 办件 cases, {events:,} events, "
+              f"{size:,.0f} MB (made in {fill_s:.1f} s)")
         bare = _child("--bare-child", str(data))
         if bare["events"] != events:
             raise BenchmarkFailed(f"the bare read found {bare['events']} of {events} events")

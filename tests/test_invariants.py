@@ -1,4 +1,5 @@
-"""Hypothesis drives random keypad presses, kiosk issues and helper claims; the invariants must always hold."""
+"""Hypothesis drives random keypad presses, kiosk issues, helper claims and 办件 steps (受理 with its receipt,
+办理, 补正 and back, 办结, 出件, 归档); the invariants must always hold, and the events alone rebuild the state."""
 
 from __future__ import annotations
 
@@ -24,7 +25,12 @@ GROUPS = list(CFG.groups)
 COUNTER_OPS = ["call_next", "recall", "no_show", "start", "pause_counter", "resume_counter", "open_counter",
                "close_counter"]
 AT_WINDOW = frozenset({"recall", "no_show", "start", "finish", "transfer", "park"})
-HOUSEKEEPING = frozenset({"day_opened", "help_escalated", "consultation_overdue"})  # before any command runs
+HOUSEKEEPING = frozenset({"day_opened", "help_escalated", "consultation_overdue", "case_overdue", "print_expired",
+                          "complaint_overdue", "followup_overdue"})  # the timers, before any command runs
+ITEMS = [i.code for i in CFG.catalogue.items] if CFG.catalogue is not None else []
+ID = "370322195203150021"
+CASE_OPS = ["start_case", "request_supplement", "resume_case", "conclude_case", "deliver_case", "archive_case",
+            "finish_step", "delay_case", "rate_case"]
 
 
 class HallMachine(RuleBasedStateMachine):
@@ -119,6 +125,50 @@ class HallMachine(RuleBasedStateMachine):
             if parked:
                 self.send({"op": "resume_parked", "counter": counter, "ticket": parked[pick % len(parked)]})
 
+    @rule(item=st.sampled_from(ITEMS), counter=st.sampled_from(COUNTERS), pick=st.integers(0, 500),
+          receipt=st.booleans())
+    def accept_case(self, item: str, counter: int, pick: int, receipt: bool) -> None:
+        tickets = list(self.engine.state.tickets)
+        cmd = {"op": "accept_case", "item": item, "applicant": "张秀英", "id_number": ID, "counter": counter,
+               "by": "clerk-1", "ticket": tickets[pick % len(tickets)] if tickets else None}
+        if receipt:
+            cmd["print_at"] = "kiosk-2"
+        self.send(cmd)
+
+    @rule(op=st.sampled_from(CASE_OPS), pick=st.integers(0, 500), secs=st.integers(0, 3 * 86400),
+          approved=st.booleans(), how=st.sampled_from(["window", "ems", "elicence"]), paper=st.booleans())
+    def case_op(self, op: str, pick: int, secs: int, approved: bool, how: str, paper: bool) -> None:
+        cases = list(self.engine.state.cases)
+        if not cases:
+            return
+        self.clock.advance(secs)
+        cmd: dict = {"op": op, "case": cases[pick % len(cases)], "by": "clerk-1"}
+        if op == "request_supplement":
+            cmd["missing"] = ["户口本"]
+        elif op == "conclude_case":
+            cmd |= {"decision": "approved"} if approved else {"decision": "refused", "reason": "不符合条件"}
+            if paper:
+                cmd["print_at"] = "kiosk-2"
+        elif op == "deliver_case":
+            cmd |= {"how": how, "collector": "张秀英", "collector_id": ID, "id_checked": True,
+                    "tracking": "EA123456789CN", "link": "https://example.gov.cn/e/1"}
+        elif op == "finish_step":
+            k = self.engine.state.cases[cmd["case"]]
+            cmd["step"] = next((i for i, x in enumerate(k.steps, 1) if x.finished_ts is None), 1)
+        elif op == "delay_case":
+            cmd |= {"days": 2, "reason": "需现场勘验"}
+        elif op == "rate_case":
+            cmd["level"] = pick % 5 + 1
+        self.send(cmd)
+
+    @rule(pick=st.integers(0, 500), ok=st.booleans())
+    def kiosk_prints(self, pick: int, ok: bool) -> None:
+        jobs = [j for j in self.engine.state.print_jobs.values() if j.status == "pending"]
+        if jobs:
+            job = jobs[pick % len(jobs)]
+            self.send({"op": "print_result", "job": job.id, "ok": ok, "problem": "" if ok else "paper out",
+                       "node": job.kiosk})
+
     @rule(hours=st.sampled_from([1, 8, 20]))
     def time_passes(self, hours: int) -> None:
         self.clock.advance(hours * 3600)
@@ -169,6 +219,19 @@ class HallMachine(RuleBasedStateMachine):
         assert fresh.state.to_dict() == self.engine.state.to_dict()
         snap = type(self.engine.state).from_dict(self.engine.state.to_dict())
         assert len(snap.index) == len(self.engine.state.index)
+        assert snap.to_dict() == self.engine.state.to_dict()  # a snapshot holds the cases and print jobs whole
+
+    @invariant()
+    def cases_keep_their_clock_and_paper(self) -> None:
+        """The overdue timer watches exactly the running cases; a case's receipt and result slips are owed at the
+        kiosk named, with the applicant masked."""
+        from hall_bus.domain.casework import RUNNING
+
+        st_ = self.engine.state
+        assert set(st_.case_running) == {n for n, k in st_.cases.items() if k.status in RUNNING}
+        for job in st_.print_jobs.values():
+            assert job.kind in ("notice", "receipt", "result") and job.kiosk == "kiosk-2"
+            assert "张秀英" not in repr(job.slip) and ID not in repr(job.slip)
 
 
 HallMachine.TestCase.settings = settings(max_examples=60, stateful_step_count=40, deadline=None)

@@ -184,3 +184,58 @@ def test_no_slip_is_lost_to_an_offline_kiosk_a_new_key_or_an_empty_printer(cfg, 
 
     asyncio.run(asyncio.wait_for(scenario(), 60))
     assert decode(psim.job()).cuts >= 1
+
+
+class _Mirror:
+    """The kiosk's view of the hall for a print job: a state holding the jobs, and the reports it sends."""
+
+    def __init__(self, state) -> None:  # type: ignore[no-untyped-def]
+        self.state = state
+        self.sent: list[c.Cmd] = []
+
+    async def send(self, cmd: c.Cmd) -> dict:  # type: ignore[type-arg]
+        self.sent.append(cmd)
+        return {"ok": True}
+
+
+def test_a_cases_receipt_and_result_notice_come_out_with_their_own_layout(cfg, clock, devices) -> None:  # type: ignore[no-untyped-def]
+    """受理 at a window whose kiosk prints: the 受理回执 holds the case number, the masked applicant, the due date
+    and the case number's QR code, and never the full name or ID number; 办结 prints the 领取通知."""
+    from hall_bus.domain.commands import parse_command
+    from hall_bus.domain.engine import QueueEngine
+
+    psim, _, printer, _reader = devices
+    engine = QueueEngine(cfg, clock)
+
+    def send(op: str, **kw: object) -> dict:  # type: ignore[type-arg]
+        return engine.execute(parse_command({"op": op, **kw}))[1]
+
+    r = send("accept_case", item="QR-379901-BDC-004", applicant="张秀英", id_number="370322195203150021",
+             counter=1, by="ln03", print_at="kiosk-2")
+    mirror = _Mirror(engine.state)
+    agent = KioskAgent(mirror, cfg, "kiosk-2", printer=printer)  # type: ignore[arg-type]
+
+    async def take() -> None:
+        agent.take_jobs()
+        await until(lambda: any(isinstance(m, c.PrintResult) for m in mirror.sent), 10)
+
+    asyncio.run(asyncio.wait_for(take(), 20))
+    receipt = decode(psim.job())
+    text = "\n".join(receipt.text)
+    assert "受理回执" in text and f"办件编号：{r['case']}" in text and "申请人：张**" in text
+    assert "承诺办结：2026-11-30 17:30 前" in text and "证件号码：3703**********0021" in text
+    assert "张秀英" not in text and "370322195203150021" not in text
+    assert receipt.qr_native == [r["case"]]  # the printer's own QR code: the case number, nothing personal
+    assert agent.slips == [(r["print_job"], True, "")]
+    assert [m.ok for m in mirror.sent if isinstance(m, c.PrintResult)] == [True]
+
+    send("print_result", job=r["print_job"], ok=True, node="kiosk-2")
+    send("start_case", case=r["case"], by="ln03")
+    g = send("conclude_case", case=r["case"], decision="approved", by="ln03", print_at="kiosk-2")
+    mirror.sent.clear()
+    psim.clear()  # the receipt was read above; what follows is the result notice
+
+    asyncio.run(asyncio.wait_for(take(), 20))
+    result = "\n".join(decode(psim.job()).text)
+    assert "领取通知" in result and "1 号窗口领取办理结果" in result and "张秀英" not in result
+    assert agent.slips[-1] == (g["print_job"], True, "")

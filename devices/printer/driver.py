@@ -18,7 +18,7 @@ from ..link import ByteLink
 from . import status as st
 from .encoder import encode
 from .profile import PrinterProfile, get_profile
-from .ticket import NoticeSlip, Op, Ticket, layout, notice_layout
+from .ticket import CaseSlip, NoticeSlip, Op, Ticket, case_slip_layout, layout, notice_layout
 
 
 @dataclass
@@ -88,6 +88,10 @@ class TicketPrinter:
     def print_notice(self, slip: NoticeSlip) -> PrintResult:
         """A one-time notice slip: the same status checks as a ticket, so a slip that did not come out is known."""
         return self._print(notice_layout(slip))
+
+    def print_case_slip(self, slip: CaseSlip) -> PrintResult:
+        """A case's receipt or result notice, checked like a ticket so a slip that did not come out is known."""
+        return self._print(case_slip_layout(slip))
 
     def _print(self, ops: list[Op]) -> PrintResult:
         before = self.status()

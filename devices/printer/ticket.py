@@ -116,3 +116,26 @@ def notice_layout(n: NoticeSlip) -> list[Op]:
         Cut(),
     ]
     return ops
+
+
+@dataclass(frozen=True)
+class CaseSlip:
+    """A case's paper (办件): the 受理回执 handed over at 受理, or the 领取通知 when the result is ready. The hall
+    writes the words (already masked: the slip travelled the bus); the printer only lays them out, with the QR
+    code that holds the case number for a progress lookup."""
+
+    hall: str
+    title: str  # 受理回执 | 领取通知
+    lines: tuple[str, ...]
+    qr: str
+    caption: str = ""
+
+
+def case_slip_layout(s: CaseSlip) -> list[Op]:
+    ops: list[Op] = [Line(s.hall, bold=True), Line(s.title, size=2, bold=True), Rule()]
+    ops += [Line(text, align="left") for text in s.lines]
+    ops += [Rule(), QR(s.qr)]
+    if s.caption:
+        ops.append(Line(s.caption))
+    ops += [Line(PRIVACY_NOTE), Cut()]
+    return ops

@@ -69,7 +69,7 @@ def _simulate_day(cfg: HallConfig, args: argparse.Namespace) -> int:
             return answer
 
         try:
-            report = run_day(cfg, plan, submit=submit, clock=clock, sink=sink)
+            report = run_day(cfg, plan, submit=submit, clock=clock, sink=sink, state=lambda: core.state)
         finally:
             core.close()
     else:

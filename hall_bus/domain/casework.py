@@ -30,7 +30,7 @@ from zoneinfo import ZoneInfo
 from hall_bus.config import WorkCalendar
 from hall_bus.domain import commands as c
 from hall_bus.domain.cases import followup_due, notice_text
-from hall_bus.domain.printing import queue_slip
+from hall_bus.domain.printing import check_kiosk, queue_slip
 from hall_bus.domain.registry import applies, handles
 from hall_bus.domain.rejected import CommandRejected
 from hall_bus.domain.staff import check_person
@@ -120,6 +120,35 @@ def receipt_lines(case: CaseRecord, hall: str, tz: ZoneInfo) -> list[str]:
     return lines
 
 
+QR_CAPTION = "扫码查询办理进度"
+BRING = "请携带申请人身份证原件；代领的，另带委托书和代领人身份证"
+
+
+def receipt_slip(case: CaseRecord, tz: ZoneInfo) -> dict[str, Any]:
+    """The 受理回执 as a print job carries it: the receipt's words (applicant masked) and its QR payload. The
+    hall's name and the title are the kiosk's layout; the caption goes under the QR code."""
+    lines = receipt_lines(case, "", tz)[1:]
+    return {"case": case.number, "title": "受理回执", "lines": [x for x in lines if x != QR_CAPTION],
+            "qr": receipt_qr(case), "caption": QR_CAPTION,
+            "due": datetime.fromtimestamp(case.due_ts, tz).isoformat()}
+
+
+def result_lines(case: CaseRecord, tz: ZoneInfo, concluded: datetime) -> list[str]:
+    """领取通知: the result is ready — where to collect it and what to bring; the applicant masked."""
+    lines = [f"办件编号：{case.number}", f"事项：{case.item_name}（{case.item}）",
+             f"申请人：{_mask_name(case.applicant)}",
+             f"办理结果：{DECISION_NAMES.get(case.decision or '', case.decision or '')}"]
+    if case.decision == "refused" and case.reason:
+        lines.append(f"不予理由：{case.reason}")
+    lines += [f"办结时间：{concluded.astimezone(tz):%Y-%m-%d %H:%M}", result_text(case), BRING]
+    return lines
+
+
+def result_slip(case: CaseRecord, tz: ZoneInfo, concluded: datetime) -> dict[str, Any]:
+    return {"case": case.number, "title": "领取通知", "lines": result_lines(case, tz, concluded),
+            "qr": receipt_qr(case), "caption": QR_CAPTION}
+
+
 def result_text(case: CaseRecord) -> str:
     where = f"{case.counter} 号窗口" if case.counter else "服务大厅"
     what = "办理结果" if case.decision == "approved" else "不予办理告知书"
@@ -168,7 +197,7 @@ def _iso(ts: float, e: QueueEngine) -> str:
 
 def _open(e: QueueEngine, now: datetime, item: Item, *, applicant: str, id_number: str, phone: str, owner: str,
           counter: int | None, ticket: str | None, delegation: str | None, consultation: str | None,
-          by: str) -> dict[str, Any]:
+          by: str, print_at: str | None = None) -> dict[str, Any]:
     local = now.astimezone(e.tz)
     day = f"{local:%Y%m%d}"
     serial = (e.state.case_serial if e.state.case_day == day else 0) + 1
@@ -181,8 +210,12 @@ def _open(e: QueueEngine, now: datetime, item: Item, *, applicant: str, id_numbe
            ticket=ticket, delegation_id=delegation, consultation_id=consultation, due=due.isoformat(), steps=steps,
            by=by)
     case = e.state.cases[number]
-    return {"case": number, "kind": item.kind, "due": due.isoformat(), "owner": owner,
-            "receipt": receipt_lines(case, e.cfg.hall.name, e.tz), "qr": receipt_qr(case)}
+    result = {"case": number, "kind": item.kind, "due": due.isoformat(), "owner": owner,
+              "receipt": receipt_lines(case, e.cfg.hall.name, e.tz), "qr": receipt_qr(case)}
+    if print_at is not None:  # the receipt is owed until that kiosk says it printed it or could not
+        result["print_job"] = f"{number}-R"
+        queue_slip(e, result["print_job"], print_at, receipt_slip(case, e.tz), now, paper="receipt")
+    return result
 
 
 @handles("accept_case")
@@ -202,9 +235,10 @@ def accept_case(e: QueueEngine, cmd: c.AcceptCase, now: datetime) -> dict[str, A
         owner = d.helper  # 首问负责: the helper who took the delegation owns the case
     if cmd.consultation_id is not None and cmd.consultation_id not in e.state.consultations:
         raise CommandRejected("unknown_consultation", f"no consultation {cmd.consultation_id}")
+    check_kiosk(e, cmd.print_at, "bad_print_at")
     return _open(e, now, item, applicant=cmd.applicant, id_number=cmd.id_number or "", phone=cmd.phone or "",
                  owner=owner, counter=cmd.counter, ticket=ticket, delegation=cmd.delegation_id,
-                 consultation=cmd.consultation_id, by=by)
+                 consultation=cmd.consultation_id, by=by, print_at=cmd.print_at)
 
 
 @handles("accept_delegation")
@@ -288,8 +322,7 @@ def request_supplement(e: QueueEngine, cmd: c.RequestSupplement, now: datetime) 
     items = list(dict.fromkeys(m.strip() for m in cmd.missing if m.strip()))
     if not items:
         raise CommandRejected("bad_notice", "name at least one missing material")
-    if cmd.print_at is not None and cmd.print_at not in {n.id for n in e.cfg.nodes if n.role == "kiosk"}:
-        raise CommandRejected("bad_notice", f"no kiosk {cmd.print_at} to print the slip")
+    check_kiosk(e, cmd.print_at)
     nid = f"N-{e.state.notice_count + 1:06d}"
     text = notice_text(case.item_name, items)
     last = e.state.tickets.get(case.tickets[-1]) if case.tickets else None
@@ -359,11 +392,16 @@ def conclude_case(e: QueueEngine, cmd: c.ConcludeCase, now: datetime) -> dict[st
     open_steps = [i for i, s in enumerate(case.steps, 1) if s.finished_ts is None]
     if open_steps and cmd.decision == "approved":
         raise CommandRejected("bad_state", f"{case.number}: step {open_steps[0]} is not finished")
+    check_kiosk(e, cmd.print_at, "bad_print_at")
     on_time = now.timestamp() <= case.due_ts
     e.emit("case_concluded", now, case=case.number, decision=cmd.decision, reason=cmd.reason, on_time=on_time,
            due=_iso(case.due_ts, e), by=cmd.by)
     e.emit("case_result_ready", now, case=case.number, counter=case.counter, text=result_text(case), by=cmd.by)
-    return {"case": case.number, "decision": cmd.decision, "on_time": on_time}
+    result = {"case": case.number, "decision": cmd.decision, "on_time": on_time}
+    if cmd.print_at is not None:  # the 领取通知 on paper, at the window's kiosk
+        result["print_job"] = f"{case.number}-G"
+        queue_slip(e, result["print_job"], cmd.print_at, result_slip(case, e.tz, now), now, paper="result")
+    return result
 
 
 @handles("deliver_case")

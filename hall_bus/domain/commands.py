@@ -608,6 +608,7 @@ class AcceptCase(_PersonCmd):
     delegation_id: RecordId | None = None  # opened under a 委托代办协议
     consultation_id: RecordId | None = None  # a consultation that turned into an application
     by: HelperId | None = None
+    print_at: Annotated[str, Field(min_length=1, max_length=40)] | None = None  # the kiosk printing the 受理回执
 
 
 class AcceptDelegation(_PersonCmd):
@@ -699,6 +700,7 @@ class ConcludeCase(_CaseCmd):
     op: Literal["conclude_case"] = "conclude_case"
     decision: Literal["approved", "refused"]
     reason: Annotated[str, Field(max_length=500)] = ""
+    print_at: Annotated[str, Field(min_length=1, max_length=40)] | None = None  # the kiosk printing the 领取通知
 
     @model_validator(mode="after")
     def _why(self) -> ConcludeCase:

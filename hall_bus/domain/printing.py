@@ -1,11 +1,15 @@
-"""Print jobs for a kiosk (a one-time notice slip): kept in the hall state until that kiosk says it printed the
-slip or could not, so nothing a visitor was promised on paper depends on an event reaching one printer at one
-moment.
+"""Print jobs for a kiosk — a one-time notice (告知单), a case's 受理回执 (receipt) or its 领取通知 (result
+ready) — kept in the hall state until that kiosk says it printed the slip or could not, so nothing a visitor
+was promised on paper depends on an event reaching one printer at one moment.
 
 A kiosk that was offline, restarted, or re-keyed finds its pending jobs in the snapshot it loads and prints them
 then; one that cannot print reports it, and the greeters' tablets show the slip that did not come out (with a
 reprint once the paper is in). A job nobody printed within `[hall] print_expire_minutes` expires — the visitor
 has left the kiosk by then — and the greeters see that too, so someone hands the visitor the words.
+
+Every job says what paper it is (`PAPER_KINDS`): the kiosk lays each kind out in its own way, and a greeter told
+that a slip did not come out is told which paper it was (`PAPER_NAMES`). What a job carries is already masked:
+the slip sits in the hall state and goes over the bus, so a name on it is the family name only.
 """
 
 from __future__ import annotations
@@ -23,8 +27,22 @@ if TYPE_CHECKING:
     from hall_bus.domain.engine import QueueEngine
 
 
-def queue_slip(e: QueueEngine, job_id: str, kiosk: str, slip: dict[str, Any], now: datetime) -> None:
-    e.emit("print_queued", now, job=job_id, kiosk=kiosk, paper="notice", slip=slip)
+PAPER_KINDS = ("notice", "receipt", "result")
+PAPER_NAMES = {"notice": "告知单", "receipt": "受理回执", "result": "领取通知"}
+
+
+def queue_slip(e: QueueEngine, job_id: str, kiosk: str, slip: dict[str, Any], now: datetime,
+               paper: str = "notice") -> None:
+    """Owe `kiosk` one slip of the kind `paper` (one of PAPER_KINDS); `slip` holds only masked personal data."""
+    if paper not in PAPER_KINDS:
+        raise ValueError(f"unknown paper kind {paper!r}")
+    e.emit("print_queued", now, job=job_id, kiosk=kiosk, paper=paper, slip=slip)
+
+
+def check_kiosk(e: QueueEngine, print_at: str | None, code: str = "bad_notice") -> None:
+    """A command naming a kiosk to print at names one the hall has (a typo would leave the paper owed forever)."""
+    if print_at is not None and print_at not in {n.id for n in e.cfg.nodes if n.role == "kiosk"}:
+        raise CommandRejected(code, f"no kiosk {print_at} to print the slip")
 
 
 def expiry_due(e: QueueEngine, now: datetime) -> list[str]:

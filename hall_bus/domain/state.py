@@ -162,12 +162,14 @@ class Complaint:
 
 @dataclass(slots=True)
 class PrintJob:
-    """Paper a kiosk owes a visitor (a one-time notice slip), kept until the kiosk says it printed or could not."""
+    """Paper a kiosk owes a visitor (a notice, receipt or result slip), kept until the kiosk says it printed or
+    could not."""
 
     id: str
     kiosk: str
-    kind: str  # notice
-    slip: dict[str, Any]  # what goes on the paper: notice_id, service, items, by, number, issued_at
+    kind: str  # notice | receipt | result (printing.PAPER_KINDS)
+    slip: dict[str, Any]  # what goes on the paper, masked: a notice's notice_id, service, items, by, number,
+    # issued_at; a receipt's or result's case, title, lines, qr, at
     queued_ts: float
     status: str = "pending"  # pending | printed | failed | expired
     problem: str = ""

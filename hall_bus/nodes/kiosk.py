@@ -58,7 +58,7 @@ class KioskAgent:
         # come out again; the latest state always wins (hall_bus/nodes/device_status.py).
         self.printer_status = StatusReporter(client, "printer")
         self._printer_lock = asyncio.Lock()  # a ticket and a notice slip never share the paper at once
-        self.slips: list[tuple[str, bool, str]] = []  # (notice id, printed, problem) for the console and tests
+        self.slips: list[tuple[str, bool, str]] = []  # (notice id or job, printed, problem): console and tests
         self._slip_tasks: set[asyncio.Task[None]] = set()
         self._taken: dict[tuple[str, float], None] = {}  # print jobs this process took on (each printed once)
         self.on_slip_problem: Any = None  # (notice id, problem) -> None: the screen tells the visitor
@@ -128,13 +128,35 @@ class KioskAgent:
             if job.kiosk != self.node or job.status != "pending" or attempt in self._taken:
                 continue
             self._taken[attempt] = None
-            task = asyncio.get_running_loop().create_task(self._print_job(job.id, dict(job.slip)))
+            task = asyncio.get_running_loop().create_task(self._print_job(job.id, dict(job.slip), job.kind))
             self._slip_tasks.add(task)
             task.add_done_callback(self._slip_tasks.discard)
 
-    async def _print_job(self, job_id: str, slip: dict[str, Any]) -> None:
-        printed, problem = await self.print_notice(slip)
+    async def _print_job(self, job_id: str, slip: dict[str, Any], kind: str = "notice") -> None:
+        """Each kind of paper with its own layout: a notice lists materials, a receipt or result a case."""
+        if kind == "notice":
+            printed, problem = await self.print_notice(slip)
+        else:
+            printed, problem = await self.print_case_slip(job_id, slip)
         await self._report(job_id, printed, problem)
+
+    async def print_case_slip(self, job_id: str, d: dict[str, Any]) -> tuple[bool, str]:
+        """A 受理回执 or 领取通知: the hall's (masked) words, the QR code of the case number. Not printed, the
+        greeters are told by the hall as for a notice, and this screen hears of it too."""
+        from devices.printer.ticket import CaseSlip
+
+        slip = CaseSlip(hall=self.cfg.hall.name, title=d["title"], lines=tuple(d["lines"]), qr=d["qr"],
+                        caption=d.get("caption", ""))
+        printed, problem = False, "no printer on this kiosk"
+        if self.printer is not None:
+            printed, problem = await self._print(self.printer.print_case_slip, slip)
+            self.printer_status.set(printed, problem)
+        self.slips.append((job_id, printed, problem))
+        if not printed:
+            log.warning("%s %s not printed: %s", d["title"], job_id, problem)
+            if self.on_slip_problem is not None:
+                self.on_slip_problem(job_id, problem)
+        return printed, problem
 
     async def print_notice(self, d: dict[str, Any]) -> tuple[bool, str]:
         from devices.printer.ticket import NoticeSlip

@@ -151,7 +151,8 @@ def build_report(req: ReportRequest) -> ReportResult:
                 from hall_bus.reports.pdf import write_pdf
 
                 temps.append(_temp_for(out))
-                write_pdf(temps[-1], summary, labels, followups, consultations, head, as_of, casework=casework)
+                write_pdf(temps[-1], summary, labels, followups, consultations, head, as_of, casework=casework,
+                          records=reader.records)
         for out in req.outs:
             os.replace(_temp_for(out), out)
         temps.clear()

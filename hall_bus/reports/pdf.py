@@ -287,7 +287,7 @@ def _nice_max(values: list[float]) -> float:
 
 def write_pdf(path: Path, summary: Summary, labels: Labels, followups: list[FollowUp],
               consultations: list[Consultation], head: dict[str, str], as_of: datetime,
-              casework: Any = None) -> None:
+              casework: Any = None, records: Any = None) -> None:
     register_font()
     st = _styles()
     title = head["title"]
@@ -418,6 +418,83 @@ def write_pdf(path: Path, summary: Summary, labels: Labels, followups: list[Foll
         from hall_bus.reports.casework import pdf_section
 
         story += pdf_section(casework, labels.tz, labels.name, st, _grid, WIDTH, ATTENTION_LIMIT)
+    if records is not None:  # 投诉 and the records without a ticket, as the XLSX sheets hold them
+        story += complaints_section(records, consultations, as_of, labels, st)
+        story += records_section(records, labels, st)
     story.append(Spacer(1, 6 * mm))
     story.append(Paragraph("督办员签字：____________________　　日期：____________", st["body"]))
     doc.build(story, onFirstPage=on_page, onLaterPages=on_page)
+
+
+# ---------------------------------------------------------------------- 投诉 and records (records.py)
+
+
+def complaints_section(records: Any, consultations: list[Consultation], as_of: datetime, labels: Labels,
+                       st: dict[str, ParagraphStyle]) -> list[Any]:
+    """投诉: the figures of the 投诉统计 sheet (received, closed, on time, open, overdue, 及时处理率) by channel and
+    subject, and the complaints still open or late — what the supervisor signs under must show what is owed."""
+    from hall_bus.domain.commands import CHANNEL_NAMES
+    from hall_bus.reports.records import ComplaintTally, complaint_figures, complaint_is_overdue, timely_rate
+    from hall_bus.reports.records_xlsx import _subject
+
+    fig = complaint_figures(records.complaints.values(), as_of)
+    t = fig.total
+    out: list[Any] = [Paragraph("投诉", st["h1"]), Paragraph(
+        f"收到投诉 {t.received} 件，已办结 {t.closed} 件（按时 {t.on_time}），未结 {t.open} 件，逾期 {t.overdue} 件；"
+        f"投诉及时处理率 {_pct(t.rate)}，咨询、投诉及时处理率 {_pct(timely_rate(consultations, t, as_of))}。"
+        "及时处理：在答复期限内办结；未到期的未结投诉不计入。", st["body"])]
+    if not t.received:
+        return out
+    head = ["", "收到", "已办结", "按时办结", "未结", "逾期", "及时处理率"]
+
+    def row(name: str, x: ComplaintTally) -> list[Any]:
+        return [name, x.received, x.closed, x.on_time, x.open, x.overdue, _pct(x.rate)]
+
+    by_channel = [row(CHANNEL_NAMES[c], fig.channel[c]) for c in CHANNEL_NAMES if c in fig.channel]
+    out.append(_grid([["渠道", *head[1:]], *by_channel], [WIDTH - 96 * mm] + [16 * mm] * 6))
+    subjects = sorted(fig.subject.items(), key=lambda kv: (-kv[1].received, kv[0]))[:ATTENTION_LIMIT]
+    out.append(Spacer(1, 2 * mm))
+    out.append(_grid([["对象", *head[1:]], *(row(_subject(k, s), x) for (k, s), x in subjects)],
+                     [WIDTH - 96 * mm] + [16 * mm] * 6))
+    owed = [q for q in sorted(records.complaints.values(), key=lambda q: q.id)
+            if not q.closed or complaint_is_overdue(q, as_of)]
+    if owed:
+        out.append(Paragraph(f"未结或逾期的投诉（{len(owed)} 件）", st["h2"]))
+        rows: list[list[Any]] = [["编号", "收到", "渠道", "对象", "内容", "承办人", "期限", "状态"]]
+        for q in owed[:ATTENTION_LIMIT]:
+            status = "已办结(逾期)" if q.closed else "已整改" if q.done else "整改中" if q.owner else "待分派"
+            rows.append([q.id, q.received[5:16].replace("T", " "), CHANNEL_NAMES.get(q.channel, q.channel),
+                         _subject(q.subject_kind, q.subject), Paragraph(escape(labels.text(q.text, q.names)),
+                                                                        st["cell"]),
+                         q.owner or "-", q.due[5:16].replace("T", " "), status])
+        out.append(_grid(rows, [20 * mm, 20 * mm, 16 * mm, 18 * mm, WIDTH - 136 * mm, 16 * mm, 20 * mm, 16 * mm],
+                         align_from=99))
+    return out
+
+
+def records_section(records: Any, labels: Labels, st: dict[str, ParagraphStyle]) -> list[Any]:
+    """一次性告知 and 委托代办协议, with and without a ticket: a greeter's tablet records them with no ticket, and
+    they count in the 台账 all the same (the XLSX sheets list every one)."""
+    from hall_bus.reports.records_xlsx import DELEGATION_STATUS
+
+    notices = list(records.notices.values())
+    delegations = list(records.delegations.values())
+    out: list[Any] = [Paragraph("告知与代办记录", st["h1"])]
+    rows: list[list[Any]] = [["记录", "合计", "有票号", "无票号（平板登记）"]]
+    rows.append(["一次性告知", len(notices), sum(1 for n in notices if n.ticket),
+                 sum(1 for n in notices if not n.ticket)])
+    rows.append(["委托代办协议", len(delegations), sum(1 for d in delegations if d.ticket),
+                 sum(1 for d in delegations if not d.ticket)])
+    for status, name in DELEGATION_STATUS.items():
+        rows.append([f"　代办协议·{name}", sum(1 for d in delegations if d.status == status), "", ""])
+    out.append(_grid(rows, [WIDTH - 90 * mm, 25 * mm, 25 * mm, 40 * mm]))
+    tabled = sorted((d for d in delegations if not d.ticket), key=lambda d: d.id)
+    if tabled:
+        out.append(Paragraph(f"无票号的代办协议（{len(tabled)} 件）", st["h2"]))
+        d_rows: list[list[Any]] = [["编号", "签订", "代办员", "委托人", "事项", "页数", "状态"]]
+        for d in tabled[:ATTENTION_LIMIT]:
+            d_rows.append([d.id, d.signed[5:16].replace("T", " "), d.helper, labels.name(d.principal),
+                           "、".join(d.services), d.pages, DELEGATION_STATUS.get(d.status, d.status)])
+        out.append(_grid(d_rows, [20 * mm, 22 * mm, 20 * mm, 18 * mm, WIDTH - 118 * mm, 12 * mm, 26 * mm],
+                         align_from=99))
+    return out

@@ -4,6 +4,10 @@ The hall manager's question is "with K windows and H helpers open, how long do p
 cases finish within the promised time?". The simulation generates visitors with a morning peak and the
 configured service and group mix, lets counters call, recall, serve and finish, lets helpers claim help requests
 (首问负责) and stay with the visitors they accompany, and reports per service and per group.
+
+With a service catalogue, a share of the finished visits are applications accepted as cases (办件), carried on
+over the following days' runs — 补正, steps, 办结, 出件, 归档, ratings — with complaints and tablet records
+beside them (hall_bus/sim/casesim.py), so a simulated week's 台账 holds every kind of case and record.
 """
 
 from __future__ import annotations
@@ -21,6 +25,8 @@ from hall_bus.clock import ManualClock
 from hall_bus.config import HallConfig
 from hall_bus.domain import commands as c
 from hall_bus.domain.engine import CommandRejected, QueueEngine
+from hall_bus.domain.state import HallState
+from hall_bus.sim.casesim import CaseWork
 from hall_bus.stats import percentile
 
 # Share of the day's arrivals in each opening hour: a morning peak, a lunch dip, a smaller afternoon peak.
@@ -81,6 +87,7 @@ class DayPlan:
     day: date = date(2026, 11, 23)
     open_at: time = time(9, 0)
     close_at: time = time(17, 0)
+    cases: bool = True  # with a catalogue: applications accepted as cases, complaints, tablet records
 
 
 @dataclass(order=True)
@@ -92,7 +99,8 @@ class _Job:
 
 
 class DaySimulation:
-    def __init__(self, config: HallConfig, plan: DayPlan, clock: ManualClock, submit: Submit) -> None:
+    def __init__(self, config: HallConfig, plan: DayPlan, clock: ManualClock, submit: Submit,
+                 state: Callable[[], HallState] | None = None) -> None:
         self.cfg = config
         self.plan = plan
         self.clock = clock
@@ -118,6 +126,9 @@ class DaySimulation:
         self.busy_s: dict[str, float] = defaultdict(float)
         self.helper_busy: dict[str, list[tuple[float, float]]] = {h: [] for h in self.idle_helpers}
         self.unknown_rejections: list[str] = []
+        # cases draw from their own random stream: the visitors of a seed stay the same with or without a catalogue
+        self.cases = CaseWork(config, plan.day, random.Random(f"cases-{plan.seed}-{plan.day}"), self._send,
+                              lambda at, fn: self._at(at, "call", fn), state)
 
     # ------------------------------------------------------------------ scheduling
 
@@ -139,9 +150,14 @@ class DaySimulation:
         for t, service, group in plan_arrivals(self.cfg, self.plan.visitors, self.rng):
             self._at(t, "arrive", (service, group))
 
+    def _on_call(self, now: float, fn: Callable[[float], None]) -> None:
+        fn(now)
+
     def run(self) -> None:
         self._plan_arrivals()
         opening = self._secs(self.plan.open_at)
+        if self.plan.cases:
+            self.cases.plan_day(opening)
         for number in self.open_counters:
             self._at(opening, "counter_free", number)
         for h in list(self.idle_helpers):
@@ -237,8 +253,10 @@ class DaySimulation:
             cmd = c.Finish(counter=number, ticket=ticket, outcome="materials_missing", materials=["身份证复印件"])
         else:
             cmd = c.Finish(counter=number, ticket=ticket)
-        self._send(now, cmd)
+        done = self._send(now, cmd)["ok"] and cmd.outcome == "done"
         self.ended.add(ticket)
+        if done and self.plan.cases:
+            self.cases.after_visit(now + 1, number, ticket, self.service_of[ticket])
         if self.rng.random() < RATING_RATE:
             level = self.rng.choices([5, 4, 3, 2, 1], [70, 20, 6, 3, 1])[0]  # 5 = 非常满意
             self._at(now + 5, "rate", (ticket, level))
@@ -494,14 +512,18 @@ class DayReport:
 
 
 def run_day(config: HallConfig, plan: DayPlan, submit: Submit | None = None,
-            clock: ManualClock | None = None, sink: list[dict[str, Any]] | None = None) -> DayReport:
+            clock: ManualClock | None = None, sink: list[dict[str, Any]] | None = None,
+            state: Callable[[], HallState] | None = None) -> DayReport:
+    """One day through the engine (or `submit`); `state` is the hall state the submitter changes, so cases
+    accepted on earlier days (the same ledger) are carried on today."""
     clock = clock or ManualClock(datetime.combine(plan.day, plan.open_at, config.hall.tz), config.hall.tz)
     events: list[dict[str, Any]] = [] if sink is None else sink
     engine: QueueEngine | None = None
     if submit is None:
         engine = QueueEngine(config, clock)
         submit = engine_submitter(engine, events)
-    sim = DaySimulation(config, plan, clock, submit)
+        state = state or (lambda: engine.state)  # type: ignore[union-attr]
+    sim = DaySimulation(config, plan, clock, submit, state)
     sim.run()
     opening = sim._secs(plan.open_at)
     closing = sim._secs(plan.close_at)

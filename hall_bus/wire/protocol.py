@@ -118,7 +118,8 @@ def authorize(role: str, own_counter: int | None, command: Any, ticket_counter: 
 
     Who may send what is declared on each command model (`roles`, `own_window`); admin may send everything.
     A counter node acts only for its own window, rates only the cases finished there (its evaluation pad), and
-    tells missing materials only for a service its window serves (`serves`), on its zone's kiosk (`print_at`).
+    tells missing materials only for a service its window serves (`serves`); any slip it asks for prints on its
+    zone's kiosk (`print_at`).
     """
     op = command.op
     if role == "admin":
@@ -140,9 +141,9 @@ def authorize(role: str, own_counter: int | None, command: Any, ticket_counter: 
     if role == "counter" and model.own_case and getattr(command, "ticket", None) and ticket_counter != own_counter:
         where = f"window {ticket_counter}" if ticket_counter is not None else "no window"
         return f"window {own_counter} may {op} only its own cases; that case was at {where}"
-    if role == "counter" and model.own_services:
-        if serves is not None and command.service not in serves:
-            return f"window {own_counter} does not serve {command.service}; its clerks tell only its own services"
-        if command.print_at is not None and command.print_at != print_at:
-            return f"this window's slips print at {print_at or 'no kiosk'}, not {command.print_at}"
+    if role == "counter" and model.own_services and serves is not None and command.service not in serves:
+        return f"window {own_counter} does not serve {command.service}; its clerks tell only its own services"
+    wanted = getattr(command, "print_at", None)  # a notice, receipt or result slip: at the window's own kiosk
+    if role == "counter" and wanted is not None and wanted != print_at:
+        return f"this window's slips print at {print_at or 'no kiosk'}, not {wanted}"
     return None
