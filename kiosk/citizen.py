@@ -335,7 +335,7 @@ class CitizenKioskApp(App):
             elif f.step == Step.SERVICE:
                 self.fill_services(screen.ids.grid)
             elif f.step == Step.GUIDE:
-                self.fill_keys(screen.ids.keys)
+                self.fill_keys(screen.ids.letters)
                 self.fill_rows(screen.ids.results, f.guide_entries())
             elif f.step == Step.BUNDLE and (bundle := f.page_bundle()) is not None:
                 self.fill_rows(screen.ids.items, f.bundle_items(bundle))

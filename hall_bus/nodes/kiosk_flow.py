@@ -225,9 +225,10 @@ class KioskFlow:
 
     def guide_count(self) -> str:
         """找到 N 项 / 没有找到… while letters are typed; "" while browsing."""
-        if not self.guide_query:
+        if not self.guide_query or self.cfg.catalogue is None:
             return ""
-        n = len(self.guide_entries())
+        index = self._index()
+        n = len(index.search(self.guide_query, limit=len(index)))  # all of them: the list shows the best few
         return self.words()["guide_found"].format(n=n) if n else self.words()["guide_none"]
 
     def page_item(self) -> Item | None:
@@ -381,6 +382,8 @@ class KioskFlow:
                 prompt = _sentences([number, t["take"] if self.printed else t["no_paper"], where], lang)
             else:
                 prompt = self.shown_message()
+        if step == Step.GUIDE:  # how to search, once; then each list as it changes
+            out.append((f"screen:guide:{lang}", t["guide_prompt"]))
         if prompt:
             out.append((f"screen:{step.value}:{lang}:{prompt}", prompt))
         message = self.shown_message()
@@ -397,20 +400,17 @@ class KioskFlow:
         return out
 
     def _guide_said(self) -> str:
-        """The guide screen: how to search (once), then what the list shows now: the count and the first hits
-        while letters are typed, else the browse list."""
+        """What the guide's list shows now: the count and the first hits while letters are typed, else the browse
+        list (how to search is said once, as the screen opens: see `speech`)."""
         t, lang = self.words(), self.lang
         entries = self.guide_entries()
         sep = "、" if lang == "zh" else ", "
         if self.guide_query:
             count = self.guide_count()
-            if not entries:
-                return _sentences([t["guide_prompt"], count], lang)
-            return _sentences([t["guide_prompt"], _listed(count, [e.words for e in entries[:GUIDE_SAID]], sep,
-                                                          lang)], lang)
+            return _listed(count, [e.words for e in entries[:GUIDE_SAID]], sep, lang) if entries else count
         title = self.guide_heading() if self.guide_service is not None else \
             t["guide_events" if self.guide_tab == "events" else "guide_services"]
-        return _sentences([t["guide_prompt"], _listed(title, [e.words for e in entries], sep, lang)], lang)
+        return _listed(title, [e.words for e in entries], sep, lang)
 
     def _item_said(self) -> str:
         item = self.page_item()
