@@ -338,7 +338,7 @@ class CitizenKioskApp(App):
                 self.fill_keys(screen.ids.letters)
                 self.fill_rows(screen.ids.results, f.guide_entries())
             elif f.step == Step.BUNDLE and (bundle := f.page_bundle()) is not None:
-                self.fill_rows(screen.ids.items, f.bundle_items(bundle))
+                self.fill_rows(screen.ids.bundle_rows, f.bundle_items(bundle))
         self.step = f.step.value
         self._say_news()
 
@@ -356,13 +356,13 @@ class CitizenKioskApp(App):
             self.page_facts = "\n".join(f"[b]{label}[/b]{'：' if f.lang == 'zh' else ': '}{words}"
                                          for label, words in f.item_facts(item))
             self.page_materials_heading = f.materials_heading(item.materials)
-            self.page_materials = "\n".join(f.material_rows(item.materials))
+            self.page_materials = _numbered(f.material_rows(item.materials))
         elif bundle is not None:
             materials = f.bundle_materials(bundle)
             self.page_title, self.page_sub = bundle.name, f"{t['bundle_tag']} · {bundle.life_event}"
             self.page_facts = ""
             self.page_materials_heading = f.materials_heading(materials, merged=True)
-            self.page_materials = "\n".join(f.material_rows(materials))
+            self.page_materials = _numbered(f.material_rows(materials))
 
     def fill_keys(self, grid: Any) -> None:
         """The letter keys, made once: they never change (their size follows the theme through the .kv)."""
@@ -462,6 +462,11 @@ class CitizenKioskApp(App):
         # tap() clears the words at once but the button stays till here, so a tap on it lands on it
         self.warning = left is not None
         self._say_news()  # the warning, once, when it appears
+
+
+def _numbered(rows: list[str]) -> str:
+    """Materials as a numbered list: a visitor ticking them off at home, or telling a greeter "the third one"."""
+    return "\n".join(f"{n}. {row}" for n, row in enumerate(rows, 1))
 
 
 def _screen(name: str) -> Any:
