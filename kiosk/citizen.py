@@ -21,8 +21,8 @@ from kivy.lang import Builder
 from kivy.properties import BooleanProperty, DictProperty, ListProperty, NumericProperty, ObjectProperty, StringProperty
 from kivy.uix.screenmanager import NoTransition, ScreenManager
 
-from hall_bus.nodes.kiosk_flow import KioskFlow, Step
-from hall_bus.nodes.kiosk_words import TEXT
+from hall_bus.nodes.kiosk_flow import GuideEntry, KioskFlow, Step
+from hall_bus.nodes.kiosk_words import TEXT, printer_why
 from kiosk.theme import Theme
 
 log = logging.getLogger("kiosk.citizen")
@@ -33,21 +33,10 @@ TOUCH_GUARD_SECONDS = 0.5  # a touch this soon after a screen change belongs to 
 Issue = Callable[[str, str, Any], Awaitable[Any]]  # (service, group, card or None) -> KioskOutcome
 
 
-# Why a ticket was not printed, in the visitor's words (the agent's printer note is for staff and the log).
-PRINTER_WHY = {
-    "zh": {"paper": "取号机的打印纸用完了", "fault": "取号机的打印机出了故障", "none": "这台取号机不能打印"},
-    "en": {"paper": "The kiosk's printer is out of paper", "fault": "The kiosk's printer has a fault",
-           "none": "This kiosk cannot print"},
-}
-
-
-def printer_why(note: str, lang: str) -> str:
-    words = PRINTER_WHY[lang]
-    if "paper out" in note:
-        return words["paper"]
-    if "no printer" in note:
-        return words["none"]
-    return words["fault"]
+PrintGuide = Callable[[Any], Awaitable[tuple[bool, str]]]  # (catalogue item) -> (printed, printer note)
+# The guide's letter keys: A–Z in order (an older visitor looks for a letter in the alphabet, not on a QWERTY row).
+LETTERS = "ABCDEFGHIJKLMNOPQRSTUVWXYZ"
+__all__ = ["CitizenKioskApp", "printer_why"]
 
 
 class CitizenKioskApp(App):
@@ -80,11 +69,23 @@ class CitizenKioskApp(App):
     qr_source = StringProperty("")
     issues = NumericProperty(0)  # tickets issued by this window: the double-tap tests count them
     can_scan = BooleanProperty(False)  # the kiosk has a camera: the welcome screen offers 「我有预约」
+    can_guide = BooleanProperty(False)  # the hall has a catalogue: the welcome screen offers 「办事指南」
+    guide_tab = StringProperty("events")
+    guide_query = StringProperty("")
+    guide_heading = StringProperty("")  # 查找：Y B / how to search / the service opened
+    guide_count = StringProperty("")  # 找到 7 项
+    page_title = StringProperty("")
+    page_sub = StringProperty("")
+    page_facts = StringProperty("")
+    page_materials_heading = StringProperty("")
+    page_materials = StringProperty("")
+    slip_words = StringProperty("")  # the short guide came out, or why not
+    slip_busy = BooleanProperty(False)
 
     def __init__(self, flow: KioskFlow, issue: Issue, *, hall_name: str = "", px_per_mm: float = 4.0,
                  on_start_tasks: list[Callable[[CitizenKioskApp], Awaitable[None]]] | None = None,
                  speak: Callable[[str], None] | None = None, can_scan: bool = False, large_text: bool = False,
-                 high_contrast: bool = False, **kw: Any) -> None:
+                 high_contrast: bool = False, print_guide: PrintGuide | None = None, **kw: Any) -> None:
         super().__init__(**kw)
         # The node's starting mode (a kiosk in the 帮办代办 area starts in large text); each new visitor gets it back.
         self._start_mode = (large_text, high_contrast)
@@ -92,6 +93,10 @@ class CitizenKioskApp(App):
         self.can_scan = can_scan
         self.flow = flow
         self._issue = issue
+        # The kiosk agent's print_guide; without it the page says this kiosk cannot print (and to photograph it).
+        self._print_guide = print_guide
+        self._printing: asyncio.Task[None] | None = None
+        self._rows: dict[int, list[Any]] = {}  # the list rows of each container, reused (clear_widgets leaks)
         self.hall_name = hall_name
         self._ppm = px_per_mm
         self._tasks_to_start = on_start_tasks or []
@@ -111,7 +116,7 @@ class CitizenKioskApp(App):
     def build(self) -> ScreenManager:
         Builder.load_file(str(KV))
         root = ScreenManager(transition=NoTransition())
-        for name in ("welcome", "service", "scan", "help", "issuing", "ticket"):
+        for name in ("welcome", "service", "scan", "help", "issuing", "ticket", "guide", "item", "bundle"):
             root.add_widget(_screen(name))
         root.bind(on_touch_down=lambda *_: self.tap())  # any touch, not only buttons, keeps the screen
         root.bind(on_touch_down=self._stray)  # bound last, so it runs first and can stop the touch
@@ -128,7 +133,8 @@ class CitizenKioskApp(App):
         self._tasks = [loop.create_task(task(self)) for task in self._tasks_to_start]
 
     def on_stop(self) -> None:
-        for task in [*self._tasks, *([self._issuing] if self._issuing else [])]:
+        for task in [*self._tasks, *([self._issuing] if self._issuing else []),
+                     *([self._printing] if self._printing else [])]:
             task.cancel()
         for timer in self._timers:
             timer.cancel()
@@ -190,6 +196,55 @@ class CitizenKioskApp(App):
 
     def back(self) -> None:
         self.flow.back(time.monotonic())
+        self.sync()
+
+    # ------------------------------------------------------------------ the guide (from the .kv)
+
+    def open_guide(self) -> None:
+        self.flow.open_guide(time.monotonic())
+        self.sync()
+
+    def key(self, letter: str) -> None:
+        self.flow.type_letter(letter, time.monotonic())
+        self.sync()
+
+    def delete_letter(self) -> None:
+        self.flow.delete_letter(time.monotonic())
+        self.sync()
+
+    def clear_letters(self) -> None:
+        self.flow.clear_letters(time.monotonic())
+        self.sync()
+
+    def guide_browse(self, tab: str) -> None:
+        self.flow.guide_browse(tab, time.monotonic())
+        self.sync()
+
+    def open_entry(self, kind: str, key: str) -> None:
+        self.flow.open_entry(kind, key, time.monotonic())
+        self.sync()
+
+    def ticket_for_item(self) -> None:
+        self.flow.ticket_for_item(time.monotonic())
+        self.sync()
+
+    def print_guide(self) -> None:
+        """「打印简版指南」: printed by the agent on the loop (the printer call itself runs in a thread there)."""
+        item = self.flow.guide_item_to_print(time.monotonic())
+        self.sync()
+        if item is not None:
+            self._printing = asyncio.get_event_loop().create_task(self._do_print_guide(item))
+
+    async def _do_print_guide(self, item: Any) -> None:
+        if self._print_guide is None:
+            printed, note = False, "no printer on this kiosk"
+        else:
+            try:
+                printed, note = await self._print_guide(item)
+            except Exception as exc:  # a printer or driver error: the page says so, the visitor photographs it
+                log.warning("short guide not printed: %s", exc)
+                printed, note = False, f"printing failed: {exc}"
+        self.flow.guide_printed(printed, note, time.monotonic())
         self.sync()
 
     def done(self) -> None:
@@ -268,6 +323,7 @@ class CitizenKioskApp(App):
         self.printer_why = printer_why(f.message, f.lang) if self.number and not f.printed else ""
         self.qr_source = self._qr(answer.get("ticket", "")) if self.number and not f.printed else ""
         self.helper_coming = self.t["helper"].format(where=self.t["assist_area"]) if answer.get("help_id") else ""
+        self._sync_guide()
         if self.root is not None:
             if self.root.current != f.step.value:
                 self.root.current = f.step.value
@@ -278,8 +334,65 @@ class CitizenKioskApp(App):
                 self.fill_groups(screen.ids.choices)
             elif f.step == Step.SERVICE:
                 self.fill_services(screen.ids.grid)
+            elif f.step == Step.GUIDE:
+                self.fill_keys(screen.ids.letters)
+                self.fill_rows(screen.ids.results, f.guide_entries())
+            elif f.step == Step.BUNDLE and (bundle := f.page_bundle()) is not None:
+                self.fill_rows(screen.ids.bundle_rows, f.bundle_items(bundle))
         self.step = f.step.value
         self._say_news()
+
+    def _sync_guide(self) -> None:
+        """The guide's words for its screens: the search line, and the page of the item or bundle on show."""
+        f, t = self.flow, self.t
+        self.can_guide = f.can_guide
+        self.guide_tab, self.guide_query = f.guide_tab, f.guide_query
+        self.guide_heading = f.guide_heading() if f.step == Step.GUIDE else ""
+        self.guide_count = f.guide_count() if f.step == Step.GUIDE else ""
+        self.slip_words, self.slip_busy = f.slip_words(), f.slip == "printing"
+        item, bundle = f.page_item(), f.page_bundle()
+        if item is not None:
+            self.page_title, self.page_sub = f.item_name(item), f.service_words(item.service)
+            self.page_facts = "\n".join(f"[b]{label}[/b]{'：' if f.lang == 'zh' else ': '}{words}"
+                                         for label, words in f.item_facts(item))
+            self.page_materials_heading = f.materials_heading(item.materials)
+            self.page_materials = _numbered(f.material_rows(item.materials))
+        elif bundle is not None:
+            materials = f.bundle_materials(bundle)
+            self.page_title, self.page_sub = bundle.name, f"{t['bundle_tag']} · {bundle.life_event}"
+            self.page_facts = ""
+            self.page_materials_heading = f.materials_heading(materials, merged=True)
+            self.page_materials = _numbered(f.material_rows(materials))
+
+    def fill_keys(self, grid: Any) -> None:
+        """The letter keys, made once: they never change (their size follows the theme through the .kv)."""
+        from kivy.factory import Factory
+
+        if grid.children:
+            return
+        for letter in LETTERS:
+            button = Factory.GuideKey(text=letter)
+            button.bind(on_release=lambda _b, ch=letter: self.key(ch))
+            grid.add_widget(button)
+
+    def fill_rows(self, box: Any, entries: list[GuideEntry]) -> None:
+        """A list of guide rows (results, a service's items, a bundle's items), reusing the row buttons already
+        made: the list changes on every key, and a kiosk runs for days."""
+        from kivy.factory import Factory
+
+        pool = self._rows.setdefault(id(box), [])
+        while len(pool) < len(entries):
+            row = Factory.GuideRow()
+            row.bind(on_release=lambda b: self.open_entry(b.entry_kind, b.entry_key))
+            pool.append(row)
+        box.clear_widgets()
+        sub_dp = self.theme.body  # the second line smaller than the name, never under 18 (30) dp
+        for row, entry in zip(pool[:len(entries)], entries, strict=True):
+            row.entry_kind, row.entry_key = entry.kind, entry.key
+            row.text = f"[b]{entry.words}[/b]" + (f"\n[size={sub_dp:g}dp]{entry.sub}[/size]" if entry.sub else "")
+            box.add_widget(row)
+        if hasattr(box.parent, "scroll_y"):
+            box.parent.scroll_y = 1  # a new list starts at its top, where its best hit is
 
     def _say_news(self) -> None:
         """Say what came on screen since the last time: each screen's prompt and choices, a card read, a notice,
@@ -349,6 +462,11 @@ class CitizenKioskApp(App):
         # tap() clears the words at once but the button stays till here, so a tap on it lands on it
         self.warning = left is not None
         self._say_news()  # the warning, once, when it appears
+
+
+def _numbered(rows: list[str]) -> str:
+    """Materials as a numbered list: a visitor ticking them off at home, or telling a greeter "the third one"."""
+    return "\n".join(f"{n}. {row}" for n, row in enumerate(rows, 1))
 
 
 def _screen(name: str) -> Any:

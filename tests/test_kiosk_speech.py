@@ -41,7 +41,7 @@ def test_the_help_screen_says_the_question_then_each_choice_with_its_hint(cfg) -
 
 def test_the_welcome_and_scan_screens_say_their_choices(cfg) -> None:  # type: ignore[no-untyped-def]
     flow = KioskFlow(cfg)
-    assert flow.news(0, can_scan=True) == f"{ZH['start']}。{ZH['appt']}。{ZH['card']}"
+    assert flow.news(0, can_scan=True) == f"{ZH['start']}。{ZH['appt']}。{ZH['card']}。{ZH['guide_welcome']}"
     flow.start_scan(1)
     assert flow.news(1) == f"{ZH['scan']}。{ZH['scan_hint']}"
     flow.appointment_refused("other_day", 2)
@@ -144,3 +144,63 @@ def test_unknown_button_words_choose_nothing(cfg) -> None:  # type: ignore[no-un
     flow.start(0)
     flow.choose_service(flow.service_named("Space travel"), 1)
     assert flow.step == Step.SERVICE and flow.service is None
+
+
+def test_the_guide_says_how_to_search_once_then_each_list_as_it_changes(cfg) -> None:  # type: ignore[no-untyped-def]
+    flow = KioskFlow(cfg)
+    flow.news(0)
+    flow.open_guide(1)
+    said = flow.news(1)
+    assert said.startswith(ZH["guide_prompt"] + "。一件事：新生儿出生一件事、")
+    flow.type_letter("y", 2)
+    flow.type_letter("b", 2)
+    said = flow.news(2)
+    assert said.startswith("找到 7 项：异地就医备案、") and ZH["guide_prompt"] not in said
+    assert said.count("、") == 4  # the first five read out; the rest are on screen
+    flow.clear_letters(3)
+    for ch in "qqq":
+        flow.type_letter(ch, 3)
+    assert flow.news(3) == ZH["guide_none"]
+
+
+def test_an_item_page_says_its_name_limit_fee_visits_and_how_many_materials(cfg) -> None:  # type: ignore[no-untyped-def]
+    flow = KioskFlow(cfg)
+    flow.open_guide(0)
+    flow.news(0)
+    flow.open_entry("item", "GF-379901-YBJ-002", 1)
+    assert flow.news(1) == ("异地就医备案。承诺时限即办。收费：不收费。到现场次数：0 次，全程网办。需要材料两项。"
+                            + ZH["item_actions"])
+    flow.guide_item_to_print(2)
+    assert flow.news(2) == ""  # 正在打印 is shown, not said: the result follows at once
+    flow.guide_printed(False, "no printer on this kiosk", 3)
+    assert flow.news(3) == "简版指南没能打印：这台取号机不能打印。请用手机拍下本页"
+
+
+def test_an_item_with_a_legal_limit_says_both_limits(cfg) -> None:  # type: ignore[no-untyped-def]
+    flow = KioskFlow(cfg)
+    item = next(i for i in cfg.catalogue.items if flow.limit_words(i)[1])
+    flow.open_guide(0)
+    flow.open_entry("item", item.code, 0)
+    promised, legal = flow.limit_words(item)
+    assert f"承诺时限{promised}，法定时限{legal}" in flow.news(1)
+
+
+def test_a_bundle_page_says_its_items_and_the_merged_materials_count(cfg) -> None:  # type: ignore[no-untyped-def]
+    flow = KioskFlow(cfg)
+    flow.open_guide(0)
+    flow.news(0)
+    flow.open_entry("bundle", flow.guide_entries()[0].key, 1)
+    said = flow.news(1)
+    assert said.startswith("新生儿出生一件事，包含四项事项：出生医学证明签发、出生登记、") and "合并材料" in said
+
+
+def test_the_guide_in_english_uses_english_names_where_the_catalogue_has_them(cfg) -> None:  # type: ignore[no-untyped-def]
+    flow = KioskFlow(cfg)
+    flow.toggle_language(0)
+    flow.open_guide(0)
+    flow.guide_browse("services", 0)
+    flow.open_entry("service", "医保", 0)
+    said = flow.news(0)
+    assert said.startswith(EN["guide_prompt"] + ". Medical insurance: Residents' medical insurance, ")
+    flow.open_entry("item", "GG-379901-YBJ-001", 1)
+    assert flow.news(1).startswith("Residents' medical insurance. Time limit: ")

@@ -175,6 +175,28 @@ class KioskAgent:
                 self.on_slip_problem(d["notice_id"], problem)
         return printed, problem
 
+    async def print_guide(self, item: Any) -> tuple[bool, str]:
+        """The short guide (简版指南) of a catalogue item on this kiosk's printer, as wide as its paper: (came out
+        whole, what went wrong). The same path as a notice slip: one job at a time on the paper, a printer that is
+        out of paper or missing gives the reason instead (the screen then tells the visitor to photograph the
+        page), and the greeters learn the printer's state."""
+        from devices.printer.ticket import Cut, Line, Rule
+        from hall_bus.catalogue.guide import short_guide
+
+        if self.printer is None:
+            return False, "no printer on this kiosk"
+        rows = short_guide(item, max(16, self.printer.profile.columns))
+        ops = [Line(self.cfg.hall.name, bold=True), Line("简版指南", size=2, bold=True), Rule(),
+               Line(rows[0], bold=True, align="left"), *(Line(r, align="left") for r in rows[2:]),
+               Rule(), Line(f"打印时间 {datetime.now(self.cfg.hall.tz):%Y-%m-%d %H:%M}"), Cut()]
+        # The driver's own layout printer: the same status checks before and after as a ticket or a notice slip
+        # (it has no public call for a layout of the caller's; devices/ is outside the kiosk node).
+        printed, problem = await self._print(self.printer._print, ops)
+        self.printer_status.set(printed, problem)
+        if not printed:
+            log.warning("short guide of %s not printed: %s", item.code, problem)
+        return printed, problem
+
     async def _report(self, job_id: str, printed: bool, problem: str) -> None:
         """Until the hall has it: a report lost to a dropped link would leave the job owed, and the slip would
         come out twice after a restart."""

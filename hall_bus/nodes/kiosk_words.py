@@ -16,6 +16,29 @@ GROUP_HINTS = {
            "delegate": "You sit and wait, staff do it for you",
            "normal": "I will do it myself"},
 }
+# Why a ticket or a guide slip was not printed, in the visitor's words (the agent's printer note is for staff and
+# the log): the screen shows it and the voice says it.
+PRINTER_WHY = {
+    "zh": {"paper": "取号机的打印纸用完了", "fault": "取号机的打印机出了故障", "none": "这台取号机不能打印"},
+    "en": {"paper": "The kiosk's printer is out of paper", "fault": "The kiosk's printer has a fault",
+           "none": "This kiosk cannot print"},
+}
+
+
+def printer_why(note: str, lang: str) -> str:
+    words = PRINTER_WHY[lang]
+    if "paper out" in note:
+        return words["paper"]
+    if "no printer" in note:
+        return words["none"]
+    return words["fault"]
+
+
+# The guide's words for a catalogue item's fields in English (the catalogue itself is written in Chinese; only
+# an item's name has an English form, name_en).
+FORM_WORDS_EN = {"original": "original", "copy": "copy", "original_and_copy": "original and copy",
+                 "electronic": "electronic"}
+
 # On a ticket the group is a kind of ticket, not an answer: "normal" is "Regular", not "No, thank you".
 GROUP_LABELS_EN = {**GROUP_WORDS_EN, "normal": "Regular"}
 
@@ -58,6 +81,51 @@ TEXT = {
         "appt_other_hall": "这是其他大厅的预约码，请到预约的大厅办理，或返回直接取号",
         "appt_late": "您已错过预约时间，请返回直接取号",
         "appt_used": "这个预约已经取过号了，请留意叫号；如有疑问请找导服人员",
+        "guide": "办事指南",
+        "guide_button": "办事指南：查材料、时限、地点",
+        "guide_welcome": "想知道办事要带什么材料，请点「办事指南」",
+        "guide_prompt": "请按下方字母键输入拼音或首字母查找，也可以按一件事或按服务浏览",
+        "guide_events": "一件事",
+        "guide_services": "按服务",
+        "guide_typed": "查找：{q}",
+        "guide_type_hint": "按字母键查找，如医保按 Y B",
+        "guide_found": "找到 {n} 项",
+        "guide_none": "没有找到，请少按一个字母，或按类别浏览",
+        "guide_items_of": "{service}的事项",
+        "key_delete": "删除",
+        "key_clear": "清空",
+        "bundle_tag": "一件事",
+        "item_count": "{n} 项事项",
+        "limit_promised": "承诺时限",
+        "limit_legal": "法定时限",
+        "fee": "收费",
+        "visits": "到现场次数",
+        "place": "办理地点",
+        "windows": "{w} 号窗口",
+        "hours": "办理时间",
+        "flags": "服务方式",
+        "flags_none": "无",
+        "flag_bookable": "可预约",
+        "flag_delegable": "可代办",
+        "flag_home": "可上门",
+        "materials": "申请材料（{n} 项，必要 {required} 项）",
+        "materials_none": "不需要材料",
+        "materials_merged": "合并材料（{n} 项，同一材料只交一次）",
+        "bundle_items": "包含事项",
+        "print_guide": "打印简版指南",
+        "ticket_for_item": "为此事项取号",
+        "guide_printing": "正在打印简版指南…",
+        "guide_printed": "简版指南已打印，请取走",
+        "guide_not_printed": "简版指南没能打印：{why}。请用手机拍下本页",
+        "item_spoken": "{name}。承诺时限{limit}。收费：{fee}。到现场次数：{visits}。需要材料{n}项",
+        "item_spoken_legal": "{name}。承诺时限{limit}，法定时限{legal}。收费：{fee}。到现场次数：{visits}。"
+                             "需要材料{n}项",
+        "item_actions": "可以打印简版指南，或为此事项取号",
+        "bundle_spoken": "{name}，包含{n}项事项：{items}。合并材料{m}项",
+        "immediate": "即办",
+        "working_days": "{n} 个工作日",
+        "visits_n": "{n} 次",
+        "visits_zero": "0 次，全程网办",
     },
     "en": {
         "welcome": "Welcome",
@@ -99,5 +167,50 @@ TEXT = {
         "appt_other_hall": "This appointment is for another hall: please go there, or go back for a ticket",
         "appt_late": "The time of your appointment has passed: please go back for a ticket",
         "appt_used": "This appointment already has a ticket: watch for the call, or ask a greeter",
+        "guide": "Service guide",
+        "guide_button": "Service guide: documents, time, place",
+        "guide_welcome": "To see what to bring, tap “Service guide”",
+        "guide_prompt": "Type pinyin or initials on the letter keys below, or browse by life event or by service",
+        "guide_events": "Life events",
+        "guide_services": "By service",
+        "guide_typed": "Search: {q}",
+        "guide_type_hint": "Type letters to search, e.g. Y B for medical insurance",
+        "guide_found": "{n} found",
+        "guide_none": "Nothing found: take away a letter, or browse",
+        "guide_items_of": "{service}",
+        "key_delete": "Delete",
+        "key_clear": "Clear",
+        "bundle_tag": "All in one",
+        "item_count": "{n} services",
+        "limit_promised": "Time limit",
+        "limit_legal": "By law",
+        "fee": "Fee",
+        "visits": "Visits",
+        "place": "Where",
+        "windows": "windows {w}",
+        "hours": "Hours",
+        "flags": "Options",
+        "flags_none": "none",
+        "flag_bookable": "can be booked",
+        "flag_delegable": "staff can do it for you",
+        "flag_home": "home visit",
+        "materials": "Documents ({n}, {required} required)",
+        "materials_none": "No documents needed",
+        "materials_merged": "Documents ({n}, each brought once)",
+        "bundle_items": "Included",
+        "print_guide": "Print a short guide",
+        "ticket_for_item": "Ticket for this",
+        "guide_printing": "Printing the short guide…",
+        "guide_printed": "Your short guide is printed: please take it",
+        "guide_not_printed": "The short guide could not be printed: {why}. Take a photo of this page",
+        "item_spoken": "{name}. Time limit: {limit}. Fee: {fee}. Visits: {visits}. Documents: {n}",
+        "item_spoken_legal": "{name}. Time limit: {limit}, by law {legal}. Fee: {fee}. Visits: {visits}. "
+                             "Documents: {n}",
+        "item_actions": "You can print a short guide, or take a ticket for this",
+        "bundle_spoken": "{name}: {n} services: {items}. Documents: {m}",
+        "immediate": "the same day",
+        "working_days": "{n} working days",
+        "visits_n": "{n}",
+        "visits_zero": "none, all online",
     },
 }

@@ -117,7 +117,7 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
         start_large, start_contrast = LAYOUT_START.get(scenario, (False, False))
         app = CitizenKioskApp(flow, issue, hall_name=cfg.hall.name, on_start_tasks=tasks, can_scan=camera is not None,
                               speak=speaker.say if speaker else None, large_text=start_large,
-                              high_contrast=start_contrast)
+                              high_contrast=start_contrast, print_guide=agent.print_guide)
 
         async def until(pred: Any, timeout: float = 8.0) -> None:
             deadline = time.monotonic() + timeout
@@ -167,12 +167,32 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             await until(lambda: (app.theme.large_text, app.theme.high_contrast) == (large, contrast))
             await frame()
 
+        async def type_yb() -> None:
+            """Y then B on the guide's letter keys, as a visitor looking for 医保 would."""
+            keys = {b.text: b for b in buttons_in(screen_ids()["letters"])}
+            for typed in ("y", "yb"):
+                await press(keys[typed[-1].upper()])
+                await until(lambda t=typed: flow.guide_query == t)
+            await frame()
+
+        async def open_yb_item() -> str:
+            """The first 医保 item among the hits: its page."""
+            assert cfg.catalogue is not None
+            rows = buttons_in(screen_ids()["results"])
+            pick = next(r for r in rows if r.entry_kind == "item"
+                        and cfg.catalogue.item(r.entry_key).service == "医保")
+            await press(pick)
+            await until(lambda: app.step == "item")
+            await frame()
+            return str(pick.entry_key)
+
         async def layouts() -> None:
             from tests.gui.measure import Rules, audit, grab, save
 
             audits: dict[str, dict[str, Any]] = {}
             numbers: dict[str, dict[str, Any]] = {}
             back_to: list[list[bool]] = []
+            guide_slips: dict[str, str] = {}
 
             def check(mode: str, screen: str, large: bool, contrast: bool) -> Any:
                 rules = Rules(min_text_dp=30 if large else 18, min_target_dp=60 if large else 44, min_target_mm=15,
@@ -247,8 +267,39 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                 await press(screen_ids()["done"])
                 await until(lambda: app.step == "welcome")
                 await frame()
+                # The guide, paper still out: the list, a search, an item's page and its print that failed, a
+                # bundle's page (完成 gave the kiosk's starting mode back: this mode again first).
+                await set_mode(large, contrast)
+                await press(screen_ids()["guide"])
+                await until(lambda: app.step == "guide")
+                await frame()
+                check(mode, "guide", large, contrast)
+                await type_yb()
+                check(mode, "guide_search", large, contrast)
+                await open_yb_item()
+                check(mode, "item", large, contrast)
+                await press(screen_ids()["print_guide"])
+                await until(lambda: flow.slip == "failed", timeout=10)
+                await frame()
+                check(mode, "item_not_printed", large, contrast)
+                guide_slips[mode] = app.slip_words
+                await press(screen_ids()["back"])
+                await until(lambda: app.step == "guide")
+                await frame()
+                await press(screen_ids()["events"])
+                await until(lambda: not flow.guide_query)
+                await frame()
+                await press(buttons_in(screen_ids()["results"])[0])
+                await until(lambda: app.step == "bundle")
+                await frame()
+                check(mode, "bundle", large, contrast)
+                for want in ("guide", "welcome"):
+                    await press(screen_ids()["back"])
+                    await until(lambda w=want: app.step == w)
+                    await frame()
                 psim.set_state(paper_out=False)
-            result.update(audits=audits, numbers=numbers, back_to=back_to, start_mode=[start_large, start_contrast],
+            result.update(guide_slips=guide_slips, audits=audits, numbers=numbers,
+                          back_to=back_to, start_mode=[start_large, start_contrast],
                           tickets_issued=app.issues, wide=app.wide)
 
         def overlapping() -> list[str]:
@@ -256,10 +307,16 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             which neither clipping nor contrast shows."""
             from kivy.uix.label import Label
 
-            from tests.gui.measure import _rect, _visible, _words
+            from tests.gui.measure import _rect, _viewport, _visible, _words
 
-            boxes = [(w, _rect(w)) for w in app.root.current_screen.walk(restrict=True)
+            def shown(w: Any) -> tuple[float, float, float, float]:
+                """The part of a label a visitor can see: rows scrolled out of a list are not on screen."""
+                box, view = _rect(w), _viewport(w, (int(Window.width), int(Window.height)))
+                return max(box[0], view[0]), max(box[1], view[1]), min(box[2], view[2]), min(box[3], view[3])
+
+            boxes = [(w, shown(w)) for w in app.root.current_screen.walk(restrict=True)
                      if isinstance(w, Label) and w.text.strip() and _visible(w)]
+            boxes = [(w, r) for w, r in boxes if r[2] - r[0] >= 1 and r[3] - r[1] >= 1]
             found = []
             for i, (a, ra) in enumerate(boxes):
                 for b, rb in boxes[i + 1:]:
@@ -311,6 +368,42 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                     return
                 result["missing_glyphs"] = sorted(missing(texts(), font))
                 shot("welcome")
+                if scenario == "guide":  # 办事指南 → Y B → a 医保 item → print → 为此事项取号 → help → ticket
+                    await press(screen_ids()["guide"])
+                    await until(lambda: app.step == "guide")
+                    await frame()
+                    shot("guide")
+                    result["missing_glyphs"] = sorted(set(result["missing_glyphs"]) | missing(texts(), font))
+                    await type_yb()
+                    shot("guide_yb")
+                    result["results"] = [[r.entry_kind, r.entry_key, r.text] for r in
+                                         buttons_in(screen_ids()["results"])]
+                    result["key_height"] = buttons_in(screen_ids()["letters"])[0].height
+                    code = await open_yb_item()
+                    shot("item")
+                    result["missing_glyphs"] = sorted(set(result["missing_glyphs"]) | missing(texts(), font))
+                    result.update(item=code, page_title=app.page_title, page_facts=app.page_facts,
+                                  page_materials=app.page_materials, item_texts=texts())
+                    await press(screen_ids()["print_guide"])
+                    await until(lambda: flow.slip in ("printed", "failed"), timeout=10)
+                    await frame()
+                    shot("item_printed")
+                    result.update(slip=flow.slip, slip_words=app.slip_words,
+                                  slip_text=decode(psim.job()).text if psim.job() else [])
+                    psim.clear()  # what comes out next is the ticket
+                    await press(screen_ids()["ticket_for"])
+                    await until(lambda: app.step == "help")
+                    await frame()
+                    shot("help")
+                    result["help_service"] = flow.service
+                    button = next(b for b in buttons_in(screen_ids()["choices"]) if b.group_code == "normal")
+                    await press(button)
+                    await until(lambda: app.step == "ticket", timeout=10)
+                    await frame()
+                    shot("ticket")
+                    result.update(number=app.number, printed=app.printed, issued=app.issues,
+                                  ticket_info=app.ticket_info, spoken=list(app.spoken))
+                    return
                 if scenario.startswith("appointment"):  # 我有预约 → the code in view → the ticket: two taps
                     result["appt_button"] = screen_ids()["appt"].height
                     await press(screen_ids()["appt"])

@@ -21,7 +21,7 @@ ARTEFACTS = ROOT / "build" / "gui"
 def run(scenario: str) -> dict[str, Any]:
     env = {**os.environ, "SDL_VIDEODRIVER": "offscreen", "KIVY_NO_ARGS": "1"}
     proc = subprocess.run([sys.executable, "-m", "tests.gui.kiosk_driver", scenario, str(ARTEFACTS)], cwd=ROOT,
-                          env=env, capture_output=True, text=True, timeout=180)
+                          env=env, capture_output=True, text=True, timeout=420)
     out = ARTEFACTS / f"{scenario}.json"
     assert proc.returncode == 0 and out.exists(), proc.stderr[-3000:]
     result = json.loads(out.read_text(encoding="utf-8"))
@@ -90,7 +90,8 @@ def test_every_screen_in_every_mode_passes_the_audit(size: str) -> None:
     assert set(r["audits"]) == {"normal", "large", "contrast", "large_contrast"}
     for mode, screens in r["audits"].items():
         assert set(screens) == {"welcome", "service", "help", "ticket_printed", "help_switched",
-                                "ticket_on_screen"}, mode
+                                "ticket_on_screen", "guide", "guide_search", "item", "item_not_printed",
+                                "bundle"}, mode
         for screen, report in screens.items():
             assert report["failures"] == [], (mode, screen, report["failures"])
             assert report["texts"] > 0 and report["targets"] > 0, (mode, screen)
@@ -99,6 +100,8 @@ def test_every_screen_in_every_mode_passes_the_audit(size: str) -> None:
     # 完成 gives the next visitor the kiosk's own starting mode (the wall kiosk starts in large text)
     assert all(back == r["start_mode"] for back in r["back_to"]) and r["start_mode"] == [size == "landscape", False]
     assert r["tickets_issued"] == 8
+    # the short guide could not come out (paper out): the page says why and what to do instead, in every mode
+    assert all("打印纸用完" in words and "拍下本页" in words for words in r["guide_slips"].values()), r["guide_slips"]
     for key, number in r["numbers"].items():
         assert number["text"], key
         assert number["contrast"] >= (7 if "contrast" in key else 4.5), (key, number)
@@ -160,3 +163,25 @@ def test_an_appointment_for_another_day_says_so_and_issues_nothing() -> None:
     r = run("appointment_wrong_day")
     assert r["step"] == "scan" and r["number"] == "" and r["tickets_in_hall"] == 0
     assert "不是今天" in r["message"] and any("不是今天" in t for t in r["texts"]) and r["missing_glyphs"] == []
+
+
+def test_the_guide_finds_yibao_by_its_initials_prints_its_short_guide_and_takes_a_ticket_for_it() -> None:
+    """办事指南 → Y B on the letter keys → a 医保 item → its page → 打印简版指南 (the slip decoded from the printer
+    simulator's bytes) → 为此事项取号 → the help question for 医保 → a ticket."""
+    from hall_bus.config import load_config
+
+    r = run("guide")
+    cat = load_config(ROOT / "config" / "hall.example.toml").catalogue
+    assert cat is not None
+    assert r["results"] and len(r["results"]) <= 12 and r["key_height"] >= 60
+    item = cat.item(r["item"])
+    assert item.service == "医保" and r["page_title"] == item.name
+    assert all(m.name in r["page_materials"] for m in item.materials)
+    assert "承诺时限" in r["page_facts"] and "收费" in r["page_facts"] and "到现场次数" in r["page_facts"]
+    assert r["slip"] == "printed" and "已打印" in r["slip_words"]
+    slip = "".join(r["slip_text"])
+    assert item.name in slip and item.materials[0].name in slip and "简版指南" in slip
+    assert r["help_service"] == "医保" and r["number"] == "E001" and r["printed"] and r["issued"] == 1
+    assert "医保 · 普通" in r["printed_text"] and r["tickets_in_hall"] == 1
+    assert any(said.startswith(item.name + "。承诺时限") for said in r["spoken"])
+    assert any("找到" in said for said in r["spoken"]) and r["missing_glyphs"] == []
