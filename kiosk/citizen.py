@@ -109,6 +109,7 @@ class CitizenKioskApp(App):
         self._speak = speak or (lambda _text: None)
         self.spoken: list[str] = []
         self._changed_at = 0.0  # time.monotonic() of the last screen change: a touch just after it is stray
+        self._stopped = False
         self.title = "自助取号"
 
     # ------------------------------------------------------------------ Kivy life cycle
@@ -133,6 +134,7 @@ class CitizenKioskApp(App):
         self._tasks = [loop.create_task(task(self)) for task in self._tasks_to_start]
 
     def on_stop(self) -> None:
+        self._stopped = True  # a card read, a bus answer or a timer arriving now must not redraw a closed window
         for task in [*self._tasks, *([self._issuing] if self._issuing else []),
                      *([self._printing] if self._printing else [])]:
             task.cancel()
@@ -298,6 +300,8 @@ class CitizenKioskApp(App):
 
     def sync(self) -> None:
         """Copy the flow into the properties the screens bind to; the only place the UI learns anything."""
+        if self._stopped:  # the .kv rules read `app`, which is gone once the app has stopped
+            return
         f = self.flow
         self.t = f.words()
         self.theme = Theme(px_per_mm=self._ppm, large_text=f.large_text, high_contrast=f.high_contrast)

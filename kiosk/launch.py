@@ -71,7 +71,7 @@ async def run_citizen_kiosk(cfg: HallConfig, opts: NodeOptions) -> int:
 
     ppm = opts.px_per_mm if opts.px_per_mm is not None else node.px_per_mm
     app = CitizenKioskApp(flow, issue, hall_name=cfg.hall.name, px_per_mm=ppm, can_scan=camera is not None,
-                          large_text=node.large_text, high_contrast=node.high_contrast,
+                          large_text=node.large_text, high_contrast=node.high_contrast, print_guide=agent.print_guide,
                           speak=prompts.say if prompts is not None else None,
                           on_start_tasks=[watch_connection(kiosk.client)]
                           + ([watch_card(agent, cfg.hall.tz)] if reader is not None else [])
