@@ -98,7 +98,11 @@ def read_cases(snap: Any) -> list[CaseRecord]:
     """Every case in the ledger as the hall holds it, rebuilt by the domain's appliers from the case events."""
     st = HallState()
     for _seq, kind, at, data in snap.rows(0, snap.last_seq, CASE_EVENTS):
-        APPLIERS[kind](st, datetime.fromisoformat(at).timestamp(), orjson.loads(data))
+        d = orjson.loads(data)
+        APPLIERS[kind](st, datetime.fromisoformat(at).timestamp(), d)
+        case = st.cases.get(d.get("case", ""))
+        if case is not None and case.log:  # the report needs no case's history: a year's logs held >300 MB
+            case.log.clear()
     return list(st.cases.values())
 
 
