@@ -84,7 +84,7 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
     from devices.camera.capture import Camera
     from hall_bus.config import load_config
     from hall_bus.domain.commands import DeviceStatus, PrintResult
-    from hall_bus.nodes.greeter import GreeterNode, help_list, refusal_words
+    from hall_bus.nodes.greeter import GreeterNode, PageShot, help_list, refusal_words
     from kiosk.greeter import GreeterTabletApp
     from tests.bus_helpers import NODES, ROSTER_PIN, free_port, roster_commands
     from tests.gui.kiosk_driver import missing
@@ -279,8 +279,9 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             tap(help_row(first_help).ids.detail)
             await frame()
             await audited("help")
+            await cases_and_duties(kiosk)
             result["heights"] = {}
-            for tab in ("walkin", "consult", "notice", "deleg", "mine"):
+            for tab in ("walkin", "consult", "notice", "deleg", "mine", "home", "duty"):
                 ids = await open_tab(tab)
                 if tab == "notice":
                     tap(toggle(ids.services, "医保"))
@@ -291,9 +292,18 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                     tap(toggle(ids.services, "医保"))
                     await frame()
                 if tab == "mine":
-                    await until(lambda: bool(app.case_rows), "my cases")
-                    tap(ids.cases.children[-1].ids.pick)
+                    await until(lambda: any(r["kind"] == "case" for r in app.case_rows), "my cases")
+                    tap(next(r for r in ids.cases.children if r.kind == "case").ids.pick)
                     await frame()
+                if tab == "home":
+                    tap(toggle(ids.services, "人社"))
+                    tap(toggle(ids.times, "09:00"))
+                    await frame()
+                if tab == "duty":
+                    await until(lambda: len(app.duty_rows) >= 3, "the 督办 list")
+                    tap(next(r for r in ids.duties.children if r.kind == "complaint").ids.pick)
+                    await frame()
+                    result["duty_rows"] = [dict(r) for r in app.duty_rows]
                 buttons = [w for w in screen().walk() if hasattr(w, "state") and hasattr(w, "on_release")]
                 result["heights"][tab] = min(b.height for b in buttons)
                 await audited(tab)
@@ -308,6 +318,27 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             cancelled = await answered(before)
             result["cancel_ok"] = bool(cancelled.get("ok"))
             result["reason_after_cancel"] = screen().ids.reason.text
+
+        async def cases_and_duties(kiosk: Any) -> None:
+            """What 我的事项 and 督办 hold on a working day: a delegation accepted as a 即办件 (due today), one
+            signed and not yet accepted, a complaint from 12345 and a bad rating at window 5."""
+            page = PageShot("f" * 64, "delegations/screens-1.jpg", tmp / "none.jpg")
+            did = (await node.record_delegation("孙玉兰", ["企业开办"], [page]))["result"]["delegation_id"]
+            assert (await node.accept_delegation(did, "XK-379901-SCJ-002"))["ok"]
+            assert (await node.record_delegation("周桂英", ["不动产"], [page]))["ok"]
+            assert (await node.register_complaint("hotline", "window", "5", "窗口午休时没人，等了四十分钟",
+                                                  complainant="赵大海"))["ok"]
+            counter = await hall.started("counter-5", subscribe=False)
+            await kiosk.request({"op": "issue", "service": "企业开办"})
+            for op in ("open_counter", "call_next", "start"):
+                await counter.request({"op": op, "counter": 5})
+            at_window = hall.server.core.state.counters[5].current
+            fin = await counter.request({"op": "finish", "counter": 5, "ticket": at_window})
+            await counter.request({"op": "rate", "ticket": fin["result"]["ticket"], "level": 2,
+                                   "comment": "材料要求说了两次才说全"})
+
+        def button(box: Any, words: str) -> Any:
+            return next(b for b in box.children if b.text == words)
 
         async def steady(kiosk: Any) -> None:
             """The list does not move under a finger. The greeter's finger is over E-something's 认领 when a request
@@ -382,7 +413,7 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             await frame()
             type_into(ids.words, "已当面答复：带医保卡和备案表")
             before = len(app.answers)
-            tap(ids.answer_case)
+            tap(button(ids.case_buttons, "答复"))
             cleared["answer_ok"] = bool((await answered(before)).get("ok"))
             cleared["words"] = ids.words.text
             result["cleared"] = cleared

@@ -32,7 +32,7 @@ def run(scenario: str) -> dict[str, Any]:
     return result
 
 
-SCREENS = ("signin", "help", "walkin", "consult", "notice", "deleg", "mine")
+SCREENS = ("signin", "help", "walkin", "consult", "notice", "deleg", "mine", "home", "duty")
 MODES = ("normal", "large", "contrast")
 
 
@@ -59,8 +59,17 @@ def check_screens(r: dict[str, Any], extra: tuple[str, ...] = ()) -> None:
     assert "1950" not in json.dumps(rows)  # ages as bands only
     assert min(r["heights"].values()) >= 44 and min(r["row_heights"]) >= 44
     assert r["cancel_ok"] and r["reason_after_cancel"] == ""  # the next cancel never takes this reason
-    [case] = r["case_rows"]
+    [case] = [c for c in r["case_rows"] if c["kind"] == "consultation"]
     assert case["who"] == "张**" and case["kind_words"] == "咨询" and case["due"].endswith("前")
+    # the delegation accepted as a 即办件 is the helper's 办件, due today: 即将到期 in words (or 逾期 after hours)
+    [case] = [c for c in r["case_rows"] if c["kind"] == "case"]
+    assert case["who"] == "孙**" and "个体工商户设立登记" in case["what"] and case["mark"] in ("● 即将到期", "▲ 逾期")
+    # the 督办 list: that case, the 12345 complaint (masked) and the bad rating's follow-up, each saying what is late
+    duties = {d["kind"]: d for d in r["duty_rows"]}
+    assert set(duties) >= {"complaint", "followup"} and ({"case_soon", "case_overdue"} & set(duties))
+    assert duties["complaint"]["who"] == "赵**" and "12345热线" in duties["complaint"]["what"]
+    assert duties["followup"]["late"].startswith("待分派") and "材料要求" in duties["followup"]["what"]
+    assert "大海" not in json.dumps(r["duty_rows"], ensure_ascii=False)
     # the kiosk out of paper, by name and with what to do; the slip that did not come out, with where to reprint
     assert r["alerts"][0] == "▲ 2 号取号机（kiosk-2）缺纸：请换纸卷"
     assert r["alerts"][1].startswith("▲ 告知单 ") and "2 号取号机（kiosk-2）" in r["alerts"][1]
