@@ -63,14 +63,14 @@ CASE_BUTTONS = {"answer": ("答复", "请写上答复"), "refer": ("转交部门
                 "accept": ("受理为办件", None), "finish": ("帮办完成", None),
                 "rectify": ("写整改情况", "请写上整改情况"), "close": ("回访办结（督办员）", "请写上回访的结果"),
                 "start": ("开始办理", None), "finish_step": ("本环节办结", None),
-                "supplement": ("要求补正（写缺的材料）", "请写上缺的材料，用顿号隔开"),
-                "resume": ("材料已补齐，继续办理", None), "delay": ("延期（写天数和原因）", "延期要写明原因")}
+                "supplement": ("要求补正", "请在上面写缺的材料，用顿号隔开"),
+                "resume": ("材料已补齐", None), "delay": ("延期", "延期要在上面写明原因")}
 KIND_BUTTONS = {"consultation": ("answer", "refer"), "delegation": ("accept", "complete", "cancel"),
                 "help": ("finish",), "followup": ("rectify", "close"),
                 "case": ("start", "finish_step", "supplement", "resume", "delay")}
-DUTY_BUTTONS = {"assign": ("分派给（写工号）", None), "rectify": ("写整改情况", "请写上整改情况"),
+DUTY_BUTTONS = {"assign": ("分派给上面的工号", None), "rectify": ("写整改情况", "请写上整改情况"),
                 "close": ("核实办结 / 答复群众", "请写上核实结果或给群众的答复"),
-                "owner": ("改首问负责人（写工号和原因）", "改首问负责人要写明原因")}
+                "owner": ("改首问负责人（写工号和原因）", "改首问负责人要在上面写明原因")}
 HOME_TIMES = ("09:00", "10:00", "11:00", "14:30", "15:30", "16:30")
 HOME_NEEDS = (("limited_mobility", "行动不便"), ("cannot_read", "不识字"))
 

@@ -376,8 +376,10 @@ def supervision(state: HallState, now_ts: float, cal: WorkCalendar, tz: Any) -> 
         if q.status == "closed":
             continue
         late, past = _fix_late("complaint", q, now_ts, tz)
-        about = f"{c.CHANNEL_NAMES.get(q.channel, q.channel)} · 投诉{c.SUBJECT_NAMES.get(q.subject_kind, '')}"
-        fixes.append(DutyItem("complaint", q.id, mask_name(q.complainant) or "匿名", f"{about}{q.subject}：{q.text}",
+        subject = f"{q.subject} 号窗口" if q.subject_kind == "window" else \
+            f"{c.SUBJECT_NAMES.get(q.subject_kind, '')} {q.subject}"
+        about = f"{c.CHANNEL_NAMES.get(q.channel, q.channel)} · 投诉{subject}"
+        fixes.append(DutyItem("complaint", q.id, mask_name(q.complainant) or "匿名", f"{about}：{q.text}",
                               late, q.due_ts, q.status, q.owner or "", past or q.overdue))
     fixes.sort(key=lambda i: (not i.overdue, i.due_ts is None, i.due_ts or math.inf))
     return out + fixes
