@@ -147,3 +147,25 @@ def test_a_notice_from_the_form_shows_its_id_and_text_and_prints_at_the_configur
     assert r["free_items"] == ["村委会出具的居住证明"]
     assert r["shown"] == f"{r['notice_id']}\n{r['ledger_text']}"
     assert r["message"] == f"告知单 {r['notice_id']} 已出具，在 kiosk-2 打印"
+
+
+def test_cases_complaints_and_a_home_visit_tapped_on_the_tablet() -> None:
+    r = run("cases")
+    accepted = r["accepted"]
+    assert accepted["ok"] and accepted["message"].startswith(f"已受理为办件 {accepted['case']}")
+    case = r["case"]
+    assert all(ok for ok, _ in case["steps"].values()), case["steps"]
+    assert case["status"] == "in_progress" and case["delays"] == 2 and case["owner"] == "王芳"
+    assert case["missing"] == ["购房合同原件", "完税证明"]  # the 补正 list as written, split at 、
+    assert case["words_left"] == "" and case["days_left"] == ""  # the next act never takes this one's words
+    assert case["row"]["who"] == "孙**" and "二手房转移登记 · 办理中" in case["row"]["what"]
+    complaint = r["complaint"]
+    assert complaint["ok"] == [True, True] and complaint["channel"] == "mailbox"
+    assert complaint["subject"] == ["service", "不动产"] and complaint["owner"] == "李强"
+    assert complaint["form_left"] == ["", "", ""] and complaint["row"]["who"] == "赵**"
+    assert complaint["row"]["late"].startswith("李强 整改中")
+    home = r["home"]
+    assert home["ok"] and home["group"] == "home_visit" and home["form_left"] == ["", ""]
+    assert home["appointment"].startswith(f"{home['day'][:4]}-{home['day'][4:6]}-{home['day'][6:]}T09:00")
+    assert home["age"] is not None and home["message"].startswith("已预约上门办")
+    assert not any("玉兰" in t or "大海" in t for t in r["texts"])  # names masked on every list
