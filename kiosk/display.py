@@ -119,7 +119,9 @@ class HallDisplayApp(App):
         super().__init__(**kw)
         self.model = model
         self.hall_name = hall_name
-        self.notice = notice or "请保管好随身物品；需要帮助请找穿红马甲的帮办员；办事不满意请扫码评价。"
+        # the rating channels that exist: the window's 评价器 and a greeter (there is no code to scan)
+        self.notice = notice or ("请保管好随身物品；需要帮助请找穿红马甲的帮办员；"
+                                 "办完事请在窗口评价器上评价，不满意可告诉帮办员。")
         self.high_contrast = high_contrast
         self._online = online
         self._offline_since: float | None = None

@@ -31,12 +31,19 @@ from kivy.properties import (
 from kivy.uix.boxlayout import BoxLayout
 
 from hall_bus.config import HallConfig
+from hall_bus.domain.commands import CHANNEL_NAMES, SUBJECT_NAMES
+from hall_bus.domain.rectification import STATUS_NAMES as FIX_STATUS
 from hall_bus.nodes.greeter import (
+    DUTY_WORDS,
     KIND_WORDS,
     GreeterNode,
     NoPageInView,
     PageShot,
+    case_actions,
+    current_step,
+    delegation_items,
     due_words,
+    duty_actions,
     hall_alerts,
     problem_words,
     refusal_words,
@@ -49,7 +56,23 @@ from kiosk.theme import NORMAL, Theme
 log = logging.getLogger("kiosk.greeter")
 KV = Path(__file__).with_name("greeter.kv")
 TABS = (("help", "求助"), ("walkin", "登记取号"), ("consult", "咨询登记"), ("notice", "一次性告知"),
-        ("deleg", "委托代办"), ("mine", "我的事项"))
+        ("deleg", "委托代办"), ("mine", "我的事项"), ("home", "上门办"), ("duty", "督办"))
+# What each button on the 我的事项 and 督办 panels says, and what it needs written first (None: nothing).
+CASE_BUTTONS = {"answer": ("答复", "请写上答复"), "refer": ("转交部门", "请写上转交的部门"),
+                "complete": ("代办办结", None), "cancel": ("撤销委托", "撤销要写明原因"),
+                "accept": ("受理为办件", None), "finish": ("帮办完成", None),
+                "rectify": ("写整改情况", "请写上整改情况"), "close": ("回访办结（督办员）", "请写上回访的结果"),
+                "start": ("开始办理", None), "finish_step": ("本环节办结", None),
+                "supplement": ("要求补正", "请在上面写缺的材料，用顿号隔开"),
+                "resume": ("材料已补齐", None), "delay": ("延期", "延期要在上面写明原因")}
+KIND_BUTTONS = {"consultation": ("answer", "refer"), "delegation": ("accept", "complete", "cancel"),
+                "help": ("finish",), "followup": ("rectify", "close"),
+                "case": ("start", "finish_step", "supplement", "resume", "delay")}
+DUTY_BUTTONS = {"assign": ("分派给上面的工号", None), "rectify": ("写整改情况", "请写上整改情况"),
+                "close": ("核实办结 / 答复群众", "请写上核实结果或给群众的答复"),
+                "owner": ("改首问负责人（写工号和原因）", "改首问负责人要在上面写明原因")}
+HOME_TIMES = ("09:00", "10:00", "11:00", "14:30", "15:30", "16:30")
+HOME_NEEDS = (("limited_mobility", "行动不便"), ("cannot_read", "不识字"))
 
 
 class GreeterTabletApp(App):
@@ -78,6 +101,18 @@ class GreeterTabletApp(App):
     unprinted = ListProperty([])  # [[job, kiosk, status, why]] notice slips that did not come out
     selected = DictProperty({})  # the help request the right-hand panel acts on
     selected_case = DictProperty({})
+    case_buttons = ListProperty([])  # [(action, words, enabled)] for the selected line of 我的事项
+    deleg_items = ListProperty([])  # [(code, name)] the selected delegation can be accepted as
+    case_item = StringProperty("")
+    duty_rows = ListProperty([])  # the 督办 list (supervisors only)
+    selected_duty = DictProperty({})
+    duty_buttons = ListProperty([])
+    complaint_channel = StringProperty("window")
+    complaint_subject = StringProperty("window")
+    home_service = StringProperty("")
+    home_time = StringProperty("")
+    home_needs = ListProperty([])
+    home_result = StringProperty("")
     services = ListProperty([])
     groups = ListProperty([])  # [(code, label)] a helper may pick at the hall
     walk_service = StringProperty("")
@@ -139,7 +174,8 @@ class GreeterTabletApp(App):
         Window.bind(on_touch_down=self._touched, on_touch_move=self._touched)
         self.root = root
         self.bind(help_rows=lambda *_: self._sync_rows("help", "helps", "HelpRow", self.help_rows),
-                  case_rows=lambda *_: self._sync_rows("mine", "cases", "CaseRow", self.case_rows))
+                  case_rows=lambda *_: self._sync_rows("mine", "cases", "CaseRow", self.case_rows),
+                  duty_rows=lambda *_: self._sync_rows("duty", "duties", "DutyRow", self.duty_rows))
         self.refresh()
         return root
 
@@ -276,14 +312,27 @@ class GreeterTabletApp(App):
             self.selected = fresh or {}
         tz = self.cfg.hall.tz
         self.case_rows = [{"case_id": c.case_id, "kind": c.kind, "kind_words": KIND_WORDS[c.kind],
-                           "who": c.who, "what": c.what, "overdue": c.overdue,
-                           "mark": "▲ 已超期" if c.overdue else "",
+                           "who": c.who, "what": c.what, "overdue": c.overdue, "soon": c.late == "即将到期",
+                           "mark": {"逾期": "▲ 逾期", "即将到期": "● 即将到期"}.get(c.late, ""),
                            "due": f"{due_words(c.due_ts, tz)} 前" if c.due_ts else "",
                            "picked": c.case_id == self.selected_case.get("case_id")}
                           for c in self.node.my_cases(now)]
         if self.selected_case:
             fresh_case = next((r for r in self.case_rows if r["case_id"] == self.selected_case["case_id"]), None)
             self.selected_case = fresh_case or {}
+        self._case_panel(now)
+        self.duty_rows = [{"ref": i.ref, "kind": i.kind, "kind_words": DUTY_WORDS[i.kind], "who": i.who,
+                           "what": i.what, "late": i.late, "overdue": i.overdue, "owner": i.owner,
+                           "status_words": FIX_STATUS.get(i.status, "") if i.kind in ("followup", "complaint")
+                           else "", "actions": sorted(duty_actions(i)),
+                           "mark": "▲ " if i.overdue else "", "picked": i.ref == self.selected_duty.get("ref")}
+                          for i in self.node.duty_list(now)]
+        if self.selected_duty:
+            self.selected_duty = next((r for r in self.duty_rows if r["ref"] == self.selected_duty["ref"]), {})
+        can = set(self.selected_duty.get("actions", []))
+        self.duty_buttons = [(a, DUTY_BUTTONS[a][0], a in can and (a != "close" or self.supervisor))
+                             for a in DUTY_BUTTONS if self.selected_duty and
+                             (a == "owner") == self.selected_duty.get("kind", "").startswith("case")]
         self.followups = unowned_followups(self.node.state) if self.node.state is not None else []
         self.unprinted = ([[job, kiosk, status, problem_words(why)] for job, kiosk, status, why in
                            unprinted_slips(self.node.state)] if self.node.state is not None else [])
@@ -349,6 +398,37 @@ class GreeterTabletApp(App):
                 for badge, alert in zip(reversed(box.children), self.alerts, strict=True):
                     badge.text = alert.words
             self.bind(alerts=alerts)
+        elif kind == "home_service":
+            toggles(services, lambda v: setattr(self, "home_service", v), "home_service")
+        elif kind == "home_time":
+            toggles([(t, t) for t in HOME_TIMES], lambda v: setattr(self, "home_time", v), "home_time")
+        elif kind == "home_needs":
+            toggles(list(HOME_NEEDS), self.toggle_need, None)
+        elif kind == "channel":
+            toggles(list(CHANNEL_NAMES.items()), lambda v: setattr(self, "complaint_channel", v), "channel")
+            next(b for b in box.children if b.value == "window").state = "down"
+        elif kind == "subject_kind":
+            toggles(list(SUBJECT_NAMES.items()), lambda v: setattr(self, "complaint_subject", v), "subject_kind")
+            next(b for b in box.children if b.value == "window").state = "down"
+        elif kind in ("case_buttons", "duty_buttons"):
+            def buttons(*_: Any) -> None:
+                box.clear_widgets()
+                for action, words, on in getattr(self, kind):
+                    b = _made(Factory.GButton(), text=words, disabled=not on)
+                    b.action = action
+                    b.bind(on_release=lambda btn: reason(btn.action))
+                    box.add_widget(b)
+            self.bind(**{kind: buttons})
+            buttons()
+        elif kind == "deleg_items":
+            def items_of(*_: Any) -> None:
+                box.clear_widgets()
+                for code, name in self.deleg_items:
+                    b = _made(Factory.GToggle(), text=name, value=code, group="deleg_items",
+                              state="down" if code == self.case_item else "normal")
+                    b.bind(on_release=lambda btn: self.pick_case_item(btn.value))
+                    box.add_widget(b)
+            self.bind(deleg_items=items_of)
         elif kind == "followups":
             def rows(*_: Any) -> None:
                 box.clear_widgets()
@@ -631,32 +711,175 @@ class GreeterTabletApp(App):
     # my cases
 
     def select_case(self, case_id: str) -> None:
+        if case_id != self.selected_case.get("case_id"):
+            self.case_item = ""  # an item picked for one delegation never goes with the next
         self.selected_case = next((r for r in self.case_rows if r["case_id"] == case_id), {})
+        self._case_panel(time.time())
         self._redraw()
 
-    def case_action(self, action: str, words_in: Any) -> None:
+    def _case_panel(self, now: float) -> None:
+        """The selected line's buttons, only those of its kind; a 办件's are on only when the hall would take
+        them (the node's case_actions), a follow-up's close only for a supervisor."""
+        case, st = self.selected_case, self.node.state
+        kind = case.get("kind", "")
+        can = set(KIND_BUTTONS.get(kind, ()))
+        if kind == "case" and st is not None and self.node.helper:
+            can = set(case_actions(st, case["case_id"], self.node.helper, now))
+        if kind == "followup" and not self.supervisor:
+            can.discard("close")
+        items = delegation_items(self.cfg, st, case["case_id"]) if kind == "delegation" and st is not None else []
+        if not items:
+            can.discard("accept")
+        self.deleg_items = items
+        self.case_buttons = [(a, CASE_BUTTONS[a][0], a in can) for a in KIND_BUTTONS.get(kind, ())]
+
+    def pick_case_item(self, code: str) -> None:
+        self.case_item = "" if code == self.case_item else code
+
+    def case_action(self, action: str, words_in: Any, days_in: Any = None) -> None:
         case = self.selected_case
         if not case:
             return
         cid, text = case["case_id"], words_in.text.strip()
-        if action in ("answer", "refer", "cancel", "close") and not text:
-            self.message = {"answer": "请写上答复", "refer": "请写上转交的部门", "cancel": "撤销要写明原因",
-                            "close": "请写上回访的结果"}[action]
+        need = CASE_BUTTONS[action][1]
+        if need and not text:
+            self.message = need
             return
+        days = (days_in.text.strip() if days_in is not None else "")
+        if action == "delay" and not days.isdigit():
+            self.message = "请写上延期的工作日天数"
+            return
+        if action == "accept" and not self.case_item:
+            self.message = "请先点选要受理的事项"
+            return
+        st = self.node.state
+        step = current_step(st.cases[cid]) if st is not None and cid in st.cases else 0
+        missing = [m.strip() for m in text.replace("，", "、").replace(",", "、").split("、") if m.strip()]
         jobs = {"answer": lambda: self.node.answer_consultation(cid, text),
                 "refer": lambda: self.node.refer_consultation(cid, text),
                 "complete": lambda: self.node.complete_delegation(cid, text),
                 "cancel": lambda: self.node.cancel_delegation(cid, text),
+                "accept": lambda: self.node.accept_delegation(cid, self.case_item),
                 "finish": lambda: self.node.finish(cid),
-                "close": lambda: self.node.close_followup(cid, text)}
-        words = {"answer": "已答复", "refer": f"已转交{text}，仍由您负责跟进", "complete": "代办已办结",
-                 "cancel": "委托已撤销", "finish": "帮办已完成", "close": "回访已办结"}
+                "rectify": lambda: self.node.rectify_followup(cid, text),
+                "close": lambda: self.node.close_followup(cid, text),
+                "start": lambda: self.node.start_case(cid),
+                "finish_step": lambda: self.node.finish_step(cid, step, text),
+                "supplement": lambda: self.node.request_supplement(cid, missing),
+                "resume": lambda: self.node.resume_case(cid),
+                "delay": lambda: self.node.delay_case(cid, int(days or 0), text)}
+
         def done(a: dict[str, Any]) -> None:
+            r = a.get("result", {})
+            where = f"，告知单在 {self.node.print_at} 打印" if self.node.print_at else ""
+            words = {"answer": "已答复", "refer": f"已转交{text}，仍由您负责跟进", "complete": "代办已办结",
+                     "cancel": "委托已撤销", "finish": "帮办已完成", "close": "回访已办结",
+                     "accept": f"已受理为办件 {r.get('case')}，{self._due(r.get('due'))} 前办结，由您首问负责",
+                     "rectify": "整改情况已记下，等督办员核实", "start": f"{cid} 开始办理",
+                     "finish_step": f"环节{step} 已办结", "supplement": f"已要求补正，办理时限暂停{where}",
+                     "resume": f"继续办理，办结时限顺延到 {self._due(r.get('due'))}",
+                     "delay": f"已延期，新的办结时限 {self._due(r.get('due'))}"}
             self._said(a, words[action])
             if a.get("ok"):
                 words_in.text = ""
+                if days_in is not None:
+                    days_in.text = ""
+                if action == "accept":
+                    self.case_item = ""
 
         self._run(jobs[action](), done)
+
+    def _due(self, iso: str | None) -> str:
+        from datetime import datetime
+
+        return due_words(datetime.fromisoformat(iso).timestamp(), self.cfg.hall.tz) if iso else ""
+
+    # 督办: the supervisor's list
+
+    def select_duty(self, ref: str) -> None:
+        self.selected_duty = next((r for r in self.duty_rows if r["ref"] == ref), {})
+        self.refresh()
+
+    def duty_action(self, action: str, owner_in: Any, words_in: Any) -> None:
+        item = self.selected_duty
+        if not item:
+            return
+        ref, kind, text, owner = item["ref"], item["kind"], words_in.text.strip(), owner_in.text.strip()
+        need = DUTY_BUTTONS[action][1]
+        if need and not text:
+            self.message = need
+            return
+        if action in ("assign", "owner") and not owner:
+            self.message = "请写上接手人的工号"
+            return
+        complaint = kind == "complaint"
+        jobs = {"assign": lambda: (self.node.assign_complaint(ref, owner) if complaint
+                                   else self.node.assign_followup(ref, owner)),
+                "rectify": lambda: (self.node.rectify_complaint(ref, text) if complaint
+                                    else self.node.rectify_followup(ref, text)),
+                "close": lambda: (self.node.reply_complaint(ref, text) if complaint
+                                  else self.node.close_followup(ref, text)),
+                "owner": lambda: self.node.change_case_owner(ref, owner, text)}
+        words = {"assign": f"{ref} 已分派给 {owner}", "rectify": f"{ref} 整改情况已记下",
+                 "close": f"{ref} 已办结" + ("，答复已记下" if complaint else ""),
+                 "owner": f"{ref} 的首问负责人改为 {owner}"}
+
+        def done(a: dict[str, Any]) -> None:
+            self._said(a, words[action])
+            if a.get("ok"):
+                owner_in.text = words_in.text = ""
+
+        self._run(jobs[action](), done)
+
+    def register_complaint(self, subject_in: Any, who_in: Any, phone_in: Any, text_in: Any) -> None:
+        """A complaint from any channel; the form is emptied once registered (the next one is someone else's)."""
+        subject, text = subject_in.text.strip(), text_in.text.strip()
+        if not subject or not text:
+            self.message = "请写上投诉对象和投诉内容"
+            return
+
+        def done(a: dict[str, Any]) -> None:
+            r = a.get("result", {})
+            self._said(a, f"投诉 {r.get('complaint_id')} 已登记，{self._due(r.get('due'))} 前答复")
+            if a.get("ok"):
+                for w in (subject_in, who_in, phone_in, text_in):
+                    w.text = ""
+
+        self._run(self.node.register_complaint(self.complaint_channel, self.complaint_subject, subject, text,
+                                               complainant=who_in.text.strip(), phone=phone_in.text.strip()), done)
+
+    # 上门办
+
+    def toggle_need(self, need: str) -> None:
+        self.home_needs = [n for n in self.home_needs if n != need] if need in self.home_needs \
+            else [*self.home_needs, need]
+
+    def book_home_visit(self, date_in: Any, birth_in: Any) -> None:
+        """A home visit at the day and time picked; the birth date and the day typed are emptied once booked."""
+        from datetime import datetime
+
+        day, birth = date_in.text.strip().replace("-", ""), birth_in.text.strip()
+        if not self.home_service or not self.home_time:
+            self.message = "请选择事项和上门时间"
+            return
+        try:
+            when = datetime.strptime(f"{day} {self.home_time}", "%Y%m%d %H:%M").replace(tzinfo=self.cfg.hall.tz)
+        except ValueError:
+            self.message = "上门日期请写成 20261124 这样的八位数字"
+            return
+        ref = f"HV-{self.node.node}-{day}-{self.home_time.replace(':', '')}-{self.home_service}"[:64]
+
+        def done(a: dict[str, Any]) -> None:
+            r = a.get("result", {})
+            self.home_result = self._said(a, f"已预约上门办 {r.get('number')}：{self.home_service}，"
+                                             f"{due_words(when.timestamp(), self.cfg.hall.tz)}；到时请帮办员认领上门")
+            if a.get("ok"):
+                date_in.text = birth_in.text = ""
+                self.home_needs = []
+
+        self._run(self.node.book_home_visit(self.home_service, when, ref=ref, birth_date=birth or None,
+                                            limited_mobility="limited_mobility" in self.home_needs,
+                                            cannot_read="cannot_read" in self.home_needs), done)
 
     def take_followup(self, followup_id: str) -> None:
         self._run(self.node.assign_followup(followup_id), lambda a: self._said(a, "回访已由您负责"))

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
+from datetime import datetime, timedelta
 from pathlib import Path
 
 import cv2
@@ -16,11 +17,16 @@ from hall_bus.nodes.greeter import (
     GREEN_CHANNEL,
     GreeterNode,
     NoPageInView,
+    PageShot,
+    case_actions,
+    delegation_items,
     due_words,
+    duty_actions,
     help_list,
     my_cases,
     refusal_words,
     shoot_page,
+    supervision,
     unowned_followups,
 )
 
@@ -196,5 +202,147 @@ def test_every_greeter_op_over_the_bus(cfg, tmp_path: Path) -> None:  # type: ig
             closed = next(e for e in hall.server.core.ledger.events() if e["type"] == "followup_closed")
             assert closed["data"]["by"] == "王芳" and closed["data"]["actor"] == "王芳"
             assert help_list(c1.state, 0.0) == help_list(c2.state, 0.0)  # type: ignore[arg-type]
+
+    asyncio.run(asyncio.wait_for(scenario(), 60))
+
+
+# ---------------------------------------------------------------------- 办件 on the tablet, and the 督办 view
+
+DEED = "QR-379901-BDC-001"  # 二手房转移登记: 承诺件, 3 working days, 可代办 (the example catalogue)
+MAJOR = "XK-379901-FGJ-002"  # 企业投资项目核准（联合审批）: 重大事项, three departments' steps
+PAGE = {"sha256": "d" * 64, "file": "delegations/y-1.jpg"}
+
+
+def test_a_delegation_becomes_a_case_in_my_cases_with_its_late_words(cfg, hall: Hall) -> None:  # type: ignore[no-untyped-def]
+    d = hall("record_delegation", helper="王芳", principal="孙玉兰", services=["不动产"], pages=[PAGE])
+    did = d["delegation_id"]
+    items = delegation_items(cfg, hall.state, did)
+    assert (DEED, "二手房转移登记") in items and all(code.startswith("QR-379901-BDC") for code, _ in items)
+    case_no = hall("accept_delegation", delegation_id=did, item=DEED, by="王芳")["case"]
+    assert DEED not in [code for code, _ in delegation_items(cfg, hall.state, did)]  # one case per item
+    now = hall.clock.now().timestamp()
+    [case] = [k for k in my_cases(hall.state, "王芳", now, cfg.calendar, TZ) if k.kind == "case"]
+    assert case.case_id == case_no and case.who == "孙**" and "二手房转移登记 · 已受理" in case.what
+    assert due_words(case.due_ts, TZ) == "11月26日 17:30" and case.late == "" and not case.overdue
+    assert case_actions(hall.state, case_no, "王芳", now) == {"start", "supplement", "delay"}
+    hall("start_case", case=case_no, by="王芳")
+
+    hall.wait(3 * 86400)  # Thursday 09:00: due today, within a working day
+    now = hall.clock.now().timestamp()
+    case = next(k for k in my_cases(hall.state, "王芳", now, cfg.calendar, TZ) if k.kind == "case")
+    assert case.late == "即将到期" and not case.overdue and case.status == "in_progress"
+    assert [i.kind for i in supervision(hall.state, now, cfg.calendar, TZ)] == ["case_soon"]
+    hall.wait(9 * 3600 + 60)  # 18:01: past its due time
+    hall("tick")
+    now = hall.clock.now().timestamp()
+    case = next(k for k in my_cases(hall.state, "王芳", now, cfg.calendar, TZ) if k.kind == "case")
+    assert case.late == "逾期" and case.overdue
+    assert "delay" not in case_actions(hall.state, case_no, "王芳", now)  # a delay is asked before, never after
+    [late] = supervision(hall.state, now, cfg.calendar, TZ)
+    assert late.kind == "case_overdue" and late.who == "孙**" and late.late == "办结时限 11月26日 17:30 已过"
+    assert duty_actions(late) == {"owner"}
+
+
+def test_a_step_tracker_sees_the_case_and_the_step_that_is_theirs(cfg, hall: Hall) -> None:  # type: ignore[no-untyped-def]
+    case_no = hall("accept_case", item=MAJOR, applicant="欧阳明华", by="clerk-1")["case"]
+    now = hall.clock.now().timestamp()
+    assert not any(k.kind == "case" for k in my_cases(hall.state, "王芳", now))
+    hall("assign_step", case=case_no, step=1, tracker="王芳", by="clerk-1")
+    hall("start_case", case=case_no, by="clerk-1")
+    [case] = my_cases(hall.state, "王芳", now, cfg.calendar, TZ)
+    assert case.step == 1 and "环节1" in case.what and "（您跟踪）" in case.what and case.who == "欧阳**"
+    assert "finish_step" in case_actions(hall.state, case_no, "王芳", now)
+    assert "finish_step" not in case_actions(hall.state, case_no, "李强", now)  # not theirs, not the owner
+    hall("finish_step", case=case_no, step=1, by="王芳")
+    [case] = my_cases(hall.state, "王芳", now, cfg.calendar, TZ)
+    assert case.step == 0 and "（未派跟踪员）" in case.what  # step 2 is nobody's yet: still on the tracker's list
+
+
+def test_the_duty_list_says_what_is_late_about_followups_and_complaints(cfg, hall: Hall) -> None:  # type: ignore[no-untyped-def]
+    hall("open_counter", counter=10)
+    hall("issue", service="医保")
+    hall("call_next", counter=10)
+    hall("start", counter=10)
+    ticket = hall("finish", counter=10)["ticket"]
+    fid = hall("rate", ticket=ticket, level="不满意", comment="等太久")["followup_id"]
+    cid = hall("register_complaint", by="李强", channel="hotline", subject_kind="window", subject="10",
+               complainant="赵大海", text="窗口午休无人")["complaint_id"]
+    now = hall.clock.now().timestamp()
+    rows = {i.ref: i for i in supervision(hall.state, now, cfg.calendar, TZ)}
+    assert rows[fid].late.startswith("待分派") and rows[fid].who == "E001" and "等太久" in rows[fid].what
+    assert rows[cid].who == "赵**" and "12345热线" in rows[cid].what and "窗口午休无人" in rows[cid].what
+    assert duty_actions(rows[cid]) == {"assign", "close"}
+    assert "大海" not in repr(rows)
+    hall("assign_complaint", complaint_id=cid, owner="李强")
+    hall("assign_followup", followup_id=fid, owner="李强")
+    rows = {i.ref: i for i in supervision(hall.state, now, cfg.calendar, TZ)}
+    assert duty_actions(rows[cid]) == {"rectify", "close"} and rows[cid].late.startswith("李强 整改中")
+    hall("rectify_complaint", complaint_id=cid, by="李强", note="调整午休轮岗")
+    later = hall.state.complaints[cid].due_ts + 60
+    rows = {i.ref: i for i in supervision(hall.state, later, cfg.calendar, TZ)}
+    assert rows[cid].late.startswith("已整改（李强），待督办员核实办结") and "已过" in rows[cid].late
+    assert rows[fid].late.startswith("回访期限") and rows[fid].late.endswith("已过（李强）")
+    assert [i.overdue for i in rows.values()] == [True, True]
+
+
+def test_cases_complaints_and_home_visits_over_the_bus(cfg, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    async def scenario() -> None:
+        async with running_hall(cfg, tmp_path, [*NODES, "greeter-2"]) as hall:
+            c1 = await hall.signed_in("greeter-1", "王芳", config=cfg)
+            c2 = await hall.signed_in("greeter-2", "李强", config=cfg)
+            g1 = GreeterNode.for_config(c1, cfg, "greeter-1", data_dir=tmp_path / "data")
+            g2 = GreeterNode.for_config(c2, cfg, "greeter-2")
+            await until(lambda: g1.helper == "王芳" and g2.helper == "李强")
+            state = hall.server.core.state
+
+            # a delegation signed on the tablet, accepted as a case, worked on
+            shot = PageShot("e" * 64, "delegations/z-1.jpg", tmp_path / "z-1.jpg")
+            did = (await g1.record_delegation("孙玉兰", ["不动产"], [shot]))["result"]["delegation_id"]
+            bad = await g1.accept_delegation(did, "XK-379901-GAJ-001")  # 居民身份证: not 可代办
+            assert not bad["ok"] and bad["code"] == "not_delegable"
+            accepted = await g1.accept_delegation(did, DEED, phone="13812345678")
+            assert accepted["ok"], accepted
+            case_no = accepted["result"]["case"]
+            assert state.cases[case_no].owner == "王芳" and state.cases[case_no].delegation == did
+            await until(lambda: any(k.case_id == case_no for k in g1.my_cases()))
+            assert (await g1.start_case(case_no))["ok"]
+            sup = await g1.request_supplement(case_no, ["购房合同原件"])
+            assert sup["ok"] and state.cases[case_no].status == "supplement"
+            assert (await g1.resume_case(case_no))["ok"]
+            assert not (await g1.delay_case(case_no, 2, "")).get("ok")  # a delay needs its written reason
+            assert (await g1.delay_case(case_no, 2, "需县自然资源局补充测绘"))["ok"]
+            assert state.cases[case_no].delays == 2
+            # 首问负责 moves only by a supervisor's word, with a reason
+            assert (await g2.change_case_owner(case_no, "李强", "王芳休假"))["code"] == "forbidden"
+            assert (await g1.change_case_owner(case_no, "李强", "王芳休假"))["ok"]
+            assert state.cases[case_no].owner == "李强"
+            await until(lambda: any(k.case_id == case_no for k in g2.my_cases()))
+            assert g2.duty_list() == [] and isinstance(g1.duty_list(), list)  # 李强 has no 督办 duty
+
+            # a complaint: registered by anyone, assigned and replied to by the supervisor
+            reg = await g2.register_complaint("hotline", "service", "医保", "异地备案跑了三趟",
+                                              complainant="赵大海", phone="13900000000")
+            cid = reg["result"]["complaint_id"]
+            await until(lambda: any(i.ref == cid for i in g1.duty_list()))
+            assert (await g2.assign_complaint(cid, "李强"))["code"] == "forbidden"
+            assert (await g1.assign_complaint(cid, "李强"))["ok"]
+            assert (await g2.rectify_complaint(cid, "一次性告知全部材料"))["ok"]
+            assert (await g2.reply_complaint(cid, "已电话答复"))["code"] == "forbidden"
+            assert (await g1.reply_complaint(cid, "已电话答复，群众满意"))["ok"]
+            assert state.complaints[cid].status == "closed" and state.complaints[cid].closed_by == "王芳"
+            await until(lambda: not any(i.ref == cid for i in g1.duty_list()))
+
+            # 上门办 booked from the tablet: a home_visit ticket at the appointment, its helper request waiting
+            when = datetime.now(TZ).replace(microsecond=0) + timedelta(days=1)
+            booked = await g1.book_home_visit("人社", when, ref="HV-test-1", birth_date="19380505",
+                                              limited_mobility=True)
+            assert booked["ok"], booked
+            t = state.tickets[booked["result"]["ticket"]]
+            assert t.group == "home_visit" and t.appointment_ts == when.timestamp() and not t.counter_queue
+            assert any(h.ticket == t.id and h.status == "open" for h in state.helps.values())
+            again = await g1.book_home_visit("人社", when, ref="HV-test-1")
+            assert again["code"] == "appointment_used"  # a retried tap is the same booking, never a second
+            past = await g1.book_home_visit("人社", when - timedelta(days=2), ref="HV-test-2")
+            assert not past["ok"] and "已经过了" in past["message"]
 
     asyncio.run(asyncio.wait_for(scenario(), 60))

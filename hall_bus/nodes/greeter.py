@@ -15,17 +15,21 @@ import re
 import time
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import date
+from datetime import date, datetime
 from pathlib import Path
 from typing import Any, Protocol
 
 from devices.privacy import mask_name
-from hall_bus.config import HallConfig
+from hall_bus.config import HallConfig, WorkCalendar
 from hall_bus.domain import commands as c
-from hall_bus.domain.state import HallState
+from hall_bus.domain.casework import STATUS_NAMES as CASE_STATUS
+from hall_bus.domain.casework import overdue_cases
+from hall_bus.domain.state import CaseRecord, HallState
+from hall_bus.domain.workdays import add_working_days
 from hall_bus.wire.client import HallClient
 
 GREEN_CHANNEL = "wheelchair_push"  # 推着办: the green channel, called at the next free window for the service
+HOME_VISIT = "home_visit"  # 上门办: an appointment served at the visitor's place, no counter queue
 
 AGE_BANDS = ((80, "80岁以上"), (70, "70–79岁"), (60, "60–69岁"), (0, "60岁以下"))
 
@@ -175,22 +179,75 @@ class CaseItem:
     """One line of a helper's "my cases": a help request held, a consultation owed an answer, a delegation being
     acted on, a follow-up owed a call. `who` is masked: the list is read on the floor."""
 
-    kind: str  # help | consultation | delegation | followup
+    kind: str  # help | consultation | delegation | followup | case (a 办件)
     case_id: str
     who: str
     what: str
     due_ts: float | None
     overdue: bool
     status: str
+    late: str = ""  # "逾期" | "即将到期" | "": in words, never by colour alone
+    step: int = 0  # a 办件's step under way that this helper tracks (0: none)
 
 
-KIND_WORDS = {"help": "帮办", "consultation": "咨询", "delegation": "代办", "followup": "回访"}
+KIND_WORDS = {"help": "帮办", "consultation": "咨询", "delegation": "代办", "followup": "回访", "case": "办件"}
+OPEN_CASE = frozenset({"accepted", "in_progress", "supplement", "concluded"})  # still someone's work: 出件 to come
+RUNNING_CASE = frozenset({"accepted", "in_progress", "supplement"})  # the due date still matters
 
 
-def my_cases(state: HallState, helper: str, now_ts: float) -> list[CaseItem]:
+def soon_until(now_ts: float, cal: WorkCalendar | None, tz: Any) -> float:
+    """The end of "即将到期": one working day ahead on the hall's calendar (the supervisor's due-soon list uses the
+    same), or a plain day when the tablet has no calendar (a console greeter without the hall file)."""
+    if cal is None or tz is None:
+        return now_ts + 86400
+    return add_working_days(datetime.fromtimestamp(now_ts, tz), 1, cal).timestamp()
+
+
+def late_words(due_ts: float | None, now_ts: float, soon_ts: float, overdue: bool = False) -> str:
+    if due_ts is None:
+        return ""
+    if overdue or now_ts > due_ts:
+        return "逾期"
+    return "即将到期" if due_ts <= soon_ts else ""
+
+
+def current_step(case: CaseRecord) -> int:
+    """The step under way (steps run in order), 1-based; 0 when there are none or all are done."""
+    return next((i for i, st in enumerate(case.steps, 1) if st.finished_ts is None), 0)
+
+
+def case_line(case: CaseRecord, helper: str = "") -> str:
+    """Item, state and the step under way, as the helper reads it: "企业投资项目核准 · 办理中 · 环节2 县自然资源局
+    用地预审（您跟踪）"."""
+    words = [case.item_name, CASE_STATUS.get(case.status, case.status)]
+    n = current_step(case)
+    if n and case.status in RUNNING_CASE:
+        st = case.steps[n - 1]
+        words.append(f"环节{n} {st.department}{st.name}" + ("（您跟踪）" if helper and st.tracker == helper else
+                                                           f"（{st.tracker}跟踪）" if st.tracker else "（未派跟踪员）"))
+    if case.status == "supplement" and case.missing:
+        words.append("待补：" + "、".join(case.missing))
+    if case.status == "concluded":
+        words.append("待出件")
+    return " · ".join(words)
+
+
+def my_cases(state: HallState, helper: str, now_ts: float, cal: WorkCalendar | None = None,
+             tz: Any = None) -> list[CaseItem]:
     """What the helper owes someone, the most urgent first: overdue ones on top (首问负责 makes them the
-    helper's), then by deadline, then the ones with no deadline in the order they began."""
+    helper's), then by deadline, then the ones with no deadline in the order they began. A 办件 is theirs when
+    they are its first-responsible person or track one of its steps (环节跟踪员)."""
     rows: list[tuple[float, CaseItem]] = []
+    soon = soon_until(now_ts, cal, tz)
+    for k in state.cases.values():
+        if k.status not in OPEN_CASE or (k.owner != helper and all(st.tracker != helper for st in k.steps)):
+            continue
+        n = current_step(k)
+        mine_step = n if n and k.steps[n - 1].tracker == helper else 0
+        due = k.due_ts if k.status in RUNNING_CASE else None
+        late = late_words(due, now_ts, soon, k.overdue and due is not None)
+        rows.append((k.accepted_ts, CaseItem("case", k.number, mask_name(k.applicant), case_line(k, helper), due,
+                                             late == "逾期", k.status, late, mine_step)))
     for h in state.helps.values():
         if h.status == "claimed" and h.helper == helper:
             t = state.tickets.get(h.ticket)
@@ -212,8 +269,133 @@ def my_cases(state: HallState, helper: str, now_ts: float) -> list[CaseItem]:
             late = f.due_ts is not None and now_ts > f.due_ts
             rows.append((f.due_ts or 0.0, CaseItem("followup", f.id, t.number if t else f.ticket,
                                                    f"{f.level} {f.comment}".strip(), f.due_ts, late, f.status)))
+    rows = [(ts, item if item.late or item.kind == "case" else
+              CaseItem(item.kind, item.case_id, item.who, item.what, item.due_ts, item.overdue, item.status,
+                       late_words(item.due_ts, now_ts, soon, item.overdue)))
+            for ts, item in rows]
     rows.sort(key=lambda r: (not r[1].overdue, r[1].due_ts is None, r[1].due_ts or math.inf, r[0]))
     return [item for _, item in rows]
+
+
+def case_actions(state: HallState, case_no: str, helper: str, now_ts: float) -> frozenset[str]:
+    """What this helper may do to a 办件 from the tablet: start it, finish the step they track (or, on a case
+    they own, the step under way), ask for 补正 and resume after it, delay it with a reason before its due date.
+    The engine is the judge; this only keeps buttons off that would be refused."""
+    k = state.cases.get(case_no)
+    if k is None:
+        return frozenset()
+    can = set()
+    if k.status == "accepted":
+        can.add("start")
+    n = current_step(k)
+    if k.status == "in_progress" and n and helper in (k.steps[n - 1].tracker, k.owner):
+        can.add("finish_step")
+    if k.status in ("accepted", "in_progress"):
+        can.add("supplement")
+    if k.status == "supplement":
+        can.add("resume")
+    if k.status in RUNNING_CASE and now_ts <= k.due_ts:
+        can.add("delay")
+    return frozenset(can)
+
+
+def delegation_items(cfg: HallConfig, state: HallState, delegation_id: str) -> list[tuple[str, str]]:
+    """(item code, name) a signed delegation can be accepted as (受理委托): the catalogue's 可代办 items of the
+    services it was signed for, less those already opened as cases under it."""
+    d = state.delegations.get(delegation_id)
+    if d is None or cfg.catalogue is None or d.status != "signed":
+        return []
+    opened = {k.item for k in state.cases.values() if k.delegation == delegation_id}
+    return [(i.code, i.name) for i in cfg.catalogue.items
+            if i.service in d.services and i.delegable and i.code not in opened]
+
+
+# ---------------------------------------------------------------------- 督办: the supervisor's list
+
+
+@dataclass(frozen=True, slots=True)
+class DutyItem:
+    """One line of the 督办 view: an overdue or due-soon case, a bad rating's follow-up, a complaint, with what is
+    late in words. `who` is masked (applicant, complainant) or a ticket number."""
+
+    kind: str  # case_overdue | case_soon | followup | complaint
+    ref: str
+    who: str
+    what: str
+    late: str
+    due_ts: float | None
+    status: str
+    owner: str
+    overdue: bool
+
+
+DUTY_WORDS = {"case_overdue": "逾期办件", "case_soon": "即将到期", "followup": "差评回访", "complaint": "投诉"}
+
+
+def _fix_late(kind: str, rec: Any, now_ts: float, tz: Any) -> tuple[str, bool]:
+    """What is late about a follow-up or complaint, in the supervisor's words, and whether it is past due."""
+    what = "回访" if kind == "followup" else "答复"
+    due = due_words(rec.due_ts, tz)
+    past = rec.due_ts is not None and now_ts > rec.due_ts
+    if rec.status == "rectified":
+        return f"已整改（{rec.done_by}），待督办员核实办结" + (f"；{what}期限 {due} 已过" if past else ""), past
+    if rec.owner is None:
+        return "待分派" + (f"；{what}期限 {due} 已过" if past else (f"，{due} 前{what}" if due else "")), past
+    return (f"{what}期限 {due} 已过（{rec.owner}）" if past else f"{rec.owner} 整改中，{due} 前{what}"), past
+
+
+def supervision(state: HallState, now_ts: float, cal: WorkCalendar, tz: Any) -> list[DutyItem]:
+    """The 服务督办员's list, most pressing first: overdue cases (oldest due first, with the late step named),
+    cases due within a working day, then follow-ups and complaints not yet closed (past due ones first)."""
+    out: list[DutyItem] = []
+    for k in overdue_cases(state, now_ts):
+        late = f"办结时限 {due_words(k.due_ts, tz)} 已过"
+        n = current_step(k)
+        if n and k.steps[n - 1].due_ts < now_ts:
+            st = k.steps[n - 1]
+            late += f"；环节{n} {st.department} {due_words(st.due_ts, tz)} 已过"
+        if k.status == "supplement":
+            late += "；补正中"
+        out.append(DutyItem("case_overdue", k.number, mask_name(k.applicant), k.item_name, late, k.due_ts,
+                            k.status, k.owner, True))
+    soon = soon_until(now_ts, cal, tz)
+    for k in sorted((k for k in state.cases.values() if k.status in ("accepted", "in_progress")
+                     and now_ts <= k.due_ts <= soon), key=lambda k: k.due_ts):
+        out.append(DutyItem("case_soon", k.number, mask_name(k.applicant), k.item_name,
+                            f"{due_words(k.due_ts, tz)} 前办结（即将到期）", k.due_ts, k.status, k.owner, False))
+    fixes: list[DutyItem] = []
+    for f in state.followups.values():
+        if f.status == "closed":
+            continue
+        t = state.tickets.get(f.ticket)
+        late, past = _fix_late("followup", f, now_ts, tz)
+        fixes.append(DutyItem("followup", f.id, t.number if t else f.ticket,
+                              f"{f.level}{'：' + f.comment if f.comment else ''}", late, f.due_ts, f.status,
+                              f.owner or "", past))
+    for q in state.complaints.values():
+        if q.status == "closed":
+            continue
+        late, past = _fix_late("complaint", q, now_ts, tz)
+        subject = f"{q.subject} 号窗口" if q.subject_kind == "window" else \
+            f"{c.SUBJECT_NAMES.get(q.subject_kind, '')} {q.subject}"
+        about = f"{c.CHANNEL_NAMES.get(q.channel, q.channel)} · 投诉{subject}"
+        fixes.append(DutyItem("complaint", q.id, mask_name(q.complainant) or "匿名", f"{about}：{q.text}",
+                              late, q.due_ts, q.status, q.owner or "", past or q.overdue))
+    fixes.sort(key=lambda i: (not i.overdue, i.due_ts is None, i.due_ts or math.inf))
+    return out + fixes
+
+
+def duty_actions(item: DutyItem) -> frozenset[str]:
+    """The supervisor's acts on one line: a case's owner changed (with a reason); a follow-up or complaint
+    assigned while nobody has it, rectified while someone does, closed (回访结果 / the reply) until it is."""
+    if item.kind.startswith("case"):
+        return frozenset({"owner"})
+    can = {"close"}
+    if item.status in ("open", "assigned") and not item.owner:
+        can.add("assign")
+    if item.status in ("open", "assigned") and item.owner:
+        can.add("rectify")
+    return frozenset(can)
 
 
 def unowned_followups(state: HallState) -> list[tuple[str, str, str]]:
@@ -327,8 +509,9 @@ class GreeterNode:
     It also watches the event stream (`take`) for what the state does not keep: which kiosk issued a ticket."""
 
     def __init__(self, client: HallClient, node: str, *, print_at: str | None = None,
-                 data_dir: Path | str = "data", camera: Frames | None = None) -> None:
+                 data_dir: Path | str = "data", camera: Frames | None = None, cfg: HallConfig | None = None) -> None:
         self.client = client
+        self.cfg = cfg  # the hall's calendar and time zone (即将到期) and its catalogue (受理委托)
         self.node = node
         self.print_at = print_at
         self.data_dir = Path(data_dir)
@@ -340,7 +523,7 @@ class GreeterNode:
     def for_config(cls, client: HallClient, cfg: HallConfig, node_id: str, **kw: Any) -> GreeterNode:
         """The node's print_at kiosk from the hall file: a notice prints where the helper stands, not anywhere."""
         node = next(n for n in cfg.nodes if n.id == node_id)
-        return cls(client, node_id, print_at=node.print_at, **kw)
+        return cls(client, node_id, print_at=node.print_at, cfg=cfg, **kw)
 
     @property
     def state(self) -> HallState | None:
@@ -372,7 +555,15 @@ class GreeterNode:
     def my_cases(self, now_ts: float | None = None) -> list[CaseItem]:
         if self.state is None or self.helper is None:
             return []
-        return my_cases(self.state, self.helper, time.time() if now_ts is None else now_ts)
+        cal, tz = (self.cfg.calendar, self.cfg.hall.tz) if self.cfg is not None else (None, None)
+        return my_cases(self.state, self.helper, time.time() if now_ts is None else now_ts, cal, tz)
+
+    def duty_list(self, now_ts: float | None = None) -> list[DutyItem]:
+        """The 督办 list, for a signed-in 服务督办员 only (the roster's duties, as the hall has them)."""
+        if self.state is None or self.cfg is None or not self.has_duty("supervisor"):
+            return []
+        return supervision(self.state, time.time() if now_ts is None else now_ts, self.cfg.calendar,
+                           self.cfg.hall.tz)
 
     async def _send(self, model: type[c.Cmd], **fields: Any) -> dict[str, Any]:
         """The command built from its model here, so a bad field is said before anything is sent."""
@@ -480,3 +671,69 @@ class GreeterNode:
     async def close_followup(self, followup_id: str, note: str) -> dict[str, Any]:
         """A supervisor's close of a bad rating's follow-up, with what was done (回访结果)."""
         return await self._send(c.CloseFollowUp, followup_id=followup_id, note=note)
+
+    async def rectify_followup(self, followup_id: str, note: str) -> dict[str, Any]:
+        """整改情况: what was done about a bad rating, by its owner (or a supervisor)."""
+        return await self._send(c.RectifyFollowUp, followup_id=followup_id, note=note)
+
+    # complaints (投诉): registered by anyone on duty, assigned and replied to by a 服务督办员
+
+    async def register_complaint(self, channel: str, subject_kind: str, subject: str, text: str, *,
+                                 complainant: str = "", phone: str = "") -> dict[str, Any]:
+        return await self._send(c.RegisterComplaint, channel=channel, subject_kind=subject_kind,
+                                subject=subject, text=text, complainant=complainant, phone=phone)
+
+    async def assign_complaint(self, complaint_id: str, owner: str | None = None,
+                               due: date | None = None) -> dict[str, Any]:
+        return await self._send(c.AssignComplaint, complaint_id=complaint_id, owner=owner or self.helper, due=due)
+
+    async def rectify_complaint(self, complaint_id: str, note: str) -> dict[str, Any]:
+        return await self._send(c.RectifyComplaint, complaint_id=complaint_id, note=note)
+
+    async def reply_complaint(self, complaint_id: str, reply: str) -> dict[str, Any]:
+        """The reply given to the citizen closes the complaint (a supervisor's act)."""
+        return await self._send(c.ReplyComplaint, complaint_id=complaint_id, reply=reply)
+
+    # 办件: a delegation accepted as a case, and what its helper does to it
+
+    async def accept_delegation(self, delegation_id: str, item: str, *, id_number: str | None = None,
+                                phone: str | None = None) -> dict[str, Any]:
+        """受理委托: the signed delegation becomes a case of a catalogue item, its helper first-responsible."""
+        return await self._send(c.AcceptDelegation, delegation_id=delegation_id, item=item,
+                                id_number=id_number or None, phone=phone or None)
+
+    async def start_case(self, case: str) -> dict[str, Any]:
+        return await self._send(c.StartCase, case=case)
+
+    async def finish_step(self, case: str, step: int, note: str = "") -> dict[str, Any]:
+        return await self._send(c.FinishStep, case=case, step=step, note=note)
+
+    async def request_supplement(self, case: str, missing: list[str]) -> dict[str, Any]:
+        """补正: the missing materials told at once; the notice prints at this tablet's kiosk."""
+        return await self._send(c.RequestSupplement, case=case, missing=list(missing), print_at=self.print_at)
+
+    async def resume_case(self, case: str) -> dict[str, Any]:
+        return await self._send(c.ResumeCase, case=case)
+
+    async def delay_case(self, case: str, days: int, reason: str) -> dict[str, Any]:
+        return await self._send(c.DelayCase, case=case, days=days, reason=reason)
+
+    async def change_case_owner(self, case: str, owner: str, reason: str) -> dict[str, Any]:
+        """首问负责 moved by a supervisor, with the reason on record."""
+        return await self._send(c.ChangeCaseOwner, case=case, owner=owner, reason=reason)
+
+    # 上门办: a home visit booked from the tablet
+
+    async def book_home_visit(self, service: str, when: datetime, *, ref: str, birth_date: date | str | None = None,
+                              limited_mobility: bool = False, cannot_read: bool = False) -> dict[str, Any]:
+        """A 上门办 appointment as the engine keeps one: a ticket of the home_visit group at `when` (its help
+        request turns urgent then), the visitor's age band and needs as the Issue flags. `ref` makes a retried
+        tap the same booking, never a second one. The engine has no field for a name or an address: those stay
+        with the helper (issue 20 builds full home visits)."""
+        if when.tzinfo is None:
+            return {"ok": False, "op": "issue", "code": "invalid", "message": "上门时间要带时区"}
+        if when.timestamp() < time.time():
+            return {"ok": False, "op": "issue", "code": "invalid", "message": "上门时间已经过了，请选以后的时间"}
+        return await self._send(c.Issue, service=service, group=HOME_VISIT, appointment_at=when,
+                                appointment_ref=ref, birth_date=birth_date,  # type: ignore[arg-type]
+                                limited_mobility=limited_mobility, cannot_read=cannot_read)

@@ -84,7 +84,7 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
     from devices.camera.capture import Camera
     from hall_bus.config import load_config
     from hall_bus.domain.commands import DeviceStatus, PrintResult
-    from hall_bus.nodes.greeter import GreeterNode, help_list, refusal_words
+    from hall_bus.nodes.greeter import GreeterNode, PageShot, help_list, refusal_words
     from kiosk.greeter import GreeterTabletApp
     from tests.bus_helpers import NODES, ROSTER_PIN, free_port, roster_commands
     from tests.gui.kiosk_driver import missing
@@ -216,11 +216,14 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                     await delegation()
                 elif scenario == "notice":
                     await notice()
+                elif scenario == "cases":
+                    await cases()
                 result["message"] = app.message
             except Exception as exc:  # reported to the test, which fails with it
                 import traceback
 
-                result["error"] = f"{type(exc).__name__}: {exc}\n{traceback.format_exc()[-1500:]}"
+                result["error"] = f"{type(exc).__name__}: {exc} (the tablet said {app.message!r})\n" \
+                                  f"{traceback.format_exc()[-1500:]}"
             finally:
                 app.stop()
 
@@ -279,8 +282,9 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             tap(help_row(first_help).ids.detail)
             await frame()
             await audited("help")
+            await cases_and_duties(kiosk)
             result["heights"] = {}
-            for tab in ("walkin", "consult", "notice", "deleg", "mine"):
+            for tab in ("walkin", "consult", "notice", "deleg", "mine", "home", "duty"):
                 ids = await open_tab(tab)
                 if tab == "notice":
                     tap(toggle(ids.services, "医保"))
@@ -291,9 +295,18 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                     tap(toggle(ids.services, "医保"))
                     await frame()
                 if tab == "mine":
-                    await until(lambda: bool(app.case_rows), "my cases")
-                    tap(ids.cases.children[-1].ids.pick)
+                    await until(lambda: any(r["kind"] == "case" for r in app.case_rows), "my cases")
+                    tap(next(r for r in ids.cases.children if r.kind == "case").ids.pick)
                     await frame()
+                if tab == "home":
+                    tap(toggle(ids.services, "人社"))
+                    tap(toggle(ids.times, "09:00"))
+                    await frame()
+                if tab == "duty":
+                    await until(lambda: len(app.duty_rows) >= 3, "the 督办 list")
+                    tap(next(r for r in ids.duties.children if r.kind == "complaint").ids.pick)
+                    await frame()
+                    result["duty_rows"] = [dict(r) for r in app.duty_rows]
                 buttons = [w for w in screen().walk() if hasattr(w, "state") and hasattr(w, "on_release")]
                 result["heights"][tab] = min(b.height for b in buttons)
                 await audited(tab)
@@ -308,6 +321,38 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             cancelled = await answered(before)
             result["cancel_ok"] = bool(cancelled.get("ok"))
             result["reason_after_cancel"] = screen().ids.reason.text
+
+        async def cases_and_duties(kiosk: Any) -> None:
+            """What 我的事项 and 督办 hold on a working day: a delegation accepted as a 即办件 (due today), one
+            signed and not yet accepted, a complaint from 12345 and a bad rating at window 5."""
+            page = PageShot("f" * 64, "delegations/screens-1.jpg", tmp / "none.jpg")
+            did = (await node.record_delegation("孙玉兰", ["企业开办"], [page]))["result"]["delegation_id"]
+            assert (await node.accept_delegation(did, "XK-379901-SCJ-002"))["ok"]
+            assert (await node.record_delegation("周桂英", ["不动产"], [page]))["ok"]
+            assert (await node.register_complaint("hotline", "window", "5", "窗口午休时没人，等了四十分钟",
+                                                  complainant="赵大海"))["ok"]
+            counter = await hall.started("counter-5", subscribe=False)
+            await kiosk.request({"op": "issue", "service": "企业开办"})
+            for op in ("open_counter", "call_next", "start"):
+                await counter.request({"op": op, "counter": 5})
+            at_window = hall.server.core.state.counters[5].current
+            fin = await counter.request({"op": "finish", "counter": 5, "ticket": at_window})
+            await counter.request({"op": "rate", "ticket": fin["result"]["ticket"], "level": 2,
+                                   "comment": "材料要求说了两次才说全"})
+
+        async def reveal(widget: Any) -> None:
+            """Scrolled into view as a finger would, before it is tapped (a long form on a 800-high tablet)."""
+            from kivy.uix.scrollview import ScrollView
+
+            w = widget.parent
+            while w is not None and not isinstance(w, ScrollView):
+                w = w.parent
+            if w is not None:
+                w.scroll_to(widget, animate=False)
+                await frame()
+
+        def button(box: Any, words: str) -> Any:
+            return next(b for b in box.children if b.text == words)
 
         async def steady(kiosk: Any) -> None:
             """The list does not move under a finger. The greeter's finger is over E-something's 认领 when a request
@@ -382,7 +427,7 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             await frame()
             type_into(ids.words, "已当面答复：带医保卡和备案表")
             before = len(app.answers)
-            tap(ids.answer_case)
+            tap(button(ids.case_buttons, "答复"))
             cleared["answer_ok"] = bool((await answered(before)).get("ok"))
             cleared["words"] = ids.words.text
             result["cleared"] = cleared
@@ -517,6 +562,90 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                           ledger_pages=signed["data"]["pages"], stored_hashes=stored,
                           principal=signed["data"]["principal"], services=signed["data"]["services"],
                           form_result=app.deleg_result, case_rows=[dict(r) for r in app.case_rows])
+
+        async def cases() -> None:
+            """Tapped as a helper and supervisor do: a delegation accepted as a case from 我的事项 (item picked,
+            受理为办件), started, 补正 asked and resumed, delayed with a reason; a complaint registered on 督办 and
+            assigned; a 上门办 booked from its form."""
+            page = PageShot("f" * 64, "delegations/cases-1.jpg", tmp / "none.jpg")
+            did = (await node.record_delegation("孙玉兰", ["不动产"], [page]))["result"]["delegation_id"]
+            ids = await open_tab("mine")
+            await until(lambda: any(r["case_id"] == did for r in app.case_rows), "the delegation")
+            tap(next(r for r in ids.cases.children if r.case_id == did).ids.pick)
+            await until(lambda: bool(ids.deleg_items.children), "the items it can be accepted as")
+            await frame()  # laid out where the finger goes
+            tap(toggle(ids.deleg_items, "QR-379901-BDC-001"))
+            await until(lambda: app.case_item == "QR-379901-BDC-001", "the item picked")
+            before = len(app.answers)
+            tap(button(ids.case_buttons, "受理为办件"))
+            accepted = await answered(before)
+            case_no = accepted["result"]["case"]
+            result["accepted"] = {"ok": accepted["ok"], "message": app.message, "case": case_no}
+            await until(lambda: any(r["case_id"] == case_no for r in app.case_rows), "the case in my cases")
+            tap(next(r for r in ids.cases.children if r.case_id == case_no).ids.pick)
+            await frame()
+            steps = {}
+            for action, words, days in (("开始办理", "", ""), ("要求补正", "购房合同原件、完税证明", ""),
+                                        ("材料已补齐", "", ""), ("延期", "需补充测绘", "2")):
+                await until(lambda action=action: not button(ids.case_buttons, action).disabled, action)
+                if words:
+                    type_into(ids.words, words)
+                if days:
+                    type_into(ids.days, days)
+                before = len(app.answers)
+                tap(button(ids.case_buttons, action))
+                steps[action] = [bool((await answered(before)).get("ok")), app.message]
+            shot("case")
+            k = hall.server.core.state.cases[case_no]
+            asked = next(e for e in hall.server.core.ledger.events() if e["type"] == "case_supplement_requested")
+            result["case"] = {"steps": steps, "status": k.status, "delays": k.delays,
+                              "missing": asked["data"]["missing"], "owner": k.owner,
+                              "words_left": ids.words.text, "days_left": ids.days.text,
+                              "row": next(dict(r) for r in app.case_rows if r["case_id"] == case_no)}
+            ids = await open_tab("duty")
+            tap(toggle(ids.channel, "mailbox"))
+            tap(toggle(ids.subject_kind, "service"))
+            type_into(ids.subject, "不动产")
+            type_into(ids.complainant, "赵大海")
+            type_into(ids.text, "过户要跑三趟")
+            await reveal(ids.register)
+            before = len(app.answers)
+            tap(ids.register)
+            registered = await answered(before)
+            cid = registered["result"]["complaint_id"]
+            await until(lambda: any(r["ref"] == cid for r in app.duty_rows), "the complaint on the list")
+            tap(next(r for r in ids.duties.children if r.ref == cid).ids.pick)
+            await reveal(ids.owner)
+            type_into(ids.owner, "李强")
+            await reveal(ids.duty_buttons)
+            before = len(app.answers)
+            tap(button(ids.duty_buttons, "分派给上面的工号"))
+            assigned = await answered(before)
+            shot("duty")
+            q = hall.server.core.state.complaints[cid]
+            result["complaint"] = {"ok": [registered["ok"], assigned["ok"]], "channel": q.channel,
+                                   "subject": [q.subject_kind, q.subject], "owner": q.owner,
+                                   "form_left": [ids.subject.text, ids.complainant.text, ids.text.text],
+                                   "row": next(dict(r) for r in app.duty_rows if r["ref"] == cid)}
+            ids = await open_tab("home")
+            from datetime import datetime, timedelta
+
+            day = (datetime.now(cfg.hall.tz) + timedelta(days=1)).strftime("%Y%m%d")
+            tap(toggle(ids.services, "人社"))
+            tap(toggle(ids.times, "09:00"))
+            tap(toggle(ids.needs, "limited_mobility"))
+            type_into(ids.day, day)
+            type_into(ids.birth, "19380505")
+            await reveal(ids.book)
+            before = len(app.answers)
+            tap(ids.book)
+            booked = await answered(before)
+            shot("home")
+            t = hall.server.core.state.tickets[booked["result"]["ticket"]]
+            result["home"] = {"ok": booked["ok"], "group": t.group, "day": day,
+                              "appointment": datetime.fromtimestamp(t.appointment_ts, cfg.hall.tz).isoformat(),
+                              "age": t.age, "message": app.message, "form_left": [ids.day.text, ids.birth.text]}
+            result["texts"] = texts()
 
         async def notice() -> None:
             ids = await open_tab("notice")

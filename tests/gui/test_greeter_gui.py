@@ -32,7 +32,7 @@ def run(scenario: str) -> dict[str, Any]:
     return result
 
 
-SCREENS = ("signin", "help", "walkin", "consult", "notice", "deleg", "mine")
+SCREENS = ("signin", "help", "walkin", "consult", "notice", "deleg", "mine", "home", "duty")
 MODES = ("normal", "large", "contrast")
 
 
@@ -59,8 +59,17 @@ def check_screens(r: dict[str, Any], extra: tuple[str, ...] = ()) -> None:
     assert "1950" not in json.dumps(rows)  # ages as bands only
     assert min(r["heights"].values()) >= 44 and min(r["row_heights"]) >= 44
     assert r["cancel_ok"] and r["reason_after_cancel"] == ""  # the next cancel never takes this reason
-    [case] = r["case_rows"]
+    [case] = [c for c in r["case_rows"] if c["kind"] == "consultation"]
     assert case["who"] == "张**" and case["kind_words"] == "咨询" and case["due"].endswith("前")
+    # the delegation accepted as a 即办件 is the helper's 办件, due today: 即将到期 in words (or 逾期 after hours)
+    [case] = [c for c in r["case_rows"] if c["kind"] == "case"]
+    assert case["who"] == "孙**" and "个体工商户设立登记" in case["what"] and case["mark"] in ("● 即将到期", "▲ 逾期")
+    # the 督办 list: that case, the 12345 complaint (masked) and the bad rating's follow-up, each saying what is late
+    duties = {d["kind"]: d for d in r["duty_rows"]}
+    assert set(duties) >= {"complaint", "followup"} and ({"case_soon", "case_overdue"} & set(duties))
+    assert duties["complaint"]["who"] == "赵**" and "12345热线" in duties["complaint"]["what"]
+    assert duties["followup"]["late"].startswith("待分派") and "材料要求" in duties["followup"]["what"]
+    assert "大海" not in json.dumps(r["duty_rows"], ensure_ascii=False)
     # the kiosk out of paper, by name and with what to do; the slip that did not come out, with where to reprint
     assert r["alerts"][0] == "▲ 2 号取号机（kiosk-2）缺纸：请换纸卷"
     assert r["alerts"][1].startswith("▲ 告知单 ") and "2 号取号机（kiosk-2）" in r["alerts"][1]
@@ -138,3 +147,25 @@ def test_a_notice_from_the_form_shows_its_id_and_text_and_prints_at_the_configur
     assert r["free_items"] == ["村委会出具的居住证明"]
     assert r["shown"] == f"{r['notice_id']}\n{r['ledger_text']}"
     assert r["message"] == f"告知单 {r['notice_id']} 已出具，在 kiosk-2 打印"
+
+
+def test_cases_complaints_and_a_home_visit_tapped_on_the_tablet() -> None:
+    r = run("cases")
+    accepted = r["accepted"]
+    assert accepted["ok"] and accepted["message"].startswith(f"已受理为办件 {accepted['case']}")
+    case = r["case"]
+    assert all(ok for ok, _ in case["steps"].values()), case["steps"]
+    assert case["status"] == "in_progress" and case["delays"] == 2 and case["owner"] == "王芳"
+    assert case["missing"] == ["购房合同原件", "完税证明"]  # the 补正 list as written, split at 、
+    assert case["words_left"] == "" and case["days_left"] == ""  # the next act never takes this one's words
+    assert case["row"]["who"] == "孙**" and "二手房转移登记 · 办理中" in case["row"]["what"]
+    complaint = r["complaint"]
+    assert complaint["ok"] == [True, True] and complaint["channel"] == "mailbox"
+    assert complaint["subject"] == ["service", "不动产"] and complaint["owner"] == "李强"
+    assert complaint["form_left"] == ["", "", ""] and complaint["row"]["who"] == "赵**"
+    assert complaint["row"]["late"].startswith("李强 整改中")
+    home = r["home"]
+    assert home["ok"] and home["group"] == "home_visit" and home["form_left"] == ["", ""]
+    assert home["appointment"].startswith(f"{home['day'][:4]}-{home['day'][4:6]}-{home['day'][6:]}T09:00")
+    assert home["age"] is not None and home["message"].startswith("已预约上门办")
+    assert not any("玉兰" in t or "大海" in t for t in r["texts"])  # names masked on every list
