@@ -28,6 +28,10 @@ def material_words(m: Material) -> str:
     return " ".join(words) + (f"（{'；'.join(extra)}）" if extra else "")
 
 
+def windows_words(item: Item) -> str:
+    return f"{'、'.join(map(str, sorted(item.windows)))} 号窗口"
+
+
 def limit_words(item: Item) -> str:
     """"法定 20 个工作日，承诺 5 个工作日" or "即办"."""
     legal, promised = item.legal_limit.words(), item.promised_limit.words()
@@ -63,7 +67,7 @@ def guide_lines(item: Item) -> list[str]:
         lines.append("办理环节：")
         lines += [f"  {n}. {s.department} {s.name}（{s.working_days} 个工作日）" for n, s in enumerate(item.steps, 1)]
     lines.append(f"收费：{fee_words(item)}")
-    where = item.place + (f"（{'、'.join(map(str, sorted(item.windows)))} 号窗口）" if item.windows else "")
+    where = item.place + (f"（{windows_words(item)}）" if item.windows else "")
     if where:
         lines.append(f"办理地点：{where}")
     if item.hours:
@@ -96,7 +100,7 @@ def short_guide(item: Item, columns: int = SLIP_COLUMNS[58]) -> list[str]:
     if not item.materials:
         logical.append("无需材料")
     logical += [f"办理时限：{item.promised_limit.words()}", f"收费：{item.fee.amount}",
-                f"地点：{item.place}" + (f" {'、'.join(map(str, sorted(item.windows)))} 号窗口" if item.windows else ""),
+                f"地点：{item.place}" + (f" {windows_words(item)}" if item.windows else ""),
                 f"到现场：{visits_words(item)}"]
     if item.hours:
         logical.append(f"时间：{item.hours}")
