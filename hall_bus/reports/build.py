@@ -138,8 +138,8 @@ def build_report(req: ReportRequest) -> ReportResult:
         }
         if casework is not None:
             rate = casework.total.rate
-            head["办件 cases (受理 / 办结 / 按时办结率)"] = (
-                f"{casework.accepted} / {casework.total.concluded} / " + ("-" if rate is None else f"{rate:.1%}"))
+            head["办件 cases"] = (f"受理 {casework.accepted}，办结 {casework.total.concluded}，按时办结率 "
+                                 + ("-" if rate is None else f"{rate:.1%}"))  # words, not a bare a / b / c
         if stream is not None and archive is not None and xlsx_out is not None:
             from hall_bus.reports.xlsx import write_xlsx
 
