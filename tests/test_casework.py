@@ -306,6 +306,9 @@ def test_the_report_from_the_ledger_has_a_case_sheet(ccfg: HallConfig, clock: Ma
     result = build_report(ReportRequest(ccfg, tmp_path, date(2026, 11, 23), date(2026, 11, 23), [out]))
     fig = result.extra["casework"]
     assert (fig.total.concluded, fig.total.on_time) == (1, 1)
-    ws = openpyxl.load_workbook(out)["办件"]
-    cells = [c for row in ws.iter_rows(values_only=True) for c in row if c is not None]
-    assert number in cells and "张秀英" not in cells and "张**" in cells
+    book = openpyxl.load_workbook(out)
+    figures = [c for row in book["办件"].iter_rows(values_only=True) for c in row if c is not None]
+    assert "本期办结 concluded（1 件）：见「办结清单」sheet" in figures and "张秀英" not in figures
+    listed = list(book["办结清单"].iter_rows(values_only=True))  # streamed: a year's list is long
+    assert len(listed) == 2 and listed[1][0] == number and listed[1][3] == "张**" and listed[1][-2:] == ("准予", "是")
+    assert not any("张秀英" in str(c) for row in listed for c in row)

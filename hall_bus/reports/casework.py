@@ -128,6 +128,17 @@ def case_line(k: CaseRecord, tz: ZoneInfo, mask: Callable[[str], str], names: Ca
             k.paused_days, k.delays]
 
 
+CONCLUDED_COLUMNS: tuple[tuple[str, float], ...] = tuple(zip(
+    (*LIST_TITLES, "结果", "按时"), (24, 20, 10, 9, 14, 8, 17, 17, 9, 10, 10, 8, 6), strict=True))
+
+
+def concluded_rows(fig: CaseFigures, tz: ZoneInfo, mask: Callable[[str], str]) -> Iterable[list[Any]]:
+    """The 办结清单 sheet's rows: every case concluded in the period, with its decision and whether on time."""
+    for k in fig.concluded_cases:
+        yield [*case_line(k, tz, mask, fig.who), casework.DECISION_NAMES.get(k.decision or "", ""),
+               "是" if k.on_time else "否"]
+
+
 def write_case_sheet(book: Any, ws: Any, fig: CaseFigures, tz: ZoneInfo, mask: Callable[[str], str]) -> None:
     """The 办件 sheet: 按时办结率 overall and per dimension, then the overdue, due-soon and concluded lists."""
     from hall_bus.reports.xlsx import _safe_row
@@ -147,19 +158,15 @@ def write_case_sheet(book: Any, ws: Any, fig: CaseFigures, tz: ZoneInfo, mask: C
                 ws.write_number(row, 3, t.rate, book.pct)
             ws.write_number(row, 4, t.refused)
         row += 2
-    for title, cases in (("逾期未办结 overdue", fig.overdue), ("即将到期 due soon", fig.due_soon),
-                         ("本期办结 concluded", fig.concluded_cases)):
+    for title, cases in (("逾期未办结 overdue", fig.overdue), ("即将到期 due soon", fig.due_soon)):
         ws.write_string(row, 0, f"{title}（{len(cases)} 件）", book.bold)
         row += 1
-        extra = ("结果", "按时") if cases is fig.concluded_cases else ()
-        ws.write_row(row, 0, [*LIST_TITLES, *extra], book.header)
+        ws.write_row(row, 0, list(LIST_TITLES), book.header)
         for k in cases:
             row += 1
-            line = case_line(k, tz, mask, fig.who)
-            if extra:
-                line += [casework.DECISION_NAMES.get(k.decision or "", ""), "是" if k.on_time else "否"]
-            ws.write_row(row, 0, _safe_row(line))
+            ws.write_row(row, 0, _safe_row(case_line(k, tz, mask, fig.who)))
         row += 2
+    ws.write_string(row, 0, f"本期办结 concluded（{len(fig.concluded_cases)} 件）：见「办结清单」sheet", book.bold)
     for col, width in enumerate((24, 20, 10, 9, 14, 8, 17, 17, 9, 10, 10, 8, 6)):
         ws.set_column(col, col, width)
 

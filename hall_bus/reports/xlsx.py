@@ -22,6 +22,7 @@ from xlsxwriter.utility import xl_col_to_name
 from hall_bus.domain.commands import RATING_LEVELS
 from hall_bus.reports import records_xlsx
 from hall_bus.reports.cases import Consultation, FollowUp
+from hall_bus.reports.casework import CONCLUDED_COLUMNS
 from hall_bus.reports.labels import CASE_COLUMNS, Labels
 from hall_bus.reports.records import RecordBook
 from hall_bus.reports.summary import (
@@ -33,6 +34,7 @@ from hall_bus.reports.summary import (
 )
 
 CASE_SHEET = "台账"
+CONCLUDED_SHEET = "办结清单"
 CASE_PART = "xl/worksheets/sheet2.xml"  # the case sheet is the workbook's second sheet
 HEADER_XF = 1  # the header format's style index: the first format XlsxWriter meets (the overview's title)
 _NS = ('xmlns="http://schemas.openxmlformats.org/spreadsheetml/2006/main" '
@@ -63,27 +65,30 @@ def _escape(text: str) -> str:
     return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")
 
 
-class CaseSheetStream:
-    """The 台账 sheet's XML, written into `archive` row by row."""
+class SheetStream:
+    """A sheet's XML written into `archive` row by row, for the lists a year makes too long for XlsxWriter's
+    cell API (about 8 µs a cell): the 台账 itself, and the 办件 concluded in the period."""
 
-    def __init__(self, archive: zipfile.ZipFile, zip64: bool = False) -> None:
-        self.cols = [xl_col_to_name(i) for i in range(len(CASE_COLUMNS))]
+    def __init__(self, archive: zipfile.ZipFile, part: str, columns: tuple[tuple[str, float], ...], *,
+                 autofilter: bool = True, zip64: bool = False) -> None:
+        self.cols = [xl_col_to_name(i) for i in range(len(columns))]
         self.last_col = self.cols[-1]
+        self.autofilter = autofilter
         # Deflated as the archive says. Zip64 only when asked for (an entry that could pass 4 GiB; a busy year is
         # under 0.5 GiB of XML): Excel is reported to reject a small entry written with zip64 sizes.
-        self.out = archive.open(CASE_PART, "w", force_zip64=zip64)
+        self.out = archive.open(part, "w", force_zip64=zip64)
         self.rows = 1
         self._buf: list[str] = []
         widths = "".join(f'<col min="{i}" max="{i}" width="{w + 0.71}" customWidth="1"/>'
-                         for i, (_, w) in enumerate(CASE_COLUMNS, 1))
+                         for i, (_, w) in enumerate(columns, 1))
         header = "".join(f'<c r="{col}1" s="{HEADER_XF}" t="inlineStr"><is><t>{_escape(title)}</t></is></c>'
-                         for col, (title, _) in zip(self.cols, CASE_COLUMNS, strict=True))
+                         for col, (title, _) in zip(self.cols, columns, strict=True))
         self.out.write(
             f'<?xml version="1.0" encoding="UTF-8" standalone="yes"?>\n<worksheet {_NS}>'
             '<sheetViews><sheetView workbookViewId="0"><pane ySplit="1" topLeftCell="A2" activePane="bottomLeft" '
             'state="frozen"/><selection pane="bottomLeft"/></sheetView></sheetViews>'
             f'<sheetFormatPr defaultRowHeight="15"/><cols>{widths}</cols><sheetData>'
-            f'<row r="1" spans="1:{len(CASE_COLUMNS)}">{header}</row>'.encode())
+            f'<row r="1" spans="1:{len(columns)}">{header}</row>'.encode())
 
     def add(self, values: list[Any]) -> None:
         self.rows += 1
@@ -105,12 +110,20 @@ class CaseSheetStream:
         self._buf.clear()
 
     def close(self) -> int:
-        """Ends the sheet; returns the number of case rows."""
+        """Ends the sheet; returns the number of rows under the header."""
         self._flush()
-        self.out.write(f'</sheetData><autoFilter ref="A1:{self.last_col}{self.rows}"/><pageMargins left="0.7" '
-                       'right="0.7" top="0.75" bottom="0.75" header="0.3" footer="0.3"/></worksheet>'.encode())
+        autofilter = f'<autoFilter ref="A1:{self.last_col}{self.rows}"/>' if self.autofilter else ""
+        self.out.write(f'</sheetData>{autofilter}<pageMargins left="0.7" right="0.7" top="0.75" bottom="0.75" '
+                       'header="0.3" footer="0.3"/></worksheet>'.encode())
         self.out.close()
         return self.rows - 1
+
+
+class CaseSheetStream(SheetStream):
+    """The 台账 sheet, streamed while the ledger is read."""
+
+    def __init__(self, archive: zipfile.ZipFile, zip64: bool = False) -> None:
+        super().__init__(archive, CASE_PART, CASE_COLUMNS, zip64=zip64)
 
 
 # ---------------------------------------------------------------------- the summary sheets
@@ -185,6 +198,8 @@ def write_xlsx(path: Path, stream_archive: zipfile.ZipFile, case_rows: int, summ
     sheets = {name: wb.add_worksheet(name) for name in ("按事项", "按分组", "按窗口", "按帮办员", "按期间",
                                                         "回访", "咨询", "图表")}
     casework_ws = wb.add_worksheet("办件") if casework is not None else None  # 办件: 按时办结率, overdue
+    # a stand-in like the case sheet's: the concluded cases are streamed into its part (a year holds ~80,000)
+    concluded_ws = wb.add_worksheet(CONCLUDED_SHEET) if casework is not None else None
     overview.activate()
 
     # the overview: the headline figures a supervisor quotes
@@ -254,6 +269,16 @@ def write_xlsx(path: Path, stream_archive: zipfile.ZipFile, case_rows: int, summ
         from hall_bus.reports.casework import write_case_sheet
 
         write_case_sheet(book, casework_ws, casework, labels.tz, labels.name)
+    streamed = {CASE_PART}
+    if concluded_ws is not None:
+        from hall_bus.reports.casework import concluded_rows
+
+        part = f"xl/worksheets/sheet{concluded_ws.index + 1}.xml"  # XlsxWriter numbers worksheet parts in order
+        streamed.add(part)
+        concluded = SheetStream(stream_archive, part, CONCLUDED_COLUMNS)
+        for line in concluded_rows(casework, labels.tz, labels.name):
+            concluded.add(line)
+        concluded.close()
     if records is not None:
         records_xlsx.followup_columns(book, sheets["回访"], followups, records)
         records_xlsx.write_sheets(book, records, as_of)
@@ -262,7 +287,7 @@ def write_xlsx(path: Path, stream_archive: zipfile.ZipFile, case_rows: int, summ
         raise RuntimeError(f"header style is {book.header.xf_index}, the case sheet assumed {HEADER_XF}")
     with zipfile.ZipFile(buf) as made:
         for info in made.infolist():
-            if info.filename != CASE_PART:
+            if info.filename not in streamed:
                 part = made.read(info)
                 if info.filename.endswith((".xml", ".rels")):  # XlsxWriter escapes controls, not U+FFFE/U+FFFF
                     part = xml_safe(part.decode("utf-8")).encode("utf-8")
