@@ -263,7 +263,7 @@ def test_accept_supplement_resume_conclude_deliver_archive(hall: Hall) -> None:
     assert out.ok and out.case == "PA-20261123-0001"
     assert client.sent[-1] == {"op": "accept_case", "item": "XK-379901-SPJ-006", "applicant": "张秀英",
                                "id_number": "410102196611241234", "phone": "13812345678", "counter": 5,
-                               "ticket": "20261123-A001"}
+                               "ticket": "20261123-A001", "print_at": "kiosk-2"}  # the receipt, at its kiosk
     assert out.headline.startswith("PA-20261123-0001\n承诺件") and "2026-11-30 17:30 前" in out.headline
     assert "办件编号：PA-20261123-0001" in out.receipt and "申请人：张**" in out.receipt  # type: ignore[operator]
     assert out.receipt_where and node.message == "已受理，办件编号 PA-20261123-0001"

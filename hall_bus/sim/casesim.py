@@ -125,10 +125,16 @@ class CaseWork:
             return
         item = self.rng.choice(major) if major and self.rng.random() < MAJOR_SHARE else self.rng.choice(items)
         applicant, id_number = self._person()
-        answer = self.send(now, c.AcceptCase(item=item.code, applicant=applicant, id_number=id_number,
-                                             counter=counter, ticket=ticket, by=CLERK))
-        if answer["ok"]:
-            self._begin(now + 60, answer["result"]["case"], item)
+        cmd = c.AcceptCase(item=item.code, applicant=applicant, id_number=id_number, counter=counter, ticket=ticket,
+                           by=CLERK)
+        self.at(now, lambda t: self._accept(t, cmd, item))
+
+    def _accept(self, now: float, cmd: c.AcceptCase, item: Item) -> None:
+        """Every later step is scheduled on the day's clock: no command is sent ahead of it."""
+        answer = self.send(now, cmd)
+        if answer["ok"]:  # started a minute later
+            number = answer["result"]["case"]
+            self.at(now + 60, lambda t: self._begin(t, number, item))
 
     def _begin(self, now: float, number: str, item: Item) -> None:
         self.send(now, c.StartCase(case=number, by=CLERK))
@@ -203,7 +209,7 @@ class CaseWork:
         """A department's step done; the last one's department concludes the case the same day."""
         answer = self.send(now, c.FinishStep(case=number, step=step, note="审查通过", by=TRACKER))
         if answer["ok"] and answer["result"]["next"] is None:
-            self._conclude(now + 1800, number, item)
+            self.at(now + 1800, lambda t: self._conclude(t, number, item))
 
     def _conclude(self, now: float, number: str, item: Item) -> None:
         f = fate(number, item)
@@ -212,7 +218,7 @@ class CaseWork:
         else:
             cmd = c.ConcludeCase(case=number, decision="approved", by=CLERK)
         if self.send(now, cmd)["ok"] and f.days == 0:
-            self._deliver(now + 300, number, item)
+            self.at(now + 300, lambda t: self._deliver(t, number, item))
 
     def _deliver(self, now: float, number: str, item: Item) -> None:
         f = fate(number, item)
@@ -229,19 +235,24 @@ class CaseWork:
             cmd = c.DeliverCase(case=number, how="window", collector=name, collector_id=id_number, id_checked=True,
                                 by=CLERK)
         if self.send(now, cmd)["ok"] and f.days == 0:
-            self._archive(now + 60, number, item)
+            self.at(now + 60, lambda t: self._archive(t, number, item))
 
     def _archive(self, now: float, number: str, item: Item) -> None:
         self.send(now, c.ArchiveCase(case=number, by=CLERK))
-        f = fate(number, item)
-        if f.rating is None:
-            return
-        answer = self.send(now + 120, c.RateCase(case=number, level=f.rating))
+        rating = fate(number, item).rating
+        if rating is not None:
+            self.at(now + 120, lambda t: self._rate(t, number, rating))
+
+    def _rate(self, now: float, number: str, rating: Any) -> None:
+        """Every later step scheduled on the day's clock: a command is never sent ahead of it."""
+        answer = self.send(now, c.RateCase(case=number, level=rating))
         fid = answer.get("result", {}).get("followup_id") if answer["ok"] else None
         if fid:  # a bad rating: the supervisor gives it an owner, who calls back and writes what was done
-            self.send(now + 1800, c.AssignFollowUp(followup_id=fid, owner=HELPER))
-            self.send(now + 3600, c.RectifyFollowUp(followup_id=fid, by=HELPER, note="已电话回访，解释流程并致歉"))
-            self.send(now + 5400, c.CloseFollowUp(followup_id=fid, by=SUPERVISOR, note="回访核实，群众表示理解"))
+            self.at(now + 1800, lambda t: self.send(t, c.AssignFollowUp(followup_id=fid, owner=HELPER)))
+            self.at(now + 3600, lambda t: self.send(t, c.RectifyFollowUp(followup_id=fid, by=HELPER,
+                                                                          note="已电话回访，解释流程并致歉")))
+            self.at(now + 5400, lambda t: self.send(t, c.CloseFollowUp(followup_id=fid, by=SUPERVISOR,
+                                                                        note="回访核实，群众表示理解")))
 
     # ------------------------------------------------------------------ complaints and tablet records
 
@@ -258,11 +269,13 @@ class CaseWork:
         fate_n = self.rng.random()
         if fate_n < 0.3:
             return  # left open: it waits for its handler on the 督办 view
-        self.send(now + 900, c.AssignComplaint(complaint_id=cid, owner=CLERK))
-        self.send(now + 3600, c.RectifyComplaint(complaint_id=cid, by=CLERK, note="已核实情况并整改"))
+        self.at(now + 900, lambda t: self.send(t, c.AssignComplaint(complaint_id=cid, owner=CLERK)))
+        self.at(now + 3600, lambda t: self.send(t, c.RectifyComplaint(complaint_id=cid, by=CLERK,
+                                                                       note="已核实情况并整改")))
         if fate_n < 0.5:
             return  # rectified, the supervisor's reply still to come
-        self.send(now + 5400, c.ReplyComplaint(complaint_id=cid, by=SUPERVISOR, reply="已电话答复投诉人，对方满意"))
+        self.at(now + 5400, lambda t: self.send(t, c.ReplyComplaint(complaint_id=cid, by=SUPERVISOR,
+                                                                     reply="已电话答复投诉人，对方满意")))
 
     def _tablet_record(self, now: float) -> None:
         """A greeter's tablet, no ticket: a delegation signed (some accepted as a case at once) or a notice."""
@@ -279,8 +292,13 @@ class CaseWork:
         if not answer["ok"] or not delegable or self.rng.random() < 0.4:
             return
         item = self.rng.choice(delegable)
-        case = self.send(now + 300, c.AcceptDelegation(delegation_id=answer["result"]["delegation_id"],
-                                                       item=item.code, id_number=id_number, by=HELPER))
-        if case["ok"]:
-            self._begin(now + 360, case["result"]["case"], item)
+        accept = c.AcceptDelegation(delegation_id=answer["result"]["delegation_id"], item=item.code,
+                                    id_number=id_number, by=HELPER)
+
+        def accepted(t: float) -> None:
+            case = self.send(t, accept)
+            if case["ok"]:
+                self.at(t + 60, lambda t2: self._begin(t2, case["result"]["case"], item))
+
+        self.at(now + 300, accepted)
 
