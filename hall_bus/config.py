@@ -591,17 +591,24 @@ def _with_catalogue(cfg: HallConfig, path: Path, at: str) -> HallConfig:
     return cfg.model_copy(update={"catalogue": load_catalogue(path, hall=cfg)})
 
 
-def load_config(path: str | Path) -> HallConfig:
-    p = Path(path)
+def read_utf8(p: Path, what: str = "hall") -> str:
+    """A hand-edited file's text, or one line saying why not (missing, a folder, unreadable, not UTF-8 — with
+    the line of the first bad byte), for the hall file and the catalogue alike."""
     try:
         raw = p.read_bytes()
     except FileNotFoundError:
         raise ConfigError(f"{p}: no such file") from None
+    except IsADirectoryError:
+        raise ConfigError(f"{p}: is a directory, not a {what} file") from None
     except OSError as exc:
         raise ConfigError(f"{p}: cannot read: {exc.strerror}") from None
     try:
-        text = raw.decode("utf-8")
+        return raw.decode("utf-8")
     except UnicodeDecodeError as exc:
         line = raw[: exc.start].count(b"\n") + 1
         raise ConfigError(f"{p}:{line}: not UTF-8 text (save the file as UTF-8)") from None
-    return parse_config(text, str(p), base=p.parent)
+
+
+def load_config(path: str | Path) -> HallConfig:
+    p = Path(path)
+    return parse_config(read_utf8(p), str(p), base=p.parent)

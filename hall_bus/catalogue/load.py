@@ -20,7 +20,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from hall_bus.catalogue.model import Bundle, Catalogue, Fee, Item, Material, Step, TimeLimit
-from hall_bus.config import HallConfig, _too_deep, format_path
+from hall_bus.config import HallConfig, _too_deep, format_path, read_utf8
 from hall_bus.errors import ConfigError
 from hall_bus.toml_locate import line_for, locate_keys
 
@@ -32,20 +32,7 @@ _MODELS: tuple[type[BaseModel], ...] = (Catalogue, Item, Material, TimeLimit, Fe
 def load_catalogue(path: str | Path, hall: HallConfig | None = None) -> Catalogue:
     """The catalogue in `path`; with `hall`, also checked against the hall's services and counters."""
     p = Path(path)
-    try:
-        raw = p.read_bytes()
-    except FileNotFoundError:
-        raise ConfigError(f"{p}: no such file") from None
-    except IsADirectoryError:
-        raise ConfigError(f"{p}: is a directory, not a catalogue file") from None
-    except OSError as exc:
-        raise ConfigError(f"{p}: cannot read: {exc.strerror}") from None
-    try:
-        text = raw.decode("utf-8")
-    except UnicodeDecodeError as exc:
-        line = raw[: exc.start].count(b"\n") + 1
-        raise ConfigError(f"{p}:{line}: not UTF-8 text (save the file as UTF-8)") from None
-    return parse_catalogue(text, str(p), hall=hall)
+    return parse_catalogue(read_utf8(p, "catalogue"), str(p), hall=hall)
 
 
 def parse_catalogue(text: str, source: str = "<catalogue>", hall: HallConfig | None = None) -> Catalogue:
