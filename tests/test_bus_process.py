@@ -55,7 +55,7 @@ def test_sigkill_and_restart_loses_and_duplicates_nothing(cfg, tmp_path: Path) -
         proc.send_signal(signal.SIGKILL)  # mid-session, no goodbye
         proc.wait()
         pending = asyncio.gather(*(issue(i) for i in range(20, 30)))  # sent while the server is down
-        await asyncio.sleep(1.5)
+        await until(lambda: not kiosk.connected.is_set())  # the kiosk has noticed, and keeps retrying
         proc = start_server_process(EXAMPLE, data, keys.dir, cmd_port, ev_port)
         await pending
         for i in range(30, 40):
@@ -103,7 +103,9 @@ def test_console_counter_board_and_status(tmp_path: Path) -> None:
         board = subprocess.Popen([sys.executable, "-m", "hall_bus.cli", "run", "board", "--node", "board-1",
                                   "--duration", "8", *common], cwd=ROOT, stdout=subprocess.PIPE,
                                  stderr=subprocess.PIPE, text=True)
-        time.sleep(2.5)
+        assert board.stdout is not None
+        while "waiting for calls" not in (line := board.stdout.readline()):  # connected: it will hear the call
+            assert line, f"the board ended before it connected: {board.stderr.read() if board.stderr else ''}"
 
         async def issue() -> None:
             from hall_bus.config import load_config

@@ -65,7 +65,7 @@ def test_a_keypress_calls_the_visitor_onto_the_board_and_the_pad_rates_that_case
             assert rated.number == "A001" and rated.rating == "不满意" and rated.counter == 5
             assert len(state.followups) == 1
             line.rate(15, 5)  # a second rating for the same case is not recorded (一事一评)
-            await asyncio.sleep(0.5)
+            await until(lambda: any("no case just finished" in note for note in windows[5].log), 5)
             assert sum(1 for t in state.tickets.values() if t.rating) == 1
 
             line.press(1, "call_next")  # counter 1 serves 企业开办 too

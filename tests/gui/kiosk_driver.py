@@ -338,6 +338,12 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             return {"text": label.text, "printed": printed, "contrast": text_contrast(region, tuple(label.color)),
                     "glyph_px": glyph, "glyph_share": glyph / pixels.shape[0]}
 
+        async def settled() -> None:
+            """Past the touch guard of the screen now showing, and drawn: had a stray touch chosen anything, the
+            screen would have moved on (and the guard started again) by now."""
+            await until(app.accepts_touch)
+            await frame()
+
         async def double(widget: Any, ms: int) -> None:
             """A visitor's tap and its unsteady second touch `ms` later, at the same place, on whatever lies there
             by then."""
@@ -429,7 +435,7 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                     result["suggested"] = app.suggested
                 elif scenario.startswith("stray_"):  # the start button tapped twice: one screen on, no service
                     await double(screen_ids()["start"], int(scenario[6:]))
-                    await asyncio.sleep(0.6)
+                    await settled()
                     result["after_stray_start"] = {"step": app.step, "service": flow.service}
                 else:
                     await press(screen_ids()["start"])
@@ -452,7 +458,7 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                     touch = UnitTestTouch(x, y)
                     touch.touch_down()
                     touch.touch_up()
-                    await asyncio.sleep(0.6)  # past the guard: had the stray tap chosen anything, it is done
+                    await settled()
                     result["after_stray"] = {"step": app.step, "tickets": len(hall.server.core.state.tickets)}
                 else:
                     await press(target)
@@ -497,7 +503,6 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                     tap(button)
                 await until(lambda: app.step == "ticket", timeout=10)
                 await frame()
-                await asyncio.sleep(0.5)
                 shot("ticket")
                 result["spoken"] = list(app.spoken)
                 result["ticket_info"] = app.ticket_info
@@ -507,7 +512,7 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                 result["missing_glyphs"] = sorted(set(result["missing_glyphs"]) | missing(texts(), font))
                 if scenario.startswith("stray_"):  # 完成 tapped twice: back to welcome, and it stays there
                     await double(screen_ids()["done"], int(scenario[6:]))
-                    await asyncio.sleep(0.6)
+                    await settled()
                     result["after_stray_done"] = {"step": app.step, "tickets": len(hall.server.core.state.tickets)}
             except Exception as exc:  # reported to the test, which fails with it
                 result["error"] = f"{type(exc).__name__}: {exc}"
@@ -518,8 +523,7 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
         await app.async_run(async_lib="asyncio")
         await driver
         if speaker is not None:
-            await asyncio.sleep(0.5)
-            speaker.close(30)
+            speaker.close(30)  # speaks what is still waiting (the ticket's words) before it ends
             result["prompt_wavs"] = [(p.text, p.file.stat().st_size if p.file else 0) for p in speaker.spoken]
         if scenario == "offline":
             starting.cancel()
