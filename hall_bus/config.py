@@ -11,6 +11,7 @@ import re
 import sys
 import tomllib
 from collections import Counter as Tally
+from collections.abc import Callable
 from datetime import date, time
 from functools import cached_property
 from pathlib import Path
@@ -271,11 +272,11 @@ def cross_check(cfg: HallConfig) -> list[tuple[tuple[str | int, ...], str]]:
     services = {s.name for s in cfg.services}
     for idx, counter in enumerate(cfg.counters):
         if counter.zone not in zones:
-            problems.append((("counters", idx, "zone"), f"unknown zone {counter.zone!r}{_hint(counter.zone, zones)}"))
+            problems.append((("counters", idx, "zone"), f"unknown zone {counter.zone!r}{hint(counter.zone, zones)}"))
         for name in counter.services:
             if name not in services:
                 problems.append(
-                    (("counters", idx, "services", name), f"unknown service {name!r}{_hint(name, services)}")
+                    (("counters", idx, "services", name), f"unknown service {name!r}{hint(name, services)}")
                 )
 
     missing_groups = [g for g in GROUP_CODES if g not in cfg.groups]
@@ -284,7 +285,7 @@ def cross_check(cfg: HallConfig) -> list[tuple[tuple[str | int, ...], str]]:
 
     for code, rule in cfg.groups.items():
         if rule.zone is not None and rule.zone not in zones:
-            problems.append((("groups", code, "zone"), f"unknown zone {rule.zone!r}{_hint(rule.zone, zones)}"))
+            problems.append((("groups", code, "zone"), f"unknown zone {rule.zone!r}{hint(rule.zone, zones)}"))
             continue
         if rule.counter_queue and rule.zone is not None and not any(c.zone == rule.zone for c in cfg.counters):
             problems.append((("groups", code, "zone"), f"no counter is in zone {rule.zone!r}, so nobody can call it"))
@@ -312,7 +313,7 @@ def cross_check(cfg: HallConfig) -> list[tuple[tuple[str | int, ...], str]]:
         if node.print_at is not None:
             kiosks = [n.id for n in cfg.nodes if n.role == "kiosk"]
             if node.print_at not in kiosks:
-                problems.append((("nodes", idx, "print_at"), f"no kiosk {node.print_at!r}{_hint(node.print_at, kiosks)}"
+                problems.append((("nodes", idx, "print_at"), f"no kiosk {node.print_at!r}{hint(node.print_at, kiosks)}"
                                  f" (kiosks: {', '.join(kiosks) or 'none'})"))
         names = Tally(d.name for d in node.devices)
         for didx, device in enumerate(node.devices):
@@ -428,7 +429,20 @@ def _inline_device_line(text: str, locations: dict[Any, int], path: tuple[str | 
     return table_line
 
 
-def _hint(value: str, known: Any) -> str:
+def refusal_lines(exc: ValidationError, where: Callable[[tuple[str | int, ...]], str],
+                  describe: Callable[[dict[str, Any]], str]) -> list[str]:
+    """pydantic's refusal of a hand-written file as lines `FILE:LINE: key.path: what is wrong`, one per mistake,
+    for the hall file and the catalogue alike."""
+    lines = []
+    for err in exc.errors():
+        path = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
+        if path and path[-1] == "[key]":  # a table key that is not allowed, e.g. an unknown group name
+            path = path[:-1]
+        lines.append(f"{where(path)}: {format_path(path)}: {describe(err)}")
+    return lines
+
+
+def hint(value: str, known: Any) -> str:
     close = difflib.get_close_matches(value, list(known), n=1)
     return f" (did you mean {close[0]!r}?)" if close else ""
 
@@ -456,7 +470,7 @@ def _describe(error: dict[str, Any]) -> str:
         return "missing required key"
     if kind == "extra_forbidden":
         key = str(error["loc"][-1])
-        return "unknown key" + _hint(key, _all_field_names())
+        return "unknown key" + hint(key, _all_field_names())
     if kind == "literal_error":
         if error["loc"] and error["loc"][-1] == "[key]":
             return f"unknown name {error['input']!r}; {error['msg'].lower()}"
@@ -552,12 +566,7 @@ def parse_config(text: str, source: str = "<config>", base: Path | None = None) 
     try:
         cfg = HallConfig.model_validate(data)
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            path = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-            if path and path[-1] == "[key]":  # a table key that is not allowed, e.g. an unknown group name
-                path = path[:-1]
-            lines.append(f"{where(path)}: {format_path(path)}: {_describe(err)}")
+        lines = refusal_lines(exc, where, _describe)
         raise ConfigError(lines[0], lines=lines) from None
     problems = cross_check(cfg)
     if problems:

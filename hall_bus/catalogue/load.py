@@ -9,7 +9,6 @@ a hall loads the catalogue (`load_catalogue(path, hall=cfg)`), and are reported 
 
 from __future__ import annotations
 
-import difflib
 import re
 import sys
 import tomllib
@@ -20,7 +19,7 @@ from typing import Any
 from pydantic import BaseModel, ValidationError
 
 from hall_bus.catalogue.model import Bundle, Catalogue, Fee, Item, Material, Step, TimeLimit
-from hall_bus.config import HallConfig, _too_deep, format_path, read_utf8
+from hall_bus.config import HallConfig, _too_deep, format_path, hint, read_utf8, refusal_lines
 from hall_bus.errors import ConfigError
 from hall_bus.toml_locate import line_for, locate_keys
 
@@ -51,10 +50,7 @@ def parse_catalogue(text: str, source: str = "<catalogue>", hall: HallConfig | N
     try:
         cat = Catalogue.model_validate(data)
     except ValidationError as exc:
-        lines = []
-        for err in exc.errors():
-            path = tuple(p for p in err["loc"] if not (isinstance(p, str) and p.startswith("function-")))
-            lines.append(f"{where(path)}: {format_path(path)}: {_describe(err)}")
+        lines = refusal_lines(exc, where, _describe)
         raise ConfigError(lines[0], lines=lines) from None
     problems = catalogue_problems(cat)
     if hall is not None:
@@ -86,17 +82,12 @@ def _describe(error: dict[str, Any]) -> str:
     if kind == "missing":
         return "missing required key"
     if kind == "extra_forbidden":
-        return "unknown key" + _hint(str(loc[-1]), {f for m in _MODELS for f in m.model_fields})
+        return "unknown key" + hint(str(loc[-1]), {f for m in _MODELS for f in m.model_fields})
     if kind == "string_pattern_mismatch" and loc and loc[-1] == "code":
         return f"{error['input']!r} is not a code: letters, digits and '-' only (实施编码, e.g. XK-379901-SCJ-001)"
     if kind == "literal_error":
         return f"{error['msg'].lower()}, got {error['input']!r}"
     return str(error["msg"]).replace("Value error, ", "")
-
-
-def _hint(value: str, known: Any) -> str:
-    close = difflib.get_close_matches(value, list(known), n=1)
-    return f" (did you mean {close[0]!r}?)" if close else ""
 
 
 def catalogue_problems(cat: Catalogue) -> list[Problem]:
@@ -126,7 +117,7 @@ def catalogue_problems(cat: Catalogue) -> list[Problem]:
         seen: set[str] = set()
         for pos, code in enumerate(bundle.items):
             if code not in codes:
-                problems.append(((*at, "items"), f"items[{pos}]: no catalogue item {code!r}{_hint(code, codes)}"))
+                problems.append(((*at, "items"), f"items[{pos}]: no catalogue item {code!r}{hint(code, codes)}"))
             elif code in seen:
                 problems.append(((*at, "items"), f"items[{pos}]: {code!r} is listed twice"))
             seen.add(code)
@@ -186,7 +177,7 @@ def hall_problems(cat: Catalogue, hall: HallConfig) -> list[Problem]:
     for idx, item in enumerate(cat.items):
         if item.service not in services:
             problems.append((("items", idx, "service"), f"{item.service!r} is not one of the hall's services"
-                             f"{_hint(item.service, services)} (services: {', '.join(services)})"))
+                             f"{hint(item.service, services)} (services: {', '.join(services)})"))
             continue
         for window in item.windows:
             counter = counters.get(window)
