@@ -11,7 +11,7 @@ import argparse
 from datetime import datetime
 from typing import Any
 
-from hall_bus.cli.common import add_common, admin_call
+from hall_bus.cli.common import add_admin, admin_call
 from hall_bus.domain.commands import ConfirmClock
 from hall_bus.errors import UserError
 
@@ -60,7 +60,5 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     actions = clock.add_subparsers(dest="clock_action", required=True, metavar="ACTION")
     confirm = actions.add_parser("confirm", help="the wall clock that jumped ahead is right: the hall follows it "
                                  "(the day may roll and yesterday's open tickets expire)")
-    add_common(confirm)
-    confirm.add_argument("--node", default="admin", help="the admin node to connect as")
-    confirm.add_argument("--timeout", type=float, default=5.0)
+    add_admin(confirm)
     confirm.set_defaults(handler=_confirm)

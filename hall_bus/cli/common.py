@@ -126,6 +126,13 @@ async def first_done(*jobs: Any) -> int:
         await asyncio.gather(*tasks, return_exceptions=True)
 
 
+def add_admin(p: argparse.ArgumentParser) -> None:
+    """The options of a short admin conversation with the running server (`admin_call`)."""
+    add_common(p)
+    p.add_argument("--node", default="admin", help="the admin node to connect as")
+    p.add_argument("--timeout", type=float, default=5.0)
+
+
 def add_common(p: argparse.ArgumentParser, *, keys: bool = True) -> None:
     p.add_argument("--config", required=True, help="hall TOML file")
     if keys:

@@ -12,7 +12,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from hall_bus.cli.common import add_common, admin_call
+from hall_bus.cli.common import add_admin, admin_call
 from hall_bus.config import load_config
 from hall_bus.domain import commands as c
 from hall_bus.domain.complaints import open_complaints
@@ -70,13 +70,8 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     cp = sub.add_parser("complaints", help="the complaint register (投诉): list, register, assign, rectify, reply")
     acts = cp.add_subparsers(dest="action", required=True, metavar="ACTION")
 
-    def common(p: argparse.ArgumentParser) -> None:
-        add_common(p)
-        p.add_argument("--node", default="admin", help="the admin node to connect as")
-        p.add_argument("--timeout", type=float, default=5.0)
-
     ls = acts.add_parser("list", help="complaints not yet closed, overdue first")
-    common(ls)
+    add_admin(ls)
     ls.set_defaults(handler=_list)
     reg = acts.add_parser("register", help="a complaint from any channel")
     reg.add_argument("--by", required=True, help="staff id of who takes it down")
@@ -89,23 +84,23 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     reg.add_argument("--received-at", type=datetime.fromisoformat, help="ISO time with offset (default now)")
     reg.add_argument("--ticket")
     reg.add_argument("--handler", help="staff id to assign it to at once")
-    common(reg)
+    add_admin(reg)
     reg.set_defaults(handler=_send)
     asg = acts.add_parser("assign", help="give it a handler (and maybe a due date)")
     asg.add_argument("complaint_id")
     asg.add_argument("--owner", required=True)
     asg.add_argument("--due", type=date.fromisoformat)
-    common(asg)
+    add_admin(asg)
     asg.set_defaults(handler=_send)
     rec = acts.add_parser("rectify", help="what was done (整改情况)")
     rec.add_argument("complaint_id")
     rec.add_argument("--by", required=True)
     rec.add_argument("--note", required=True)
-    common(rec)
+    add_admin(rec)
     rec.set_defaults(handler=_send)
     rep = acts.add_parser("reply", help="close it with the reply to the citizen (a 服务督办员)")
     rep.add_argument("complaint_id")
     rep.add_argument("--by", required=True)
     rep.add_argument("--reply", required=True)
-    common(rep)
+    add_admin(rep)
     rep.set_defaults(handler=_send)

@@ -14,7 +14,7 @@ from typing import Any
 
 from pydantic import BaseModel
 
-from hall_bus.cli.common import add_common, admin_call
+from hall_bus.cli.common import add_admin, admin_call
 from hall_bus.domain import commands as c
 from hall_bus.domain.staff import hash_pin
 from hall_bus.errors import UserError
@@ -101,11 +101,6 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     st = sub.add_parser("staff", help="the roster: add, list, disable, reset a PIN (as admin, server running)")
     acts = st.add_subparsers(dest="action", required=True, metavar="ACTION")
 
-    def common(p: argparse.ArgumentParser) -> None:
-        add_common(p)
-        p.add_argument("--node", default="admin", help="the admin node to connect as")
-        p.add_argument("--timeout", type=float, default=5.0)
-
     add = acts.add_parser("add", help="a person on the roster; the PIN is asked for (or one line on stdin)")
     add.add_argument("staff", help="staff id (工号), e.g. 0231")
     add.add_argument("--name", required=True)
@@ -116,17 +111,17 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     add.add_argument("--zone", help="the zone id they work in")
     add.add_argument("--card", help="staff card number, to sign in with the card")
     add.add_argument("--pin", help="the PIN (better: leave it out and type it at the prompt)")
-    common(add)
+    add_admin(add)
     add.set_defaults(handler=_add)
     ls = acts.add_parser("list", help="everyone on the roster, and where they are signed in")
-    common(ls)
+    add_admin(ls)
     ls.set_defaults(handler=_list)
     dis = acts.add_parser("disable", help="no more sign-ins; signed out everywhere")
     dis.add_argument("staff")
-    common(dis)
+    add_admin(dis)
     dis.set_defaults(handler=_disable)
     rp = acts.add_parser("reset-pin", help="a new PIN (asked for, or one line on stdin)")
     rp.add_argument("staff")
     rp.add_argument("--pin")
-    common(rp)
+    add_admin(rp)
     rp.set_defaults(handler=_reset_pin)

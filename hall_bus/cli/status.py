@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import IO, Any
 
 from hall_bus.cli.clock import clock_line
-from hall_bus.cli.common import add_common, admin_call
+from hall_bus.cli.common import add_admin, admin_call
 from hall_bus.config import load_config
 
 
@@ -51,7 +51,5 @@ def _status(args: argparse.Namespace) -> int:
 
 def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     st = sub.add_parser("status", help="the server's own faults, which nodes are alive and since when")
-    add_common(st)
-    st.add_argument("--node", default="admin", help="the admin node to connect as")
-    st.add_argument("--timeout", type=float, default=5.0)
+    add_admin(st)
     st.set_defaults(handler=_status)
