@@ -173,8 +173,8 @@ def _bind_address(value: str) -> str:
 
 def _host(value: str) -> str:
     if "://" in value or ":" in value.replace("::", "") or not value.strip():
-        raise ValueError(f"{value!r}: give the server's host or IP only (e.g. 127.0.0.1); the ports are "
-                         "command_port and event_port")
+        raise ValueError(f"{value!r}: give the server's host or IP only (e.g. 127.0.0.1); ports are "
+                         "settings of their own (command_port and event_port, hub_port)")
     return value
 
 
@@ -212,6 +212,24 @@ class BusSettings(_Strict):
         return f"tcp://{h}:{self.command_port}", f"tcp://{h}:{self.event_port}"
 
 
+class CountyLinkSettings(_Strict):
+    """`[county]`: this hall is one site of a county and ships its ledger to the county hub (hallctl hub serve).
+
+    Keys live in the hall's key directory under `county/` (the hub's public `server.key` and this site's pair in
+    `nodes/`), as `hallctl site init` writes them. Without this section the hall is an island, as before."""
+
+    hub_host: Annotated[str, AfterValidator(_host)] = "127.0.0.1"
+    hub_port: int = Field(default=5590, ge=1, le=65535)
+    batch_max: int = Field(default=500, ge=1, le=5000)  # events a batch; the hub refuses more than its own limit
+    answer_seconds: float = Field(default=5.0, gt=0, le=120)  # no answer by then: the link is down, reconnect
+    retry_max_seconds: float = Field(default=30.0, gt=0, le=3600)  # the longest wait between tries when down
+    poll_seconds: float = Field(default=2.0, gt=0, le=300)  # a quiet site still calls this often (deliveries)
+
+    @property
+    def endpoint(self) -> str:
+        return f"tcp://{self.hub_host}:{self.hub_port}"
+
+
 class WorkCalendar(_Strict):
     """The hall's working days, for deadlines counted in working days (a consultation answered within one,
     a bad rating followed up within `followup_days`): weekends and public holidays skipped, and the weekend
@@ -235,6 +253,7 @@ class HallConfig(_Strict):
     counters: list[Counter] = Field(min_length=1)
     groups: dict[GroupCode, GroupRule]
     nodes: list[Node] = Field(default_factory=list)
+    county: CountyLinkSettings | None = None
     # Loaded from `hall.catalogue` by load_config (not written in the hall file): None where a hall has none.
     catalogue: Catalogue | None = Field(default=None, exclude=True)
 

@@ -30,6 +30,7 @@ from zmq.auth.asyncio import AsyncioAuthenticator
 from devices.privacy import mask_text
 from hall_bus.clock import Clock, hall_clock
 from hall_bus.config import HallConfig
+from hall_bus.county.link import CountyLink
 from hall_bus.domain.commands import DUTY_NAMES, CommandInvalid, SignOut, Tick, parse_command
 from hall_bus.errors import UserError
 from hall_bus.stats import percentile
@@ -135,6 +136,24 @@ class HallServer:
         self.pub_rebound_at = 0.0  # time.time() when the event socket was last bound afresh
         self._pub_unbound = False
         self._bind_lock = asyncio.Lock()
+        self.link = self._county_link(keys_dir or Path(data_dir) / "keys", data_dir)
+
+    def _county_link(self, keys_dir: Path | str, data_dir: Path | str) -> CountyLink | None:
+        """With a `[county]` section the hall ships its ledger to the county hub and takes hand-overs from it."""
+        settings = self.cfg.county
+        if settings is None:
+            return None
+        ledger = self.core.ledger
+
+        def read(after: int, limit: int) -> list[tuple[int, str, str, str]]:
+            return [(seq, kind, at, data.decode()) for seq, _v, kind, at, data
+                    in ledger.raw_events(after, min(ledger.last_seq, after + limit))]
+
+        async def apply(command: dict[str, Any]) -> dict[str, Any] | None:
+            return await self._housekeeping(parse_command(command))
+
+        return CountyLink(settings, self.cfg.hall.site_code, keys_dir, data_dir, read_events=read,
+                          last_seq=lambda: self.core.state.seq, apply=apply)
 
     # ------------------------------------------------------------------ life cycle
 
@@ -185,6 +204,8 @@ class HallServer:
                  self.command_endpoint, self.event_endpoint, "on" if self.keys else "OFF", self.core.state.seq)
         self.ready.set()
         tasks = [asyncio.create_task(self._serve()), asyncio.create_task(self._heartbeat())]
+        if self.link is not None:
+            tasks.append(asyncio.create_task(self.link.run()))
         try:
             await stop.wait()
         finally:
@@ -223,15 +244,22 @@ class HallServer:
             return
         await self._housekeeping(Tick())
 
-    async def _housekeeping(self, command: Any) -> None:
-        """A command of the hall's own (no node sent it): run through the core like any, its events published."""
+    async def _housekeeping(self, command: Any) -> dict[str, Any] | None:
+        """A command of the hall's own (no node sent it): run through the core like any, its events published.
+        None when the ledger takes no writes just now (said in the log and in `hallctl status`)."""
         try:
             answer = self.core.submit(command)
         except StorageUnavailable:
-            return  # said in the log and in `hallctl status`; the next heartbeat tries again
+            return None  # the next heartbeat (or the county link's next round) tries again
+        await self._publish(answer)
+        return answer
+
+    async def _publish(self, answer: dict[str, Any]) -> None:
         for ev in answer.get("events", []):
             await self.pub.send_multipart([p.TOPIC_EVENT, p.dumps(public_event(ev, self.core.state))])
             self.stats.events_published += 1
+        if answer.get("events") and self.link is not None:
+            self.link.wake.set()
 
     async def _sign_out_idle(self) -> None:
         """A tablet or panel nobody has used for `staff_idle_minutes` signs its person out: a tablet left on
@@ -513,6 +541,8 @@ class HallServer:
                 seen.add(ev["seq"])
                 await self.pub.send_multipart([p.TOPIC_EVENT, p.dumps(public_event(ev, self.core.state))])
                 self.stats.events_published += 1
+        if seen and self.link is not None:
+            self.link.wake.set()
         answered: set[int] = set()
         for cmd, answer in zip(commands, answers, strict=True):
             if cmd.op == "sign_in":
@@ -568,6 +598,7 @@ class HallServer:
             "faults": [{"device": key, "problem": f["problem"], "since": f["since_ts"]}
                        for key, f in sorted(st.faults.items())],
             "server_faults": self._server_faults(),
+            "county": self.link.status() if self.link is not None else None,
             "stats": {"messages": self.stats.messages, "commands": self.stats.commands,
                       "batches": self.stats.batches, "protocol_errors": self.stats.protocol_errors,
                       "events_published": self.stats.events_published,
