@@ -67,7 +67,7 @@ def _tree_problems(county: County) -> list[Problem]:
         first = county.sites[centres[0]]
         problems.append((("sites", idx, "level"), f"a second county-level site: {first.code!r} ({first.name}) is "
                          'the county centre already, and a county has one (a town\'s centre is level = "town")'))
-    by_code = {s.code: s for s in reversed(county.sites)}  # the first of a duplicated code
+    by_code = _first_by_code(county)
     for idx, site in enumerate(county.sites):
         problems += [(("sites", idx, *sub), msg) for sub, msg in _parent_problems(site, by_code)]
         if site.level == "partner" and site.partner_kind is None:
@@ -78,6 +78,14 @@ def _tree_problems(county: County) -> list[Problem]:
                              "remove it"))
     problems += _cycle_problems(county, by_code)
     return problems
+
+
+def _first_by_code(county: County) -> dict[str, Site]:
+    """Sites by code in file order; a duplicated code (named above) stands for its first site."""
+    by_code: dict[str, Site] = {}
+    for site in county.sites:
+        by_code.setdefault(site.code, site)
+    return by_code
 
 
 def _parent_problems(site: Site, by_code: dict[str, Site]) -> list[Problem]:
@@ -175,7 +183,7 @@ def _item_problems(county: County, catalogue: Catalogue) -> list[Problem]:
     """Each listed item exists, once, and the catalogue offers it at the site's level (a partner point at its
     parent's): an item the catalogue keeps to the county centre cannot be opened at a village station."""
     problems: list[Problem] = []
-    by_code = {s.code: s for s in reversed(county.sites)}
+    by_code = _first_by_code(county)
     for idx, site in enumerate(county.sites):
         if site.items == "all":
             continue
@@ -186,15 +194,15 @@ def _item_problems(county: County, catalogue: Catalogue) -> list[Problem]:
         seen: set[str] = set()
         for pos, code in enumerate(site.items):
             item = catalogue.by_code.get(code)
+            at = ("sites", idx, "items", pos)
             if item is None:
-                problems.append((("sites", idx, "items"), f"items[{pos}]: no catalogue item {code!r}"
-                                 f"{hint(code, catalogue.by_code)}"))
+                problems.append((at, f"no catalogue item {code!r}{hint(code, catalogue.by_code)}"))
             elif code in seen:
-                problems.append((("sites", idx, "items"), f"items[{pos}]: {code!r} is listed twice"))
+                problems.append((at, f"{code!r} is listed twice"))
             elif level and level not in item.levels:
-                problems.append((("sites", idx, "items"), f"items[{pos}]: {code!r} ({item.name}) is offered at "
-                                 f"{_levels(item.levels)} only, not at {_where(site, level)}; remove it here, or add "
-                                 f"\"{level}\" to its levels in the catalogue"))
+                problems.append((at, f"{code!r} ({item.name}) is offered at {_levels(item.levels)} only, not at "
+                                 f"{_where(site, level)}; remove it here, or add \"{level}\" to its levels in the "
+                                 "catalogue"))
             seen.add(code)
     return problems
 

@@ -42,11 +42,15 @@ SiteCode = Annotated[str, Field(pattern=SITE_CODE)]
 def _tcp_bind(value: str) -> str:
     """tcp://IP:PORT on an interface of the hub's machine (0.0.0.0 for all): an endpoint the hub can bind, so a
     host name or a typo is named here, not as ZeroMQ's puzzling error when the hub starts."""
+    example = "e.g. tcp://127.0.0.1:5590, or tcp://0.0.0.0:5590 to take the towns' and villages' connections"
     found = re.fullmatch(r"tcp://(.+):([0-9]{1,5})", value)
     if found is None:
-        raise ValueError(f"{value!r} is not tcp://IP:PORT (e.g. tcp://127.0.0.1:5590, or tcp://0.0.0.0:5590 to "
-                         "take the towns' and villages' connections on every interface)")
-    _bind_address(found.group(1).strip("[]"))
+        raise ValueError(f"{value!r} is not tcp://IP:PORT ({example})")
+    try:
+        _bind_address(found.group(1).strip("[]"))
+    except ValueError:
+        raise ValueError(f"{found.group(1)!r} is not an IP address; the hub binds tcp://IP:PORT "
+                         f"({example})") from None
     _port(found.group(2))
     return value
 
@@ -272,6 +276,8 @@ def _describe(error: dict[str, Any]) -> str:
                 "and begins its case numbers, e.g. PAT01 → PAT01-20261203-0007)")
     if kind == "string_pattern_mismatch" and key == "id":
         return f"{error['input']!r} is not a staff id: no spaces (e.g. \"PAT01-02\")"
+    if kind.startswith("bool") and key == "full_time":
+        return f"{error['input']!r} is not true or false: full_time = true for 专职, false for 兼职"
     if kind == "literal_error":
         word = CODE_FOR_WORD.get(str(error["input"]))
         then = f" (for {error['input']} write {word!r})" if word else ""
@@ -299,7 +305,7 @@ def parse_county(text: str, source: str = "<county>", base: Path | None = None) 
     locations = locate_keys(text)
 
     def where(path: tuple[str | int, ...]) -> str:
-        line = line_for(locations, path)
+        line = _element_line(text, locations, path) or line_for(locations, path)
         return f"{source}:{line}" if line else source
 
     if "catalogue" in data:  # County.catalogue is loaded, never written: one county's list is a file of its own
@@ -319,10 +325,43 @@ def parse_county(text: str, source: str = "<county>", base: Path | None = None) 
         except ConfigError as exc:
             catalogue_lines = exc.lines
     problems: list[Problem] = county_problems(county, catalogue)
-    lines = [f"{where(path)}: {format_path(path)}: {msg}" for path, msg in problems] + catalogue_lines
+    placed = sorted(((_line(where(path)), f"{where(path)}: {format_path(path)}: {msg}") for path, msg in problems),
+                    key=lambda pair: pair[0])  # top to bottom, as the file is read and fixed
+    lines = [line for _, line in placed] + catalogue_lines
     if lines:
         raise ConfigError(lines[0], lines=lines)
     return county.model_copy(update={"catalogue": catalogue})
+
+
+def _line(where: str) -> int:
+    """The line number in `FILE:LINE` (0 when the problem has no line)."""
+    number = where.rpartition(":")[2]
+    return int(number) if number.isdigit() else 0
+
+
+_ARRAY_TOKENS = re.compile(r'"(?:[^"\\]|\\.)*"|\'[^\']*\'|#|\]')
+
+
+def _element_line(text: str, locations: dict[Any, int], path: tuple[str | int, ...]) -> int | None:
+    """The line of one string in a list written over several lines (`items = [` with a code per line), which
+    toml_locate places only at the list's first line: count the strings from there."""
+    if len(path) < 2 or not isinstance(path[-1], int) or path in locations or path[:-1] not in locations:
+        return None  # not an element, or a [[table]] placed already
+    start, pos, seen = locations[path[:-1]], path[-1], 0
+    lines = text.splitlines()
+    for lineno in range(start, len(lines) + 1):
+        line = lines[lineno - 1]
+        if lineno == start:
+            line = line.partition("=")[2]
+        for token in _ARRAY_TOKENS.finditer(line):
+            if token.group() == "#":
+                break
+            if token.group() == "]":
+                return None
+            if seen == pos:
+                return lineno
+            seen += 1
+    return None
 
 
 def _catalogue(county: County, base: Path, at: str) -> Catalogue:

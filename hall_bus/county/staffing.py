@@ -74,16 +74,17 @@ def _centre_problems(county: County, site: Site) -> list[StaffingProblem]:
             have = _helpers(site, zone, full_time_only=True)
             if have < rules.special_zone_min:
                 problems.append(StaffingProblem(
-                    site.code, "special_zone", rules.special_zone_min, have, f"专区 {zone.name} 专职帮办员 {have} 人，"
-                    f"少于 {rules.special_zone_min} 人", f"special zone {zone.name}: {have} full-time helpers, "
-                    f"fewer than {rules.special_zone_min}", zone.code))
+                    site.code, "special_zone", rules.special_zone_min, have,
+                    f"专区 {zone.name} 专职帮办员 {have} 人，少于 {rules.special_zone_min} 人",
+                    f"special zone {zone.name}: {_count(have, 'full-time helper')}, fewer than "
+                    f"{rules.special_zone_min}", zone.code))
         else:
             have = _helpers(site, zone, full_time_only=False)
             if have < rules.sub_zone_min:
                 problems.append(StaffingProblem(
-                    site.code, "sub_zone", rules.sub_zone_min, have, f"分区 {zone.name} 帮办员 {have} 人，少于 "
-                    f"{rules.sub_zone_min} 人", f"sub zone {zone.name}: {have} helpers, fewer than "
-                    f"{rules.sub_zone_min}", zone.code))
+                    site.code, "sub_zone", rules.sub_zone_min, have,
+                    f"分区 {zone.name} 帮办员 {have} 人，少于 {rules.sub_zone_min} 人",
+                    f"sub zone {zone.name}: {_count(have, 'helper')}, fewer than {rules.sub_zone_min}", zone.code))
     supervisors = sum(m.role == "supervisor" for m in site.staff)
     if supervisors < 1:
         problems.append(StaffingProblem(
@@ -95,3 +96,7 @@ def _centre_problems(county: County, site: Site) -> list[StaffingProblem]:
 def _helpers(site: Site, zone: SiteZone, *, full_time_only: bool) -> int:
     return sum(m.role == "helper" and m.zone == zone.code and (m.full_time or not full_time_only)
                for m in site.staff)
+
+
+def _count(n: int, noun: str) -> str:
+    return f"{n} {noun}" + ("" if n == 1 else "s")
