@@ -33,6 +33,16 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def known_zone(value: str) -> str:
+    """A time zone name Python knows; the hall and the county file check theirs with it, so a typo is named
+    where it is written, not as a crash when the first clock is read."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (for China use 'Asia/Shanghai')") from None
+    return value
+
+
 class HallInfo(_Strict):
     name: str = Field(min_length=1)
     timezone: str = "Asia/Shanghai"
@@ -55,11 +65,7 @@ class HallInfo(_Strict):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (for China use 'Asia/Shanghai')") from None
-        return value
+        return known_zone(value)
 
     @property
     def tz(self) -> ZoneInfo:

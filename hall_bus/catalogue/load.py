@@ -61,11 +61,13 @@ def parse_catalogue(text: str, source: str = "<catalogue>", hall: HallConfig | N
     return cat
 
 
-def _toml(text: str, source: str) -> dict[str, Any]:
+def _toml(text: str, source: str, what: str = "catalogue") -> dict[str, Any]:
+    """The TOML data, or one line with the place of a syntax error; `what` names the kind of file (the county
+    file reads its TOML here too)."""
     try:
         return tomllib.loads(text)
     except RecursionError:
-        raise ConfigError(f"{source}: arrays or tables nested too deeply; a catalogue needs two levels") from None
+        raise ConfigError(f"{source}: arrays or tables nested too deeply; a {what} needs two levels") from None
     except tomllib.TOMLDecodeError as exc:
         found = re.search(r"^(.*?)\s*\(at line (\d+), column (\d+)\)$", str(exc))
         if found:
@@ -73,7 +75,7 @@ def _toml(text: str, source: str) -> dict[str, Any]:
             raise ConfigError(f"{source}:{line}: TOML syntax error at column {col}: {msg}") from None
         raise ConfigError(f"{source}: TOML syntax error: {exc}") from None
     except ValueError:  # an integer longer than Python converts
-        raise ConfigError(f"{source}: a number with more than {sys.get_int_max_str_digits()} digits; no catalogue "
+        raise ConfigError(f"{source}: a number with more than {sys.get_int_max_str_digits()} digits; no {what} "
                           "field takes a number that long") from None
 
 
