@@ -1,0 +1,1 @@
+"""The county hub: every site's events in one PostgreSQL database, and the server that keeps it."""
