@@ -262,11 +262,21 @@ def _has_cluster(root: Path) -> bool:
 
 def _prepare_root(root: Path, user: _User) -> None:
     """Make sure the server user can work in `root`: it exists, we and it may write there, and (when that user
-    is not us) every directory above it lets that user through."""
+    is not us) every directory above it lets that user through. A directory made here for nothing is removed."""
+    existed = root.exists()
     try:
         root.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise ClusterError(f"cannot make the cluster directory {root}: {exc.strerror}") from None
+    try:
+        _check_usable(root, user)
+    except ClusterError:
+        if not existed:
+            root.rmdir()
+        raise
+
+
+def _check_usable(root: Path, user: _User) -> None:
     if not root.is_dir():
         raise ClusterError(f"cannot use {root} for the cluster: it is not a directory")
     if not os.access(root, os.W_OK | os.X_OK):
@@ -298,7 +308,8 @@ def _check_empty_for_new_cluster(root: Path) -> None:
                            "give an empty directory")
     others = sorted(p.name for p in root.iterdir() if p.name not in OURS)
     if others:
-        raise ClusterError(f"{root} is not empty ({', '.join(others[:3])}…) and holds no cluster; "
+        shown = ", ".join(others[:3]) + (", …" if len(others) > 3 else "")
+        raise ClusterError(f"{root} is not empty ({shown}) and holds no cluster; "
                            "give a new or empty directory")
 
 
