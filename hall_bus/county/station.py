@@ -107,6 +107,7 @@ def _enrol(hub_keys: Path, site: Site, keys: Path) -> None:
     if not store.server_public_path().exists():
         store.init()
     name = site.code.lower()
+    store.refresh()
     store.add(name, replace=store.node(name) is not None)
     county_dir = keys / "county"
     (county_dir / "nodes").mkdir(parents=True, exist_ok=True)
