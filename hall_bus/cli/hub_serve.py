@@ -10,6 +10,7 @@ import argparse
 import asyncio
 import os
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
 from hall_bus.cli.common import setup_logging, stop_on_signals
 from hall_bus.errors import UserError
@@ -32,7 +33,7 @@ def _serve(args: argparse.Namespace) -> int:
     from hall_bus.county.sites import load_county
 
     county = load_county(args.county)
-    setup_logging(args.verbose)
+    setup_logging(args.verbose, ZoneInfo(county.county.timezone))
     hub = CountyHub(county, _dsn(args), args.keys, endpoint=args.bind, dashboard=not args.no_dashboard)
 
     async def main() -> None:
