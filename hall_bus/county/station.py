@@ -29,7 +29,9 @@ from hall_bus.wire.keys import KeyStore
 HALL_FILE = "hall.toml"
 PIN_FILE = "initial-pins.txt"
 STATION_NODES = ("kiosk-1", "counter-1", "greeter-1", "admin")
-DUTIES = {"helper": ["helper"], "clerk": ["clerk"], "supervisor": ["supervisor"], "village_agent": ["helper", "clerk", "grid"]}
+# A village's 代办员 takes applications in (村收件) as well as helping and visiting homes: helper, clerk and grid.
+DUTIES = {"helper": ["helper"], "clerk": ["clerk"], "supervisor": ["supervisor"],
+          "village_agent": ["helper", "clerk", "grid"]}
 
 
 @dataclass(frozen=True, slots=True)
