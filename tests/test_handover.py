@@ -18,7 +18,7 @@ from hall_bus.config import HallConfig
 from hall_bus.domain.casework import due_soon, overdue_cases
 from hall_bus.domain.commands import parse_command
 from hall_bus.domain.engine import QueueEngine
-from hall_bus.domain.handover import case_progress, delivery_command, inbox_overdue, outgoing
+from hall_bus.domain.handover import case_progress, delivery_command, inbox_cases, inbox_overdue, outgoing
 from hall_bus.domain.registry import apply_event
 from hall_bus.domain.rejected import CommandRejected
 from hall_bus.domain.staff import hash_pin
@@ -408,6 +408,7 @@ def test_a_case_left_in_the_inbox_past_its_deadline_is_flagged_once(county: Coun
     county.go(at(11, 23, 17, 59))
     c("tick")
     assert not events_of(c, "handover_overdue") and not c.engine.work_due()
+    assert [k.number for k in inbox_cases(c.state)] == [number]
     county.go(at(11, 23, 18, 1))  # eight hours after it arrived
     assert c.engine.work_due()
     c("tick")

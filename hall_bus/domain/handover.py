@@ -20,11 +20,16 @@ For the county link (the only two functions it needs; both pure, plain JSON in a
 ``delivery_command(delivery: dict, actor: str) -> dict``
     The command the addressee submits for a delivery (``receive_handover``, ``receive_result`` or
     ``receive_decline``), with ``actor`` (the link's node id) and a ``request_id`` made from the hand-over id and
-    the kind (``"<handover_id>/<kind>"``), so a resubmission is answered from the ledger and changes nothing;
-    a resubmission under another request id is answered ``{"already": true}`` and changes nothing either. A
-    ``"handover"`` delivery must first get ``accept_by`` (an ISO time with offset) from the hub: the county's
-    configured hours for accepting a case; without it this raises ValueError. The receive commands are admin
-    only on the bus (the link connects with an admin key until the bus has a role for it).
+    the kind (``"<handover_id>/<kind>"``, at most 55 characters: on the bus, where the server puts the node id
+    and a colon in front and allows 80, the link's node id may have 24), so a resubmission is answered from the
+    ledger and changes nothing; a resubmission under another request id is answered ``{"already": true}`` and
+    changes nothing either. A ``"handover"`` delivery must first get ``accept_by`` (an ISO time with offset) from
+    the hub: the county's configured hours for accepting a case; without it this raises ValueError. The receive
+    commands are admin only on the bus (the link connects with an admin key until the bus has a role for it).
+
+    Deliver at least once, in each sender's ledger order. Retry on no answer, ``storage_unavailable`` or
+    ``internal_error``; any other refusal (``wrong_site``, ``case_here``, ``unknown_handover``, ``invalid``) is
+    final and names a problem for a person: the same delivery would be refused again.
 
 The rules
 ---------
@@ -337,6 +342,11 @@ def mark_overdue(e: QueueEngine, now: datetime) -> None:
         assert k.accept_by_ts is not None
         e.emit("handover_overdue", now, case=number, handover_id=k.handover_id, from_site=k.origin_site,
                accept_by=_iso(k.accept_by_ts, e), owner=k.owner, owner_site=k.owner_site, item=k.item)
+
+
+def inbox_cases(st: HallState) -> list[CaseRecord]:
+    """The cases handed over to this site and not yet accepted or declined, the one to accept soonest first."""
+    return sorted((k for k in st.cases.values() if k.status == "inbox"), key=lambda k: k.accept_by_ts or 0.0)
 
 
 def inbox_overdue(st: HallState, now_ts: float) -> list[CaseRecord]:
