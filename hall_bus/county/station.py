@@ -60,6 +60,11 @@ def _services_for(site: Site, county: County, template: HallConfig) -> list[str]
     return names
 
 
+def county_section(level: str, hub_host: str, hub_port: int) -> str:
+    return "\n".join(["[county]                         # one site of the county: ships its ledger to the hub",
+                      f"level = {_q(level)}", f"hub_host = {_q(hub_host)}", f"hub_port = {hub_port}", ""])
+
+
 def hall_text(county: County, site: Site, template: HallConfig, *, hub_host: str, hub_port: int,
               catalogue_name: str, bus_ports: tuple[int, int]) -> str:
     """The site's hall file: one zone, one counter serving every service it offers, a kiosk with the station's
@@ -70,8 +75,7 @@ def hall_text(county: County, site: Site, template: HallConfig, *, hub_host: str
              "", "[hall]", f"name = {_q(site.name)}", f"timezone = {_q(template.hall.timezone)}",
              f"site_code = {_q(site.code)}", f"catalogue = {_q(catalogue_name)}", "",
              "[bus]", 'bind = "127.0.0.1"', 'server = "127.0.0.1"', f"command_port = {bus_ports[0]}",
-             f"event_port = {bus_ports[1]}", "", "[county]", f"level = {_q(county.catalogue_level(site.code))}",
-             f"hub_host = {_q(hub_host)}", f"hub_port = {hub_port}", ""]
+             f"event_port = {bus_ports[1]}", "", county_section(county.catalogue_level(site.code), hub_host, hub_port)]
     cal = template.calendar
     lines += ["[calendar]", f"weekend = {list(cal.weekend)}",
               f"holidays = [{', '.join(d.isoformat() for d in cal.holidays)}]",
@@ -158,14 +162,25 @@ def init_site(county: County, county_file: Path, code: str, out: Path, *, hub_ke
     catalogue_src = county_file.parent / county.county.catalogue
     out.mkdir(parents=True, exist_ok=True)
     shutil.copy2(catalogue_src, out / catalogue_src.name)
-    text = hall_text(county, site, template_cfg, hub_host=hub_host, hub_port=port, catalogue_name=catalogue_src.name,
-                     bus_ports=bus_ports)
+    if site.level == "county":  # the centre's hall is the template itself (all its windows), linked to the hub
+        if template_cfg.county is not None:
+            raise UserError(f"site init: {template} has a [county] section already; use it as it is")
+        text = template.read_text(encoding="utf-8").rstrip() + "\n\n" + county_section(
+            "county", hub_host, port)
+        if template_cfg.hall.site_code != site.code:
+            raise UserError(f"site init: {template}'s site_code is {template_cfg.hall.site_code!r}, the county "
+                            f"file's centre is {site.code!r}; make them the same")
+        nodes: tuple[str, ...] = tuple(n.id for n in template_cfg.nodes)
+    else:
+        text = hall_text(county, site, template_cfg, hub_host=hub_host, hub_port=port,
+                         catalogue_name=catalogue_src.name, bus_ports=bus_ports)
+        nodes = STATION_NODES
     hall_file.write_text(text, encoding="utf-8")
     cfg = load_config(hall_file)  # what we wrote must read back, or nothing else is made
     keys = out / "keys"
     bus_keys = KeyStore(keys)
     bus_keys.init()
-    for node in STATION_NODES:
+    for node in nodes:
         bus_keys.add(node)
     _enrol(hub_keys, site, keys)
     data = out / "data"

@@ -19,7 +19,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from hall_bus.config import CountyLinkSettings, HallConfig, load_config
+from hall_bus.config import HallConfig, load_config
 from hall_bus.county.hub import CountyHub
 from hall_bus.county.pgcluster import Cluster, create_database, start_cluster, stop_cluster
 from hall_bus.county.sites import County, load_county
@@ -71,12 +71,9 @@ def _site_folders(county: County, county_file: Path, hall_file: Path, root: Path
 
 async def _start_site(code: str, folder: Path, county: County, hall_file: Path, hub_port: int) -> Site:
     site = county.site(code)
-    if code == county.centre.code:  # the county hall: the full example hall, linked to the hub
-        base = load_config(hall_file)
-        cfg: HallConfig = base.model_copy(update={"county": CountyLinkSettings(hub_port=hub_port, poll_seconds=0.5)})
-    else:
-        cfg = load_config(folder / "hall.toml")
-        cfg = cfg.model_copy(update={"county": cfg.county.model_copy(update={"poll_seconds": 0.5})})
+    cfg: HallConfig = load_config(folder / "hall.toml")
+    assert cfg.county is not None
+    cfg = cfg.model_copy(update={"county": cfg.county.model_copy(update={"poll_seconds": 0.5})})
     stop = asyncio.Event()
     server = HallServer(cfg, folder / "data", keys_dir=folder / "keys", command_endpoint="tcp://127.0.0.1:*",
                         event_endpoint="tcp://127.0.0.1:*")
@@ -123,7 +120,6 @@ async def story(sites: dict[str, Site], say: Callable[[str], None]) -> str:
     say(f"镇审核  {town.name}: accepted and reviewed by {town.person}, sent on to the county")
     await _wait(lambda: _status(centre, number) == "inbox", f"{number} reaching the county's inbox")
     await centre.do("accept_handover", case=number, by=centre.person)
-    await centre.do("start_case", case=number, by=centre.person)
     await centre.do("conclude_case", case=number, decision="approved", by=centre.person)
     say(f"县办理  {centre.name}: approved by {centre.person}; the result goes back down")
     await _wait(lambda: _status(village, number) == "concluded", f"the result of {number} reaching the village")
