@@ -56,24 +56,12 @@ def _pins(folder: Path) -> dict[str, str]:
     return {p[0]: p[2] for p in (line.split("\t") for line in lines if not line.startswith("#")) if len(p) == 3}
 
 
-def _site_folders(county: County, county_file: Path, hall_file: Path, root: Path, hub_keys: Path,
-                  hub_port: int) -> dict[str, Path]:
-    """Every site of the story set up afresh (a demo starts from nothing each time)."""
-    folders = {}
-    for code in ROUTE:
-        folder = root / "sites" / code
-        shutil.rmtree(folder, ignore_errors=True)
-        template = hall_file
-        init_site(county, county_file, code, folder, hub_keys=hub_keys, template=template, hub_port=hub_port)
-        folders[code] = folder
-    return folders
-
-
-async def _start_site(code: str, folder: Path, county: County, hall_file: Path, hub_port: int) -> Site:
+async def _start_site(code: str, folder: Path, county: County, hub_port: int) -> Site:
     site = county.site(code)
     cfg: HallConfig = load_config(folder / "hall.toml")
     assert cfg.county is not None
-    cfg = cfg.model_copy(update={"county": cfg.county.model_copy(update={"poll_seconds": 0.5})})
+    link = cfg.county.model_copy(update={"poll_seconds": 0.5, "hub_port": hub_port, "retry_max_seconds": 1.0})
+    cfg = cfg.model_copy(update={"county": link})
     stop = asyncio.Event()
     server = HallServer(cfg, folder / "data", keys_dir=folder / "keys", command_endpoint="tcp://127.0.0.1:*",
                         event_endpoint="tcp://127.0.0.1:*")
@@ -131,44 +119,97 @@ async def story(sites: dict[str, Site], say: Callable[[str], None]) -> str:
     return str(number)
 
 
+class CountyRig:
+    """The hub and the story's sites in this process, each stoppable and startable again: the demo runs it once
+    straight through; the tests cut the link and kill a site in the middle of a hand-over."""
+
+    def __init__(self, county_file: Path, hall_file: Path, root: Path, dsn: str, *, hub_port: int = 0,
+                 dashboard: bool = True) -> None:
+        self.county_file, self.hall_file, self.root, self.dsn = county_file, hall_file, root, dsn
+        self.county = load_county(county_file)
+        self.hub_keys = root / "hub-keys"
+        self.port = hub_port
+        self.dashboard = dashboard
+        self.hub: CountyHub | None = None
+        self._hub_stop = asyncio.Event()
+        self._hub_task: asyncio.Task[None] | None = None
+        self.sites: dict[str, Site] = {}
+        self.folders: dict[str, Path] = {}
+
+    async def start_hub(self) -> CountyHub:
+        from hall_bus.wire.keys import KeyStore
+
+        if not KeyStore(self.hub_keys).server_public_path().exists():
+            KeyStore(self.hub_keys).init()
+        self._hub_stop = asyncio.Event()
+        self.hub = CountyHub(self.county, self.dsn, self.hub_keys, endpoint=f"tcp://127.0.0.1:{self.port or '*'}",
+                             escalate_seconds=1.0, dashboard=self.dashboard)
+        self._hub_task = asyncio.create_task(self.hub.run(self._hub_stop))
+        ready = asyncio.create_task(self.hub.ready.wait())
+        await asyncio.wait({ready, self._hub_task}, timeout=30, return_when=asyncio.FIRST_COMPLETED)
+        if not self.hub.ready.is_set():
+            ready.cancel()
+            await self._hub_task  # raises what stopped it
+            raise UserError("county demo: the hub did not start within 30 s")
+        self.port = int(self.hub.endpoint.rsplit(":", 1)[1])
+        return self.hub
+
+    async def stop_hub(self) -> None:
+        self._hub_stop.set()
+        if self._hub_task is not None:
+            await asyncio.gather(self._hub_task, return_exceptions=True)
+
+    def set_up_sites(self) -> None:
+        """Every site of the story set up afresh (a demo starts from nothing each time)."""
+        for code in ROUTE:
+            folder = self.root / "sites" / code
+            shutil.rmtree(folder, ignore_errors=True)
+            init_site(self.county, self.county_file, code, folder, hub_keys=self.hub_keys, template=self.hall_file,
+                      hub_port=self.port)
+            self.folders[code] = folder
+
+    async def start_site(self, code: str) -> Site:
+        self.sites[code] = await _start_site(code, self.folders[code], self.county, self.port)
+        return self.sites[code]
+
+    async def stop_site(self, code: str) -> None:
+        site = self.sites.pop(code)
+        site.stop.set()
+        await asyncio.gather(site.task, return_exceptions=True)
+
+    def level(self) -> bool:
+        return all(s.server.link is not None and s.server.link.status()["backlog"] == 0
+                   and s.server.link.status()["connected"] for s in self.sites.values())
+
+    async def close(self) -> None:
+        for code in list(self.sites):
+            await self.stop_site(code)
+        await self.stop_hub()
+
+
 async def run_county_demo(county_file: Path, hall_file: Path, root: Path, *, duration: float | None,
                           say: Callable[[str], None] = print) -> int:
-    county = load_county(county_file)
     root.mkdir(parents=True, exist_ok=True)
     cluster: Cluster = start_cluster(root / "pg")
     create_database(cluster, "county", exist_ok=True)
-    dsn = cluster.dsn("county")
-    say(f"PostgreSQL on 127.0.0.1:{cluster.port} (data in {root / 'pg'}); county database DSN kept in "
-        f"{root / 'pg' / 'cluster.json'}")
-    hub_keys = root / "hub-keys"
-    shutil.rmtree(hub_keys, ignore_errors=True)
-    hub_stop = asyncio.Event()
-    hub = CountyHub(county, dsn, hub_keys, endpoint="tcp://127.0.0.1:*", escalate_seconds=1.0)
-    from hall_bus.wire.keys import KeyStore
-
-    KeyStore(hub_keys).init()
-    hub_task = asyncio.create_task(hub.run(hub_stop))
-    sites: dict[str, Site] = {}
+    say(f"PostgreSQL on 127.0.0.1:{cluster.port} (data in {root / 'pg'}): `hallctl hub db status --dir "
+        f"{root / 'pg'}` prints the county database's DSN")
+    shutil.rmtree(root / "hub-keys", ignore_errors=True)
+    rig = CountyRig(county_file, hall_file, root, cluster.dsn("county"))
     try:
-        await asyncio.wait_for(hub.ready.wait(), 30)
-        port = int(hub.endpoint.rsplit(":", 1)[1])
+        hub = await rig.start_hub()
         say(f"county hub: sites call {hub.endpoint}; dashboard {hub.dashboard_url or '(not served)'}")
-        folders = _site_folders(county, county_file, hall_file, root, hub_keys, port)
+        rig.set_up_sites()
         for code in ROUTE:
-            sites[code] = await _start_site(code, folders[code], county, hall_file, port)
-            say(f"site    {sites[code].name} ({code}) running, its own ledger in {folders[code] / 'data'}")
-        number = await story(sites, say)
-        await _wait(lambda: all(s.server.link and s.server.link.status()["backlog"] == 0 for s in sites.values()),
-                    "every site level with the county")
+            site = await rig.start_site(code)
+            say(f"site    {site.name} ({code}) running, its own ledger in {rig.folders[code] / 'data'}")
+        number = await story(rig.sites, say)
+        await _wait(rig.level, "every site level with the county")
         say(f"county  every site level with the county; {number}'s whole road is in the county ledger")
         if duration:
             say(f"the dashboard stays up {duration:.0f} s: {hub.dashboard_url or '(not served)'}")
             await asyncio.sleep(duration)
         return 0
     finally:
-        for s in sites.values():
-            s.stop.set()
-        await asyncio.gather(*(s.task for s in sites.values()), return_exceptions=True)
-        hub_stop.set()
-        await asyncio.gather(hub_task, return_exceptions=True)
+        await rig.close()
         stop_cluster(root / "pg")
