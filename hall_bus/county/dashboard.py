@@ -271,7 +271,6 @@ def bind(address: str) -> socket.socket:
         sock.close()
         raise UserError(f"hub: cannot serve the dashboard on {address}: {exc.strerror or exc}; is another hub "
                         "running? (change [hub] dashboard in the county file)") from None
-    sock.set_inheritable(True)
     return sock
 
 
