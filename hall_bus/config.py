@@ -33,6 +33,16 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
+def known_zone(value: str) -> str:
+    """A time zone name Python knows; the hall and the county file check theirs with it, so a typo is named
+    where it is written, not as a crash when the first clock is read."""
+    try:
+        ZoneInfo(value)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ValueError(f"unknown time zone {value!r} (for China use 'Asia/Shanghai')") from None
+    return value
+
+
 class HallInfo(_Strict):
     name: str = Field(min_length=1)
     timezone: str = "Asia/Shanghai"
@@ -55,11 +65,7 @@ class HallInfo(_Strict):
     @field_validator("timezone")
     @classmethod
     def _known_zone(cls, value: str) -> str:
-        try:
-            ZoneInfo(value)
-        except (ZoneInfoNotFoundError, ValueError):
-            raise ValueError(f"unknown time zone {value!r} (for China use 'Asia/Shanghai')") from None
-        return value
+        return known_zone(value)
 
     @property
     def tz(self) -> ZoneInfo:
@@ -218,6 +224,7 @@ class CountyLinkSettings(_Strict):
     Keys live in the hall's key directory under `county/` (the hub's public `server.key` and this site's pair in
     `nodes/`), as `hallctl site init` writes them. Without this section the hall is an island, as before."""
 
+    level: Literal["county", "town", "village"] = "county"  # the catalogue level this site offers (县/镇/村)
     hub_host: Annotated[str, AfterValidator(_host)] = "127.0.0.1"
     hub_port: int = Field(default=5590, ge=1, le=65535)
     batch_max: int = Field(default=500, ge=1, le=5000)  # events a batch; the hub refuses more than its own limit

@@ -105,6 +105,7 @@ def test_stop_then_start_keeps_the_data_and_the_port(pg_dir: Path) -> None:
     stop_cluster(pg_dir)
 
     with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as squatter:  # its old port taken meanwhile
+        squatter.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)  # past the stopped server's TIME_WAITs
         squatter.bind(("127.0.0.1", cluster.port))
         squatter.listen()
         moved = start_cluster(pg_dir, durable=False)

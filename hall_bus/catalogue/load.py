@@ -61,11 +61,13 @@ def parse_catalogue(text: str, source: str = "<catalogue>", hall: HallConfig | N
     return cat
 
 
-def _toml(text: str, source: str) -> dict[str, Any]:
+def _toml(text: str, source: str, what: str = "catalogue") -> dict[str, Any]:
+    """The TOML data, or one line with the place of a syntax error; `what` names the kind of file (the county
+    file reads its TOML here too)."""
     try:
         return tomllib.loads(text)
     except RecursionError:
-        raise ConfigError(f"{source}: arrays or tables nested too deeply; a catalogue needs two levels") from None
+        raise ConfigError(f"{source}: arrays or tables nested too deeply; a {what} needs two levels") from None
     except tomllib.TOMLDecodeError as exc:
         found = re.search(r"^(.*?)\s*\(at line (\d+), column (\d+)\)$", str(exc))
         if found:
@@ -73,7 +75,7 @@ def _toml(text: str, source: str) -> dict[str, Any]:
             raise ConfigError(f"{source}:{line}: TOML syntax error at column {col}: {msg}") from None
         raise ConfigError(f"{source}: TOML syntax error: {exc}") from None
     except ValueError:  # an integer longer than Python converts
-        raise ConfigError(f"{source}: a number with more than {sys.get_int_max_str_digits()} digits; no catalogue "
+        raise ConfigError(f"{source}: a number with more than {sys.get_int_max_str_digits()} digits; no {what} "
                           "field takes a number that long") from None
 
 
@@ -170,16 +172,22 @@ def _item_problems(item: Item) -> list[Problem]:
 
 
 def hall_problems(cat: Catalogue, hall: HallConfig) -> list[Problem]:
-    """The hall's side: each item's service is a queue the hall has, and its windows are counters serving it."""
+    """The hall's side: each item's service is a queue the hall has, and its windows are counters serving it.
+
+    A town or village site of a county ([county] level) shares the county's catalogue but offers only the items
+    of its level, and the windows named in the catalogue are the county centre's: those are not its business."""
     problems: list[Problem] = []
     services = hall.services_by_name
     counters = hall.counters_by_number
+    level = hall.county.level if hall.county is not None else "county"
     for idx, item in enumerate(cat.items):
+        if level not in item.levels:
+            continue
         if item.service not in services:
             problems.append((("items", idx, "service"), f"{item.service!r} is not one of the hall's services"
                              f"{hint(item.service, services)} (services: {', '.join(services)})"))
             continue
-        for window in item.windows:
+        for window in item.windows if level == "county" else ():
             counter = counters.get(window)
             if counter is None:
                 problems.append((("items", idx, "windows"), f"the hall has no window {window}"))

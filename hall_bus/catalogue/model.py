@@ -18,7 +18,7 @@ class _Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
 
-Level = Literal["county", "town", "village"]  # 县 / 镇 / 村 (a partner point offers what its village offers)
+Level = Literal["county", "town", "village"]  # 县 / 镇 / 村 (a partner point offers its parent town's or county's)
 
 
 class TimeLimit(_Strict):

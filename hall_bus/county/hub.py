@@ -102,6 +102,7 @@ class CountyHub:
         self.ready = asyncio.Event()
         self._db_lock = asyncio.Lock()
         self.conn: psycopg.Connection | None = None
+        self._inflight: asyncio.Future[Any] | None = None
 
     # ------------------------------------------------------------------ life cycle
 
@@ -168,6 +169,8 @@ class CountyHub:
                 if server is None or t is not tasks[-1]:
                     t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if self._inflight is not None:  # a batch being written when the stop came: let it commit
+                await asyncio.gather(self._inflight, return_exceptions=True)
             router.close()
             auth.stop()
             ctx.term()
@@ -194,9 +197,15 @@ class CountyHub:
                 continue
             identity, body = frames
             site = body.get("User-Id") or ""
-            async with self._db_lock:
-                answer = await asyncio.to_thread(self._handle, site, body.bytes)
+            answer = await self._db(self._handle, site, body.bytes)
             await router.send_multipart([identity.bytes, hp.dumps(answer)])
+
+    async def _db(self, fn: Any, *args: Any) -> Any:
+        """Database work in a worker thread, one piece at a time. A stopping hub cancels the waiting coroutine but
+        not the thread: the work in flight is kept so `run` can let it finish before closing the connection."""
+        async with self._db_lock:
+            self._inflight = asyncio.ensure_future(asyncio.to_thread(fn, *args))
+            return await asyncio.shield(self._inflight)
 
     def _handle(self, site: str, frame: bytes) -> hp.Ack | hp.Refusal:
         link = self.links.setdefault(site, SiteLink(site))
@@ -248,8 +257,7 @@ class CountyHub:
         while True:
             await asyncio.sleep(self.escalate_seconds)
             try:
-                async with self._db_lock:
-                    late = await asyncio.to_thread(escalate_late, self.conn, datetime.now(UTC))
+                late = await self._db(lambda: escalate_late(self.conn, datetime.now(UTC)))
             except psycopg.Error as exc:
                 log.error("county database while checking hand-overs: %s", exc)
                 await asyncio.to_thread(self._reconnect)
