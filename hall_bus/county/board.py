@@ -29,10 +29,16 @@ LEVEL_NAMES = {"county": "县级", "town": "镇级", "village": "村级", "partn
 SATISFIED = tuple(level for level in RATING_LEVELS if level not in FOLLOW_UP_LEVELS)
 RATED = ("rating_recorded", "case_rated")  # a visit's rating and a case's (一事一评): both count
 TODAY_TYPES = ("ticket_issued", "case_accepted", "case_concluded", *RATED)
-HANDOVERS_SHOWN = 50  # the oldest this many open hand-overs are listed; the count says how many more
+HANDOVERS_LISTED = 50  # open hand-overs in the JSON, the most urgent first; the counts are of all of them
+HANDOVERS_ON_PAGE = 6  # on the page, which must fit a 1920×1080 screen without scrolling
 
 STATE_WORDS = {"waiting": "待接收", "received": "已接收", "working": "办理中", "declined": "已退回",
                "escalated": "超时已督办"}
+# Work on a case at the site it was handed to, after it accepted it: once one of these is there the hand-over is
+# 办理中, before it 已接收 (accepted, untouched). Handing it on up the chain (镇 → 县) is the town's work on it: its
+# own hand-over stays open until the result comes back. 待接收 is the hall's own word for a case in the inbox.
+WORK_TYPES = ("case_started", "case_step_assigned", "case_step_finished", "case_supplement_requested",
+              "case_resumed", "case_delayed", "case_visit_added", "case_record_attached", "case_handed_over")
 
 
 @dataclass(slots=True)
@@ -105,6 +111,7 @@ class HandoverRow:
     state: str  # a key of STATE_WORDS
     late: bool  # neither accepted nor declined, and past accept_by
     delivered: bool  # the receiving site has it (handover_received)
+    urgency: int = 0  # its place in the most-urgent-first order the database gave
 
     @property
     def state_word(self) -> str:
@@ -124,8 +131,9 @@ class Board:
     sites: list[SiteRow]
     county: Figures
     levels: dict[str, Figures]
-    handovers: list[HandoverRow]
+    handovers: list[HandoverRow]  # the HANDOVERS_LISTED most urgent, oldest first
     handovers_open: int  # all open ones, listed or not
+    handovers_late: int
     can_read_events: bool  # False: the database user is kept from the events by row-level security
 
     @property
@@ -133,7 +141,21 @@ class Board:
         return {"sites": len(self.sites), "connected": sum(s.connected for s in self.sites),
                 "offline": sum(not s.connected for s in self.sites), "silent": sum(s.silent for s in self.sites),
                 "backlog": sum(s.backlog for s in self.sites), "handovers_open": self.handovers_open,
-                "handovers_late": sum(h.late for h in self.handovers)}
+                "handovers_late": self.handovers_late}
+
+    def handovers_on_page(self, room: int = HANDOVERS_ON_PAGE) -> tuple[list[HandoverRow], dict[str, int]]:
+        """The hand-overs the page has room for, oldest first, and how many of each state it leaves out. When
+        there are more than fit, the late ones and the ones still to be accepted are the ones shown (a late
+        hand-over must never scroll off a wall screen behind older ones that are being worked on)."""
+        shown = sorted(sorted(self.handovers, key=lambda h: h.urgency)[:room], key=lambda h: h.sent_at)
+        kept = {id(h) for h in shown}
+        left: dict[str, int] = {}
+        for h in self.handovers:
+            if id(h) not in kept:
+                left[h.state_word] = left.get(h.state_word, 0) + 1
+        if self.handovers_open > len(self.handovers):
+            left["其他"] = self.handovers_open - len(self.handovers)
+        return shown, left
 
     def as_dict(self) -> dict[str, Any]:
         return {"now": self.now.isoformat(), "day": self.day.isoformat(), "totals": self.totals,
@@ -185,17 +207,23 @@ GROUP BY r.site
 
 # Open: the result has not gone back yet, or it was declined (已退回) today — a decline ends the hand-over (the
 # case is back in progress at the sending site), so it is shown for the rest of the day it happened, then drops.
+# The most urgent come first (late, then still to be accepted, then declined, then accepted), so the listed ones
+# are the ones that need someone; the window counts are of all open ones.
 HANDOVERS_SQL = """
 SELECT h.handover_id, h.case_no, h.from_site, h.to_site, h.sent_at, h.accept_by, h.received_at, h.accepted_at,
        h.declined_at, h.escalated_at,
        h.accepted_at IS NOT NULL AND EXISTS (
            SELECT 1 FROM county.events e
-           WHERE e.type = 'case_started' AND e.at >= h.accepted_at AND e.site = h.to_site
+           WHERE e.type = ANY(%(work)s) AND e.at >= h.accepted_at AND e.site = h.to_site
              AND e.data->>'case' = h.case_no),
-       count(*) OVER ()
+       count(*) OVER (),
+       count(*) FILTER (WHERE h.accepted_at IS NULL AND h.declined_at IS NULL AND h.accept_by < %(now)s) OVER ()
 FROM county.handovers h
 WHERE h.result_at IS NULL AND h.returned_at IS NULL AND (h.declined_at IS NULL OR h.declined_at >= %(start)s)
-ORDER BY h.sent_at, h.handover_id
+ORDER BY CASE WHEN h.accepted_at IS NULL AND h.declined_at IS NULL AND h.accept_by < %(now)s THEN 0
+              WHEN h.accepted_at IS NULL AND h.declined_at IS NULL THEN 1
+              WHEN h.declined_at IS NOT NULL THEN 2 ELSE 3 END,
+         h.sent_at, h.handover_id
 LIMIT %(limit)s
 """
 
@@ -218,7 +246,8 @@ async def read_board(conn: psycopg.AsyncConnection[Any], *, now: datetime, tz: Z
         today_rows = await cur.fetchall()
         await cur.execute(COMPLAINTS_SQL)
         complaint_rows = await cur.fetchall()
-        await cur.execute(HANDOVERS_SQL, {"start": start, "limit": HANDOVERS_SHOWN})
+        await cur.execute(HANDOVERS_SQL, {"start": start, "now": now, "limit": HANDOVERS_LISTED,
+                                          "work": list(WORK_TYPES)})
         handover_rows = await cur.fetchall()
         await cur.execute(CAN_READ_SQL)
         can_read = await cur.fetchone()
@@ -231,10 +260,11 @@ async def read_board(conn: psycopg.AsyncConnection[Any], *, now: datetime, tz: Z
     for s in sites:
         levels.setdefault(s.level, Figures()).add(s.figures)
         county.add(s.figures)
-    handovers = [_handover(r, names, now, tz) for r in handover_rows]
-    open_count = int(handover_rows[0][-1]) if handover_rows else 0
+    handovers = [_handover(r, names, now, tz, urgency) for urgency, r in enumerate(handover_rows)]
+    handovers.sort(key=lambda h: (h.sent_at, h.handover_id))
+    open_count, late_count = (int(handover_rows[0][-2]), int(handover_rows[0][-1])) if handover_rows else (0, 0)
     return Board(now=now, day=day, sites=sites, county=county, levels=levels, handovers=handovers,
-                 handovers_open=open_count, can_read_events=bool(can_read and can_read[0]))
+                 handovers_open=open_count, handovers_late=late_count, can_read_events=bool(can_read and can_read[0]))
 
 
 def _site_figures(today_rows: Iterable[tuple[Any, ...]], complaint_rows: Iterable[tuple[Any, ...]]
@@ -301,13 +331,13 @@ def _site_rows(rows: Iterable[tuple[Any, ...]], figures: dict[str, Figures], now
     return shown
 
 
-def _handover(r: tuple[Any, ...], names: dict[str, str], now: datetime, tz: ZoneInfo) -> HandoverRow:
+def _handover(r: tuple[Any, ...], names: dict[str, str], now: datetime, tz: ZoneInfo, urgency: int) -> HandoverRow:
     (hid, case_no, from_site, to_site, sent_at, accept_by, received_at, accepted_at, declined_at, escalated_at,
-     started, _count) = r
+     worked, _open, _late) = r
     if declined_at is not None:
         state = "declined"
     elif accepted_at is not None:
-        state = "working" if started else "received"
+        state = "working" if worked else "received"
     elif escalated_at is not None:
         state = "escalated"
     else:
@@ -315,7 +345,8 @@ def _handover(r: tuple[Any, ...], names: dict[str, str], now: datetime, tz: Zone
     late = accepted_at is None and declined_at is None and now > accept_by
     return HandoverRow(handover_id=hid, case_no=case_no, from_site=from_site, from_name=names.get(from_site, from_site),
                        to_site=to_site, to_name=names.get(to_site, to_site), sent_at=sent_at.astimezone(tz),
-                       accept_by=accept_by.astimezone(tz), state=state, late=late, delivered=received_at is not None)
+                       accept_by=accept_by.astimezone(tz), state=state, late=late, delivered=received_at is not None,
+                       urgency=urgency)
 
 
 def stamp(now: datetime) -> datetime:
