@@ -88,8 +88,8 @@ def simulate_day(cfg: HallConfig, data: Path, visitors: int = 200) -> list[Shipp
         ledger.close()
 
 
-def hid(case: str, to: str) -> str:
-    return f"{case}>{to}#1"
+def hid(case: str, to: str, n: int = 1) -> str:
+    return f"{case}>{to}#{n}"
 
 
 def _case(site: str, day_offset: int, n: int) -> str:
@@ -105,8 +105,8 @@ class Plan:
     def add(self, site: str, kind: str, when: datetime, **data: Any) -> None:
         self.events.setdefault(site, []).append((kind, when, data))
 
-    def hand_over(self, case: str, src: str, dst: str, sent: datetime) -> str:
-        h = hid(case, dst)
+    def hand_over(self, case: str, src: str, dst: str, sent: datetime, n: int = 1) -> str:
+        h = hid(case, dst, n)
         self.add(src, "case_handed_over", sent, handover_id=h, case=case, to_site=dst, from_site=src, hop=1,
                  reason="需上级审批", applicant=APPLICANT, id_number=ID_NUMBER, phone=PHONE)
         return h
@@ -119,7 +119,7 @@ def _tickets(plan: Plan, site: str, when: datetime, n: int) -> None:
 
 
 def site_plan() -> Plan:
-    """The other thirteen sites' events, and the hand-overs between them (H1–H5 open, H6–H7 over)."""
+    """The other thirteen sites' events, and the hand-overs between them (H1–H5, H8, H9 open; H6, H7 over)."""
     p = Plan()
     for code, _name, _level, _parent in SITES:
         if code in ("PA", NEVER):
@@ -168,7 +168,13 @@ def site_plan() -> Plan:
     h4 = p.hand_over(_case("PAP01", 0, 1), "PAP01", "PAT01", at(0, 11, 30))
     p.add("PAT01", "handover_received", at(0, 11, 31), handover_id=h4, case=_case("PAP01", 0, 1))
     p.add("PAT01", "handover_accepted", at(0, 11, 40), handover_id=h4, case=_case("PAP01", 0, 1))
-    # H2 town → county centre: accepted and started there (PA's events below): 办理中.
+    # H8 village → town, accepted and handed on to the county centre (H9, in its inbox): 办理中 and 待接收.
+    chain = _case("PAT01V03", 0, 1)
+    h8 = p.hand_over(chain, "PAT01V03", town, at(0, 11, 45))
+    p.add(town, "handover_received", at(0, 11, 46), handover_id=h8, case=chain)
+    p.add(town, "handover_accepted", at(0, 11, 55), handover_id=h8, case=chain)
+    p.hand_over(chain, town, "PA", at(0, 12, 30), n=2)
+    # H2 town → county centre: accepted and worked on there (PA's events below): 办理中.
     p.hand_over(_case(town, 0, 1), town, "PA", at(0, 17, 50))
     # H6: over (the result went back and arrived); H7: declined the day before yesterday.
     h6 = p.hand_over(_case("PAT01V02", -3, 1), "PAT01V02", "PAT01", at(-3, 10, 0))
@@ -186,13 +192,15 @@ def site_plan() -> Plan:
 
 
 def county_centre_extra(after: datetime) -> list[tuple[str, datetime, dict[str, Any]]]:
-    """H2's reception and start at the county centre, after its simulated day's last event."""
-    case = _case("PAT01", 0, 1)
+    """H9's reception, and H2's reception, acceptance and first step at the county centre, after its simulated
+    day's last event."""
+    case, chain = _case("PAT01", 0, 1), _case("PAT01V03", 0, 1)
     h2 = hid(case, "PA")
     t = max(after, at(0, 18, 38))
-    return [("handover_received", t + timedelta(minutes=1), {"handover_id": h2, "case": case}),
+    return [("handover_received", t + timedelta(seconds=30), {"handover_id": hid(chain, "PA", 2), "case": chain}),
+            ("handover_received", t + timedelta(minutes=1), {"handover_id": h2, "case": case}),
             ("handover_accepted", t + timedelta(minutes=2), {"handover_id": h2, "case": case}),
-            ("case_started", t + timedelta(minutes=3), {"case": case, "by": "ln03"})]
+            ("case_step_assigned", t + timedelta(minutes=3), {"case": case, "step": 1, "by": "ln03"})]
 
 
 def outgoing(kind: str, data: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
