@@ -21,7 +21,6 @@ from contextlib import contextmanager
 from datetime import datetime, timedelta
 from email.message import Message
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
 import orjson
@@ -41,6 +40,7 @@ from hall_bus.county.dashboard import DashboardServer, bind, make_app, url_of
 from hall_bus.county.hub import CountyHub
 from hall_bus.county.ingest import Shipped, store_batch
 from hall_bus.county.schema import migrate
+from hall_bus.county.sites import County, load_county
 from hall_bus.errors import UserError
 from hall_bus.wire.keys import KeyStore
 from tests import county_data as cd
@@ -386,21 +386,18 @@ def test_the_page_comes_back_when_the_database_does(pg_dsn: str) -> None:
 # ---------------------------------------------------------------------- served by the hub
 
 
-def fake_county(dashboard_at: str) -> SimpleNamespace:
-    """What the hub and the dashboard read of the county file (hall_bus.county.sites, on its own branch)."""
-    sites = [SimpleNamespace(code=c, name=n, level=lv, parent=p) for c, n, lv, p in cd.SITES]
-    return SimpleNamespace(
-        county=SimpleNamespace(code="PA", name="平安县", timezone="Asia/Shanghai"),
-        hub=SimpleNamespace(bind="tcp://127.0.0.1:0", dashboard=dashboard_at, handover_accept_hours=24.0,
-                            silent_hours=24.0, batch_max=500),
-        sites=sites)
+def county_file(dashboard_at: str) -> County:
+    """The example county file with the dashboard on another address (port 0, which the file itself refuses:
+    the hub takes whatever port is free and says which)."""
+    county = load_county(ROOT / "config" / "county.example.toml")
+    return county.model_copy(update={"hub": county.hub.model_copy(update={"dashboard": dashboard_at})})
 
 
 def test_the_hub_serves_the_dashboard_on_its_own_port(pg_dsn: str, tmp_path: Path) -> None:
     KeyStore(tmp_path / "keys").init()
 
     async def scenario() -> None:
-        hub = CountyHub(fake_county("127.0.0.1:0"), pg_dsn, tmp_path / "keys")  # type: ignore[arg-type]
+        hub = CountyHub(county_file("127.0.0.1:0"), pg_dsn, tmp_path / "keys", endpoint="tcp://127.0.0.1:*")
         stop = asyncio.Event()
         running = asyncio.create_task(hub.run(stop))
         await asyncio.wait_for(hub.ready.wait(), 30)
@@ -429,7 +426,7 @@ def test_a_taken_dashboard_port_stops_the_hub_with_one_line(pg_dsn: str, tmp_pat
         taken.bind(("127.0.0.1", 0))
         taken.listen()
         address = f"127.0.0.1:{taken.getsockname()[1]}"
-        hub = CountyHub(fake_county(address), pg_dsn, tmp_path / "keys")  # type: ignore[arg-type]
+        hub = CountyHub(county_file(address), pg_dsn, tmp_path / "keys", endpoint="tcp://127.0.0.1:*")
         with pytest.raises(UserError, match=f"cannot serve the dashboard on {address}.*dashboard in the county"):
             asyncio.run(hub.run(asyncio.Event()))
         assert hub.conn is not None and hub.conn.closed

@@ -289,9 +289,8 @@ async def serve_dashboard(hub: CountyHub) -> tuple[uvicorn.Server, str]:
     county = hub.county
     settings = county.hub
     sock = bind(settings.dashboard)
-    app = make_app(hub.dsn, county_name=county.county.name,
-                   timezone=getattr(county.county, "timezone", "Asia/Shanghai"),
-                   silent_hours=getattr(settings, "silent_hours", 24), hub_status=hub.status)
+    app = make_app(hub.dsn, county_name=county.county.name, timezone=county.county.timezone,
+                   silent_hours=settings.silent_hours, hub_status=hub.status)
     # log_config=None: uvicorn's loggers go to the hub's logging as it is set up, not to a config of uvicorn's.
     config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False, lifespan="on",
                             server_header=False, timeout_graceful_shutdown=2, ws="none")
