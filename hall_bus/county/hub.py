@@ -146,12 +146,17 @@ class CountyHub:
             raise UserError(f"hub: cannot listen on {self.endpoint}: {exc}; is another hub running? "
                             "(change [hub] bind in the county file)") from None
         self.endpoint = router.getsockopt_string(zmq.LAST_ENDPOINT)
+        try:
+            server = await self._start_dashboard() if self.want_dashboard else None
+        except UserError:  # its port is taken: the hub does not start half-way
+            router.close(linger=0)
+            auth.stop()
+            ctx.term()
+            self.conn.close()
+            raise
         tasks = [asyncio.create_task(self._serve(router)), asyncio.create_task(self._escalate())]
-        server = None
-        if self.want_dashboard:
-            server = await self._start_dashboard()
-            if server is not None:
-                tasks.append(asyncio.create_task(server.serve()))
+        if server is not None:
+            tasks.append(asyncio.create_task(server.serve()))
         log.info("county hub %s: sites call %s; %d sites", self.county.county.name, self.endpoint,
                  len(self.county.sites))
         self.ready.set()
@@ -172,13 +177,15 @@ class CountyHub:
             self.conn.close()
 
     async def _start_dashboard(self) -> Any:
-        """The county dashboard, served by the hub on [hub] dashboard; absent if its module is not there yet."""
+        """The county dashboard, served by the hub on [hub] dashboard, its socket already bound (so the URL has
+        the real port, and a port in use is a UserError here); absent if its module is not there."""
         try:
             from hall_bus.county.dashboard import serve_dashboard
         except ImportError:
             return None
         server, url = await serve_dashboard(self)
         self.dashboard_url = url
+        log.info("county dashboard: %s", url)
         return server
 
     # ------------------------------------------------------------------ batches
