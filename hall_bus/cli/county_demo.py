@@ -25,7 +25,8 @@ def _demo(args: argparse.Namespace) -> int:
     def say(line: str) -> None:
         print(line, flush=True)
 
-    return asyncio.run(run_county_demo(Path(args.file), hall, args.data, duration=args.duration, say=say))
+    return asyncio.run(run_county_demo(Path(args.file), hall, args.data, duration=args.duration, pace=args.pace,
+                                       say=say))
 
 
 def register_county(actions: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -37,5 +38,7 @@ def register_county(actions: argparse._SubParsersAction) -> None:  # type: ignor
                       help="where the demo keeps its database and sites (default build/demo/county)")
     demo.add_argument("--duration", type=float, default=0.0,
                       help="keep the hub and its dashboard up this many seconds after the story (default 0)")
+    demo.add_argument("--pace", type=float, default=0.0,
+                      help="seconds between the case's steps, to watch them on the dashboard (default 0)")
     demo.add_argument("--verbose", action="store_true")
     demo.set_defaults(handler=_demo)

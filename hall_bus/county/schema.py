@@ -133,6 +133,12 @@ def migrate(conn: psycopg.Connection, sites: Iterable[tuple[str, str, str, str |
         cur.execute("GRANT USAGE ON SCHEMA county TO " + READER_ROLE)
         cur.execute("GRANT SELECT ON ALL TABLES IN SCHEMA county TO " + READER_ROLE)
         me = conn.info.user
+        # The hub reads every site's rows (its dashboard, its hand-over timings): without this a hub connected as
+        # a non-superuser owner would see nothing through the forced row-level security.
+        cur.execute("SELECT pg_has_role(%s, %s, 'MEMBER')", (me, READER_ROLE))
+        row = cur.fetchone()
+        if not (row and row[0]):
+            cur.execute(sql.SQL("GRANT {} TO {}").format(sql.Identifier(READER_ROLE), sql.Identifier(me)))
         for code, name, level, parent in sites:
             role = site_role(code)
             _ensure_role(cur, role)

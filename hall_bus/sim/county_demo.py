@@ -93,29 +93,36 @@ def _status(site: Site, number: str) -> str | None:
     return None if k is None else k.status
 
 
-async def story(sites: dict[str, Site], say: Callable[[str], None]) -> str:
-    """村收件 → 镇审核 → 县办理 → back down → 出件 at the village. Returns the case number."""
+async def story(sites: dict[str, Site], say: Callable[[str], None], pace: float = 0.0) -> str:
+    """村收件 → 镇审核 → 县办理 → back down → 出件 at the village. Returns the case number. `pace`: seconds
+    between steps, so a person watching the dashboard sees each one."""
     village, town, centre = (sites[c] for c in ROUTE)
+
+    async def step(line: str) -> None:
+        say(line)
+        if pace:
+            await asyncio.sleep(pace)
+
     r = await village.do("accept_case", item=ITEM, by=village.person, counter=1, **APPLICANT)
     number = r["case"]
-    say(f"村收件  {village.name}: {number} 最低生活保障申请 accepted by {village.person}, due {r['due'][:10]}")
+    await step(f"村收件  {village.name}: {number} 最低生活保障申请 accepted by {village.person}, due {r['due'][:10]}")
     await village.do("hand_over_case", case=number, to_site=town.code, reason="村级收件，转镇审核", by=village.person)
     await _wait(lambda: _status(town, number) == "inbox", f"{number} reaching {town.name}'s inbox")
-    say(f"转办    {village.name} → {town.name}: in the town's inbox")
+    await step(f"转办    {village.name} → {town.name}: in the town's inbox")
     await town.do("accept_handover", case=number, by=town.person)
     await town.do("hand_over_case", case=number, to_site=centre.code, reason="镇级审核通过，报县民政局审批",
                   by=town.person)
-    say(f"镇审核  {town.name}: accepted and reviewed by {town.person}, sent on to the county")
+    await step(f"镇审核  {town.name}: accepted and reviewed by {town.person}, sent on to the county")
     await _wait(lambda: _status(centre, number) == "inbox", f"{number} reaching the county's inbox")
     await centre.do("accept_handover", case=number, by=centre.person)
     await centre.do("conclude_case", case=number, decision="approved", by=centre.person)
-    say(f"县办理  {centre.name}: approved by {centre.person}; the result goes back down")
+    await step(f"县办理  {centre.name}: approved by {centre.person}; the result goes back down")
     await _wait(lambda: _status(village, number) == "concluded", f"the result of {number} reaching the village")
     k = village.server.core.state.cases[number]
-    say(f"办结    {village.name}: result back ({'on time' if k.on_time else 'late'}); ready for pickup")
+    await step(f"办结    {village.name}: result back ({'on time' if k.on_time else 'late'}); ready for pickup")
     await village.do("deliver_case", case=number, how="window", collector=APPLICANT["applicant"],
                      collector_id=APPLICANT["id_number"], id_checked=True, by=village.person)
-    say(f"出件    {village.name}: collected by the applicant at the village, ID card checked")
+    await step(f"出件    {village.name}: collected by the applicant at the village, ID card checked")
     return str(number)
 
 
@@ -188,7 +195,7 @@ class CountyRig:
 
 
 async def run_county_demo(county_file: Path, hall_file: Path, root: Path, *, duration: float | None,
-                          say: Callable[[str], None] = print) -> int:
+                          pace: float = 0.0, say: Callable[[str], None] = print) -> int:
     root.mkdir(parents=True, exist_ok=True)
     cluster: Cluster = start_cluster(root / "pg")
     create_database(cluster, "county", exist_ok=True)
@@ -203,7 +210,7 @@ async def run_county_demo(county_file: Path, hall_file: Path, root: Path, *, dur
         for code in ROUTE:
             site = await rig.start_site(code)
             say(f"site    {site.name} ({code}) running, its own ledger in {rig.folders[code] / 'data'}")
-        number = await story(rig.sites, say)
+        number = await story(rig.sites, say, pace)
         await _wait(rig.level, "every site level with the county")
         say(f"county  every site level with the county; {number}'s whole road is in the county ledger")
         if duration:
