@@ -96,3 +96,27 @@ def test_a_hand_over_made_while_the_link_is_cut_and_the_receiver_killed_arrives_
     assert county_rows(pg_dsn, "SELECT count(*), count(received_at), count(accepted_at) FROM county.handovers") == [
         (1, 1, 1)]
     assert county_rows(pg_dsn, "SELECT count(*) FROM county.deliveries") == [(1,)]
+
+
+def test_a_hand_over_nobody_accepts_in_time_escalates_once_at_the_hub(tmp_path: Path, pg_dsn: str) -> None:
+    """Decided at the hub by the hub's clock: the late site may be the one that is offline (here it never starts)."""
+    async def scenario() -> int:
+        rig = CountyRig(COUNTY_FILE, HALL_FILE, tmp_path, pg_dsn, dashboard=False)
+        hub_settings = rig.county.hub.model_copy(update={"handover_accept_hours": 1 / 3600})  # one second
+        rig.county = rig.county.model_copy(update={"hub": hub_settings})
+        try:
+            hub = await rig.start_hub()
+            rig.set_up_sites()
+            village = await rig.start_site("PAT01V01")
+            r = await village.do("accept_case", item=ITEM, by=village.person, counter=1, **APPLICANT)
+            await village.do("hand_over_case", case=r["case"], to_site="PAT01", reason="转镇审核", by=village.person)
+            await _wait(lambda: hub.stats.escalations == 1, "the late hand-over escalated", timeout=20)
+            await _wait(lambda: village.server.link.status()["backlog"] == 0, "one more round")
+            return hub.stats.escalations
+        finally:
+            await rig.close()
+
+    assert asyncio.run(scenario()) == 1
+    assert county_rows(pg_dsn, "SELECT count(escalated_at) FROM county.handovers") == [(1,)]
+    logged = county_rows(pg_dsn, "SELECT type, site, data->>'from_site' FROM county.hub_log")
+    assert logged == [("handover_escalated", "PAT01", "PAT01V01")]
