@@ -31,9 +31,10 @@ read-only snapshot, so a batch arriving meanwhile cannot make two tables disagre
 from __future__ import annotations
 
 import time as clock
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Sequence
 from dataclasses import dataclass, field, fields
 from datetime import date, datetime, time, timedelta
+from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
@@ -335,3 +336,48 @@ def county_figures(conn: psycopg.Connection[Any], county: County | None, start: 
             t.hold_hours_p90 = None if p90 is None else round(float(p90), 2)
         fig.timings["hold"] = round(clock.perf_counter() - began, 3)
     return fig
+
+
+# ---------------------------------------------------------------------- one report run
+
+def build_county_report(dsn: str, county: County | str | Path, start: date, end: date,
+                        outs: Sequence[str | Path], *, as_of: datetime | None = None) -> dict[str, Any]:
+    """Check the outputs, read the figures, write each output atomically; returns what it took.
+
+    `county` is the county file (or its loaded model): it names the sites and people and gives the time zone.
+    Returns {"seconds", "figures_seconds", "write_seconds": {suffix: s}, "queries": {name: s}, "rows_read",
+    "sites", "windows", "persons", "services", "outs", "figures"} — the benchmark's and the CLI's."""
+    from hall_bus.county.output import check_outputs, connect, database_errors, write_atomically
+    from hall_bus.county.sites import load_county
+    from hall_bus.errors import UserError
+
+    if end < start:
+        raise UserError(f"--from {start} is after --to {end}: the dates are backwards")
+    model = county if isinstance(county, County) else load_county(county)
+    paths = [Path(o) for o in outs]
+    check_outputs(paths)
+    began = clock.perf_counter()
+    with connect(dsn) as conn, database_errors():
+        fig = county_figures(conn, model, start, end, as_of=as_of)
+    figures_s = clock.perf_counter() - began
+    tz = ZoneInfo(model.county.timezone)
+    made = datetime.now(tz).strftime("%Y-%m-%d %H:%M")
+    spent: dict[str, float] = {}
+
+    def write(out: Path, temp: Path) -> None:
+        t0 = clock.perf_counter()
+        if out.suffix.lower() == ".xlsx":
+            from hall_bus.county.report_xlsx import write_report_xlsx
+
+            write_report_xlsx(temp, fig, model.county.name, made)
+        else:
+            from hall_bus.county.report_pdf import write_report_pdf
+
+            write_report_pdf(temp, fig, model.county.name, made)
+        spent[out.suffix.lower()] = round(clock.perf_counter() - t0, 3)
+
+    write_atomically(paths, write)
+    return {"seconds": round(clock.perf_counter() - began, 3), "figures_seconds": round(figures_s, 3),
+            "write_seconds": spent, "queries": fig.timings, "rows_read": fig.rows_read, "sites": len(fig.sites),
+            "windows": len(fig.windows), "persons": len(fig.persons), "services": len(fig.services),
+            "outs": [str(p) for p in paths], "figures": fig}
