@@ -321,9 +321,11 @@ def county_figures(conn: psycopg.Connection[Any], county: County | None, start: 
     as_of = as_of or datetime.now(tz)
     fig = CountyFigures(start, end, as_of)
     params = bounds(start, end, tz) | {"as_of": as_of}
+    outer = conn.info.transaction_status != psycopg.pq.TransactionStatus.IDLE  # the caller's transaction
     with conn.transaction():
-        with conn.cursor() as cur:
-            cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
+        if not outer:
+            with conn.cursor() as cur:
+                cur.execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")
         _describe_county(fig, conn, county)
         for name, query in QUERIES.items():
             began = clock.perf_counter()
