@@ -224,6 +224,7 @@ class CountyLinkSettings(_Strict):
     Keys live in the hall's key directory under `county/` (the hub's public `server.key` and this site's pair in
     `nodes/`), as `hallctl site init` writes them. Without this section the hall is an island, as before."""
 
+    level: Literal["county", "town", "village"] = "county"  # the catalogue level this site offers (县/镇/村)
     hub_host: Annotated[str, AfterValidator(_host)] = "127.0.0.1"
     hub_port: int = Field(default=5590, ge=1, le=65535)
     batch_max: int = Field(default=500, ge=1, le=5000)  # events a batch; the hub refuses more than its own limit

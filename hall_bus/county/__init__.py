@@ -1,2 +1,1 @@
-"""The county: many sites' ledgers in one county ledger (PostgreSQL) kept by the hub, cases handed between sites,
-the county's views."""
+"""The county: many sites' ledgers in one county ledger (PostgreSQL), cases handed between sites, the county's views."""

@@ -390,9 +390,11 @@ class PanelModel:
     def row(self, k: s.CaseRecord, now_ts: float) -> CaseRow:
         tz = self.cfg.hall.tz
         due = datetime.fromtimestamp(k.due_ts, tz)
-        late = k.status in ("accepted", "in_progress", "supplement") and k.due_ts < now_ts
+        late = k.status in ("accepted", "in_progress", "supplement", "handed_over") and k.due_ts < now_ts
         if k.status == "supplement":
             due_words = f"原定 {due:%m-%d %H:%M}（补正中，计时暂停）"
+        elif k.status == "handed_over":  # 转办: still this window's promise, worked at another site
+            due_words = f"{due:%m-%d %H:%M} 前（在 {k.out_to} 办理）"
         else:
             due_words = f"{due:%m-%d %H:%M} 前"
         if late:

@@ -24,6 +24,7 @@ from hall_bus.config import HallConfig, WorkCalendar
 from hall_bus.domain import commands as c
 from hall_bus.domain.casework import STATUS_NAMES as CASE_STATUS
 from hall_bus.domain.casework import overdue_cases
+from hall_bus.domain.handover import inbox_overdue
 from hall_bus.domain.state import CaseRecord, HallState
 from hall_bus.domain.workdays import add_working_days
 from hall_bus.wire.client import HallClient
@@ -191,8 +192,10 @@ class CaseItem:
 
 
 KIND_WORDS = {"help": "帮办", "consultation": "咨询", "delegation": "代办", "followup": "回访", "case": "办件"}
-OPEN_CASE = frozenset({"accepted", "in_progress", "supplement", "concluded"})  # still someone's work: 出件 to come
-RUNNING_CASE = frozenset({"accepted", "in_progress", "supplement"})  # the due date still matters
+# Still someone's work: 出件 to come. A case handed over to another site (转办) stays its owner's: its result comes
+# back here, and its due date is still this site's promise.
+OPEN_CASE = frozenset({"accepted", "in_progress", "supplement", "concluded", "handed_over"})
+RUNNING_CASE = frozenset({"accepted", "in_progress", "supplement", "handed_over"})  # the due date still matters
 
 
 def soon_until(now_ts: float, cal: WorkCalendar | None, tz: Any) -> float:
@@ -229,6 +232,8 @@ def case_line(case: CaseRecord, helper: str = "") -> str:
         words.append("待补：" + "、".join(case.missing))
     if case.status == "concluded":
         words.append("待出件")
+    if case.status == "handed_over":
+        words.append(f"在 {case.out_to} 办理")
     return " · ".join(words)
 
 
@@ -236,11 +241,13 @@ def my_cases(state: HallState, helper: str, now_ts: float, cal: WorkCalendar | N
              tz: Any = None) -> list[CaseItem]:
     """What the helper owes someone, the most urgent first: overdue ones on top (首问负责 makes them the
     helper's), then by deadline, then the ones with no deadline in the order they began. A 办件 is theirs when
-    they are its first-responsible person or track one of its steps (环节跟踪员)."""
+    they are its first-responsible person or track one of its steps (环节跟踪员); a case handed over from another
+    site is its handler's here (its owner is a person of that site, whose id may be anyone's here)."""
     rows: list[tuple[float, CaseItem]] = []
     soon = soon_until(now_ts, cal, tz)
     for k in state.cases.values():
-        if k.status not in OPEN_CASE or (k.owner != helper and all(st.tracker != helper for st in k.steps)):
+        mine = (k.owner == helper and not k.owner_site) or k.handler == helper
+        if k.status not in OPEN_CASE or (not mine and all(st.tracker != helper for st in k.steps)):
             continue
         n = current_step(k)
         mine_step = n if n and k.steps[n - 1].tracker == helper else 0
@@ -318,7 +325,7 @@ class DutyItem:
     """One line of the 督办 view: an overdue or due-soon case, a bad rating's follow-up, a complaint, with what is
     late in words. `who` is masked (applicant, complainant) or a ticket number."""
 
-    kind: str  # case_overdue | case_soon | followup | complaint
+    kind: str  # case_overdue | case_soon | handover_overdue | followup | complaint
     ref: str
     who: str
     what: str
@@ -327,9 +334,11 @@ class DutyItem:
     status: str
     owner: str
     overdue: bool
+    owner_site: str = ""  # a case handed over from another site: its owner is there, and only it moves him
 
 
-DUTY_WORDS = {"case_overdue": "逾期办件", "case_soon": "即将到期", "followup": "差评回访", "complaint": "投诉"}
+DUTY_WORDS = {"case_overdue": "逾期办件", "case_soon": "即将到期", "handover_overdue": "转办超时未接收",
+              "followup": "差评回访", "complaint": "投诉"}
 
 
 def _fix_late(kind: str, rec: Any, now_ts: float, tz: Any) -> tuple[str, bool]:
@@ -356,13 +365,20 @@ def supervision(state: HallState, now_ts: float, cal: WorkCalendar, tz: Any) -> 
             late += f"；环节{n} {st.department} {due_words(st.due_ts, tz)} 已过"
         if k.status == "supplement":
             late += "；补正中"
+        if k.status == "handed_over":
+            late += f"；已转办至 {k.out_to}"
         out.append(DutyItem("case_overdue", k.number, mask_name(k.applicant), k.item_name, late, k.due_ts,
-                            k.status, k.owner, True))
+                            k.status, k.owner, True, k.owner_site))
+    for k in inbox_overdue(state, now_ts):
+        out.append(DutyItem("handover_overdue", k.number, mask_name(k.applicant), k.item_name,
+                            f"{k.origin_site} 转来，应于 {due_words(k.accept_by_ts, tz)} 前接收，尚未接收",
+                            k.accept_by_ts, k.status, k.owner, True, k.owner_site))
     soon = soon_until(now_ts, cal, tz)
-    for k in sorted((k for k in state.cases.values() if k.status in ("accepted", "in_progress")
+    for k in sorted((k for k in state.cases.values() if k.status in ("accepted", "in_progress", "handed_over")
                      and now_ts <= k.due_ts <= soon), key=lambda k: k.due_ts):
         out.append(DutyItem("case_soon", k.number, mask_name(k.applicant), k.item_name,
-                            f"{due_words(k.due_ts, tz)} 前办结（即将到期）", k.due_ts, k.status, k.owner, False))
+                            f"{due_words(k.due_ts, tz)} 前办结（即将到期）", k.due_ts, k.status, k.owner, False,
+                            k.owner_site))
     fixes: list[DutyItem] = []
     for f in state.followups.values():
         if f.status == "closed":
@@ -388,6 +404,8 @@ def supervision(state: HallState, now_ts: float, cal: WorkCalendar, tz: Any) -> 
 def duty_actions(item: DutyItem) -> frozenset[str]:
     """The supervisor's acts on one line: a case's owner changed (with a reason); a follow-up or complaint
     assigned while nobody has it, rectified while someone does, closed (回访结果 / the reply) until it is."""
+    if item.kind == "handover_overdue" or item.owner_site:  # accepted by a person here; owned elsewhere
+        return frozenset()
     if item.kind.startswith("case"):
         return frozenset({"owner"})
     can = {"close"}

@@ -7,6 +7,11 @@ when the case resumed) and includes written delays, so "on time" here is the eng
 once when the case was concluded. The counter-minutes figure elsewhere in the report is a different thing, and is
 labelled as such (限时内办完率, served within the promised wait).
 
+A case handed to another site (转办) counts in each site's own 台账 where it was concluded: at the site that
+concluded it and sent the result back (its status there is 已回传), and at the origin when the result came back
+(concluded with that site's decision, time and `on_time`, against the due date as moved there). A county-wide
+figure counts a case number once, at its origin (the site whose prefix it bears).
+
 Cases are rebuilt from the ledger by the domain's own appliers (only the case events), so the report and the
 hall agree on every case by construction. Pure functions take the rebuilt cases; `read_cases` is the only I/O.
 """
@@ -22,12 +27,13 @@ from zoneinfo import ZoneInfo
 import orjson
 
 from hall_bus.config import WorkCalendar
-from hall_bus.domain import casework
+from hall_bus.domain import casework, handover
 from hall_bus.domain.registry import APPLIERS
 from hall_bus.domain.state import CaseRecord, HallState
 from hall_bus.reports.summary import period_of
 
-CASE_EVENTS = tuple(sorted(k for k, fn in APPLIERS.items() if fn.__module__ == casework.__name__))
+# The events that make a case: casework's and 转办's (a case received from another site, a result come back).
+CASE_EVENTS = tuple(sorted(k for k, fn in APPLIERS.items() if fn.__module__ in (casework.__name__, handover.__name__)))
 DIMENSIONS = ("service", "item", "window", "owner", "kind", "period")
 
 

@@ -254,6 +254,11 @@ class HallServer:
         await self._publish(answer)
         return answer
 
+    async def submit_own(self, command: Any) -> dict[str, Any] | None:
+        """A command from inside the server's process (the county link, the county demo): the same path as the
+        hall's own housekeeping — through the core into the ledger, its events published."""
+        return await self._housekeeping(command)
+
     async def _publish(self, answer: dict[str, Any]) -> None:
         for ev in answer.get("events", []):
             await self.pub.send_multipart([p.TOPIC_EVENT, p.dumps(public_event(ev, self.core.state))])
