@@ -457,3 +457,34 @@ def test_the_commands_write_both_files_and_say_each_mistake_in_one_line(county_d
     assert _hallctl(["county", "scorecard", "--dsn", county_db, "--county", county_file, "--quarter", "2026Q4",
                      "--out", str(tmp_path / "s.pdf")]) == 0
     assert "合作代办点: 1 ranked of 2" in capsys.readouterr().err
+
+
+def test_the_dashboard_reads_as_a_county_reader_what_it_reads_as_the_hub(county_db: str) -> None:
+    """The dashboard's user needs only county_reader: the masked view and the deliveries without payloads."""
+    import asyncio
+    from dataclasses import asdict
+
+    from hall_bus.county.board import read_board
+
+    name = f"board_{uuid.uuid4().hex[:8]}"
+    now = day(TUESDAY, 18)
+
+    async def board(role: str | None) -> dict[str, Any]:
+        async with await psycopg.AsyncConnection.connect(county_db, autocommit=True) as conn:
+            if role:
+                await conn.execute(f"SET ROLE {role}")
+            b = await read_board(conn, now=now, tz=TZ, silent_hours=24, connected_seconds=0)
+            return asdict(b)
+
+    with psycopg.connect(county_db, autocommit=True) as conn:
+        conn.execute(f"CREATE ROLE {name} NOLOGIN IN ROLE county_reader")
+    try:
+        as_hub, as_reader = asyncio.run(board(None)), asyncio.run(board(name))
+        assert as_reader == as_hub
+        assert as_hub["county"]["accepted"] > 10 and as_hub["county"]["rated"] > 10 and as_hub["can_read_events"]
+        assert as_hub["handovers_open"] == 1  # HO-2, never accepted
+        assert "柏青山" not in repr(as_reader)
+    finally:
+        with psycopg.connect(county_db, autocommit=True) as conn:
+            conn.execute(f"DROP OWNED BY {name}")
+            conn.execute(f"DROP ROLE {name}")

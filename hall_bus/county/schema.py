@@ -207,5 +207,8 @@ def _grant_readers(cur: psycopg.Cursor) -> None:
     cur.execute(f"REVOKE SELECT ON county.events, county.deliveries FROM {READER_ROLE}")
     tables = ", ".join(f"county.{t}" for t in (*READER_TABLES, *MASKED_VIEWS))
     cur.execute(f"GRANT SELECT ON {tables} TO {READER_ROLE}")
+    # what waits for whom (the dashboard's count), without the payloads, which carry the case's applicant
+    cur.execute(f"GRANT SELECT (id, to_site, from_site, from_seq, kind, handover_id, created_at, acked_at) "
+                f"ON county.deliveries TO {READER_ROLE}")
     cur.execute(f"GRANT SELECT ON ALL TABLES IN SCHEMA county TO {AUDITOR_ROLE}")
     cur.execute(f"GRANT EXECUTE ON ALL FUNCTIONS IN SCHEMA county TO {READER_ROLE}, {AUDITOR_ROLE}")
