@@ -7,7 +7,9 @@ here knows about HTTP.
 Why these queries: the events table grows by every visit of every site, so today's figures are read through the
 (type, at) index — a handful of event types, between the county's midnight and the next — and never by scanning
 a site's history. Only named JSON fields are read (`on_time`, `level`, `complaint_id`, `case`): the events carry
-applicants' names, ID and phone numbers, and a query that never selects `data` whole cannot show them.
+applicants' names, ID and phone numbers, and a query that never selects `data` whole cannot show them. They are
+read through `county.events_view` (masking.py), the masked view a `county_reader` may read: the dashboard's user
+need not be allowed the raw events.
 """
 
 from __future__ import annotations
@@ -190,16 +192,16 @@ TODAY_SQL = """
 SELECT site, type, count(*),
        count(*) FILTER (WHERE type = 'case_concluded' AND data->>'on_time' = 'true'),
        count(*) FILTER (WHERE type = ANY(%(rated)s) AND data->>'level' = ANY(%(satisfied)s))
-FROM county.events
+FROM county.events_view
 WHERE type = ANY(%(types)s) AND at >= %(start)s AND at < %(end)s
 GROUP BY site, type
 """
 
 COMPLAINTS_SQL = """
 SELECT r.site, count(*)
-FROM county.events r
+FROM county.events_view r
 WHERE r.type = 'complaint_registered' AND NOT EXISTS (
-    SELECT 1 FROM county.events c
+    SELECT 1 FROM county.events_view c
     WHERE c.type = 'complaint_closed' AND c.at >= r.at AND c.site = r.site
       AND c.data->>'complaint_id' = r.data->>'complaint_id')
 GROUP BY r.site
@@ -213,7 +215,7 @@ HANDOVERS_SQL = """
 SELECT h.handover_id, h.case_no, h.from_site, h.to_site, h.sent_at, h.accept_by, h.received_at, h.accepted_at,
        h.declined_at, h.escalated_at,
        h.accepted_at IS NOT NULL AND EXISTS (
-           SELECT 1 FROM county.events e
+           SELECT 1 FROM county.events_view e
            WHERE e.type = ANY(%(work)s) AND e.at >= h.accepted_at AND e.site = h.to_site
              AND e.data->>'case' = h.case_no),
        count(*) OVER (),

@@ -22,6 +22,7 @@ import orjson
 import psycopg
 from psycopg import sql
 
+from hall_bus.county.projections import project
 from hall_bus.county.schema import site_role
 
 # Event types whose data the hub reads (the rest it stores as they are, without parsing them).
@@ -104,6 +105,7 @@ def store_batch(conn: psycopg.Connection, site: str, events: Sequence[Shipped], 
             raise BatchRefused("malformed_event", f"events {fresh[0].seq}–{fresh[-1].seq} from {site}: {first}; "
                                "nothing of the batch was stored") from None
         cur.execute("RESET ROLE")
+        project(cur, site, fresh)  # the report's narrow tables, in the same transaction as the events
         result.stored = len(fresh)
         result.deliveries = _travel(cur, site, fresh, accept_hours, levels, outgoing)
         cur.execute("UPDATE county.sites SET high_water = %s, last_event_at = greatest(last_event_at, %s), "
