@@ -5,13 +5,16 @@ killed — no case lost, none doubled, the county ledger holding every step once
 from __future__ import annotations
 
 import asyncio
+import json
 from pathlib import Path
 
 import psycopg
 
+from hall_bus.county.dashboard import make_app
 from hall_bus.sim.county_demo import APPLICANT, ITEM, ROUTE, CountyRig, _wait, story
 
 from .conftest import ROOT
+from .test_county_dashboard import get, serving
 
 COUNTY_FILE = ROOT / "config" / "county.example.toml"
 HALL_FILE = ROOT / "config" / "hall.example.toml"
@@ -56,6 +59,23 @@ def test_a_village_case_goes_to_the_county_and_its_result_comes_back_for_pickup(
     # The county keeps what the site's ledger has; only a masked view is for readers (the report's business).
     assert county_rows(pg_dsn, "SELECT count(*) FROM county.events WHERE type = 'case_accepted' AND "
                        "data->>'item' = %s", ITEM) == [(1,)]
+    # The receipt's QR (the case number) answers at the county wherever the case went, and names nobody.
+    with serving(make_app(pg_dsn, county_name="平安县")) as (root_url, _server):
+        url = root_url.rstrip("/")
+        status, body, _ = get(f"{url}/api/case/{number}")
+        assert status == 200, body[:2000]
+        progress = json.loads(body)
+        assert status == 200 and progress["where"] == "PAT01V01" and progress["state"] == "已办结并出件"
+        assert [s["site"] for s in progress["steps"]][:3] == ["PAT01V01", "PAT01V01", "PAT01"]
+        words = [s["words"] for s in progress["steps"]]
+        assert words[0] == "受理" and "转办至 城关镇便民服务中心" in words and "转办至 平安县政务服务中心" in words
+        assert "办结：准予" in words and words[-1] == "已出件（窗口领取）"
+        status, page, _ = get(f"{url}/case/{number}")
+        assert status == 200 and "最低生活保障申请" in page and "已办结并出件" in page
+        for secret in APPLICANT.values():
+            assert secret not in page and secret not in body
+        assert get(f"{url}/case/PA-20990101-0001")[0] == 404
+        assert get(f"{url}/case/not-a-case")[0] == 404
 
 
 def test_a_hand_over_made_while_the_link_is_cut_and_the_receiver_killed_arrives_once(

@@ -23,7 +23,7 @@ import asyncio
 import contextlib
 import logging
 import socket
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
 from zoneinfo import ZoneInfo
@@ -37,6 +37,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from hall_bus.county.board import LEVEL_NAMES, LEVELS, Board, SiteRow, read_board, stamp
+from hall_bus.county.progress import read_progress_async
 from hall_bus.errors import UserError
 
 if TYPE_CHECKING:
@@ -70,6 +71,10 @@ class _Reader:
         return conn
 
     async def read(self, **kw: Any) -> Board:
+        return await self.run(read_board, **kw)
+
+    async def run(self, fn: Callable[..., Awaitable[Any]], *args: Any, **kw: Any) -> Any:
+        """fn(connection, *args, **kw) on the shared connection, with the one retry and the words below."""
         async with self.lock:
             # A connection that was open before may have been cut while idle (the server restarted): one more
             # try on a new one before the page says the database is down.
@@ -78,7 +83,7 @@ class _Reader:
                 try:
                     if self.conn is None:
                         self.conn = await self._open()
-                    return await read_board(self.conn, **kw)
+                    return await fn(self.conn, *args, **kw)
                 except psycopg.Error as exc:
                     await self.close()
                     if isinstance(exc, psycopg.OperationalError) and reused and attempt == 1:
@@ -213,6 +218,20 @@ def make_app(dsn: str, *, county_name: str, timezone: str = "Asia/Shanghai", sil
         return JSONResponse({"ok": True, "county": county_name, "timezone": timezone, **b.as_dict(),
                              "hub": hub()}, headers=NO_STORE)
 
+    async def case(request: Request) -> Response:
+        """The receipt's QR leads here (the case number is all it holds): where the case is, wherever that is."""
+        number = request.path_params["number"]
+        try:
+            found = await reader.run(read_progress_async, number, tz)
+        except DatabaseDown as exc:
+            return HTMLResponse(render("down.html", problem=str(exc), asof=stamp(clock()).astimezone(tz)),
+                                status_code=503, headers=NO_STORE)
+        if request.url.path.startswith("/api/"):
+            body = found.as_dict() if found else {"case": number, "found": False}
+            return JSONResponse(body, status_code=200 if found else 404, headers=NO_STORE)
+        return HTMLResponse(render("case.html", p=found, number=number), status_code=200 if found else 404,
+                            headers=NO_STORE)
+
     async def healthz(request: Request) -> Response:
         try:
             await reader.ping()
@@ -232,7 +251,8 @@ def make_app(dsn: str, *, county_name: str, timezone: str = "Asia/Shanghai", sil
         finally:
             await reader.close()
 
-    return Starlette(routes=[Route("/", page), Route("/api/state", state), Route("/healthz", healthz)],
+    return Starlette(routes=[Route("/", page), Route("/api/state", state), Route("/healthz", healthz),
+                             Route("/case/{number}", case), Route("/api/case/{number}", case)],
                      exception_handlers={Exception: failed}, lifespan=lifespan)
 
 

@@ -19,7 +19,8 @@ from collections.abc import Callable
 from devices.privacy import mask_id_number, mask_name, mask_phone
 from hall_bus.wire.redact import EVENT_FIELDS, FREE_TEXT, SECRET
 
-MASKED_VIEWS = ("events_view", "cases_view", "complaints_view", "consultations_view", "delegations_view")
+MASKED_VIEWS = ("events_view", "cases_view", "complaints_view", "consultations_view", "delegations_view",
+                "case_steps_view")
 
 # devices.privacy's rules in SQL; `btrim` of the whitespace Python's str.strip() removes in practice.
 _WS = r"E' \t\n\r\u3000'"
@@ -62,6 +63,10 @@ def _masked_data() -> str:
 
 
 _VIEWS = """
+CREATE OR REPLACE VIEW county.case_steps_view AS
+    SELECT site, seq, type, at, data->>'case' AS case_no, data->>'item_name' AS item_name,
+           data->>'to_site' AS to_site, data->>'decision' AS decision, data->>'due' AS due, data->>'how' AS how
+    FROM county.events WHERE data ? 'case';
 CREATE OR REPLACE VIEW county.events_view AS
     SELECT site, seq, type, at, county.masked_data(type, data) AS data, received_at FROM county.events;
 CREATE OR REPLACE VIEW county.cases_view AS

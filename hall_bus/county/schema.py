@@ -57,6 +57,7 @@ CREATE TABLE IF NOT EXISTS county.events (
     PRIMARY KEY (site, seq)
 );
 CREATE INDEX IF NOT EXISTS events_type_at ON county.events (type, at);
+CREATE INDEX IF NOT EXISTS events_case ON county.events ((data->>'case'), at) WHERE data ? 'case';
 CREATE TABLE IF NOT EXISTS county.deliveries (
     id bigserial PRIMARY KEY,
     to_site text NOT NULL,
