@@ -59,6 +59,17 @@ def test_a_village_case_goes_to_the_county_and_its_result_comes_back_for_pickup(
     # The county keeps what the site's ledger has; only a masked view is for readers (the report's business).
     assert county_rows(pg_dsn, "SELECT count(*) FROM county.events WHERE type = 'case_accepted' AND "
                        "data->>'item' = %s", ITEM) == [(1,)]
+    # The county's 按时办结率 counts the case once, where it was accepted, concluded when its result came back.
+    from datetime import datetime, timedelta
+
+    from hall_bus.county.report import county_figures
+    from hall_bus.county.sites import load_county
+    day = datetime.strptime(number.split("-")[1], "%Y%m%d").date()
+    with psycopg.connect(pg_dsn) as conn:
+        figures = county_figures(conn, load_county(COUNTY_FILE), day - timedelta(days=1), day + timedelta(days=1))
+    village_tally = figures.sites["PAT01V01"]
+    assert (village_tally.accepted, village_tally.concluded, village_tally.on_time) == (1, 1, 1)
+    assert (figures.total.accepted, figures.total.concluded) == (1, 1)
     # The receipt's QR (the case number) answers at the county wherever the case went, and names nobody.
     with serving(make_app(pg_dsn, county_name="平安县")) as (root_url, _server):
         url = root_url.rstrip("/")

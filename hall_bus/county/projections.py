@@ -30,7 +30,7 @@ import orjson
 import psycopg
 from psycopg import sql
 
-PROJECTION_VERSION = "1"  # bump when a table or a rule changes: migrate then rebuilds them from the events
+PROJECTION_VERSION = "2"  # bump when a table or a rule changes: migrate then rebuilds them from the events
 # Their DDL is in schema.py's _TABLES, with the rest of the county's tables.
 TABLES = ("p_cases", "p_visits", "p_ratings", "p_helps", "p_complaints", "p_consultations", "p_followups")
 ROLLOVER_HOURS = 3  # the hall day starts at 03:00 (the hall file's default day_rollover): see ticket_day
@@ -39,7 +39,8 @@ REBUILD_CHUNK = 5000
 
 # The event types each table is made from; the rest of a batch is not even parsed.
 TYPES = frozenset({
-    "case_accepted", "case_owner_changed", "case_concluded", "ticket_issued", "rating_recorded", "help_claimed",
+    "case_accepted", "case_owner_changed", "case_concluded", "handover_result_received", "ticket_issued",
+    "rating_recorded", "help_claimed",
     "help_handed_over", "complaint_registered", "complaint_assigned", "complaint_closed", "complaint_overdue",
     "consultation_opened", "consultation_answered", "consultation_overdue", "followup_opened",
     "followup_assigned", "followup_closed",
@@ -125,9 +126,13 @@ class _Rows:
                                _int(d.get("counter")), str(d.get("owner") or "")))
         elif kind == "case_owner_changed":
             self.owners[str(d["case"])] = str(d["owner"])
-        elif kind == "case_concluded":
+        elif kind in ("case_concluded", "handover_result_received"):
+            # A case handed on is concluded for the county where it was accepted, when its result is back there,
+            # at the time it was concluded and judged on time against the due date it truly had (handover.py);
+            # the site that concluded it has no row of its own for it, so it is counted once.
             on_time = d.get("on_time")
-            self.concluded[str(d["case"])] = (at, None if on_time is None else bool(on_time), d.get("decision"))
+            when = at if kind == "case_concluded" else str(d.get("concluded_at") or at)
+            self.concluded[str(d["case"])] = (when, None if on_time is None else bool(on_time), d.get("decision"))
         elif kind == "complaint_registered":
             self.complaints.append((str(d["complaint_id"]), at, str(d.get("subject_kind") or ""),
                                     str(d.get("subject") or ""), _when(d.get("due"))))
