@@ -60,9 +60,12 @@ def _services_for(site: Site, county: County, template: HallConfig) -> list[str]
     return names
 
 
-def county_section(level: str, hub_host: str, hub_port: int) -> str:
+def county_section(county: County, site: Site, hub_host: str, hub_port: int) -> str:
+    up = county.ancestors(site.code)
     return "\n".join(["[county]                         # one site of the county: ships its ledger to the hub",
-                      f"level = {_q(level)}", f"hub_host = {_q(hub_host)}", f"hub_port = {hub_port}", ""])
+                      f"level = {_q(county.catalogue_level(site.code))}", f"hub_host = {_q(hub_host)}",
+                      f"hub_port = {hub_port}", "up = [" + ", ".join(_q(s.code) for s in up) + "]  # 转办 to",
+                      "up_names = [" + ", ".join(_q(s.name) for s in up) + "]", ""])
 
 
 def hall_text(county: County, site: Site, template: HallConfig, *, hub_host: str, hub_port: int,
@@ -75,7 +78,7 @@ def hall_text(county: County, site: Site, template: HallConfig, *, hub_host: str
              "", "[hall]", f"name = {_q(site.name)}", f"timezone = {_q(template.hall.timezone)}",
              f"site_code = {_q(site.code)}", f"catalogue = {_q(catalogue_name)}", "",
              "[bus]", 'bind = "127.0.0.1"', 'server = "127.0.0.1"', f"command_port = {bus_ports[0]}",
-             f"event_port = {bus_ports[1]}", "", county_section(county.catalogue_level(site.code), hub_host, hub_port)]
+             f"event_port = {bus_ports[1]}", "", county_section(county, site, hub_host, hub_port)]
     cal = template.calendar
     lines += ["[calendar]", f"weekend = {list(cal.weekend)}",
               f"holidays = [{', '.join(d.isoformat() for d in cal.holidays)}]",
@@ -166,7 +169,7 @@ def init_site(county: County, county_file: Path, code: str, out: Path, *, hub_ke
         if template_cfg.county is not None:
             raise UserError(f"site init: {template} has a [county] section already; use it as it is")
         text = template.read_text(encoding="utf-8").rstrip() + "\n\n" + county_section(
-            "county", hub_host, port)
+            county, site, hub_host, port)
         if template_cfg.hall.site_code != site.code:
             raise UserError(f"site init: {template}'s site_code is {template_cfg.hall.site_code!r}, the county "
                             f"file's centre is {site.code!r}; make them the same")
