@@ -20,6 +20,7 @@ from typing import Any
 from hall_bus.config import HallConfig
 from hall_bus.errors import UserError
 from hall_bus.reports.cases import DAMAGE, CaseReader, LedgerSnapshot, damaged
+from hall_bus.reports.casework import CaseBook, case_figures
 from hall_bus.reports.labels import Labels
 from hall_bus.reports.summary import Summary, auto_by
 
@@ -94,7 +95,8 @@ def build_report(req: ReportRequest) -> ReportResult:
         by = req.by or auto_by(req.first, req.last)
         labels = Labels(req.cfg, masked=req.masked)
         summary = Summary(by, req.first, req.last)
-        reader = CaseReader(snap, hall.tz, hall.day_rollover, req.first, req.last)
+        book = CaseBook()  # the 办件, fed by the visits' own pass: the ledger is read once
+        reader = CaseReader(snap, hall.tz, hall.day_rollover, req.first, req.last, everywhere=book.handlers())
         snap.check_whole(reader.first_seq - 1)  # every event the report reads is there and of a known type
         xlsx_out = next((o for o in req.outs if o.suffix.lower() == ".xlsx"), None)
         archive = stream = None
@@ -118,9 +120,7 @@ def build_report(req: ReportRequest) -> ReportResult:
         consultations = sorted(reader.consultations.values(), key=lambda q: q.id)
         summary.finish(followups, consultations, as_of)
         casework = None  # 办件 figures, when the ledger has cases
-        from hall_bus.reports.casework import case_figures, read_cases
-
-        cases = read_cases(snap)
+        cases = book.cases()
         if cases:
             casework = case_figures(cases, hall.tz, req.first, req.last, by, as_of, req.cfg.calendar, reader.who)
         days = (req.last - req.first).days + 1

@@ -18,7 +18,7 @@ from __future__ import annotations
 
 import os
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, time, timedelta
 from pathlib import Path
@@ -321,12 +321,23 @@ class LedgerSnapshot:
             yield from batch
 
 
+Handler = Callable[[int, str, dict[str, Any]], None]  # (seq, at, data) of one event
+
+
 class CaseReader:
     """Iterate over it for the cases of hall days `first`..`last`, in issue order; afterwards `followups`,
-    `consultations` and `events_read` describe the rest."""
+    `consultations` and `events_read` describe the rest.
 
-    def __init__(self, snap: LedgerSnapshot, tz: ZoneInfo, rollover: time, first: date, last: date) -> None:
+    `everywhere`: handlers for event types wanted from the whole ledger, before the range as well as in and after
+    it (the 办件: a case accepted before the range can be concluded inside it). They are read in this same pass,
+    in ledger order, so the ledger is read once, not once for the visits and again for them."""
+
+    def __init__(self, snap: LedgerSnapshot, tz: ZoneInfo, rollover: time, first: date, last: date,
+                 everywhere: dict[str, Handler] | None = None) -> None:
         self.snap = snap
+        self.everywhere = dict(everywhere or {})
+        if set(self.everywhere) & {*MAIN_TYPES, *STATUS_TYPES, *LATE_TYPES}:  # they would be read in one part only
+            raise ValueError("`everywhere` is for event types the case rows do not read")
         self.tz = tz
         self.rollover = rollover
         self.first, self.last = first.isoformat(), last.isoformat()
@@ -391,10 +402,15 @@ class CaseReader:
         yield from self._flush(list(self.held))
 
     def _rows(self) -> Iterator[Any]:
-        """The range's events, then the late ones (ratings, follow-ups, the ends of cases still open); the late
-        cut-off is known only once the range has been read."""
-        yield from self.snap.rows(self.first_seq - 1, self.end_seq, MAIN_TYPES)
-        yield from self.snap.rows(self.end_seq, self.snap.last_seq, STATUS_TYPES, (self._late_cutoff(), LATE_TYPES))
+        """The `everywhere` types before the range, the range's events, then the late ones (ratings, follow-ups,
+        the ends of cases still open); the late cut-off is known only once the range has been read. Three
+        queries over consecutive stretches of seq: every event is read at most once, in ledger order."""
+        extra = tuple(self.everywhere)
+        if extra and self.first_seq > 1:
+            yield from self.snap.rows(0, self.first_seq - 1, extra)
+        yield from self.snap.rows(self.first_seq - 1, self.end_seq, MAIN_TYPES + extra)
+        yield from self.snap.rows(self.end_seq, self.snap.last_seq, STATUS_TYPES + extra,
+                                  (self._late_cutoff(), LATE_TYPES))
 
     def _late_cutoff(self) -> int:
         """The last seq the late pass reads case events to: the second rollover after the range, or the end of
@@ -587,7 +603,7 @@ class CaseReader:
         }
         for kind, record in self.records.handlers().items():  # a notice is a case's and a record of its own
             on[kind] = _both(on[kind], record) if kind in on else record
-        return on
+        return on | self.everywhere
 
 
 def _both(first: Any, then: Any) -> Any:

@@ -8,7 +8,8 @@ once when the case was concluded. The counter-minutes figure elsewhere in the re
 labelled as such (限时内办完率, served within the promised wait).
 
 Cases are rebuilt from the ledger by the domain's own appliers (only the case events), so the report and the
-hall agree on every case by construction. Pure functions take the rebuilt cases; `read_cases` is the only I/O.
+hall agree on every case by construction. Pure functions take the rebuilt cases; `CaseBook` is fed the case
+events by the report's one pass over the ledger.
 """
 
 from __future__ import annotations
@@ -18,8 +19,6 @@ from dataclasses import dataclass, field
 from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
-
-import orjson
 
 from hall_bus.config import WorkCalendar
 from hall_bus.domain import casework
@@ -94,16 +93,33 @@ def case_figures(cases: Iterable[CaseRecord], tz: ZoneInfo, first: date, last: d
     return fig
 
 
-def read_cases(snap: Any) -> list[CaseRecord]:
-    """Every case in the ledger as the hall holds it, rebuilt by the domain's appliers from the case events."""
-    st = HallState()
-    for _seq, kind, at, data in snap.rows(0, snap.last_seq, CASE_EVENTS):
-        d = orjson.loads(data)
-        APPLIERS[kind](st, datetime.fromisoformat(at).timestamp(), d)
-        case = st.cases.get(d.get("case", ""))
-        if case is not None and case.log:  # the report needs no case's history: a year's logs held >300 MB
-            case.log.clear()
-    return list(st.cases.values())
+class CaseBook:
+    """Every case in the ledger as the hall holds it, rebuilt by the domain's appliers from the case events.
+
+    It reads no ledger itself: `handlers()` go to the visits' reader (`CaseReader(everywhere=...)`), which reads
+    the case events of the whole ledger in its own pass, so a year is read once, not once for the visits and
+    again for the cases."""
+
+    def __init__(self) -> None:
+        self.state = HallState()
+
+    def handlers(self) -> dict[str, Callable[[int, str, dict[str, Any]], None]]:
+        return {kind: self._applier(APPLIERS[kind]) for kind in CASE_EVENTS}
+
+    def _applier(self, apply: Callable[[HallState, float, dict[str, Any]], None]) -> Callable[..., None]:
+        st = self.state
+        cases = st.cases
+
+        def applied(seq: int, at: str, d: dict[str, Any]) -> None:
+            apply(st, datetime.fromisoformat(at).timestamp(), d)
+            case = cases.get(d.get("case", ""))
+            if case is not None and case.log:  # the report needs no case's history: a year's logs held >300 MB
+                case.log.clear()
+
+        return applied
+
+    def cases(self) -> list[CaseRecord]:
+        return list(self.state.cases.values())
 
 
 # ---------------------------------------------------------------------- rows both outputs share
