@@ -301,6 +301,25 @@ def test_report_reads_while_the_server_holds_the_ledger(week: dict[str, Any], tm
         writer.close()
 
 
+def test_the_report_gives_the_collector_back_as_it_found_it(week: dict[str, Any], tmp_path: Path) -> None:
+    """The cyclic collector is paused while a report runs (a year's pass made it walk the case book for nothing)
+    and is on again afterwards, also when the report fails; left off by the caller, it stays off."""
+    import gc
+
+    assert gc.isenabled()
+    build_report(ReportRequest(week["cfg"], week["data"], FIRST, FIRST, [tmp_path / "d.pdf"]))
+    assert gc.isenabled()
+    with pytest.raises(UserError):
+        build_report(ReportRequest(week["cfg"], tmp_path / "nowhere", FIRST, FIRST, [tmp_path / "e.pdf"]))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        build_report(ReportRequest(week["cfg"], week["data"], FIRST, FIRST, [tmp_path / "f.pdf"]))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 def test_unmasked_needs_the_admin_key(week: dict[str, Any], tmp_path: Path) -> None:
     from hall_bus.cli.report import check_admin
     from hall_bus.wire.keys import KeyStore
