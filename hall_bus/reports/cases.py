@@ -236,6 +236,9 @@ def _unreadable(path: Path) -> str | None:
     return None
 
 
+Row = tuple[int, str, str, bytes]  # an event as the report reads it: seq, type, at, data (JSON, UTF-8)
+
+
 class LedgerSnapshot:
     """A read-only connection inside one read transaction: every query sees the same ledger, however many the
     server appends meanwhile (WAL readers never block the writer, nor it them)."""
@@ -305,20 +308,27 @@ class LedgerSnapshot:
         return lo
 
     def rows(self, after: int, until: int, types: tuple[str, ...],
-             late: tuple[int, tuple[str, ...]] | None = None) -> Iterator[tuple[int, str, str, str]]:
+             late: tuple[int, tuple[str, ...]] | None = None) -> Iterator[Row]:
         """(seq, type, at, data) of the given types; with `late`, also those types up to its seq."""
+        for batch in self.batches(after, until, types, late):
+            yield from batch
+
+    def batches(self, after: int, until: int, types: tuple[str, ...],
+                late: tuple[int, tuple[str, ...]] | None = None) -> Iterator[list[Row]]:
+        """`rows` a few thousand at a time: a pass over millions of events loops over each list itself rather
+        than resuming a generator per event. The data comes as the UTF-8 bytes it is stored as, which orjson
+        reads directly: as text, each event's JSON was decoded into a str by sqlite3 and encoded back to UTF-8 by
+        orjson (a tenth of the pass's instructions)."""
         marks = ",".join("?" * len(types))
-        sql = f"SELECT seq, type, at, data FROM events WHERE seq > ? AND seq <= ? AND (type IN ({marks})"
+        sql = ("SELECT seq, type, at, CAST(data AS BLOB) FROM events WHERE seq > ? AND seq <= ? "
+               f"AND (type IN ({marks})")
         params: list[Any] = [after, until, *types]
         if late is not None:
             sql += f" OR (seq <= ? AND type IN ({','.join('?' * len(late[1]))}))"
             params += [late[0], *late[1]]
         cur = self.db.execute(sql + ") ORDER BY seq", params)
-        while True:
-            batch = cur.fetchmany(4096)
-            if not batch:
-                return
-            yield from batch
+        while batch := cur.fetchmany(4096):
+            yield batch
 
 
 Handler = Callable[[int, str, dict[str, Any]], None]  # (seq, at, data) of one event
@@ -387,30 +397,31 @@ class CaseReader:
     def __iter__(self) -> Iterator[Case]:
         on = self._handlers()
         loads = orjson.loads
-        for seq, kind, at, data in self._rows():
-            self.events_read += 1
-            try:
-                d = loads(data)
-                if kind != "day_opened":
-                    on[kind](seq, at, d)
-                    continue
-                ready = list(self._close_days(d))
-            except DAMAGE as exc:  # named as `ledger verify` names it, else by the kind of damage; never its data
-                raise unreadable(self.snap.path.parent, damaged(self.snap.path, f"event {seq} ({kind})", exc)) \
-                    from None
-            yield from ready
+        for batch in self._batches():
+            self.events_read += len(batch)
+            for seq, kind, at, data in batch:
+                try:
+                    d = loads(data)
+                    if kind != "day_opened":
+                        on[kind](seq, at, d)
+                        continue
+                    ready = list(self._close_days(d))
+                except DAMAGE as exc:  # named as `ledger verify` names it, else by the kind of damage; never its data
+                    raise unreadable(self.snap.path.parent, damaged(self.snap.path, f"event {seq} ({kind})", exc)) \
+                        from None
+                yield from ready
         yield from self._flush(list(self.held))
 
-    def _rows(self) -> Iterator[Any]:
+    def _batches(self) -> Iterator[list[Any]]:
         """The `everywhere` types before the range, the range's events, then the late ones (ratings, follow-ups,
         the ends of cases still open); the late cut-off is known only once the range has been read. Three
         queries over consecutive stretches of seq: every event is read at most once, in ledger order."""
         extra = tuple(self.everywhere)
         if extra and self.first_seq > 1:
-            yield from self.snap.rows(0, self.first_seq - 1, extra)
-        yield from self.snap.rows(self.first_seq - 1, self.end_seq, MAIN_TYPES + extra)
-        yield from self.snap.rows(self.end_seq, self.snap.last_seq, STATUS_TYPES + extra,
-                                  (self._late_cutoff(), LATE_TYPES))
+            yield from self.snap.batches(0, self.first_seq - 1, extra)
+        yield from self.snap.batches(self.first_seq - 1, self.end_seq, MAIN_TYPES + extra)
+        yield from self.snap.batches(self.end_seq, self.snap.last_seq, STATUS_TYPES + extra,
+                                     (self._late_cutoff(), LATE_TYPES))
 
     def _late_cutoff(self) -> int:
         """The last seq the late pass reads case events to: the second rollover after the range, or the end of
