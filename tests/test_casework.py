@@ -271,6 +271,38 @@ def test_replaying_the_events_rebuilds_the_same_cases(hall: Hall) -> None:
     assert loaded.to_dict() == hall.state.to_dict()
 
 
+def test_the_reports_book_rebuilds_the_halls_cases_less_what_it_never_reads(hall: Hall) -> None:
+    """The report's cases come from the domain's appliers, so hall and report agree by construction; the book
+    empties the fields the report never reads to save memory. Were an applier ever to read one of those back,
+    the rebuilt cases would differ from the hall's here."""
+    from dataclasses import asdict
+
+    from hall_bus.reports.casework import SHARED, UNREAD, CaseBook
+
+    immediate_case(hall)
+    promised_case_with_supplement(hall)
+    major_case(hall, week=2)
+    go(hall, at(12, 14, 10))
+    number = accept(hall, PROMISED)["case"]
+    hall("delay_case", case=number, days=2, reason="需现场核查", by="clerk-1")
+    hall("change_case_owner", case=number, owner="xm-2", reason="调岗", by="sup-1")
+    hall("start_case", case=number, by="xm-2")
+    hall("conclude_case", case=number, decision="refused", reason="不符合条件", by="xm-2")
+    book = CaseBook()
+    on = book.handlers()
+    for ev in hall.events:
+        if ev["type"] in on:
+            on[ev["type"]](ev.get("seq", 0), ev["at"], ev["data"])
+
+    def kept(k: Any) -> dict[str, Any]:
+        return {name: value for name, value in asdict(k).items() if name not in UNREAD}
+
+    assert {n: kept(k) for n, k in book.state.cases.items()} == {n: kept(k) for n, k in hall.state.cases.items()}
+    assert len(book.cases()) == 4 and not any(k.log or k.id_number or k.phone or k.collector for k in book.cases())
+    assert len({id(k.item_name) for k in book.cases() if k.item == PROMISED}) == 1  # one copy of each text
+    assert set(SHARED) <= set(kept(book.cases()[0]))
+
+
 def test_the_bus_masks_applicants_and_collectors(hall: Hall) -> None:
     from hall_bus.wire.redact import public_event, public_state
 
