@@ -27,7 +27,7 @@ from zoneinfo import ZoneInfo
 
 import orjson
 
-from hall_bus.clock import hall_day
+from hall_bus.clock import EventTimes, hall_day
 from hall_bus.domain.registry import APPLIERS
 from hall_bus.errors import LedgerError, UserError
 from hall_bus.reports.records import RECORD_MAIN_TYPES, RECORD_STATUS_TYPES, RecordBook
@@ -140,10 +140,6 @@ def is_open(c: Case) -> bool:
     """Neither finished nor expired: the engine still holds its ticket (a home visit under way at a rollover, an
     appointment for a later day), so it can still be served, finished and rated."""
     return c.status != "finished" and not c.expired
-
-
-def _ts(at: str) -> float:
-    return datetime.fromisoformat(at).timestamp()
 
 
 # What a damaged event raises while it is read: data that is not JSON, a field missing or of the wrong type.
@@ -464,6 +460,7 @@ class CaseReader:
     def _handlers(self) -> dict[str, Any]:
         pending = self.pending
         who = self.who
+        ts = EventTimes().ts
 
         def issued(seq: int, at: str, d: dict[str, Any]) -> None:
             tid = d["ticket"]
@@ -489,7 +486,7 @@ class CaseReader:
         def help_requested(seq: int, at: str, d: dict[str, Any]) -> None:
             c = pending.get(d["ticket"])
             if c is not None and c.help_requested_ts is None and not c.home_visit:  # a home visit's helper
-                c.help_requested_ts = _ts(at)  # goes at the booked hour: its request is not waiting for a claim
+                c.help_requested_ts = ts(at)  # goes at the booked hour: its request is not waiting for a claim
 
         def help_claimed(seq: int, at: str, d: dict[str, Any]) -> None:
             if (c := pending.get(d["ticket"])) is None:
@@ -500,7 +497,7 @@ class CaseReader:
             if not c.claimed:
                 c.claimed = self._hms(at)
                 if c.help_requested_ts is not None:
-                    c.claim_wait_s = max(0.0, _ts(at) - c.help_requested_ts)
+                    c.claim_wait_s = max(0.0, ts(at) - c.help_requested_ts)
 
         def handed_over(seq: int, at: str, d: dict[str, Any]) -> None:
             if (c := pending.get(d["ticket"])) is None:

@@ -20,6 +20,7 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from hall_bus.clock import EventTimes
 from hall_bus.config import WorkCalendar
 from hall_bus.domain import casework
 from hall_bus.domain.registry import APPLIERS
@@ -113,6 +114,7 @@ class CaseBook:
     def __init__(self) -> None:
         self.state = HallState()
         self._texts: dict[str, str] = {}
+        self._times = EventTimes()
 
     def handlers(self) -> dict[str, Callable[[int, str, dict[str, Any]], None]]:
         return {kind: self._applier(APPLIERS[kind]) for kind in CASE_EVENTS}
@@ -120,9 +122,10 @@ class CaseBook:
     def _applier(self, apply: Callable[[HallState, float, dict[str, Any]], None]) -> Callable[..., None]:
         st = self.state
         cases = st.cases
+        ts = self._times.ts
 
         def applied(seq: int, at: str, d: dict[str, Any]) -> None:
-            apply(st, datetime.fromisoformat(at).timestamp(), d)
+            apply(st, ts(at), d)
             case = cases.get(d.get("case", ""))
             if case is not None:
                 self._slim(case)
