@@ -70,7 +70,7 @@ def test_a_delay_shows_its_new_due_date_first_and_sends_days_and_reason(hall: Ha
     k = hall.state.cases[case]
     assert local(k.due_ts) == datetime(2026, 12, 14, 17, 30, tzinfo=TZ)  # 3 × 5 working days from Monday 23rd
     preview = node.model.delay_preview(k, 3)
-    assert preview == "延期 3 个工作日：12-14 17:30 → 2026-12-17 17:30 前，未办结环节的截止日一并顺延"
+    assert preview == "延期 3 个工作日：2026-12-14 17:30 → 2026-12-17 17:30 前"
     assert node.model.delay_preview(k, 0) == "现承诺办结：2026-12-14 17:30 前"
     step_dues = [s.due_ts for s in k.steps]
 

@@ -269,6 +269,11 @@ class CaseRow:
     def words(self) -> str:
         return f"{self.number}  {self.item_name}  {self.applicant}  {self.status_words}  {self.due_words}"
 
+    @property
+    def too_late_to_delay(self) -> bool:
+        """Running and past its due date: the one reason a 延期 is refused that the screen must say at the button."""
+        return self.overdue and self.status in RUNNING
+
 
 class PanelModel:
     """One window's view of the mirrored hall. `take` sees each event for what the state does not keep (which case
@@ -489,13 +494,12 @@ class PanelModel:
         return add_working_days(datetime.fromtimestamp(k.due_ts, self.cfg.hall.tz), days, self.cfg.calendar)
 
     def delay_preview(self, k: s.CaseRecord, days: int) -> str:
-        """What 确认延期 will do, in words: the due date now and after; unfinished steps move with it."""
+        """What 确认延期 will do, in words: the due date now and after (one line: it stays in view above the
+        buttons on the smallest panel in large text; that unfinished steps move with it is said on the screen)."""
         now = datetime.fromtimestamp(k.due_ts, self.cfg.hall.tz)
         if days < 1:
             return f"现承诺办结：{now:%Y-%m-%d %H:%M} 前"
-        then = self.delayed_due(k, days)
-        steps = "，未办结环节的截止日一并顺延" if any(st.finished_ts is None for st in k.steps) else ""
-        return f"延期 {days} 个工作日：{now:%m-%d %H:%M} → {then:%Y-%m-%d %H:%M} 前{steps}"
+        return f"延期 {days} 个工作日：{now:%Y-%m-%d %H:%M} → {self.delayed_due(k, days):%Y-%m-%d %H:%M} 前"
 
     def trackers(self, state: HallState | None) -> list[tuple[str, str]]:
         """(staff id, name shown) of the roster's active 环节跟踪员, from the mirrored state: the tracker picker's
@@ -651,7 +655,8 @@ class CounterPanelNode:
     """The panel's side of the bus: ops sent as this window's own, answers returned and put in words. The state
     shown comes from the client's mirror (`client.state`), kept by pushed events."""
 
-    def __init__(self, client: Any, cfg: HallConfig, node: str, *, model: PanelModel | None = None) -> None:
+    def __init__(self, client: Any, cfg: HallConfig, node: str, *, model: PanelModel | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         found = next((n for n in cfg.nodes if n.id == node), None)
         if found is None or found.role != "counter" or found.counter is None:
             raise ValueError(f"{node} is not a counter node with a window number in the hall configuration")
@@ -665,6 +670,7 @@ class CounterPanelNode:
         self.notice_text = ""  # the last one-time notice issued here
         self.pending_notice: _Pending | None = None  # a notice the hall did not take: offered again
         self.on_change: Callable[[], None] | None = None
+        self.clock = clock  # the panel's time (what is late, what may still be delayed); the hall has its own
 
     # ------------------------------------------------------------------ bus client callbacks
 
@@ -676,7 +682,7 @@ class CounterPanelNode:
         self._changed()
 
     def view(self, now_ts: float | None = None) -> PanelView:
-        return self.model.view(getattr(self.client, "state", None), now_ts)
+        return self.model.view(getattr(self.client, "state", None), self.clock() if now_ts is None else now_ts)
 
     # ------------------------------------------------------------------ ops
 
@@ -805,13 +811,17 @@ class CounterPanelNode:
     # ------------------------------------------------------------------ 办件 (cases)
 
     def cases(self, now_ts: float | None = None) -> list[CaseRow]:
-        return self.model.cases(getattr(self.client, "state", None), now_ts)
+        return self.model.cases(getattr(self.client, "state", None), self.clock() if now_ts is None else now_ts)
 
     def case(self, number: str, now_ts: float | None = None) -> CaseRow | None:
         """The case as the mirror has it now (None: no such case)."""
         state = getattr(self.client, "state", None)
-        found = state.cases.get(number) if state is not None else None
-        return self.model.row(found, time.time() if now_ts is None else now_ts, state) if found is not None else None
+        found = self._record(number)
+        return self.model.row(found, self.clock() if now_ts is None else now_ts, state) if found is not None else None
+
+    def _record(self, number: str) -> s.CaseRecord | None:
+        state = getattr(self.client, "state", None)
+        return state.cases.get(number) if state is not None else None
 
     def _refuse(self, op: str, code: str) -> dict[str, Any]:
         """A tap the panel does not send (a field the clerk left out): said as the hall would say it."""
@@ -911,9 +921,13 @@ class CounterPanelNode:
     # ------------------------------------------------------------------ 延期 and 环节
 
     def steps(self, case: str, now_ts: float | None = None) -> list[StepRow]:
-        state = getattr(self.client, "state", None)
-        found = state.cases.get(case) if state is not None else None
-        return self.model.steps(state, found, time.time() if now_ts is None else now_ts) if found else []
+        found = self._record(case)
+        return self.model.steps(getattr(self.client, "state", None), found,
+                                self.clock() if now_ts is None else now_ts) if found is not None else []
+
+    def delay_preview(self, case: str, days: int) -> str:
+        found = self._record(case)
+        return self.model.delay_preview(found, days) if found is not None else ""
 
     def trackers(self) -> list[tuple[str, str]]:
         return self.model.trackers(getattr(self.client, "state", None))
