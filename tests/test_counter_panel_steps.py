@@ -9,7 +9,7 @@ import asyncio
 from datetime import datetime
 
 from hall_bus.domain.staff import hash_pin
-from hall_bus.nodes.counter_panel import CounterPanelNode
+from hall_bus.nodes.counter_panel import CounterPanelNode, PanelModel
 
 from .conftest import TZ, Hall
 from .test_counter_panel_model import EngineClient, now
@@ -104,9 +104,26 @@ def test_a_delay_asked_after_the_due_date_is_refused_in_words(hall: Hall) -> Non
 
 
 def test_the_tracker_picker_lists_the_rosters_trackers_by_name(hall: Hall) -> None:
+    assert PanelModel(hall.cfg, 5).trackers(hall.state) == []  # no roster yet: nobody to pick (the screen says so)
     node, _, _ = major(hall)
     # 孙丽 is disabled, 王芳 and 李娜 have no tracker duty; the two 刘洋 are told apart by their ids
     assert node.trackers() == [("zq04", "赵强"), ("ly-1", "刘洋（ly-1）"), ("ly-2", "刘洋（ly-2）")]
+
+
+def test_what_is_late_is_judged_by_the_panels_own_clock(hall: Hall) -> None:
+    """The node's clock (injectable) decides what the screens call late; the hall still judges what it takes."""
+    roster(hall)
+    offset = [0.0]
+    node = CounterPanelNode(EngineClient(hall), hall.cfg, "counter-5", clock=lambda: now(hall) + offset[0])
+    hall("issue", service="投资项目", group="normal")
+    asyncio.run(node.send("call_next"))
+    case = asyncio.run(node.accept_case(MAJOR, "王建国")).case
+    row = node.case(case)
+    assert row is not None and not row.overdue and not row.too_late_to_delay and "delay" in row.actions
+    offset[0] = hall.state.cases[case].due_ts - now(hall) + 1
+    row = node.case(case)
+    assert row is not None and row.overdue and row.too_late_to_delay and "delay" not in row.actions
+    assert [r.late for r in node.steps(case)] == [True, True, True]
 
 
 def test_steps_are_listed_assigned_and_finished_in_order_a_late_one_said_in_words(hall: Hall) -> None:
@@ -146,9 +163,12 @@ def test_steps_are_listed_assigned_and_finished_in_order_a_late_one_said_in_word
     assert [r.can_finish for r in rows] == [False, True, False] and not rows[0].can_assign
     assert rows[1].state_words == "办理中"
 
-    # out of order: the hall refuses, in words
+    # out of order: the hall refuses, in words; 准予 waits for every step, and says so without asking the hall
     assert asyncio.run(node.finish_step(case, 3))["code"] == "bad_state"
     assert node.message == "未成功：现在不能这样操作"
+    sent = len(client.sent)
+    assert asyncio.run(node.conclude_case(case, "approved"))["code"] == "steps_open" and len(client.sent) == sent
+    assert node.message == "未成功：还有环节未办结：先在「环节…」里办结各环节，才能准予办结"
 
     # step 2 runs past its due date: marked in words while open, and when finished
     hall.wait(local(hall.state.cases[case].steps[1].due_ts).timestamp() - now(hall) + 3600)

@@ -83,6 +83,7 @@ REFUSALS = {
     "no_delay_reason": "延期须写明理由",
     "unknown_step": "这个办件没有这个环节",
     "not_tracker": "只能指派名册上有「环节跟踪员」职责的人",
+    "steps_open": "还有环节未办结：先在「环节…」里办结各环节，才能准予办结",
 }
 
 
@@ -889,9 +890,13 @@ class CounterPanelNode:
 
     async def conclude_case(self, case: str, decision: str, reason: str = "") -> dict[str, Any]:
         """办结: 准予, or 不予 with the reason the applicant is given (asked for on the screen, never sent empty).
-        A case accepted and concluded at one sitting is started first: the hall concludes only a case under way."""
+        A case accepted and concluded at one sitting is started first: the hall concludes only a case under way.
+        A 重大事项 is 准予 only once every step is finished (the hall's rule), said before anything is sent."""
         if decision == "refused" and not reason.strip():
             return self._refuse("conclude_case", "no_reason")
+        found = self._record(case)
+        if decision == "approved" and found is not None and current_step(found):
+            return self._refuse("conclude_case", "steps_open")  # the hall's "bad_state" would not say which
         row = self.case(case)
         if row is not None and row.status == "accepted":
             started = await self.send("start_case", case=case)
