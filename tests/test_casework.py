@@ -392,3 +392,18 @@ def test_the_report_reads_the_cases_of_the_whole_ledger_in_its_one_pass(ccfg: Ha
         assert seen == every and reader.first_seq > every[0] and reader.late_seq < every[-1]
     finally:
         snap.close()
+
+
+def test_with_a_roster_only_its_trackers_track_a_major_cases_steps(hall: Hall) -> None:
+    from hall_bus.domain.staff import hash_pin
+
+    pin = hash_pin("2468")
+    hall("add_staff", staff="clerk-1", name="李娜", duties=["clerk"], pin_hash=pin)
+    hall("add_staff", staff="gz-1", name="赵强", duties=["tracker"], pin_hash=pin)
+    hall("add_staff", staff="bb-1", name="小满", duties=["helper"], pin_hash=pin)
+    go(hall, at(11, 23, 9, 30))
+    number = accept(hall, MAJOR, counter=3)["case"]
+    with pytest.raises(CommandRejected) as refused:
+        hall("assign_step", case=number, step=1, tracker="bb-1", by="clerk-1")
+    assert refused.value.code == "not_a_tracker" and "bb-1" in refused.value.message
+    assert hall("assign_step", case=number, step=1, tracker="gz-1", by="clerk-1")["tracker"] == "gz-1"

@@ -324,6 +324,10 @@ def assign_step(e: QueueEngine, cmd: c.AssignStep, now: datetime) -> dict[str, A
     if not 1 <= cmd.step <= len(case.steps):
         raise CommandRejected("unknown_step", f"{case.number} has {len(case.steps)} steps, not a step {cmd.step}")
     tracker = check_person(e, cmd.tracker, "the 环节跟踪员")
+    member = e.state.staff.get(tracker)
+    if member is not None and "tracker" not in member.duties:  # with a roster, only its 环节跟踪员 track steps
+        raise CommandRejected("not_a_tracker", f"{tracker} is not a 环节跟踪员 (tracker) on the roster; nothing "
+                              "was changed (hallctl staff add … --duty tracker)")
     e.emit("case_step_assigned", now, case=case.number, step=cmd.step, tracker=tracker, by=cmd.by)
     return {"case": case.number, "step": cmd.step, "tracker": tracker}
 
