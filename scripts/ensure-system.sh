@@ -5,7 +5,9 @@ set -euo pipefail
 
 PACKAGES=(python3 python3-venv libzbar0 libusb-1.0-0 xvfb fonts-wqy-microhei fonts-hanazono socat
           libmtdev1 libegl1 libgl1 libgles2 libgl1-mesa-dri  # Kivy's window (SDL2 offscreen or X11)
-          espeak-ng sox)  # the voice announcer's generated segments, and checking them by their statistics
+          espeak-ng sox  # the voice announcer's generated segments, and checking them by their statistics
+          postgresql postgresql-client  # the county hub's store (a throwaway cluster in tests and the demo)
+          chromium chromium-driver)  # the county hub's web pages, driven by the browser tests
 
 missing=()
 for p in "${PACKAGES[@]}"; do
