@@ -10,6 +10,7 @@ bug in the hub cannot undo it. These tests are what lets store_batch's SQL chang
 from __future__ import annotations
 
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -72,7 +73,16 @@ def test_a_batch_is_stored_whole_in_order_and_the_mark_moves(conn: psycopg.Conne
     last = conn.execute("SELECT last_event_at, first_seen, last_seen FROM county.sites WHERE code = 'PAT01'"
                         ).fetchone()
     assert last is not None and all(v is not None for v in last)
-    assert last[0].isoformat().startswith("2026-01-05T01:00:08")  # the latest event's time, in UTC
+    assert last[0] == datetime(2026, 1, 5, 1, 0, 8, tzinfo=UTC)  # the latest event's time
+
+
+def test_the_events_json_arrives_as_the_site_wrote_it(conn: psycopg.Connection) -> None:
+    """Quotes, backslashes, escapes and Chinese in the data survive the way in (the arrays go in binary)."""
+    tricky = {"text": '一次性告知：\n1. 结婚证复印件 "原件" \\ 备注\t', "items": ["a\"b", "c\\d"], "n": None}
+    store(conn, "PA", [event(1, "notice_issued", **tricky)])
+    assert held(conn, "PA")[0][2] == {"ticket": "20260105-A001", **tricky}
+    at = conn.execute("SELECT at FROM county.events").fetchone()
+    assert at is not None and at[0] == datetime(2026, 1, 5, 1, 0, 1, tzinfo=UTC)
 
 
 def test_a_resend_is_skipped_and_its_new_tail_taken(conn: psycopg.Connection) -> None:

@@ -92,10 +92,13 @@ def store_batch(conn: psycopg.Connection, site: str, events: Sequence[Shipped], 
             expected += 1
         cur.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(site_role(site))))
         try:
+            # The arrays go in binary (%b): as text, psycopg quotes every element with a regular expression, which
+            # cost more than the rest of the batch (JSON is full of quotes). Each time and JSON text is cast row by
+            # row as it is inserted, not into a whole jsonb[] first (benchmarks/bench_county.py, docs/benchmarks.md).
             cur.execute(
                 "INSERT INTO county.events (site, seq, type, at, data) "
-                "SELECT %s, s, t, a, d FROM unnest(%s::bigint[], %s::text[], %s::timestamptz[], %s::jsonb[]) "
-                "AS x(s, t, a, d) ON CONFLICT DO NOTHING",
+                "SELECT %s, s, t, a::timestamptz, d::jsonb FROM unnest(%b::bigint[], %b::text[], %b::text[], "
+                "%b::text[]) AS x(s, t, a, d) ON CONFLICT DO NOTHING",
                 (site, [e.seq for e in fresh], [e.type for e in fresh], [e.at for e in fresh],
                  [e.data for e in fresh]))
         except (psycopg.errors.DataError, psycopg.errors.InvalidTextRepresentation) as exc:
