@@ -24,6 +24,8 @@ demo: $(STAMP)
 	  $(BIN)/hallctl simulate --config $(CONFIG) --day --seed $$s --helpers 8 --data build/demo/week >/dev/null 2>&1; done
 	@$(BIN)/hallctl report --config $(CONFIG) --data build/demo/week --from 2026-11-23 --to 2026-11-29 \
 	  --out build/demo/week.xlsx --out build/demo/week.pdf
+	@$(BIN)/hallctl county demo config/county.example.toml --data build/demo/county --pace 1 \
+	  $(if $(DURATION),--duration $(DURATION))
 	@$(BIN)/hallctl demo --config $(CONFIG) $(if $(DURATION),--duration $(DURATION))
 
 test: $(STAMP)

@@ -224,12 +224,29 @@ class CountyLinkSettings(_Strict):
     Keys live in the hall's key directory under `county/` (the hub's public `server.key` and this site's pair in
     `nodes/`), as `hallctl site init` writes them. Without this section the hall is an island, as before."""
 
+    level: Literal["county", "town", "village"] = "county"  # the catalogue level this site offers (县/镇/村)
+    # The sites this one hands cases on to (转办), nearest first: a village's town, then the county centre. What
+    # the tablet offers; the hub relays to any site of the county (site init writes it from the county file).
+    up: list[Annotated[str, Field(pattern=r"^[0-9A-Za-z]{2,12}$")]] = Field(default_factory=list, max_length=10)
+    up_names: list[str] = Field(default_factory=list, max_length=10)  # their names, as the county file has them
     hub_host: Annotated[str, AfterValidator(_host)] = "127.0.0.1"
     hub_port: int = Field(default=5590, ge=1, le=65535)
     batch_max: int = Field(default=500, ge=1, le=5000)  # events a batch; the hub refuses more than its own limit
     answer_seconds: float = Field(default=5.0, gt=0, le=120)  # no answer by then: the link is down, reconnect
     retry_max_seconds: float = Field(default=30.0, gt=0, le=3600)  # the longest wait between tries when down
     poll_seconds: float = Field(default=2.0, gt=0, le=300)  # a quiet site still calls this often (deliveries)
+
+    @model_validator(mode="after")
+    def _names(self) -> CountyLinkSettings:
+        if self.up_names and len(self.up_names) != len(self.up):
+            raise ValueError(f"up_names has {len(self.up_names)} names for {len(self.up)} sites in up; give one "
+                             "name per site, in the same order (or none)")
+        return self
+
+    def up_sites(self) -> list[tuple[str, str]]:
+        """(code, name) of each site cases are handed on to, nearest first."""
+        names = self.up_names or self.up
+        return list(zip(self.up, names, strict=True))
 
     @property
     def endpoint(self) -> str:

@@ -3,8 +3,9 @@
 What the window shows follows the hall, not the taps: the node's bus client mirrors the hall state and pushes each
 event (`on_event`, `on_resync`) on this same asyncio loop, so a call from the window's keypad or console shows
 here too, and a panel restarted in the middle of a case shows that case. Ops go through `CounterPanelNode`; the
-screens are in counter_panel.kv. The 办件 screens (the window's cases, 受理, one case, 补正, 办结, 出件) draw
-`PanelModel.cases` rows and forward to the node's case ops. The rating screen faces the visitor: it rates only
+screens are in counter_panel.kv. The 办件 screens (the window's cases, 受理, one case, 补正, 办结, 出件, 延期, and a
+重大事项's 环节 with its tracker picker) draw `PanelModel.cases` and `PanelModel.steps` rows and forward to the
+node's case ops. The rating screen faces the visitor: it rates only
 the case just finished here, once, and goes back to the clerk's screen by itself.
 """
 
@@ -36,6 +37,8 @@ from kivy.uix.widget import Widget
 from hall_bus.nodes.counter_panel import (
     ACTION_WORDS,
     DECISION_CHOICES,
+    DELAY_DAYS,
+    DELAY_REASONS,
     DELIVERY_CHOICES,
     OUTCOMES,
     POSITIONS,
@@ -55,7 +58,8 @@ RATE_SECONDS = 120.0  # a visitor who walked away without rating does not leave 
 TICKET = re.compile(r"^([A-Z]{1,2})(\d{1,3})$")
 # Ops a clerk cannot take back ask once: the words of the first tap; the second must come after a pause.
 CONFIRM = {"close_counter": "再点一次「签退」确认：本窗口将停止叫号",
-           "no_show": "再点一次「过号」确认：{number} 将记为过号"}
+           "no_show": "再点一次「过号」确认：{number} 将记为过号",
+           "finish_step": "再点一次「环节办结」确认：环节{step} 将记为办结，不能撤销"}
 CONFIRM_AFTER, CONFIRM_WITHIN = 0.6, 5.0  # seconds: a double tap is not a confirmation; a stale one is not either
 OFFLINE = "连不上大厅系统：按钮暂不可用，系统会自动重连"
 ONLINE_AGAIN = "已连上大厅系统"
@@ -126,6 +130,7 @@ class CounterPanelApp(App):
     case_head = StringProperty("")
     case_info = StringProperty("")
     case_actions = ListProperty([])
+    case_too_late = BooleanProperty(False)  # 延期 greyed because the due date passed: said on the button
     action_words = DictProperty(ACTION_WORDS)
     receipt = StringProperty("")
     receipt_where = StringProperty("")
@@ -137,6 +142,18 @@ class CounterPanelApp(App):
     deliveries = DictProperty(DELIVERY_CHOICES)
     id_checked = BooleanProperty(False)
     print_at = StringProperty("")
+    # 延期
+    delay_days = NumericProperty(0)
+    delay_reason = StringProperty("")
+    delay_reasons = ListProperty(list(DELAY_REASONS))
+    delay_preview = StringProperty("")
+    # 环节 and the tracker picker
+    steps_head = StringProperty("")
+    step_no = NumericProperty(0)
+    step_title = StringProperty("")
+    trackers = ListProperty([])  # [(staff id, name shown)]
+    tracker_pick = StringProperty("")
+    tracker_pick_name = StringProperty("")
 
     def __init__(self, node: CounterPanelNode, *, hall_name: str = "", px_per_mm: float = 4.0,
                  large_text: bool = False, high_contrast: bool = False,
@@ -148,6 +165,7 @@ class CounterPanelApp(App):
         self._armed: tuple[str, str | None, float] | None = None  # (op, ticket, when) awaiting its second tap
         self._receipt_case = ""  # the case whose receipt is on the case screen (the one just accepted)
         self._rows_drawn: list[Any] = []
+        self._steps_drawn: list[Any] = []
         self.print_at = node.print_at or ""
         self.px_per_mm = px_per_mm
         self.set_mode(large_text=large_text, high_contrast=high_contrast)
@@ -173,7 +191,7 @@ class CounterPanelApp(App):
         Builder.load_file(str(KV))
         root = ScreenManager(transition=NoTransition())
         for name in ("main", "pad", "finish", "transfer", "rate", "signin", "cases", "accept", "case", "supplement",
-                     "conclude", "deliver"):
+                     "conclude", "deliver", "delay", "steps", "tracker"):
             root.add_widget(getattr(Factory, name.capitalize() + "PanelScreen")(name=name))
         self._fill_static(root)
         self._timers = [Clock.schedule_interval(self._tick, 1.0)]
@@ -216,14 +234,20 @@ class CounterPanelApp(App):
         turns into 签退) or on 叫下一位 never signs the window out or sends a visitor away."""
         who = self.view.visitor  # the visitor on the screen when the clerk tapped, not whoever is there later
         ticket = who.ticket if who is not None else None
-        if op in CONFIRM:
-            now = time.monotonic()
-            armed, self._armed = self._armed, None
-            if armed is None or armed[:2] != (op, ticket) or not CONFIRM_AFTER <= now - armed[2] <= CONFIRM_WITHIN:
-                self._armed = (op, ticket, now)
-                self.message = self.node.message = CONFIRM[op].format(number=who.number if who is not None else "")
-                return
+        if op in CONFIRM and not self._confirmed(op, ticket, number=who.number if who is not None else ""):
+            return
         self._run(self.node.send(op, ticket))
+
+    def _confirmed(self, op: str, key: str | None, **words: Any) -> bool:
+        """The second tap on `key` (a visitor, a case's step) after a pause and within a few seconds; any other tap
+        arms it and says what a second one does."""
+        now = time.monotonic()
+        armed, self._armed = self._armed, None
+        if armed is None or armed[:2] != (op, key) or not CONFIRM_AFTER <= now - armed[2] <= CONFIRM_WITHIN:
+            self._armed = (op, key, now)
+            self.message = self.node.message = CONFIRM[op].format(**words)
+            return False
+        return True
 
     def go(self, screen: str) -> None:
         if screen == "pad":
@@ -252,7 +276,16 @@ class CounterPanelApp(App):
             self.decision = ""
         elif screen == "deliver":
             self.how, self.id_checked = "window", False
-        if self.root is not None and screen in ("accept", "conclude", "deliver"):
+        elif screen == "delay":
+            self.delay_days, self.delay_reason = 0, ""
+            self.delay_preview = self.node.delay_preview(self.case_no, 0)
+        elif screen == "steps":
+            self._steps_drawn = []
+            self._fill_steps()
+        elif screen == "tracker":
+            self.tracker_pick, self.tracker_pick_name = "", ""
+            self._fill_trackers()
+        if self.root is not None and screen in ("accept", "conclude", "deliver", "delay"):
             for field in ("applicant", "id_number", "phone", "reason", "collector", "tracking", "link"):
                 box = self.root.get_screen(screen).ids.get(field)
                 if box is not None:
@@ -394,7 +427,7 @@ class CounterPanelApp(App):
         self._run(lookup())
 
     def case_action(self, action: str) -> None:
-        """补正, 办结 and 出件 ask first (their screens); 材料已补齐 and 归档 are one tap."""
+        """补正, 办结, 出件, 延期 and 环节 ask first (their screens); 材料已补齐 and 归档 are one tap."""
         if action == "resume":
             self._run(self.node.resume_case(self.case_no))
         elif action == "archive":
@@ -435,6 +468,53 @@ class CounterPanelApp(App):
     def do_deliver(self, collector: str, tracking: str, link: str) -> None:
         self._then_case(self.node.deliver_case(self.case_no, self.how, collector=collector,
                                                id_checked=self.id_checked, tracking=tracking, link=link))
+
+    # ------------------------------------------------------------------ 延期 and 环节 taps
+
+    def pick_delay_days(self, days: int) -> None:
+        self.delay_days = days
+
+    def pick_delay_reason(self, reason: str) -> None:
+        """A common reason fills the field; the clerk may go on writing after it (需现场核查：用地红线复核)."""
+        self.delay_reason = reason
+
+    def on_delay_days(self, _app: Any, days: float) -> None:
+        self.delay_preview = self.node.delay_preview(self.case_no, int(days))
+
+    @staticmethod
+    def delay_ready(days: float, reason: str) -> bool:
+        return days >= 1 and bool(reason.strip())
+
+    def do_delay(self) -> None:
+        if self.delay_ready(self.delay_days, self.delay_reason):
+            self._then_case(self.node.delay_case(self.case_no, int(self.delay_days), self.delay_reason))
+
+    def pick_step_tracker(self, step: int) -> None:
+        """指派跟踪员… of one step: the picker names the step and who tracks it now."""
+        row = next((r for r in self.node.steps(self.case_no) if r.step == step), None)
+        if row is None or not row.can_assign:
+            return
+        self.step_no = step
+        self.step_title = f"{row.title}\n现跟踪员：{row.tracker_name}"
+        self.go("tracker")
+
+    def pick_tracker(self, staff: str, name: str) -> None:
+        self.tracker_pick, self.tracker_pick_name = staff, name
+
+    def do_assign(self) -> None:
+        async def assign() -> dict[str, Any]:
+            answer = await self.node.assign_step(self.case_no, int(self.step_no), self.tracker_pick)
+            if answer.get("ok"):
+                self.go("steps")
+            return answer
+
+        if self.tracker_pick:
+            self._run(assign())
+
+    def finish_step(self, step: int) -> None:
+        """环节办结 cannot be taken back: it asks once, as 签退 and 过号 do."""
+        if self._confirmed("finish_step", f"{self.case_no}/{step}", step=step):
+            self._run(self.node.finish_step(self.case_no, step))
 
     def sign_in(self, staff: str, pin: str) -> None:
         if not staff.strip() or not pin.strip():
@@ -502,6 +582,8 @@ class CounterPanelApp(App):
         self._fill_cases()
         if self.case_no:
             self._show_case()
+        if self.screen in ("steps", "tracker"):
+            self._fill_steps()
         self.redraws += 1
 
     def _tick(self, _dt: float) -> None:
@@ -551,7 +633,7 @@ class CounterPanelApp(App):
     # ------------------------------------------------------------------ widgets made from the config
 
     def _fill_static(self, root: ScreenManager) -> None:
-        """The pad's letter keys and the transfer's services: fixed by the config, made once."""
+        """The pad's letter keys, the transfer's services and the 延期 days: fixed by the config, made once."""
         from kivy.factory import Factory
 
         letters = root.get_screen("pad").ids.letters
@@ -559,6 +641,11 @@ class CounterPanelApp(App):
             key = Factory.PanelButton(text=prefix)
             key.bind(on_release=lambda _b, p=prefix: self.pad_key(p))
             letters.add_widget(key)
+        days = root.get_screen("delay").ids.days
+        for n in range(1, DELAY_DAYS + 1):
+            day = Factory.DayButton()
+            day.days = n
+            days.add_widget(day)
         grid = root.get_screen("transfer").ids.services
         for service in self.node.model.transfer_services():
             button = Factory.PickButton()
@@ -594,16 +681,59 @@ class CounterPanelApp(App):
         row = self.node.case(self.case_no)
         if row is None:
             self.case_head, self.case_info, self.case_actions = self.case_no, "没有这个办件", []
+            self.case_too_late = False
             return
         self.case_head = f"{row.number}\n{row.kind_words} · {row.due_words}"
         person = "  ".join(x for x in (row.applicant, row.id_number, row.phone) if x)
         lines = [f"事项：{row.item_name}", f"申请人：{person}", f"状态：{row.status_words}"]
         if row.missing:
             lines.append("待补正：" + "、".join(row.missing))
+        if row.steps_words:
+            lines.append(f"环节：{row.steps_words}")
+        if row.delay_words:
+            lines.append(f"延期：{row.delay_words}")
         self.case_info = "\n".join(lines)
         self.case_actions = list(row.actions)
-        if follow and self.screen in ("supplement", "conclude", "deliver") and self.screen not in row.actions:
-            self.go("case")  # the case moved on elsewhere (another panel, a tablet): this act is no longer its next
+        self.case_too_late = row.too_late_to_delay
+        if follow and self.screen in ("supplement", "conclude", "deliver", "delay", "steps") \
+                and self.screen not in row.actions:
+            self.go("case")  # the case moved on elsewhere (another panel, a tablet), or its due date passed
+        elif follow and self.screen == "tracker" and not any(
+                r.step == self.step_no and r.can_assign for r in self.node.steps(self.case_no)):
+            self.go("steps")  # the step was finished meanwhile: nobody is assigned to a finished step
+
+    def _fill_steps(self) -> None:
+        """The case's steps as cards (remade only when they changed: a redraw comes with every event)."""
+        from kivy.factory import Factory
+
+        row = self.node.case(self.case_no)
+        self.steps_head = f"环节 · {row.number} · {row.item_name}" if row is not None else self.case_no
+        rows = [(self.case_no, r.step, r.words, r.late, r.state, r.can_assign, r.can_finish)
+                for r in self.node.steps(self.case_no)]
+        if self.root is None or rows == self._steps_drawn:
+            return
+        grid = self.root.get_screen("steps").ids.steps
+        grid.clear_widgets()
+        for _case, step, words, late, state, can_assign, can_finish in rows:
+            card = Factory.StepCard()
+            card.step, card.words, card.late, card.done = step, words, late, state == "done"
+            card.can_assign, card.can_finish = can_assign, can_finish
+            grid.add_widget(card)
+        self._steps_drawn = rows
+
+    def _fill_trackers(self) -> None:
+        """The roster's 环节跟踪员 as buttons with their names (the mirrored staff list, read when the picker opens)."""
+        from kivy.factory import Factory
+
+        self.trackers = self.node.trackers()
+        if self.root is None:
+            return
+        grid = self.root.get_screen("tracker").ids.trackers
+        grid.clear_widgets()
+        for staff, name in self.trackers:
+            button = Factory.TrackerButton()
+            button.code, button.label = staff, name
+            grid.add_widget(button)
 
     def _fill_items(self) -> None:
         from kivy.factory import Factory

@@ -29,24 +29,33 @@ from kivy.properties import (
     StringProperty,
 )
 from kivy.uix.boxlayout import BoxLayout
+from kivy.uix.scrollview import ScrollView
 
 from hall_bus.config import HallConfig
 from hall_bus.domain.commands import CHANNEL_NAMES, SUBJECT_NAMES
 from hall_bus.domain.rectification import STATUS_NAMES as FIX_STATUS
 from hall_bus.nodes.greeter import (
+    DECLINE_REASONS,
     DUTY_WORDS,
+    HANDOVER_REASONS,
     KIND_WORDS,
     GreeterNode,
     NoPageInView,
     PageShot,
     case_actions,
     current_step,
+    decline_problem,
     delegation_items,
     due_words,
     duty_actions,
     hall_alerts,
+    handover_problem,
+    handover_refusal,
+    has_handovers,
     problem_words,
+    reason_text,
     refusal_words,
+    site_words,
     slip_words,
     unowned_followups,
     unprinted_slips,
@@ -56,7 +65,7 @@ from kiosk.theme import NORMAL, Theme
 log = logging.getLogger("kiosk.greeter")
 KV = Path(__file__).with_name("greeter.kv")
 TABS = (("help", "求助"), ("walkin", "登记取号"), ("consult", "咨询登记"), ("notice", "一次性告知"),
-        ("deleg", "委托代办"), ("mine", "我的事项"), ("home", "上门办"), ("duty", "督办"))
+        ("deleg", "委托代办"), ("mine", "我的事项"), ("inbox", "转办收件"), ("home", "上门办"), ("duty", "督办"))
 # What each button on the 我的事项 and 督办 panels says, and what it needs written first (None: nothing).
 CASE_BUTTONS = {"answer": ("答复", "请写上答复"), "refer": ("转交部门", "请写上转交的部门"),
                 "complete": ("代办办结", None), "cancel": ("撤销委托", "撤销要写明原因"),
@@ -64,10 +73,11 @@ CASE_BUTTONS = {"answer": ("答复", "请写上答复"), "refer": ("转交部门
                 "rectify": ("写整改情况", "请写上整改情况"), "close": ("回访办结（督办员）", "请写上回访的结果"),
                 "start": ("开始办理", None), "finish_step": ("本环节办结", None),
                 "supplement": ("要求补正", "请在上面写缺的材料，用顿号隔开"),
-                "resume": ("材料已补齐", None), "delay": ("延期", "延期要在上面写明原因")}
+                "resume": ("材料已补齐", None), "delay": ("延期", "延期要在上面写明原因"),
+                "handover": ("转办（转给上级站点）", None)}
 KIND_BUTTONS = {"consultation": ("answer", "refer"), "delegation": ("accept", "complete", "cancel"),
                 "help": ("finish",), "followup": ("rectify", "close"),
-                "case": ("start", "finish_step", "supplement", "resume", "delay")}
+                "case": ("start", "finish_step", "supplement", "resume", "delay", "handover")}
 DUTY_BUTTONS = {"assign": ("分派给上面的工号", None), "rectify": ("写整改情况", "请写上整改情况"),
                 "close": ("核实办结 / 答复群众", "请写上核实结果或给群众的答复"),
                 "owner": ("改首问负责人（写工号和原因）", "改首问负责人要在上面写明原因")}
@@ -104,6 +114,14 @@ class GreeterTabletApp(App):
     case_buttons = ListProperty([])  # [(action, words, enabled)] for the selected line of 我的事项
     deleg_items = ListProperty([])  # [(code, name)] the selected delegation can be accepted as
     case_item = StringProperty("")
+    # 转办: only in a hall with `[county]` (a village station, a town centre); without it no control shows
+    county = BooleanProperty(False)
+    inbox_rows = ListProperty([])  # 转办收件: cases handed over here, waiting for a person to accept or decline
+    selected_inbox = DictProperty({})
+    decline_pick = StringProperty("")  # a common decline reason tapped
+    handover_open = BooleanProperty(False)  # the 转办 form is up in 我的事项's panel, in place of the buttons
+    handover_site = StringProperty("")  # the site code tapped on the form
+    handover_pick = StringProperty("")  # a common hand-over reason tapped
     duty_rows = ListProperty([])  # the 督办 list (supervisors only)
     selected_duty = DictProperty({})
     duty_buttons = ListProperty([])
@@ -146,6 +164,7 @@ class GreeterTabletApp(App):
         self.cfg = cfg
         self.helper = node.helper_name
         self._connected = connected or (lambda: node.client.connected.is_set())
+        self.county = has_handovers(cfg)
         self.services = [s.name for s in cfg.services]
         self.groups = [(code, rule.label) for code, rule in cfg.groups.items() if rule.counter_queue
                        and not rule.appointment]
@@ -175,7 +194,8 @@ class GreeterTabletApp(App):
         self.root = root
         self.bind(help_rows=lambda *_: self._sync_rows("help", "helps", "HelpRow", self.help_rows),
                   case_rows=lambda *_: self._sync_rows("mine", "cases", "CaseRow", self.case_rows),
-                  duty_rows=lambda *_: self._sync_rows("duty", "duties", "DutyRow", self.duty_rows))
+                  duty_rows=lambda *_: self._sync_rows("duty", "duties", "DutyRow", self.duty_rows),
+                  inbox_rows=lambda *_: self._sync_rows("inbox", "arrivals", "InboxRow", self.inbox_rows))
         self.refresh()
         return root
 
@@ -321,6 +341,7 @@ class GreeterTabletApp(App):
             fresh_case = next((r for r in self.case_rows if r["case_id"] == self.selected_case["case_id"]), None)
             self.selected_case = fresh_case or {}
         self._case_panel(now)
+        self._inbox_rows(now)
         self.duty_rows = [{"ref": i.ref, "kind": i.kind, "kind_words": DUTY_WORDS[i.kind], "who": i.who,
                            "what": i.what, "late": i.late, "overdue": i.overdue, "owner": i.owner,
                            "status_words": FIX_STATUS.get(i.status, "") if i.kind in ("followup", "complaint")
@@ -351,6 +372,19 @@ class GreeterTabletApp(App):
                 b = _made(Factory.GToggle(), text=words, value=value, group=group, allow_no_selection=group is None)
                 b.bind(on_release=lambda btn: pick(btn.value))
                 box.add_widget(b)
+
+        def picks(items: list[tuple[str, str]], prop: str) -> None:
+            """One of a few, or none: the buttons follow the app's property, so clearing it clears them."""
+            def show(*_: Any) -> None:
+                for b in box.children:
+                    b.state = "down" if b.value == getattr(self, prop) else "normal"
+
+            for value, words in items:
+                b = _made(Factory.GToggle(), text=words, value=value)
+                b.bind(on_release=lambda btn: self._pick(prop, btn.value))
+                box.add_widget(b)
+            self.bind(**{prop: show})
+            show()
 
         services = [(s, s) for s in self.services]
         if kind == "walk_service":
@@ -429,6 +463,8 @@ class GreeterTabletApp(App):
                     b.bind(on_release=lambda btn: self.pick_case_item(btn.value))
                     box.add_widget(b)
             self.bind(deleg_items=items_of)
+        elif kind in PICKS:
+            picks(*PICKS[kind](self))
         elif kind == "followups":
             def rows(*_: Any) -> None:
                 box.clear_widgets()
@@ -713,6 +749,7 @@ class GreeterTabletApp(App):
     def select_case(self, case_id: str) -> None:
         if case_id != self.selected_case.get("case_id"):
             self.case_item = ""  # an item picked for one delegation never goes with the next
+            self.close_handover()  # nor a hand-over form begun for another case
         self.selected_case = next((r for r in self.case_rows if r["case_id"] == case_id), {})
         self._case_panel(time.time())
         self._redraw()
@@ -724,14 +761,18 @@ class GreeterTabletApp(App):
         kind = case.get("kind", "")
         can = set(KIND_BUTTONS.get(kind, ()))
         if kind == "case" and st is not None and self.node.helper:
-            can = set(case_actions(st, case["case_id"], self.node.helper, now))
+            can = set(case_actions(st, case["case_id"], self.node.helper, now,
+                                   hand_on=bool(self.node.handover_targets)))
         if kind == "followup" and not self.supervisor:
             can.discard("close")
         items = delegation_items(self.cfg, st, case["case_id"]) if kind == "delegation" and st is not None else []
         if not items:
             can.discard("accept")
         self.deleg_items = items
-        self.case_buttons = [(a, CASE_BUTTONS[a][0], a in can) for a in KIND_BUTTONS.get(kind, ())]
+        self.case_buttons = [(a, CASE_BUTTONS[a][0], a in can) for a in KIND_BUTTONS.get(kind, ())
+                             if a != "handover" or self.county]  # no [county]: no 转办 button at all
+        if self.handover_open and "handover" not in can:  # handed over meanwhile (another tablet), or gone
+            self.close_handover()
 
     def pick_case_item(self, code: str) -> None:
         self.case_item = "" if code == self.case_item else code
@@ -739,6 +780,9 @@ class GreeterTabletApp(App):
     def case_action(self, action: str, words_in: Any, days_in: Any = None) -> None:
         case = self.selected_case
         if not case:
+            return
+        if action == "handover":
+            self.open_handover()
             return
         cid, text = case["case_id"], words_in.text.strip()
         need = CASE_BUTTONS[action][1]
@@ -793,6 +837,106 @@ class GreeterTabletApp(App):
         from datetime import datetime
 
         return due_words(datetime.fromisoformat(iso).timestamp(), self.cfg.hall.tz) if iso else ""
+
+    def _pick(self, prop: str, value: str) -> None:
+        """A choice on a 转办 form tapped (again: taken back); a word about what was missing is stale now."""
+        setattr(self, prop, "" if getattr(self, prop) == value else value)
+        self.message = ""
+
+    # 转办 from 我的事项: the form in the panel (destination, reason), then one command naming the case
+
+    def open_handover(self) -> None:
+        if self.selected_case:
+            self.handover_open = True
+            self.message = f"转办 {self.selected_case['case_id']}：点选转给哪个站点和原因，再点「确认转办」"
+
+    def close_handover(self) -> None:
+        """The form is closed empty: a destination or reason chosen for one case never goes with the next."""
+        self.handover_open = False
+        self.handover_site = self.handover_pick = ""
+        if self.root is not None:
+            self.root.ids.screens.get_screen("mine").ids.handover_words.text = ""
+
+    def confirm_handover(self, words_in: Any) -> None:
+        case = self.selected_case
+        if not case or not self.handover_open:
+            return
+        cid, site = case["case_id"], self.handover_site
+        reason = reason_text(self.handover_pick, words_in.text)
+        why = handover_problem(site, reason, self.node.handover_targets)
+        if why:
+            self.message = f"{cid}：{why}"
+            return
+        name = site_words(site, self.node.sites)
+
+        def done(a: dict[str, Any]) -> None:
+            self._said_case(a, cid, f"{cid} 已转办至 {name}，办结后结果送回本站出件；仍在您的「我的事项」里")
+            if a.get("ok"):
+                self.close_handover()
+
+        self._run(self.node.hand_over_case(cid, site, reason), done)
+
+    # 转办收件: cases handed over to this site
+
+    def _inbox_rows(self, now: float) -> None:
+        self.inbox_rows = [{"case_id": i.case_id, "who": i.who, "item_name": i.item_name,
+                            "from_words": i.from_words, "received": i.received, "accept_by": i.accept_by,
+                            "late": i.late, "mark": f"▲ {i.late}" if i.late else "", "reason": i.reason,
+                            "picked": i.case_id == self.selected_inbox.get("case_id")}
+                           for i in self.node.inbox(now)]
+        if self.selected_inbox:  # accepted or declined meanwhile (here or on another tablet): nothing to act on
+            picked = self.selected_inbox["case_id"]
+            self.selected_inbox = next((r for r in self.inbox_rows if r["case_id"] == picked), {})
+            if not self.selected_inbox:
+                self._clear_decline()
+
+    def select_inbox(self, case_id: str) -> None:
+        if case_id != self.selected_inbox.get("case_id"):
+            self._clear_decline()  # a reason written for one case never goes back with another
+        self.selected_inbox = next((r for r in self.inbox_rows if r["case_id"] == case_id), {})
+        self._redraw()
+
+    def _clear_decline(self) -> None:
+        self.decline_pick = ""
+        if self.root is not None:
+            self.root.ids.screens.get_screen("inbox").ids.decline_words.text = ""
+
+    def accept_inbox(self) -> None:
+        """接收办理: the case is the signed-in person's here from now on (its handler); it moves to 我的事项."""
+        row = self.selected_inbox
+        if not row:
+            return
+        cid = row["case_id"]
+
+        def done(a: dict[str, Any]) -> None:
+            due = self._due(a.get("result", {}).get("due"))
+            self._said_case(a, cid, f"已接收 {cid}（{row['item_name']}），由您办理，{due} 前办结；"
+                                    "在「我的事项」里继续办理")
+
+        self._run(self.node.accept_handover(cid), done)
+
+    def decline_inbox(self, words_in: Any) -> None:
+        """退回: back to the site it came from, with the reason tapped or written (required)."""
+        row = self.selected_inbox
+        if not row:
+            return
+        cid, reason = row["case_id"], reason_text(self.decline_pick, words_in.text)
+        why = decline_problem(reason)
+        if why:
+            self.message = f"{cid}：{why}"
+            return
+
+        def done(a: dict[str, Any]) -> None:
+            self._said_case(a, cid, f"已退回 {cid} 给 {row['from_words']}：{reason}")
+            if a.get("ok"):
+                self._clear_decline()
+
+        self._run(self.node.decline_handover(cid, reason), done)
+
+    def _said_case(self, answer: dict[str, Any], case: str, ok_words: str) -> str:
+        words = ok_words if answer.get("ok") else handover_refusal(answer, case, self.node.state, self.node.sites)
+        self.message = words
+        return words
 
     # 督办: the supervisor's list
 
@@ -883,6 +1027,115 @@ class GreeterTabletApp(App):
 
     def take_followup(self, followup_id: str) -> None:
         self._run(self.node.assign_followup(followup_id), lambda a: self._said(a, "回访已由您负责"))
+
+
+# The pick-one-or-none boxes of the 转办 forms: what they offer, and the app property holding the pick.
+PICKS: dict[str, Callable[[GreeterTabletApp], tuple[list[tuple[str, str]], str]]] = {
+    "handover_sites": lambda app: (app.node.handover_targets, "handover_site"),
+    "handover_reasons": lambda app: ([(r, r) for r in HANDOVER_REASONS], "handover_pick"),
+    "decline_reasons": lambda app: ([(r, r) for r in DECLINE_REASONS], "decline_pick"),
+}
+
+
+class Scroller(ScrollView):
+    """A column that scrolls when its content is taller than the window gives it (large text on a small tablet).
+
+    Content that shrinks while scrolled down (a form folded away, a panel emptied after its case was done) left
+    Kivy's scroll effect springing back from far out of range: the panel showed its words mid-way down, or cut
+    off at the top, for a while. Once the content has its new height the panel goes to its top when it all fits,
+    and back within its ends otherwise (never while a finger is scrolling it), with the effect at rest there."""
+
+    def __init__(self, **kw: Any) -> None:
+        super().__init__(**kw)
+        self._settle_soon = Clock.create_trigger(lambda _dt: self._settle())
+        self.bind(viewport_size=self._settle_soon, height=self._settle_soon)
+
+    def _settle(self) -> None:
+        if not self.children:
+            return
+        spare = self.height - self.children[0].height  # ≥ 0: it all fits
+        if spare >= 0:
+            target = 1.0
+        elif 0.0 <= self.scroll_y <= 1.0 or (self.effect_y is not None and self.effect_y.is_manual):
+            return
+        else:
+            target = min(1.0, max(0.0, self.scroll_y))
+        effect = self.effect_y
+        if self.scroll_y == target and (effect is None or effect.value == spare * target):
+            return
+        self.scroll_y = target
+        if effect is not None:
+            effect.reset(spare * target)  # where the ScrollView keeps its effect for this scroll_y
+        self.update_from_scroll()
+
+
+class TabRows(BoxLayout):
+    """The tab bar: one row when every tab's words fit with room at their edges, else two (nine tabs in large
+    text on a 1280 tablet). A tab's width follows its words; a hidden tab (督办 for someone without that duty,
+    转办收件 in a hall without [county]) is taken out, so it neither leaves a gap nor takes a tap."""
+
+    row_height = NumericProperty(0)  # 0: nobody signed in, no tabs
+    MARGIN_DP = 14.0  # each side of a tab's words, inside its edge
+
+    def __init__(self, **kw: Any) -> None:
+        self._tabs: list[Any] = []
+        self._rows: list[BoxLayout] = []
+        super().__init__(orientation="vertical", size_hint_y=None, height=0, **kw)
+        self._arrange_soon = Clock.create_trigger(lambda _dt: self._arrange())
+
+    def on_kv_post(self, base_widget: Any) -> None:
+        self._tabs = list(reversed(self.children))
+        self.clear_widgets()
+        self._rows = [BoxLayout(spacing=self.spacing) for _ in range(2)]
+        for tab in self._tabs:
+            tab.bind(hidden=self._arrange_soon, texture_size=self._arrange_soon)
+        self.bind(width=self._arrange_soon, row_height=self._arrange_soon)
+        self._arrange()
+
+    def _arrange(self) -> None:
+        shown = [t for t in self._tabs if not t.hidden]
+        margin = dp(self.MARGIN_DP) * 2
+        need = sum(t.texture_size[0] + margin for t in shown) + self.spacing * (len(shown) - 1)
+        first = len(shown) if need <= self.width else (len(shown) + 1) // 2
+        rows = [shown[:first], shown[first:]]
+        for row in self._rows:  # all emptied first: a tab may move from one row to the other
+            row.clear_widgets()
+        for row, tabs in zip(self._rows, rows, strict=True):
+            for tab in tabs:
+                tab.size_hint_x = tab.texture_size[0] + margin
+                row.add_widget(tab)
+        self.clear_widgets()
+        used = [row for row, tabs in zip(self._rows, rows, strict=True) if tabs]
+        for row in used:
+            self.add_widget(row)
+        self.height = len(used) * self.row_height + (len(used) - 1) * self.spacing if self.row_height else 0
+
+
+class Fold(BoxLayout):
+    """A part of a panel shown only when wanted (the 转办 form in place of a case's buttons). Hidden, its widgets
+    are taken out of the tree, not merely made transparent: a transparent button still takes a tap, and a
+    zero-height box would leave its widgets overhanging the ones below."""
+
+    shown = BooleanProperty(True)
+
+    def __init__(self, **kw: Any) -> None:
+        self._kept: list[Any] | None = None
+        super().__init__(**kw)
+
+    def on_kv_post(self, base_widget: Any) -> None:
+        self._kept = list(reversed(self.children))
+        self._fold()
+
+    def on_shown(self, *_: Any) -> None:
+        self._fold()
+
+    def _fold(self) -> None:
+        if self._kept is None:
+            return
+        self.clear_widgets()
+        if self.shown:
+            for widget in self._kept:
+                self.add_widget(widget)
 
 
 def _made(widget: Any, **values: Any) -> Any:

@@ -427,3 +427,25 @@ def test_a_counter_tells_only_its_own_windows_visitors(cfg, tmp_path: Path) -> N
             assert far["code"] == "forbidden" and "print at" in far["message"]
 
     asyncio.run(asyncio.wait_for(scenario(), 30))
+
+
+def test_two_programs_with_one_nodes_key_are_said_in_status_and_a_restart_is_not(
+        fast, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    """A kiosk's files copied to a second machine: both answer as kiosk-1 and each takes the other's answers.
+    One restart switches the connection once and says nothing; two at once keep switching and are named."""
+    async def scenario() -> None:
+        async with running_hall(fast, tmp_path) as hall:
+            first = await hall.started("kiosk-1", subscribe=False)
+            await first.close()
+            again = await hall.started("kiosk-1", subscribe=False)  # a restart: a new connection, once
+            assert (await again.request({"op": "issue", "service": "医保"}))["ok"]
+            assert not [f for f in hall.server.status()["server_faults"] if f["part"] == "node"]
+            twin = await hall.started("kiosk-1", subscribe=False)  # and now a second program with the same key
+            await until(lambda: any(f["part"] == "node" for f in hall.server.status()["server_faults"]),
+                        timeout=10)
+            fault = next(f for f in hall.server.status()["server_faults"] if f["part"] == "node")
+            assert fault["problem"] == "kiosk-1 is connected from two places at once"
+            assert "hallctl keys add" in fault["effect"]
+            await twin.close()
+
+    run(scenario())

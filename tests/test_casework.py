@@ -271,6 +271,38 @@ def test_replaying_the_events_rebuilds_the_same_cases(hall: Hall) -> None:
     assert loaded.to_dict() == hall.state.to_dict()
 
 
+def test_the_reports_book_rebuilds_the_halls_cases_less_what_it_never_reads(hall: Hall) -> None:
+    """The report's cases come from the domain's appliers, so hall and report agree by construction; the book
+    empties the fields the report never reads to save memory. Were an applier ever to read one of those back,
+    the rebuilt cases would differ from the hall's here."""
+    from dataclasses import asdict
+
+    from hall_bus.reports.casework import SHARED, UNREAD, CaseBook
+
+    immediate_case(hall)
+    promised_case_with_supplement(hall)
+    major_case(hall, week=2)
+    go(hall, at(12, 14, 10))
+    number = accept(hall, PROMISED)["case"]
+    hall("delay_case", case=number, days=2, reason="需现场核查", by="clerk-1")
+    hall("change_case_owner", case=number, owner="xm-2", reason="调岗", by="sup-1")
+    hall("start_case", case=number, by="xm-2")
+    hall("conclude_case", case=number, decision="refused", reason="不符合条件", by="xm-2")
+    book = CaseBook()
+    on = book.handlers()
+    for ev in hall.events:
+        if ev["type"] in on:
+            on[ev["type"]](ev.get("seq", 0), ev["at"], ev["data"])
+
+    def kept(k: Any) -> dict[str, Any]:
+        return {name: value for name, value in asdict(k).items() if name not in UNREAD}
+
+    assert {n: kept(k) for n, k in book.state.cases.items()} == {n: kept(k) for n, k in hall.state.cases.items()}
+    assert len(book.cases()) == 4 and not any(k.log or k.id_number or k.phone or k.collector for k in book.cases())
+    assert len({id(k.item_name) for k in book.cases() if k.item == PROMISED}) == 1  # one copy of each text
+    assert set(SHARED) <= set(kept(book.cases()[0]))
+
+
 def test_the_bus_masks_applicants_and_collectors(hall: Hall) -> None:
     from hall_bus.wire.redact import public_event, public_state
 
@@ -312,3 +344,66 @@ def test_the_report_from_the_ledger_has_a_case_sheet(ccfg: HallConfig, clock: Ma
     listed = list(book["办结清单"].iter_rows(values_only=True))  # streamed: a year's list is long
     assert len(listed) == 2 and listed[1][0] == number and listed[1][3] == "张**" and listed[1][-2:] == ("准予", "是")
     assert not any("张秀英" in str(c) for row in listed for c in row)
+
+
+def test_the_report_reads_the_cases_of_the_whole_ledger_in_its_one_pass(ccfg: HallConfig, clock: ManualClock,
+                                                                          tmp_path: Path) -> None:
+    """A case accepted before the range and concluded in it counts as concluded (not as accepted); one accepted in
+    the range and concluded after it counts as accepted, and the list shows where each stands at the newest event.
+    The case events come from the visits' own pass: each once, in ledger order, before, in and after the range."""
+    from hall_bus.reports import ReportRequest, build_report
+    from hall_bus.reports.cases import CaseReader, LedgerSnapshot
+    from hall_bus.reports.casework import CASE_EVENTS
+    from hall_bus.store.core import HallCore
+
+    core = HallCore(ccfg, tmp_path, clock)
+    try:
+        def send(op: str, **kw: Any) -> str:
+            answer = core.submit({"op": op, **kw})
+            assert answer.get("ok", True) is not False, answer
+            return str((answer.get("result") or answer).get("case", ""))
+
+        def go_to(moment: datetime) -> None:
+            clock.advance((moment - clock.now()).total_seconds())
+
+        go_to(at(11, 23, 10))  # Monday, before the range
+        early = send("accept_case", item=PROMISED, applicant="张秀英", id_number=ID, counter=10, by="clerk-1")
+        send("start_case", case=early, by="clerk-1")
+        go_to(at(11, 25, 10))  # Wednesday, the range
+        send("conclude_case", case=early, decision="approved", by="clerk-1")
+        late = send("accept_case", item=PROMISED, applicant="李四", id_number=ID, counter=10, by="clerk-1")
+        send("start_case", case=late, by="clerk-1")
+        go_to(at(11, 27, 10))  # Friday, after the range
+        send("conclude_case", case=late, decision="refused", reason="不符合条件", by="clerk-1")
+        send("deliver_case", case=early, how="ems", tracking="EA123456789CN", by="clerk-1")
+    finally:
+        core.close()
+    wednesday = date(2026, 11, 25)
+    fig = build_report(ReportRequest(ccfg, tmp_path, wednesday, wednesday, [tmp_path / "r.xlsx"])).extra["casework"]
+    assert (fig.accepted, fig.total.concluded, fig.total.on_time) == (1, 1, 1)
+    assert [(k.number, k.status) for k in fig.concluded_cases] == [(early, "delivered")]  # as of the newest event
+    snap = LedgerSnapshot(tmp_path)
+    try:
+        every = [seq for seq, *_ in snap.rows(0, snap.last_seq, CASE_EVENTS)]
+        seen: list[int] = []
+        reader = CaseReader(snap, TZ, ccfg.hall.day_rollover, wednesday, wednesday,
+                            everywhere=dict.fromkeys(CASE_EVENTS, lambda seq, at, d: seen.append(seq)))
+        list(reader)
+        assert seen == every and reader.first_seq > every[0] and reader.late_seq < every[-1]
+    finally:
+        snap.close()
+
+
+def test_with_a_roster_only_its_trackers_track_a_major_cases_steps(hall: Hall) -> None:
+    from hall_bus.domain.staff import hash_pin
+
+    pin = hash_pin("2468")
+    hall("add_staff", staff="clerk-1", name="李娜", duties=["clerk"], pin_hash=pin)
+    hall("add_staff", staff="gz-1", name="赵强", duties=["tracker"], pin_hash=pin)
+    hall("add_staff", staff="bb-1", name="小满", duties=["helper"], pin_hash=pin)
+    go(hall, at(11, 23, 9, 30))
+    number = accept(hall, MAJOR, counter=3)["case"]
+    with pytest.raises(CommandRejected) as refused:
+        hall("assign_step", case=number, step=1, tracker="bb-1", by="clerk-1")
+    assert refused.value.code == "not_a_tracker" and "bb-1" in refused.value.message
+    assert hall("assign_step", case=number, step=1, tracker="gz-1", by="clerk-1")["tracker"] == "gz-1"

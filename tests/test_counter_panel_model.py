@@ -270,7 +270,7 @@ def test_accept_supplement_resume_conclude_deliver_archive(hall: Hall) -> None:
     (row,) = node.cases(now(hall))
     assert (row.applicant, row.id_number, row.phone) == ("张**", "4101**********1234", "138****5678")
     assert row.item_name == "公共场所卫生许可" and row.kind_words == "承诺件" and not row.overdue
-    assert row.actions == ("supplement", "conclude") and "11-30 17:30 前" in row.due_words
+    assert row.actions == ("supplement", "conclude", "delay") and "11-30 17:30 前" in row.due_words
 
     # 补正 on Friday: listed materials and one in free text, the notice at the window's kiosk
     hall.wait(4 * 86400)

@@ -1,9 +1,11 @@
 """Hypothesis drives random keypad presses, kiosk issues, helper claims and 办件 steps (受理 with its receipt,
-办理, 补正 and back, 办结, 出件, 归档); the invariants must always hold, and the events alone rebuild the state."""
+办理, 补正 and back, 办结, 出件, 归档), and 转办 with another site (PAT99, played by the test: its answers to this
+hall's hand-overs, its own cases handed here, every delivery sent again); the invariants must always hold, and the
+events alone rebuild the state."""
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from hypothesis import settings
 from hypothesis import strategies as st
@@ -15,6 +17,7 @@ from hall_bus.domain import calling
 from hall_bus.domain import state as s
 from hall_bus.domain.commands import parse_command
 from hall_bus.domain.engine import CommandRejected, QueueEngine
+from hall_bus.domain.handover import carried_steps, delivery_command
 
 from .conftest import EXAMPLE, TZ
 
@@ -26,11 +29,13 @@ COUNTER_OPS = ["call_next", "recall", "no_show", "start", "pause_counter", "resu
                "close_counter"]
 AT_WINDOW = frozenset({"recall", "no_show", "start", "finish", "transfer", "park"})
 HOUSEKEEPING = frozenset({"day_opened", "help_escalated", "consultation_overdue", "case_overdue", "print_expired",
-                          "complaint_overdue", "followup_overdue"})  # the timers, before any command runs
+                          "complaint_overdue", "followup_overdue",
+                          "handover_overdue"})  # the timers, before any command runs
 ITEMS = [i.code for i in CFG.catalogue.items] if CFG.catalogue is not None else []
 ID = "370322195203150021"
 CASE_OPS = ["start_case", "request_supplement", "resume_case", "conclude_case", "deliver_case", "archive_case",
-            "finish_step", "delay_case", "rate_case"]
+            "finish_step", "delay_case", "rate_case", "accept_handover", "decline_handover"]
+OTHER = "PAT99"  # another site of the county, played by the test
 
 
 class HallMachine(RuleBasedStateMachine):
@@ -39,6 +44,8 @@ class HallMachine(RuleBasedStateMachine):
         self.clock = ManualClock(datetime(2026, 11, 23, 9, 0, tzinfo=TZ), TZ)
         self.engine = QueueEngine(CFG, self.clock)
         self.events: list[dict] = []
+        self.deliveries: list[dict] = []  # every delivery this hall was sent, to send again
+        self.foreign = 0
 
     def send(self, cmd: dict) -> None:
         if cmd["op"] in AT_WINDOW and "ticket" not in cmd:  # as a keypad's agent: the visitor its display shows
@@ -159,7 +166,90 @@ class HallMachine(RuleBasedStateMachine):
             cmd |= {"days": 2, "reason": "需现场勘验"}
         elif op == "rate_case":
             cmd["level"] = pick % 5 + 1
+        elif op == "decline_handover":
+            cmd["reason"] = "不属于本级事权"
         self.send(cmd)
+
+    # 转办 with the other site
+
+    def deliver(self, delivery: dict) -> None:
+        cmd = delivery_command(delivery, "county-link")
+        self.deliveries.append(cmd)
+        self.send(dict(cmd))
+
+    @rule(pick=st.integers(0, 500))
+    def hand_over(self, pick: int) -> None:
+        cases = list(self.engine.state.cases)
+        if cases:
+            self.send({"op": "hand_over_case", "case": cases[pick % len(cases)], "to_site": OTHER,
+                       "reason": "需县级审批", "by": "clerk-1"})
+
+    @rule(pick=st.integers(0, 500), result=st.booleans(), approved=st.booleans(), secs=st.integers(0, 2 * 86400))
+    def other_site_answers(self, pick: int, result: bool, approved: bool, secs: int) -> None:
+        out = [k for k in self.engine.state.cases.values() if k.status == "handed_over"]
+        if not out:  # none out yet: hand one over first, so the answers are not left to chance
+            self.hand_over(pick)
+            out = [k for k in self.engine.state.cases.values() if k.status == "handed_over"]
+        if not out:
+            return
+        self.clock.advance(secs)
+        k = out[pick % len(out)]
+        now = self.clock.now()
+        base = {"handover_id": k.out_id, "hop": k.hops, "from_site": OTHER, "to_site": CFG.hall.site_code,
+                "case": k.number, "by": "x-1"}
+        if not result:
+            self.deliver({"kind": "decline", **base, "reason": "请补充材料后再报"})
+            return
+        steps = carried_steps(k, TZ)
+        for step in steps:
+            step["finished"] = step["finished"] or now.isoformat()
+        due = datetime.fromtimestamp(k.due_ts + 86400 * (pick % 3), TZ)  # moved there by a 补正 pause, maybe
+        self.deliver({"kind": "result", **base, "decision": "approved" if approved else "refused",
+                      "reason": "" if approved else "不符合条件", "concluded_at": now.isoformat(),
+                      "due": due.isoformat(), "paused_days": pick % 3, "steps": steps,
+                      "history": [{"ts": now.timestamp(), "what": "case_concluded", "by": "x-1", "site": OTHER}]})
+
+    @rule(item=st.sampled_from(ITEMS), hours=st.sampled_from([1, 8, 48]))
+    def other_site_hands_one_here(self, item: str, hours: int) -> None:
+        self.foreign += 1
+        now = self.clock.now()
+        number = f"{OTHER}-20261120-{self.foreign:04d}"
+        self.deliver({"kind": "handover", "handover_id": f"{number}>{CFG.hall.site_code}#1", "hop": 1,
+                      "from_site": OTHER, "to_site": CFG.hall.site_code, "case": number, "by": "x-1",
+                      "item": item, "item_name": "某事项", "service": SERVICES[0], "case_kind": "promised",
+                      "applicant": "张秀英", "id_number": ID, "phone": "", "owner": "x-1", "owner_site": OTHER,
+                      "due": (now + timedelta(days=5)).isoformat(), "steps": [],
+                      "accepted_at": (now - timedelta(days=1)).isoformat(), "sent_at": now.isoformat(),
+                      "reason": "需县级审批", "route": [OTHER], "paused_days": 0, "delays": 0,
+                      "accept_by": (now + timedelta(hours=hours)).isoformat()})
+
+    @rule(pick=st.integers(0, 500), act=st.sampled_from(["accept", "decline", "conclude"]),
+          secs=st.integers(0, 86400))
+    def work_a_received_case(self, pick: int, act: str, secs: int) -> None:
+        """This hall takes a case from its inbox (or sends it back), and may conclude it: its result goes back."""
+        inbox = [k.number for k in self.engine.state.cases.values() if k.status == "inbox"]
+        if not inbox:
+            return
+        self.clock.advance(secs)
+        number = inbox[pick % len(inbox)]
+        if act == "decline":
+            self.send({"op": "decline_handover", "case": number, "reason": "不属于本级事权", "by": "clerk-2"})
+            return
+        self.send({"op": "accept_handover", "case": number, "by": "clerk-2"})
+        if act == "conclude":
+            self.send({"op": "conclude_case", "case": number, "decision": "approved", "by": "clerk-2"})
+
+    @rule(pick=st.integers(0, 500))
+    def a_delivery_comes_again(self, pick: int) -> None:
+        """The link redelivers after a crash: a no-op, whatever happened since."""
+        if not self.deliveries:
+            return
+        cmd = dict(self.deliveries[pick % len(self.deliveries)])
+        before = len(self.events)
+        events, result = self.engine.execute(parse_command(cmd))
+        self.events.extend(events)
+        assert result.get("already") is True, result
+        assert {e["type"] for e in self.events[before:]} <= HOUSEKEEPING
 
     @rule(pick=st.integers(0, 500), ok=st.booleans())
     def kiosk_prints(self, pick: int, ok: bool) -> None:
@@ -212,6 +302,17 @@ class HallMachine(RuleBasedStateMachine):
                 assert min((t for t in eligible if t.green), key=lambda t: t.queue_ts) is picked
 
     @invariant()
+    def a_case_is_in_one_place(self) -> None:
+        """Out at the other site with one pending hand-over, or here; received cases keep their origin; every
+        hand-over out is answered at most once."""
+        for k in self.engine.state.cases.values():
+            assert (k.status == "handed_over") == (k.out_id is not None) == (k.out_to is not None), k.number
+            if k.status in ("inbox", "declined", "returned"):
+                assert k.origin_site == OTHER and k.handover_id in k.received_ids
+            assert len(set(k.answered_ids)) == len(k.answered_ids) and k.out_id not in k.answered_ids
+            assert len(set(k.received_ids)) == len(k.received_ids) and not k.stack
+
+    @invariant()
     def events_alone_rebuild_the_state(self) -> None:
         fresh = QueueEngine(CFG, self.clock)
         for ev in self.events:
@@ -225,10 +326,10 @@ class HallMachine(RuleBasedStateMachine):
     def cases_keep_their_clock_and_paper(self) -> None:
         """The overdue timer watches exactly the running cases; a case's receipt and result slips are owed at the
         kiosk named, with the applicant masked."""
-        from hall_bus.domain.casework import RUNNING
-
         st_ = self.engine.state
-        assert set(st_.case_running) == {n for n, k in st_.cases.items() if k.status in RUNNING}
+        assert set(st_.case_running) == {n for n, k in st_.cases.items() if k.status in s.CASE_WATCHED}
+        assert set(st_.case_inbox) == {n for n, k in st_.cases.items() if k.status == "inbox"
+                                       and not k.handover_overdue}
         for job in st_.print_jobs.values():
             assert job.kind in ("notice", "receipt", "result") and job.kiosk == "kiosk-2"
             assert "张秀英" not in repr(job.slip) and ID not in repr(job.slip)

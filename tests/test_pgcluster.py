@@ -57,16 +57,16 @@ def held_port() -> Iterator[int]:
 
 
 def test_cluster_runs_as_non_root_on_localhost_with_a_password(pg_cluster: Cluster) -> None:
-    with psycopg.connect(pg_cluster.dsn()) as conn:
+    with psycopg.connect(pg_cluster.dsn()) as conn:  # the backend is looked at while it serves us (it exits after)
         backend, address, port, listen = conn.execute(
             "SELECT pg_backend_pid(), host(inet_server_addr()), inet_server_port(), "
             "current_setting('listen_addresses')").fetchone()
-    assert (address, port, listen) == ("127.0.0.1", pg_cluster.port, "127.0.0.1")
-    for pid in (backend, postmaster_pid(pg_cluster.root)):
-        owner = psutil.Process(pid)
-        assert owner.uids().effective != 0
-        if os.geteuid() == 0:
-            assert owner.username() == "postgres"
+        assert (address, port, listen) == ("127.0.0.1", pg_cluster.port, "127.0.0.1")
+        for pid in (backend, postmaster_pid(pg_cluster.root)):
+            owner = psutil.Process(pid)
+            assert owner.uids().effective != 0
+            if os.geteuid() == 0:
+                assert owner.username() == "postgres"
     with pytest.raises(psycopg.OperationalError, match="password"):
         psycopg.connect(pg_cluster.dsn(user=pg_cluster.superuser, password="wrong"))
 

@@ -85,6 +85,8 @@ def test_roles_on_models_are_known_roles() -> None:
 
 PIN_HASH = ("scrypt$16384$8$1$00000000000000000000000000000000$f9f653f5c34720a7e255"
             "cd5c45915267d7bad5862b86d9a71cbe5eefeac08219")
+HANDOVER = {"handover_id": "HALL-20261123-0001>PA#1", "hop": 1, "from_site": "HALL", "to_site": "PA",
+            "case": "HALL-20261123-0001", "by": "clerk-1"}
 EXAMPLES = {
     "issue": {"service": "医保"}, "claim_help": {"help_id": "H-1", "helper": "xm-1"},
     "handover_help": {"help_id": "H-1", "from_helper": "a", "to_helper": "b"},
@@ -131,6 +133,18 @@ EXAMPLES = {
     "conclude_case": {"case": "HALL-20261123-0001", "decision": "approved"},
     "deliver_case": {"case": "HALL-20261123-0001", "how": "ems", "tracking": "EA123456789CN"},
     "rate_case": {"case": "HALL-20261123-0001", "level": 5},
+    # 转办 (handover.py)
+    "hand_over_case": {"case": "HALL-20261123-0001", "to_site": "PA", "reason": "需县级审批"},
+    "accept_handover": {"case": "HALL-20261123-0001"},
+    "decline_handover": {"case": "HALL-20261123-0001", "reason": "不属于本级事权"},
+    "receive_handover": {**HANDOVER, "item": "YB-0001", "item_name": "参保信息查询打印", "service": "医保",
+                         "case_kind": "immediate", "applicant": "张秀英", "owner": "clerk-1", "owner_site": "HALL",
+                         "due": "2026-11-23T17:30:00+08:00", "accepted_at": "2026-11-23T10:00:00+08:00",
+                         "sent_at": "2026-11-23T10:30:00+08:00", "reason": "需县级审批", "route": ["HALL"],
+                         "accept_by": "2026-11-23T18:30:00+08:00"},
+    "receive_result": {**HANDOVER, "decision": "approved", "concluded_at": "2026-11-23T12:00:00+08:00",
+                       "due": "2026-11-23T17:30:00+08:00"},
+    "receive_decline": {**HANDOVER, "reason": "不属于县级事权"},
 }
 
 

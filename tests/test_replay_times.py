@@ -1,5 +1,5 @@
-"""Replay reads an event's time without `timestamp()` (a third of its own cost): the float must be the very one
-`datetime.fromisoformat(at).timestamp()` gives, for every offset and form a ledger may hold."""
+"""Replay and the report read an event's time without `timestamp()` (a third of its own cost): the float must be
+the very one `datetime.fromisoformat(at).timestamp()` gives, for every offset and form a ledger may hold."""
 
 from __future__ import annotations
 
@@ -48,3 +48,14 @@ def test_replayed_event_times_are_exactly_fromisoformat_timestamp(tmp_path: Path
     assert replay(Engine(), ledger) == len(TIMES)  # type: ignore[arg-type]
     ledger.close()
     assert seen == [datetime.fromisoformat(at).timestamp() for at in TIMES]
+
+
+def test_the_reports_event_times_are_exactly_fromisoformat_timestamp() -> None:
+    from hall_bus.clock import EventTimes
+
+    times = EventTimes()
+    assert [times.ts(at) for at in TIMES] == [datetime.fromisoformat(at).timestamp() for at in TIMES]
+    with pytest.raises(ValueError):
+        times.ts("")
+    with pytest.raises(ValueError):
+        times.ts("张三 人民路+08:00")  # a damaged time is refused as fromisoformat refuses it

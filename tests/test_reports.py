@@ -301,6 +301,33 @@ def test_report_reads_while_the_server_holds_the_ledger(week: dict[str, Any], tm
         writer.close()
 
 
+def test_the_report_gives_the_collector_back_as_it_found_it(week: dict[str, Any], tmp_path: Path) -> None:
+    """The cyclic collector is paused while a report runs (a year's pass made it walk the case book for nothing)
+    and is on again afterwards, also when the report fails; left off by the caller, it stays off. What the
+    report leaves is aged, not frozen, and objects the caller froze stay frozen."""
+    import gc
+
+    assert gc.isenabled()
+    build_report(ReportRequest(week["cfg"], week["data"], FIRST, FIRST, [tmp_path / "d.pdf"]))
+    assert gc.isenabled() and gc.get_freeze_count() == 0
+    gc.freeze()
+    try:
+        frozen = gc.get_freeze_count()
+        build_report(ReportRequest(week["cfg"], week["data"], FIRST, FIRST, [tmp_path / "g.pdf"]))
+        assert 0 < gc.get_freeze_count() <= frozen  # not unfrozen, nothing of the report frozen (a few freed)
+    finally:
+        gc.unfreeze()
+    with pytest.raises(UserError):
+        build_report(ReportRequest(week["cfg"], tmp_path / "nowhere", FIRST, FIRST, [tmp_path / "e.pdf"]))
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        build_report(ReportRequest(week["cfg"], week["data"], FIRST, FIRST, [tmp_path / "f.pdf"]))
+        assert not gc.isenabled()
+    finally:
+        gc.enable()
+
+
 def test_unmasked_needs_the_admin_key(week: dict[str, Any], tmp_path: Path) -> None:
     from hall_bus.cli.report import check_admin
     from hall_bus.wire.keys import KeyStore

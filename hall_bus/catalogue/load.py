@@ -172,16 +172,22 @@ def _item_problems(item: Item) -> list[Problem]:
 
 
 def hall_problems(cat: Catalogue, hall: HallConfig) -> list[Problem]:
-    """The hall's side: each item's service is a queue the hall has, and its windows are counters serving it."""
+    """The hall's side: each item's service is a queue the hall has, and its windows are counters serving it.
+
+    A town or village site of a county ([county] level) shares the county's catalogue but offers only the items
+    of its level, and the windows named in the catalogue are the county centre's: those are not its business."""
     problems: list[Problem] = []
     services = hall.services_by_name
     counters = hall.counters_by_number
+    level = hall.county.level if hall.county is not None else "county"
     for idx, item in enumerate(cat.items):
+        if level not in item.levels:
+            continue
         if item.service not in services:
             problems.append((("items", idx, "service"), f"{item.service!r} is not one of the hall's services"
                              f"{hint(item.service, services)} (services: {', '.join(services)})"))
             continue
-        for window in item.windows:
+        for window in item.windows if level == "county" else ():
             counter = counters.get(window)
             if counter is None:
                 problems.append((("items", idx, "windows"), f"the hall has no window {window}"))

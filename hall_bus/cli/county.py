@@ -19,7 +19,7 @@ from hall_bus.county.sites import County, load_county
 from hall_bus.county.staffing import staffing_problems
 from hall_bus.county.words import LEVEL_NAMES, ROLE_NAMES
 
-ACTION_MODULES: tuple[str, ...] = ()  # e.g. ("county_report", "county_scorecard")
+ACTION_MODULES: tuple[str, ...] = ("county_demo", "county_report", "county_scorecard")  # each: hall_bus/cli/<name>.py
 
 
 def add_county_file(p: argparse.ArgumentParser) -> None:

@@ -82,7 +82,13 @@ def _register_db(hub_sub: SubParsers) -> None:
         action.set_defaults(handler=handler)
 
 
-HUB_COMMANDS: tuple[Callable[[SubParsers], None], ...] = (_register_db,)
+def _register_serve(hub_sub: SubParsers) -> None:
+    from hall_bus.cli.hub_serve import register_hub
+
+    register_hub(hub_sub)
+
+
+HUB_COMMANDS: tuple[Callable[[SubParsers], None], ...] = (_register_serve, _register_db)
 
 
 def register(sub: SubParsers) -> None:

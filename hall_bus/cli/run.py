@@ -21,12 +21,18 @@ Runner = Callable[[HallConfig, NodeOptions], int]
 Options = Callable[[argparse.ArgumentParser], None]
 
 
+def _duration(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--duration", type=float, help="stop after this many seconds")
+
+
 def _counter_options(p: argparse.ArgumentParser) -> None:
+    _duration(p)
     p.add_argument("--no-console", action="store_true", help="keypad and rating pad only (a service with no "
                    "terminal): run until stopped")
 
 
 def _board_options(p: argparse.ArgumentParser) -> None:
+    _duration(p)
     p.add_argument("--voice-out", help="write each announcement as a WAV file in this directory instead of playing "
                    "it")
 
@@ -101,6 +107,5 @@ def register(sub: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
                         help="the node's id" + ("; repeat it for every window whose keypad is on one RS-485 line"
                                                 if name == "counter" else ""))
         rp.add_argument("--timeout", type=float, default=10.0, help="seconds to wait for the server")
-        rp.add_argument("--duration", type=float, help="stop after this many seconds (board, counter)")
         role.options(rp)
         rp.set_defaults(handler=_run)

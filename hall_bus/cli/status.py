@@ -13,6 +13,19 @@ from hall_bus.cli.common import add_admin, admin_call
 from hall_bus.config import load_config
 
 
+def county_line(c: dict[str, Any]) -> str:
+    """One line on the site's link to the county: whether the county has everything, and if not, how much not."""
+    if c["connected"]:
+        state = f"connected, {c['backlog']} events not yet at the county" if c["backlog"] else "connected, level"
+    elif c["high_water"] is None:
+        state = "not reached yet (the hall works on; it sends when the hub answers)"
+    else:
+        state = f"no answer for {c['down_s'] or 0:.0f} s, {c['backlog']} events waiting to be sent"
+    extra = f"; {c['problem']}" if c["problem"] else ""
+    refused = f"; {c['deliveries_refused']} hand-overs refused" if c["deliveries_refused"] else ""
+    return f"county hub {c['hub']} as {c['site']}: {state}{refused}{extra}"
+
+
 def print_status(status: dict[str, Any], out: IO[str] = sys.stdout, tz: Any = None) -> None:
     """`tz`: the hall's time zone, so every time on the screen is hall time, as the clock line is."""
 
@@ -30,6 +43,9 @@ def print_status(status: dict[str, Any], out: IO[str] = sys.stdout, tz: Any = No
         since = hhmmss(f["since"])
         print(f"  {f['part']:<8} since {since}  {f['problem']}; {f['effect']}", file=out)
     print(clock_line(status.get("clock")), file=out)  # a wall clock the hall does not believe (hallctl clock)
+    county = status.get("county")
+    if county is not None:
+        print(county_line(county), file=out)
     print(f"{'node':<14}{'role':<10}{'counter':>8}  {'state':<6}{'since':>10}{'last seen':>11}  messages", file=out)
     for n in status["nodes"]:
         state = "alive" if n["alive"] else "gone"

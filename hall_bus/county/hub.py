@@ -102,6 +102,7 @@ class CountyHub:
         self.ready = asyncio.Event()
         self._db_lock = asyncio.Lock()
         self.conn: psycopg.Connection | None = None
+        self._inflight: asyncio.Future[Any] | None = None
 
     # ------------------------------------------------------------------ life cycle
 
@@ -145,12 +146,17 @@ class CountyHub:
             raise UserError(f"hub: cannot listen on {self.endpoint}: {exc}; is another hub running? "
                             "(change [hub] bind in the county file)") from None
         self.endpoint = router.getsockopt_string(zmq.LAST_ENDPOINT)
+        try:
+            server = await self._start_dashboard() if self.want_dashboard else None
+        except UserError:  # its port is taken: the hub does not start half-way
+            router.close(linger=0)
+            auth.stop()
+            ctx.term()
+            self.conn.close()
+            raise
         tasks = [asyncio.create_task(self._serve(router)), asyncio.create_task(self._escalate())]
-        server = None
-        if self.want_dashboard:
-            server = await self._start_dashboard()
-            if server is not None:
-                tasks.append(asyncio.create_task(server.serve()))
+        if server is not None:
+            tasks.append(asyncio.create_task(server.serve()))
         log.info("county hub %s: sites call %s; %d sites", self.county.county.name, self.endpoint,
                  len(self.county.sites))
         self.ready.set()
@@ -163,19 +169,23 @@ class CountyHub:
                 if server is None or t is not tasks[-1]:
                     t.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
+            if self._inflight is not None:  # a batch being written when the stop came: let it commit
+                await asyncio.gather(self._inflight, return_exceptions=True)
             router.close()
             auth.stop()
             ctx.term()
             self.conn.close()
 
     async def _start_dashboard(self) -> Any:
-        """The county dashboard, served by the hub on [hub] dashboard; absent if its module is not there yet."""
+        """The county dashboard, served by the hub on [hub] dashboard, its socket already bound (so the URL has
+        the real port, and a port in use is a UserError here); absent if its module is not there."""
         try:
             from hall_bus.county.dashboard import serve_dashboard
         except ImportError:
             return None
         server, url = await serve_dashboard(self)
         self.dashboard_url = url
+        log.info("county dashboard: %s", url)
         return server
 
     # ------------------------------------------------------------------ batches
@@ -187,9 +197,15 @@ class CountyHub:
                 continue
             identity, body = frames
             site = body.get("User-Id") or ""
-            async with self._db_lock:
-                answer = await asyncio.to_thread(self._handle, site, body.bytes)
+            answer = await self._db(self._handle, site, body.bytes)
             await router.send_multipart([identity.bytes, hp.dumps(answer)])
+
+    async def _db(self, fn: Any, *args: Any) -> Any:
+        """Database work in a worker thread, one piece at a time. A stopping hub cancels the waiting coroutine but
+        not the thread: the work in flight is kept so `run` can let it finish before closing the connection."""
+        async with self._db_lock:
+            self._inflight = asyncio.ensure_future(asyncio.to_thread(fn, *args))
+            return await asyncio.shield(self._inflight)
 
     def _handle(self, site: str, frame: bytes) -> hp.Ack | hp.Refusal:
         link = self.links.setdefault(site, SiteLink(site))
@@ -241,8 +257,7 @@ class CountyHub:
         while True:
             await asyncio.sleep(self.escalate_seconds)
             try:
-                async with self._db_lock:
-                    late = await asyncio.to_thread(escalate_late, self.conn, datetime.now(UTC))
+                late = await self._db(lambda: escalate_late(self.conn, datetime.now(UTC)))
             except psycopg.Error as exc:
                 log.error("county database while checking hand-overs: %s", exc)
                 await asyncio.to_thread(self._reconnect)

@@ -22,6 +22,7 @@ import orjson
 import psycopg
 from psycopg import sql
 
+from hall_bus.county.projections import project
 from hall_bus.county.schema import site_role
 
 # Event types whose data the hub reads (the rest it stores as they are, without parsing them).
@@ -90,6 +91,7 @@ def store_batch(conn: psycopg.Connection, site: str, events: Sequence[Shipped], 
                 result.gap = True
                 return result
             expected += 1
+        latest = _latest(site, fresh)
         cur.execute(sql.SQL("SET LOCAL ROLE {}").format(sql.Identifier(site_role(site))))
         try:
             # The arrays go in binary (%b): as text, psycopg quotes every element with a regular expression, which
@@ -106,13 +108,31 @@ def store_batch(conn: psycopg.Connection, site: str, events: Sequence[Shipped], 
             raise BatchRefused("malformed_event", f"events {fresh[0].seq}–{fresh[-1].seq} from {site}: {first}; "
                                "nothing of the batch was stored") from None
         cur.execute("RESET ROLE")
+        project(cur, site, fresh)  # the report's narrow tables, in the same transaction as the events
         result.stored = len(fresh)
         result.deliveries = _travel(cur, site, fresh, accept_hours, levels, outgoing)
         cur.execute("UPDATE county.sites SET high_water = %s, last_event_at = greatest(last_event_at, %s), "
                     "last_seen = now(), first_seen = coalesce(first_seen, now()) WHERE code = %s",
-                    (fresh[-1].seq, max(e.at for e in fresh), site))
+                    (fresh[-1].seq, latest, site))
         result.high_water = fresh[-1].seq
         return result
+
+
+def _latest(site: str, fresh: Sequence[Shipped]) -> datetime:
+    """Every event's time is an ISO time with its offset, as the hall writes it; PostgreSQL alone would also take
+    words such as 'yesterday', which would put an event on whatever day the hub receives it."""
+    latest: datetime | None = None
+    for e in fresh:
+        try:
+            at = datetime.fromisoformat(e.at)
+        except ValueError:
+            at = None
+        if at is None or at.tzinfo is None:
+            raise BatchRefused("malformed_event", f"event {e.seq} from {site}: its time {e.at[:40]!r} is not an ISO "
+                               "time with its offset; nothing of the batch was stored")
+        latest = at if latest is None or at > latest else latest
+    assert latest is not None
+    return latest
 
 
 def _travel(cur: psycopg.Cursor, site: str, fresh: Sequence[Shipped], accept_hours: float,

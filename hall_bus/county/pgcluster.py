@@ -152,7 +152,7 @@ def start_cluster(root: Path, *, port: int | None = None, durable: bool = True) 
             if explicit:
                 raise ClusterError(_port_in_use(port)) from None
             port = _free_port()  # someone took the free port between our look and the server's bind
-    raise ClusterError(f"{_port_in_use(port)}, and so were the two free ports tried before it")
+    raise ClusterError(f"{_port_in_use(port)} (the third free port tried: others keep taking them)")
 
 
 def stop_cluster(root: Path) -> bool:

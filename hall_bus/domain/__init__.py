@@ -9,6 +9,7 @@ from hall_bus.domain import (
     counters,
     faults,
     feedback,
+    handover,
     helpers,
     printing,
     staff,
@@ -16,5 +17,5 @@ from hall_bus.domain import (
     timekeeping,
 )
 
-__all__ = ["calls", "cases", "casework", "complaints", "counters", "faults", "feedback", "helpers", "printing", "staff",
-           "tickets", "timekeeping"]
+__all__ = ["calls", "cases", "casework", "complaints", "counters", "faults", "feedback", "handover", "helpers",
+           "printing", "staff", "tickets", "timekeeping"]

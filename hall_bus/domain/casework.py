@@ -18,6 +18,10 @@ helper of the delegation it came under, and stays on it to the end unless a supe
 Records belong to cases: the case keeps the tickets of its visits, and the consultations, one-time notices and
 the delegation agreement that are part of it; a 补正 issues its one-time notice through the notice machinery
 (printed at a kiosk when asked), and a bad rating opens a follow-up like a visit's does.
+
+A case may be handed to another site of the county (转办, handover.py): out there it is `handed_over` here and
+still watched by this site's overdue timer (its due date is still this site's promise); the site that has it
+works it with the commands below, and its conclusion goes back to where the case came from.
 """
 
 from __future__ import annotations
@@ -34,7 +38,7 @@ from hall_bus.domain.printing import check_kiosk, queue_slip
 from hall_bus.domain.registry import applies, handles
 from hall_bus.domain.rejected import CommandRejected
 from hall_bus.domain.staff import check_person
-from hall_bus.domain.state import CaseRecord, CaseStep, HallState
+from hall_bus.domain.state import CASE_WATCHED, CaseRecord, CaseStep, HallState
 from hall_bus.domain.workdays import add_working_days, is_working_day
 
 if TYPE_CHECKING:
@@ -45,7 +49,9 @@ END_OF_DAY = time(17, 30)  # the end of a working day: 即办件 and day-counted
 RUNNING = frozenset({"accepted", "in_progress"})  # the clock runs (in 补正 it is stopped)
 KIND_NAMES = {"immediate": "即办件", "promised": "承诺件", "major": "重大事项"}
 STATUS_NAMES = {"accepted": "已受理", "in_progress": "办理中", "supplement": "补正中", "concluded": "已办结",
-                "delivered": "已出件", "archived": "已归档"}
+                "delivered": "已出件", "archived": "已归档", "handed_over": "已转办", "inbox": "待接收",
+                "declined": "已退回", "returned": "已回传"}
+ELSEWHERE = frozenset({"handed_over", "inbox", "declined", "returned"})  # 转办: not worked here now
 DECISION_NAMES = {"approved": "准予", "refused": "不予"}
 DELIVERY_NAMES = {"window": "窗口领取", "ems": "邮寄送达", "elicence": "电子证照"}
 
@@ -157,15 +163,17 @@ def result_text(case: CaseRecord) -> str:
 
 def overdue_cases(st: HallState, now_ts: float) -> list[CaseRecord]:
     """The 服务督办员's list: cases past their due date and not concluded (a case paused for 补正 whose due date
-    passed is listed too: it is late when it resumes), oldest due first."""
-    late = [k for k in st.cases.values() if k.status in RUNNING | {"supplement"} and k.due_ts < now_ts]
+    passed is listed too: it is late when it resumes; so is one handed over to another site: this site promised
+    the date and answers for it until the result comes back), oldest due first."""
+    late = [k for k in st.cases.values() if k.status in CASE_WATCHED | {"supplement"} and k.due_ts < now_ts]
     return sorted(late, key=lambda k: k.due_ts)
 
 
 def due_soon(st: HallState, now: datetime, cal: WorkCalendar, within_days: int = 1) -> list[CaseRecord]:
-    """Running cases due within `within_days` working days and not yet late, soonest first."""
+    """Running cases (and cases out at another site) due within `within_days` working days and not yet late,
+    soonest first."""
     now_ts, limit = now.timestamp(), add_working_days(now, within_days, cal).timestamp()
-    soon = [k for k in st.cases.values() if k.status in RUNNING and now_ts <= k.due_ts <= limit]
+    soon = [k for k in st.cases.values() if k.status in CASE_WATCHED and now_ts <= k.due_ts <= limit]
     return sorted(soon, key=lambda k: k.due_ts)
 
 
@@ -186,9 +194,28 @@ def _case(e: QueueEngine, number: str, *states: str) -> CaseRecord:
     if found is None:
         raise CommandRejected("unknown_case", f"no case {number}")
     if states and found.status not in states:
+        if found.status in ELSEWHERE:
+            raise CommandRejected("not_here", elsewhere_words(found, e.cfg.hall.site_code, e.tz))
         raise CommandRejected("bad_state", f"{number} is {found.status} ({STATUS_NAMES.get(found.status, '')}); "
                               "nothing was changed")
     return found
+
+
+def elsewhere_words(k: CaseRecord, here: str, tz: ZoneInfo) -> str:
+    """Why a case is not worked at this site now, and where it is: a clerk's refusal names both."""
+    def hm(ts: float | None) -> str:
+        return f"{datetime.fromtimestamp(ts, tz):%Y-%m-%d %H:%M}" if ts is not None else "?"
+
+    if k.status == "handed_over":
+        return (f"{k.number} is out at {k.out_to} (已转办 from {here} since {hm(k.out_ts)}, {k.out_id}): it is "
+                f"worked and concluded there, and its result comes back to {here}; nothing was changed")
+    if k.status == "inbox":
+        return (f"{k.number} waits in {here}'s inbox, handed over from {k.origin_site} (待接收, to be accepted by "
+                f"{hm(k.accept_by_ts)}): accept_handover first; nothing was changed")
+    if k.status == "declined":
+        return f"{k.number} was declined at {here} and went back to {k.origin_site} (已退回); nothing was changed"
+    return (f"{k.number} was concluded at {here} and its result went back to {k.origin_site} (已回传); nothing "
+            "was changed")
 
 
 def _iso(ts: float, e: QueueEngine) -> str:
@@ -297,6 +324,10 @@ def assign_step(e: QueueEngine, cmd: c.AssignStep, now: datetime) -> dict[str, A
     if not 1 <= cmd.step <= len(case.steps):
         raise CommandRejected("unknown_step", f"{case.number} has {len(case.steps)} steps, not a step {cmd.step}")
     tracker = check_person(e, cmd.tracker, "the 环节跟踪员")
+    member = e.state.staff.get(tracker)
+    if member is not None and "tracker" not in member.duties:  # with a roster, only its 环节跟踪员 track steps
+        raise CommandRejected("not_a_tracker", f"{tracker} is not a 环节跟踪员 (tracker) on the roster; nothing "
+                              "was changed (hallctl staff add … --duty tracker)")
     e.emit("case_step_assigned", now, case=case.number, step=cmd.step, tracker=tracker, by=cmd.by)
     return {"case": case.number, "step": cmd.step, "tracker": tracker}
 
@@ -373,6 +404,10 @@ def delay_case(e: QueueEngine, cmd: c.DelayCase, now: datetime) -> dict[str, Any
 @handles("change_case_owner")
 def change_case_owner(e: QueueEngine, cmd: c.ChangeCaseOwner, now: datetime) -> dict[str, Any]:
     case = _case(e, cmd.case)
+    if case.owner_site and case.owner_site != e.cfg.hall.site_code:
+        raise CommandRejected("not_here", f"{case.number}'s first-responsible person ({case.owner}) is at "
+                              f"{case.owner_site}, not {e.cfg.hall.site_code}: only that site moves it; nothing "
+                              "was changed")
     if e.state.staff:  # on the bus the server checks the duty; a direct caller (a script) is checked here
         who = e.state.staff.get(cmd.by or cmd.actor or "")
         if who is None or "supervisor" not in who.duties:
@@ -393,11 +428,19 @@ def conclude_case(e: QueueEngine, cmd: c.ConcludeCase, now: datetime) -> dict[st
     if open_steps and cmd.decision == "approved":
         raise CommandRejected("bad_state", f"{case.number}: step {open_steps[0]} is not finished")
     check_kiosk(e, cmd.print_at, "bad_print_at")
+    if case.origin_site is not None and cmd.print_at is not None:
+        raise CommandRejected("bad_print_at", f"{case.number} came from {case.origin_site}: its 领取通知 is printed "
+                              f"there, where the applicant collects the result, not at {e.cfg.hall.site_code}")
     on_time = now.timestamp() <= case.due_ts
     e.emit("case_concluded", now, case=case.number, decision=cmd.decision, reason=cmd.reason, on_time=on_time,
            due=_iso(case.due_ts, e), by=cmd.by)
-    e.emit("case_result_ready", now, case=case.number, counter=case.counter, text=result_text(case), by=cmd.by)
     result = {"case": case.number, "decision": cmd.decision, "on_time": on_time}
+    if case.origin_site is not None:  # 转办: the result goes back to where the case came from, for 出件 there
+        from hall_bus.domain import handover  # handover builds on this module; imported here, not at the top
+
+        result["returned_to"] = handover.return_result(e, case, now, cmd.by)
+        return result
+    e.emit("case_result_ready", now, case=case.number, counter=case.counter, text=result_text(case), by=cmd.by)
     if cmd.print_at is not None:  # the 领取通知 on paper, at the window's kiosk
         result["print_job"] = f"{case.number}-G"
         queue_slip(e, result["print_job"], cmd.print_at, result_slip(case, e.tz, now), now, paper="result")
@@ -481,7 +524,8 @@ def _log(st: HallState, ts: float, kind: str, d: dict[str, Any]) -> CaseRecord:
 
 
 def _running(st: HallState, k: CaseRecord) -> None:
-    if k.status in RUNNING:
+    """Keep the overdue timer's set in step with the case's status (CASE_WATCHED)."""
+    if k.status in CASE_WATCHED:
         st.case_running[k.number] = None
     else:
         st.case_running.pop(k.number, None)

@@ -11,7 +11,16 @@ import difflib
 from datetime import date, datetime
 from typing import Annotated, Any, ClassVar, Literal, get_args
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, TypeAdapter, ValidationError, model_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    BeforeValidator,
+    ConfigDict,
+    Field,
+    TypeAdapter,
+    ValidationError,
+    model_validator,
+)
 
 from hall_bus.config import GroupCode
 
@@ -748,6 +757,126 @@ class RateCase(_CaseCmd):
         return RATING_LEVELS[5 - self.level] if isinstance(self.level, int) else self.level
 
 
+# ---------------------------------------------------------------------- 转办: a case handed across sites (handover.py)
+
+SiteCode = Annotated[str, Field(pattern=r"^[0-9A-Za-z]{2,12}$")]  # a hall's [hall] site_code
+HandoverId = Annotated[str, Field(pattern=r"^[0-9A-Za-z]{2,12}-[0-9]{8}-[0-9]{4,6}>[0-9A-Za-z]{2,12}#[0-9]{1,4}$")]
+
+
+def _aware_time(value: datetime) -> datetime:
+    if value.tzinfo is None:
+        raise ValueError("needs a UTC offset, e.g. 2026-11-23T10:00:00+08:00")
+    return value
+
+
+AwareTime = Annotated[datetime, AfterValidator(_aware_time)]
+
+
+class HandOverCase(_CaseCmd):
+    """转办: the case goes to another site (村 → 镇 → 县) with everything that site needs to open it; the
+    first-responsible person and the due date stay."""
+
+    op: Literal["hand_over_case"] = "hand_over_case"
+    to_site: SiteCode
+    reason: Reason
+
+
+class AcceptHandover(_CaseCmd):
+    """The receiving site takes a case from its inbox: the signed-in person becomes its handler here."""
+
+    op: Literal["accept_handover"] = "accept_handover"
+
+
+class DeclineHandover(_CaseCmd):
+    """The receiving site sends a case in its inbox back, saying why."""
+
+    op: Literal["decline_handover"] = "decline_handover"
+    reason: Reason
+
+
+class CarriedStep(BaseModel):
+    """A 重大事项 step as it travels between sites: its due date and how far it got."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    department: Annotated[str, Field(min_length=1, max_length=60)]
+    name: Annotated[str, Field(min_length=1, max_length=60)]
+    working_days: Annotated[int, Field(ge=0, le=365)]
+    due: AwareTime
+    started: AwareTime | None = None
+    finished: AwareTime | None = None
+    by: HelperId | None = None  # who finished it (a person of the site where it was done)
+
+
+class CarriedEntry(BaseModel):
+    """One line of a case's history at another site, sent back with its result."""
+
+    model_config = ConfigDict(extra="forbid", frozen=True)
+    ts: float
+    what: Annotated[str, Field(min_length=1, max_length=40)]
+    by: Annotated[str, Field(max_length=80)] | None = None
+    site: SiteCode
+
+
+class _Delivery(_Cmd):
+    """A message from another site, brought by the county link (handover.delivery_command): admin only, no
+    person, idempotent on `handover_id`."""
+
+    handover_id: HandoverId
+    hop: Annotated[int, Field(ge=1, le=9999)]
+    from_site: SiteCode
+    to_site: SiteCode
+    case: CaseNo
+    by: HelperId | None = None  # who did it at the sending site
+
+
+class ReceiveHandover(_Delivery):
+    """A case handed over to this site arrives: it waits in the inbox until `accept_by`."""
+
+    op: Literal["receive_handover"] = "receive_handover"
+    item: ItemCode
+    item_name: Annotated[str, Field(min_length=1, max_length=200)]
+    service: Annotated[str, Field(min_length=1, max_length=60)]
+    case_kind: Literal["immediate", "promised", "major"]
+    applicant: Name
+    id_number: IdNumber | Literal[""] = ""
+    phone: Phone | Literal[""] = ""
+    owner: HelperId
+    owner_site: SiteCode
+    due: AwareTime
+    steps: Annotated[list[CarriedStep], Field(max_length=50)] = Field(default_factory=list)
+    accepted_at: AwareTime
+    sent_at: AwareTime
+    reason: Reason
+    route: Annotated[list[SiteCode], Field(min_length=1, max_length=20)]
+    paused_days: Annotated[int, Field(ge=0, le=3650)] = 0
+    delays: Annotated[int, Field(ge=0, le=3650)] = 0
+    accept_by: AwareTime
+
+
+class ReceiveResult(_Delivery):
+    """The result of a case this site handed over comes back: concluded there, delivered (出件) from here."""
+
+    op: Literal["receive_result"] = "receive_result"
+    decision: Literal["approved", "refused"]
+    reason: Annotated[str, Field(max_length=500)] = ""
+    concluded_at: AwareTime
+    due: AwareTime
+    paused_days: Annotated[int, Field(ge=0, le=3650)] = 0
+    delays: Annotated[int, Field(ge=0, le=3650)] = 0
+    steps: Annotated[list[CarriedStep], Field(max_length=50)] = Field(default_factory=list)
+    history: Annotated[list[CarriedEntry], Field(max_length=2000)] = Field(default_factory=list)
+
+
+class ReceiveDecline(_Delivery):
+    """A case this site handed over was declined there: it is back here, in progress."""
+
+    op: Literal["receive_decline"] = "receive_decline"
+    reason: Reason
+
+
+HANDOVER_MODELS = (HandOverCase, AcceptHandover, DeclineHandover, ReceiveHandover, ReceiveResult, ReceiveDecline)
+
+
 CASE_MODELS = (AcceptCase, AcceptDelegation, ContinueCase, AttachToCase, StartCase, AssignStep, FinishStep,
                RequestSupplement, ResumeCase, DelayCase, ChangeCaseOwner, ConcludeCase, DeliverCase, ArchiveCase,
                RateCase)
@@ -760,7 +889,7 @@ Command = Annotated[
     | AssignFollowUp | AddStaff | DisableStaff | ResetPin | SignIn | SignOut | ConfirmClock | PrintResult | Reprint
     | AcceptCase | AcceptDelegation | ContinueCase | AttachToCase | StartCase | AssignStep | FinishStep
     | RequestSupplement | ResumeCase | DelayCase | ChangeCaseOwner | ConcludeCase | DeliverCase | ArchiveCase
-    | RateCase
+    | RateCase | HandOverCase | AcceptHandover | DeclineHandover | ReceiveHandover | ReceiveResult | ReceiveDecline
     | RectifyFollowUp | RegisterComplaint | AssignComplaint | RectifyComplaint | ReplyComplaint,
     Field(discriminator="op"),
 ]

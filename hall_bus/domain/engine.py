@@ -17,7 +17,7 @@ from typing import Any
 
 from hall_bus.clock import Clock, hall_day
 from hall_bus.config import HallConfig
-from hall_bus.domain import calling, cases, casework, helpers, printing, tickets
+from hall_bus.domain import calling, cases, casework, handover, helpers, printing, tickets
 from hall_bus.domain import complaints as complaint_register
 from hall_bus.domain import state as s
 from hall_bus.domain.registry import APPLIERS, HANDLERS, Event
@@ -50,6 +50,7 @@ class QueueEngine:
         helpers.escalate_due(self, now)
         cases.mark_overdue(self, now)
         casework.mark_overdue(self, now)  # 办件 past their due date: once each, for the 督办员
+        handover.mark_overdue(self, now)  # 转办 not accepted in time, once each
         printing.expire_due(self, now)
         complaint_register.mark_overdue(self, now)
         self._actor = getattr(command, "actor", None)
@@ -80,7 +81,8 @@ class QueueEngine:
         day = hall_day(now, self.tz, self.cfg.hall.day_rollover).isoformat()
         return (self.state.day is not None and day > self.state.day) or bool(helpers.due_for_escalation(self, now)) \
             or bool(cases.overdue_due(self, now)) or bool(printing.expiry_due(self, now)) \
-            or bool(casework.overdue_due(self, now)) or bool(complaint_register.overdue_due(self, now))
+            or bool(casework.overdue_due(self, now)) or bool(complaint_register.overdue_due(self, now)) \
+            or bool(handover.overdue_due(self, now))
 
     def estimate(self, ticket_id: str) -> tuple[int, int]:
         """(people ahead, estimated wait in minutes) for a waiting ticket; what the ticket and kiosk show."""

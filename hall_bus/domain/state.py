@@ -194,6 +194,9 @@ class Staff:
 # ---------------------------------------------------------------------- 办件 (casework.py)
 
 CASE_OPEN = frozenset({"accepted", "in_progress", "supplement"})  # not yet concluded: the clock matters
+# The cases the overdue timer watches: running here, or handed over to another site (转办, handover.py), whose
+# due date this site still answers for until the result comes back.
+CASE_WATCHED = frozenset({"accepted", "in_progress", "handed_over"})
 
 
 @dataclass(slots=True)
@@ -228,7 +231,8 @@ class CaseRecord:
     counter: int | None
     accepted_ts: float
     due_ts: float
-    status: str = "accepted"  # accepted | in_progress | supplement | concluded | delivered | archived
+    status: str = "accepted"  # accepted | in_progress | supplement | concluded | delivered | archived; 转办
+    # (handover.py): handed_over (out at `out_to`) | inbox (received, not yet accepted) | declined | returned
     tickets: list[str] = field(default_factory=list)
     delegation: str | None = None
     consultations: list[str] = field(default_factory=list)
@@ -253,7 +257,28 @@ class CaseRecord:
     rating: str | None = None
     followup: str | None = None
     overdue: bool = False
-    log: list[dict[str, Any]] = field(default_factory=list)  # {"ts", "what", "by"}
+    log: list[dict[str, Any]] = field(default_factory=list)  # {"ts", "what", "by"}; "site" when done elsewhere
+    # 转办 (handover.py). A case received from another site: where from, by which hand-over, the sites up the chain
+    # waiting for its result (the origin first), who here took it, and by when it had to be taken.
+    owner_site: str = ""  # the first-responsible person's site ("": this one)
+    origin_site: str | None = None
+    handover_id: str | None = None
+    route: list[str] = field(default_factory=list)
+    accept_by_ts: float | None = None
+    handler: str | None = None  # the person here who accepted it (the owner stays the origin's)
+    handover_overdue: bool = False  # a handover_overdue event was written for it
+    handover_note: str = ""  # the latest hand-over's words: why it was handed over, or why it was declined
+    log_from: int = 0  # where this site's part of the log begins: sent back with the result
+    # A case this site handed on: to whom, as which hand-over, since when.
+    out_to: str | None = None
+    out_id: str | None = None
+    out_ts: float | None = None
+    hops: int = 0  # the case's hand-overs county-wide as known here: the next one's number is hops + 1
+    received_ids: list[str] = field(default_factory=list)  # hand-overs received here (a redelivery is a no-op)
+    answered_ids: list[str] = field(default_factory=list)  # hand-overs out whose result or decline came back
+    # The case came back down its chain while this site waited for its result (县 handing it back to 镇): this
+    # site's own hand-over waits underneath, its fields (handover.FRAME_FIELDS) kept here, innermost last.
+    stack: list[dict[str, Any]] = field(default_factory=list)
 
 
 @dataclass
@@ -293,7 +318,9 @@ class HallState:
     index_deferred: bool = field(default=False, repr=False, compare=False)  # replay builds the index once, after
     # The earliest due time among cases still running and not yet marked overdue; None: to be recomputed.
     case_next_due: float | None = field(default=None, repr=False, compare=False)
-    case_running: dict[str, None] = field(default_factory=dict, repr=False, compare=False)  # accepted, in progress
+    # Cases the overdue timer watches (CASE_WATCHED), and received cases not yet accepted nor marked overdue.
+    case_running: dict[str, None] = field(default_factory=dict, repr=False, compare=False)
+    case_inbox: dict[str, None] = field(default_factory=dict, repr=False, compare=False)
 
     def enqueue(self, t: Ticket) -> None:
         """Into the queue (or re-placed after its calling facts changed)."""
@@ -320,7 +347,9 @@ class HallState:
                 self.watch_help(h)
         self.unanswered = {c.id: None for c in sorted(self.consultations.values(), key=lambda c: c.opened_ts)
                            if c.status != "answered" and not c.overdue}
-        self.case_running = {k.number: None for k in self.cases.values() if k.status in ("accepted", "in_progress")}
+        self.case_running = {k.number: None for k in self.cases.values() if k.status in CASE_WATCHED}
+        self.case_inbox = {k.number: None for k in self.cases.values()
+                           if k.status == "inbox" and not k.handover_overdue}
         self.case_next_due = None
 
     def watch_help(self, h: HelpRequest) -> None:

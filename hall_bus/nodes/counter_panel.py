@@ -13,6 +13,11 @@ with missing materials also issues the one-time notice (一次性告知), printe
 sends them, masked again here so a screen never shows more), the catalogue items the window may accept and their
 materials checklist; `CounterPanelNode` sends 受理, 补正, 恢复, 办结, 出件 and 归档 as their command models, each
 naming its case, and turns the answers into the words the clerk and the applicant read.
+
+延期 and 环节 (a 重大事项's departments' steps): the model offers 延期 only for a running case before its due date
+(the hall refuses one after it) and previews the new due date by the hall's own working-day rule; it lists a case's
+steps with their due dates, trackers and state, and the roster's 环节跟踪员 by name, so a clerk picks a person
+rather than typing a staff id. The node sends delay_case, assign_step and finish_step.
 """
 
 from __future__ import annotations
@@ -30,9 +35,10 @@ from hall_bus.config import HallConfig
 from hall_bus.domain import calling
 from hall_bus.domain import commands as c
 from hall_bus.domain import state as s
-from hall_bus.domain.casework import DECISION_NAMES, DELIVERY_NAMES, KIND_NAMES, STATUS_NAMES
+from hall_bus.domain.casework import DECISION_NAMES, DELIVERY_NAMES, KIND_NAMES, RUNNING, STATUS_NAMES
 from hall_bus.domain.commands import RATING_LEVELS
 from hall_bus.domain.state import HallState
+from hall_bus.domain.workdays import add_working_days
 from hall_bus.nodes.board import GROUP_MARKS
 from hall_bus.wire.client import BusError, BusTimeout
 
@@ -73,6 +79,11 @@ REFUSALS = {
     "bad_notice": "请至少选一项缺少的材料",
     "no_reason": "不予办理须写明理由",
     "no_person": "请先登录",
+    "too_late": "已过承诺办结时间，不能再延期（延期须在到期前申请）",
+    "no_delay_reason": "延期须写明理由",
+    "unknown_step": "这个办件没有这个环节",
+    "not_tracker": "只能指派名册上有「环节跟踪员」职责的人",
+    "steps_open": "还有环节未办结：先在「环节…」里办结各环节，才能准予办结",
 }
 
 
@@ -174,16 +185,65 @@ EMPTY = PanelView(0, "closed", None, (), 0, (), (), Buttons(), None)
 # ---------------------------------------------------------------------- 办件 rows and what may be done to them
 
 ACTION_WORDS = {"supplement": "补正…", "resume": "材料已补齐", "conclude": "办结…", "deliver": "出件…",
-                "archive": "归档"}
+                "archive": "归档", "delay": "延期…", "steps": "环节…"}
 DECISION_CHOICES = {"approved": "准予", "refused": "不予"}
 DELIVERY_CHOICES = {"window": "窗口领取", "ems": "邮寄（EMS）", "elicence": "电子证照"}
+# 延期: the picker's working days, 1..DELAY_DAYS (the 行政许可法's own extension is ten working days; the hall takes
+# up to 60 in one command, but a panel offering 60 buttons would invite a slip), and the reasons clerks give most
+DELAY_DAYS = 10
+DELAY_REASONS = ("需现场核查", "需征求相关部门意见", "申请人申请延期", "需专家评审")
+TRACKER_DUTY = "tracker"  # 环节跟踪员 on the roster (commands.DUTY_NAMES)
 
 
-def case_actions(k: s.CaseRecord) -> tuple[str, ...]:
+def past_due(k: s.CaseRecord, now_ts: float) -> bool:
+    """Past its due date by the hall's own test (casework.delay_case compares the due date with the time, not the
+    sticky overdue mark: a case resumed after 补正 may be before its moved due date again)."""
+    return k.due_ts < now_ts
+
+
+def case_actions(k: s.CaseRecord, now_ts: float) -> tuple[str, ...]:
     """What the case's state lets the window do next (the domain's own preconditions), so a tap the hall would
-    refuse is not offered. 办结 is offered on a just-accepted case too: the node starts it first."""
-    return {"accepted": ("supplement", "conclude"), "in_progress": ("supplement", "conclude"),
+    refuse is not offered. 办结 is offered on a just-accepted case too: the node starts it first. 延期 only while
+    the clock runs and before the due date (the hall refuses it after); 环节 whenever the case has steps (the list
+    is worth reading after the case is concluded too)."""
+    acts = {"accepted": ("supplement", "conclude"), "in_progress": ("supplement", "conclude"),
             "supplement": ("resume",), "concluded": ("deliver",), "delivered": ("archive",)}.get(k.status, ())
+    if k.status in RUNNING and not past_due(k, now_ts):
+        acts += ("delay",)
+    if k.steps:
+        acts += ("steps",)
+    return acts
+
+
+def current_step(k: s.CaseRecord) -> int:
+    """The step under way, 1-based (the steps run in order); 0 when there are none or all are finished."""
+    return next((i for i, st in enumerate(k.steps, 1) if st.finished_ts is None), 0)
+
+
+@dataclass(frozen=True)
+class StepRow:
+    """One department's step of a 重大事项 as the 环节 screen shows it: lateness in words, never colour alone."""
+
+    step: int  # 1-based, as the hall numbers them
+    department: str
+    name: str
+    due_words: str
+    late: bool  # not finished and past its due date, or finished after it
+    tracker: str  # staff id ("" none)
+    tracker_name: str
+    state: str  # done | current | waiting
+    state_words: str
+    can_assign: bool
+    can_finish: bool
+
+    @property
+    def title(self) -> str:
+        return f"环节{self.step} · {self.department} · {self.name}"
+
+    @property
+    def words(self) -> str:
+        return "\n".join((self.title, f"截止：{self.due_words}",
+                          f"跟踪员：{self.tracker_name}    {self.state_words}"))
 
 
 @dataclass(frozen=True)
@@ -203,10 +263,17 @@ class CaseRow:
     overdue: bool
     missing: tuple[str, ...]
     actions: tuple[str, ...]
+    steps_words: str = ""  # a 重大事项: the step under way, or that all are finished
+    delay_words: str = ""  # 延期 so far, or why none can be asked now
 
     @property
     def words(self) -> str:
         return f"{self.number}  {self.item_name}  {self.applicant}  {self.status_words}  {self.due_words}"
+
+    @property
+    def too_late_to_delay(self) -> bool:
+        """Running and past its due date: the one reason a 延期 is refused that the screen must say at the button."""
+        return self.overdue and self.status in RUNNING
 
 
 class PanelModel:
@@ -380,19 +447,21 @@ class PanelModel:
             return []
         now = time.time() if now_ts is None else now_ts
         mine = [k for k in state.cases.values() if k.status != "archived" and self._ours(state, k)]
-        return [self.row(k, now) for k in sorted(mine, key=lambda k: k.due_ts)]
+        return [self.row(k, now, state) for k in sorted(mine, key=lambda k: k.due_ts)]
 
     def _ours(self, state: HallState, k: s.CaseRecord) -> bool:
         if k.counter == self.counter:
             return True
         return any((t := state.tickets.get(tid)) is not None and t.counter == self.counter for tid in k.tickets)
 
-    def row(self, k: s.CaseRecord, now_ts: float) -> CaseRow:
+    def row(self, k: s.CaseRecord, now_ts: float, state: HallState | None = None) -> CaseRow:
         tz = self.cfg.hall.tz
         due = datetime.fromtimestamp(k.due_ts, tz)
-        late = k.status in ("accepted", "in_progress", "supplement") and k.due_ts < now_ts
+        late = k.status in ("accepted", "in_progress", "supplement", "handed_over") and past_due(k, now_ts)
         if k.status == "supplement":
             due_words = f"原定 {due:%m-%d %H:%M}（补正中，计时暂停）"
+        elif k.status == "handed_over":  # 转办: still this window's promise, worked at another site
+            due_words = f"{due:%m-%d %H:%M} 前（在 {k.out_to} 办理）"
         else:
             due_words = f"{due:%m-%d %H:%M} 前"
         if late:
@@ -400,9 +469,83 @@ class PanelModel:
         status = STATUS_NAMES.get(k.status, k.status)
         if k.decision:
             status += f"（{DECISION_NAMES.get(k.decision, k.decision)}）"
+        delay = [f"已延期 {k.delays} 个工作日"] if k.delays else []
+        if k.status in RUNNING and late:
+            delay.append("已过承诺办结时间，不能再延期（延期须在到期前申请）")
         return CaseRow(k.number, k.item, k.item_name, KIND_NAMES.get(k.kind, k.kind), mask_name(k.applicant),
                        mask_id_number(k.id_number) if k.id_number else "", mask_phone(k.phone) if k.phone else "",
-                       k.status, status, due_words, late, tuple(k.missing), case_actions(k))
+                       k.status, status, due_words, late, tuple(k.missing), case_actions(k, now_ts),
+                       self._steps_line(k, state), "；".join(delay))
+
+    def _steps_line(self, k: s.CaseRecord, state: HallState | None) -> str:
+        if not k.steps:
+            return ""
+        n = current_step(k)
+        if n == 0:
+            return f"{len(k.steps)} 个环节均已办结"
+        st = k.steps[n - 1]
+        who = self.staff_name(state, st.tracker) if st.tracker else "未指派跟踪员"
+        return f"第 {n}/{len(k.steps)} 环节 {st.department}·{st.name}（{who}）"
+
+    # ------------------------------------------------------------------ 延期 and 环节
+
+    def delayed_due(self, k: s.CaseRecord, days: int) -> datetime:
+        """The due date after a delay of `days` working days: the hall's own rule (casework.delay_case moves it by
+        add_working_days on the hall's calendar), so the date shown before confirming is the one recorded."""
+        return add_working_days(datetime.fromtimestamp(k.due_ts, self.cfg.hall.tz), days, self.cfg.calendar)
+
+    def delay_preview(self, k: s.CaseRecord, days: int) -> str:
+        """What 确认延期 will do, in words: the due date now and after (one line: it stays in view above the
+        buttons on the smallest panel in large text; that unfinished steps move with it is said on the screen)."""
+        now = datetime.fromtimestamp(k.due_ts, self.cfg.hall.tz)
+        if days < 1:
+            return f"现承诺办结：{now:%Y-%m-%d %H:%M} 前"
+        return f"延期 {days} 个工作日：{now:%Y-%m-%d %H:%M} → {self.delayed_due(k, days):%Y-%m-%d %H:%M} 前"
+
+    def trackers(self, state: HallState | None) -> list[tuple[str, str]]:
+        """(staff id, name shown) of the roster's active 环节跟踪员, from the mirrored state: the tracker picker's
+        choices. A name two people share is shown with the id, so the two buttons differ."""
+        if state is None:
+            return []
+        found = [m for m in state.staff.values() if m.active and TRACKER_DUTY in m.duties]
+        names = [m.name for m in found]
+        return [(m.id, m.name if names.count(m.name) == 1 else f"{m.name}（{m.id}）") for m in found]
+
+    @staticmethod
+    def staff_name(state: HallState | None, staff: str) -> str:
+        member = state.staff.get(staff) if state is not None else None
+        return member.name if member is not None else staff
+
+    def steps(self, state: HallState | None, k: s.CaseRecord, now_ts: float) -> list[StepRow]:
+        """The case's steps in order: due date (late in words), tracker by name, finished or not, and what may be
+        done to each now (assign while the case is open and the step unfinished; finish the step under way of a
+        running case: the node starts a just-accepted case first)."""
+        tz = self.cfg.hall.tz
+        n = current_step(k)
+        open_ = k.status in ("accepted", "in_progress", "supplement")
+        rows = []
+        for i, st in enumerate(k.steps, 1):
+            due = datetime.fromtimestamp(st.due_ts, tz)
+            if st.finished_ts is not None:
+                late = st.finished_ts > st.due_ts
+                state_ = "done"
+                state_words = (f"✓ 已办结 {datetime.fromtimestamp(st.finished_ts, tz):%m-%d %H:%M}"
+                               + ("（超期办结）" if late else "（按时）"))
+                due_words = f"{due:%m-%d %H:%M} 前"
+            else:
+                late = open_ and st.due_ts < now_ts
+                state_ = "current" if i == n else "waiting"
+                state_words = ("办理中" if i == n and k.status == "in_progress" else
+                               "补正中，计时暂停" if k.status == "supplement" else
+                               "待开始（本件尚未开始办理）" if i == n and k.status == "accepted" else
+                               "待办（前一环节办结后开始）" if open_ else STATUS_NAMES.get(k.status, k.status))
+                due_words = ("已超期 · " if late else "") + f"{due:%m-%d %H:%M} 前"
+            rows.append(StepRow(
+                i, st.department, st.name, due_words, late, st.tracker or "",
+                self.staff_name(state, st.tracker) if st.tracker else "未指派", state_, state_words,
+                can_assign=open_ and st.finished_ts is None,
+                can_finish=k.status in RUNNING and i == n))
+        return rows
 
     def find_case(self, state: HallState | None, typed: str) -> s.CaseRecord | None:
         """A case number as typed or scanned (the receipt's QR holds it whole); the serial alone finds a case of
@@ -420,6 +563,14 @@ class PanelModel:
 
 
 # ---------------------------------------------------------------------- the clerk's line for an answer
+
+
+def _when(iso: Any) -> str:
+    """A due date from an answer (ISO, with the hall's offset) as the clerk reads it."""
+    try:
+        return f"{datetime.fromisoformat(str(iso)):%Y-%m-%d %H:%M}"
+    except ValueError:
+        return str(iso or "")
 
 
 def say(answer: dict[str, Any]) -> str:
@@ -452,6 +603,11 @@ def say(answer: dict[str, Any]) -> str:
         + DECISION_NAMES.get(str(r.get("decision", "")), "") + ("" if r.get("on_time", True) else "（超期）"),
         "deliver_case": f"办件 {r.get('case', '')} 已出件：{DELIVERY_NAMES.get(str(r.get('how', '')), '')}",
         "archive_case": f"办件 {r.get('case', '')} 已归档",
+        "delay_case": f"办件 {r.get('case', '')} 已延期，承诺办结改为 {_when(r.get('due'))} 前",
+        "assign_step": f"办件 {r.get('case', '')} 环节{r.get('step', '')} 已指派跟踪员 {r.get('tracker', '')}",
+        "finish_step": f"办件 {r.get('case', '')} 环节{r.get('step', '')} 已办结"
+        + ("（超期）" if r.get("late") else "")
+        + ("，下一环节开始" if r.get("next") else "，各环节均已办结，可办结本件"),
     }
     return words.get(str(op), f"{op} {number}".strip())
 
@@ -500,7 +656,8 @@ class CounterPanelNode:
     """The panel's side of the bus: ops sent as this window's own, answers returned and put in words. The state
     shown comes from the client's mirror (`client.state`), kept by pushed events."""
 
-    def __init__(self, client: Any, cfg: HallConfig, node: str, *, model: PanelModel | None = None) -> None:
+    def __init__(self, client: Any, cfg: HallConfig, node: str, *, model: PanelModel | None = None,
+                 clock: Callable[[], float] = time.time) -> None:
         found = next((n for n in cfg.nodes if n.id == node), None)
         if found is None or found.role != "counter" or found.counter is None:
             raise ValueError(f"{node} is not a counter node with a window number in the hall configuration")
@@ -514,6 +671,7 @@ class CounterPanelNode:
         self.notice_text = ""  # the last one-time notice issued here
         self.pending_notice: _Pending | None = None  # a notice the hall did not take: offered again
         self.on_change: Callable[[], None] | None = None
+        self.clock = clock  # the panel's time (what is late, what may still be delayed); the hall has its own
 
     # ------------------------------------------------------------------ bus client callbacks
 
@@ -525,7 +683,7 @@ class CounterPanelNode:
         self._changed()
 
     def view(self, now_ts: float | None = None) -> PanelView:
-        return self.model.view(getattr(self.client, "state", None), now_ts)
+        return self.model.view(getattr(self.client, "state", None), self.clock() if now_ts is None else now_ts)
 
     # ------------------------------------------------------------------ ops
 
@@ -654,13 +812,17 @@ class CounterPanelNode:
     # ------------------------------------------------------------------ 办件 (cases)
 
     def cases(self, now_ts: float | None = None) -> list[CaseRow]:
-        return self.model.cases(getattr(self.client, "state", None), now_ts)
+        return self.model.cases(getattr(self.client, "state", None), self.clock() if now_ts is None else now_ts)
 
     def case(self, number: str, now_ts: float | None = None) -> CaseRow | None:
         """The case as the mirror has it now (None: no such case)."""
         state = getattr(self.client, "state", None)
-        found = state.cases.get(number) if state is not None else None
-        return self.model.row(found, time.time() if now_ts is None else now_ts) if found is not None else None
+        found = self._record(number)
+        return self.model.row(found, self.clock() if now_ts is None else now_ts, state) if found is not None else None
+
+    def _record(self, number: str) -> s.CaseRecord | None:
+        state = getattr(self.client, "state", None)
+        return state.cases.get(number) if state is not None else None
 
     def _refuse(self, op: str, code: str) -> dict[str, Any]:
         """A tap the panel does not send (a field the clerk left out): said as the hall would say it."""
@@ -728,9 +890,13 @@ class CounterPanelNode:
 
     async def conclude_case(self, case: str, decision: str, reason: str = "") -> dict[str, Any]:
         """办结: 准予, or 不予 with the reason the applicant is given (asked for on the screen, never sent empty).
-        A case accepted and concluded at one sitting is started first: the hall concludes only a case under way."""
+        A case accepted and concluded at one sitting is started first: the hall concludes only a case under way.
+        A 重大事项 is 准予 only once every step is finished (the hall's rule), said before anything is sent."""
         if decision == "refused" and not reason.strip():
             return self._refuse("conclude_case", "no_reason")
+        found = self._record(case)
+        if decision == "approved" and found is not None and current_step(found):
+            return self._refuse("conclude_case", "steps_open")  # the hall's "bad_state" would not say which
         row = self.case(case)
         if row is not None and row.status == "accepted":
             started = await self.send("start_case", case=case)
@@ -756,6 +922,49 @@ class CounterPanelNode:
 
     async def archive_case(self, case: str) -> dict[str, Any]:
         return await self.send("archive_case", case=case)
+
+    # ------------------------------------------------------------------ 延期 and 环节
+
+    def steps(self, case: str, now_ts: float | None = None) -> list[StepRow]:
+        found = self._record(case)
+        return self.model.steps(getattr(self.client, "state", None), found,
+                                self.clock() if now_ts is None else now_ts) if found is not None else []
+
+    def delay_preview(self, case: str, days: int) -> str:
+        found = self._record(case)
+        return self.model.delay_preview(found, days) if found is not None else ""
+
+    def trackers(self) -> list[tuple[str, str]]:
+        return self.model.trackers(getattr(self.client, "state", None))
+
+    async def delay_case(self, case: str, days: int, reason: str) -> dict[str, Any]:
+        """延期: the working days picked and the written reason (never sent empty). Whether it is still before the
+        due date is the hall's call: asked a minute too late, its refusal comes back in words (too_late)."""
+        if not reason.strip():
+            return self._refuse("delay_case", "no_delay_reason")
+        return await self.send("delay_case", case=case, days=days, reason=reason.strip())
+
+    async def assign_step(self, case: str, step: int, tracker: str) -> dict[str, Any]:
+        """指派跟踪员: only someone the roster gives the tracker duty (the hall takes anyone on the roster, so the
+        panel keeps the duty), said back by name."""
+        names = dict(self.trackers())
+        if tracker not in names:
+            return self._refuse("assign_step", "not_tracker")
+        answer = await self.send("assign_step", case=case, step=step, tracker=tracker)
+        if answer.get("ok"):
+            self.message = f"办件 {case} 环节{step} 已指派跟踪员 {names[tracker]}"
+            self._changed()
+        return answer
+
+    async def finish_step(self, case: str, step: int, note: str = "") -> dict[str, Any]:
+        """环节办结 for the step under way. A case accepted at this sitting is started first: the hall finishes a
+        step only of a case under way (as conclude_case does)."""
+        row = self.case(case)
+        if row is not None and row.status == "accepted":
+            started = await self.send("start_case", case=case)
+            if not started.get("ok"):
+                return started
+        return await self.send("finish_step", case=case, step=step, note=note.strip())
 
     def _changed(self) -> None:
         if self.on_change is not None:

@@ -24,6 +24,7 @@ from hall_bus.config import HallConfig, WorkCalendar
 from hall_bus.domain import commands as c
 from hall_bus.domain.casework import STATUS_NAMES as CASE_STATUS
 from hall_bus.domain.casework import overdue_cases
+from hall_bus.domain.handover import inbox_cases, inbox_overdue
 from hall_bus.domain.state import CaseRecord, HallState
 from hall_bus.domain.workdays import add_working_days
 from hall_bus.wire.client import HallClient
@@ -191,8 +192,11 @@ class CaseItem:
 
 
 KIND_WORDS = {"help": "帮办", "consultation": "咨询", "delegation": "代办", "followup": "回访", "case": "办件"}
-OPEN_CASE = frozenset({"accepted", "in_progress", "supplement", "concluded"})  # still someone's work: 出件 to come
-RUNNING_CASE = frozenset({"accepted", "in_progress", "supplement"})  # the due date still matters
+# Still someone's work: 出件 to come. A case handed over to another site (转办) stays its owner's: its result comes
+# back here, and its due date is still this site's promise.
+OPEN_CASE = frozenset({"accepted", "in_progress", "supplement", "concluded", "handed_over"})
+RUNNING_CASE = frozenset({"accepted", "in_progress", "supplement", "handed_over"})  # the due date still matters
+WORKED_HERE = frozenset({"accepted", "in_progress", "supplement"})
 
 
 def soon_until(now_ts: float, cal: WorkCalendar | None, tz: Any) -> float:
@@ -216,10 +220,16 @@ def current_step(case: CaseRecord) -> int:
     return next((i for i, st in enumerate(case.steps, 1) if st.finished_ts is None), 0)
 
 
-def case_line(case: CaseRecord, helper: str = "") -> str:
+def case_line(case: CaseRecord, helper: str = "", sites: Mapping[str, str] | None = None) -> str:
     """Item, state and the step under way, as the helper reads it: "企业投资项目核准 · 办理中 · 环节2 县自然资源局
-    用地预审（您跟踪）"."""
+    用地预审（您跟踪）". `sites` (code → name) names the other sites of a 转办; a code stays as it is without."""
+    sites = sites or {}
     words = [case.item_name, CASE_STATUS.get(case.status, case.status)]
+    if case.origin_site and case.status in WORKED_HERE:  # a case taken from the inbox: whose result it is
+        words.append(f"{site_words(case.origin_site, sites)} 转来")
+    back = case.log[-1] if case.log else {}
+    if case.status == "in_progress" and back.get("what") == "handover_decline_received":
+        words.append(f"转办被 {site_words(back.get('peer') or '', sites)} 退回：{case.handover_note}")
     n = current_step(case)
     if n and case.status in RUNNING_CASE:
         st = case.steps[n - 1]
@@ -229,24 +239,28 @@ def case_line(case: CaseRecord, helper: str = "") -> str:
         words.append("待补：" + "、".join(case.missing))
     if case.status == "concluded":
         words.append("待出件")
+    if case.status == "handed_over":
+        words.append(f"在 {site_words(case.out_to or '', sites)} 办理")
     return " · ".join(words)
 
 
 def my_cases(state: HallState, helper: str, now_ts: float, cal: WorkCalendar | None = None,
-             tz: Any = None) -> list[CaseItem]:
+             tz: Any = None, sites: Mapping[str, str] | None = None) -> list[CaseItem]:
     """What the helper owes someone, the most urgent first: overdue ones on top (首问负责 makes them the
     helper's), then by deadline, then the ones with no deadline in the order they began. A 办件 is theirs when
-    they are its first-responsible person or track one of its steps (环节跟踪员)."""
+    they are its first-responsible person or track one of its steps (环节跟踪员); a case handed over from another
+    site is its handler's here (its owner is a person of that site, whose id may be anyone's here)."""
     rows: list[tuple[float, CaseItem]] = []
     soon = soon_until(now_ts, cal, tz)
     for k in state.cases.values():
-        if k.status not in OPEN_CASE or (k.owner != helper and all(st.tracker != helper for st in k.steps)):
+        mine = (k.owner == helper and not k.owner_site) or k.handler == helper
+        if k.status not in OPEN_CASE or (not mine and all(st.tracker != helper for st in k.steps)):
             continue
         n = current_step(k)
         mine_step = n if n and k.steps[n - 1].tracker == helper else 0
         due = k.due_ts if k.status in RUNNING_CASE else None
         late = late_words(due, now_ts, soon, k.overdue and due is not None)
-        rows.append((k.accepted_ts, CaseItem("case", k.number, mask_name(k.applicant), case_line(k, helper), due,
+        rows.append((k.accepted_ts, CaseItem("case", k.number, mask_name(k.applicant), case_line(k, helper, sites), due,
                                              late == "逾期", k.status, late, mine_step)))
     for h in state.helps.values():
         if h.status == "claimed" and h.helper == helper:
@@ -277,9 +291,11 @@ def my_cases(state: HallState, helper: str, now_ts: float, cal: WorkCalendar | N
     return [item for _, item in rows]
 
 
-def case_actions(state: HallState, case_no: str, helper: str, now_ts: float) -> frozenset[str]:
+def case_actions(state: HallState, case_no: str, helper: str, now_ts: float, *,
+                 hand_on: bool = False) -> frozenset[str]:
     """What this helper may do to a 办件 from the tablet: start it, finish the step they track (or, on a case
-    they own, the step under way), ask for 补正 and resume after it, delay it with a reason before its due date.
+    they own, the step under way), ask for 补正 and resume after it, delay it with a reason before its due date,
+    and — `hand_on`: the hall has sites to hand cases on to — 转办 while it is accepted or in progress.
     The engine is the judge; this only keeps buttons off that would be refused."""
     k = state.cases.get(case_no)
     if k is None:
@@ -288,10 +304,13 @@ def case_actions(state: HallState, case_no: str, helper: str, now_ts: float) -> 
     if k.status == "accepted":
         can.add("start")
     n = current_step(k)
-    if k.status == "in_progress" and n and helper in (k.steps[n - 1].tracker, k.owner):
+    responsible = (k.owner == helper and not k.owner_site) or k.handler == helper  # as on 我的事项
+    if k.status == "in_progress" and n and (responsible or k.steps[n - 1].tracker == helper):
         can.add("finish_step")
     if k.status in ("accepted", "in_progress"):
         can.add("supplement")
+        if hand_on:
+            can.add("handover")
     if k.status == "supplement":
         can.add("resume")
     if k.status in RUNNING_CASE and now_ts <= k.due_ts:
@@ -310,6 +329,134 @@ def delegation_items(cfg: HallConfig, state: HallState, delegation_id: str) -> l
             if i.service in d.services and i.delegable and i.code not in opened]
 
 
+# ---------------------------------------------------------------------- 转办: cases between the county's sites
+
+HANDOVER_REASONS = ("需镇级审核", "需县级审批", "本站无权办理")  # why a case goes on: the common ones, one tap
+DECLINE_REASONS = ("不属于本级办理事项", "材料不全请补齐后再转")  # why a received case goes back
+REASON_MAX = 500  # the commands' limit (commands.Reason)
+
+
+def site_names(cfg: HallConfig | None) -> dict[str, str]:
+    """Code → name of every site this tablet can name: its own hall and the ones it hands cases on to (the
+    county file's names, written into `[county]` by site init). Any other site is shown by its code."""
+    if cfg is None:
+        return {}
+    names = {cfg.hall.site_code: cfg.hall.name}
+    if cfg.county is not None:
+        names.update(cfg.county.up_sites())
+    return names
+
+
+def site_words(code: str, sites: Mapping[str, str]) -> str:
+    return sites.get(code) or code
+
+
+def handover_targets(cfg: HallConfig | None) -> list[tuple[str, str]]:
+    """(code, name) of the sites a case can be handed on to, nearest first; none without `[county]`, and then
+    the tablet shows no hand-over controls at all."""
+    if cfg is None or cfg.county is None:
+        return []
+    return [(code, name) for code, name in cfg.county.up_sites() if code != cfg.hall.site_code]
+
+
+def has_handovers(cfg: HallConfig | None) -> bool:
+    """A hall without `[county]` is an island: no inbox, no 转办."""
+    return cfg is not None and cfg.county is not None
+
+
+@dataclass(frozen=True, slots=True)
+class InboxItem:
+    """One line of 转办收件: a case handed over to this site, waiting for a person here to accept or decline it.
+    `who` is masked; the times are in words, in the hall's time zone; `late` says it in words (never colour
+    alone) once the county's hours for accepting it are over."""
+
+    case_id: str
+    item_name: str
+    from_site: str
+    from_words: str  # the sending site's name when this tablet knows it, else its code
+    who: str
+    reason: str  # why the sender handed it over
+    received_ts: float
+    received: str  # "11月23日 10:30"
+    accept_by_ts: float | None
+    accept_by: str  # "应于 11月23日 18:30 前接收"
+    late: str  # "超时未接收" | ""
+
+
+def _received_ts(k: CaseRecord) -> float:
+    """When this hand-over arrived: its own line in the case's log (a reopened case has older ones)."""
+    return next((x["ts"] for x in reversed(k.log) if x["what"] == "handover_received"), k.accepted_ts)
+
+
+def inbox_list(state: HallState, now_ts: float, sites: Mapping[str, str] | None = None,
+               tz: Any = None) -> list[InboxItem]:
+    """The site's inbox, the case to accept soonest first (the late ones are the soonest): what the person at a
+    station reads before taking responsibility for a case from another site."""
+    sites = sites or {}
+    out = []
+    for k in inbox_cases(state):
+        late = k.handover_overdue or (k.accept_by_ts is not None and now_ts > k.accept_by_ts)
+        by = due_words(k.accept_by_ts, tz) if k.accept_by_ts is not None else ""
+        received = _received_ts(k)
+        out.append(InboxItem(k.number, k.item_name, k.origin_site or "", site_words(k.origin_site or "", sites),
+                             mask_name(k.applicant), k.handover_note, received, due_words(received, tz),
+                             k.accept_by_ts, f"应于 {by} 前接收" if by else "", "超时未接收" if late else ""))
+    return out
+
+
+def reason_text(picked: str, typed: str) -> str:
+    """A common reason tapped, words typed, or both ("材料不全请补齐后再转：缺户口簿复印件"): what is sent."""
+    picked, typed = picked.strip(), " ".join(typed.split())
+    if picked and typed:
+        return f"{picked}：{typed}"
+    return picked or typed
+
+
+def handover_problem(to_site: str, reason: str, targets: list[tuple[str, str]]) -> str:
+    """What is missing from the 转办 form, in the helper's words ("" when it can be sent): nothing leaves the
+    tablet until the destination and the reason are there."""
+    if not targets:
+        return "本站没有可以转办的上级站点（大厅配置里没有 [county]）"
+    if to_site not in {code for code, _ in targets}:
+        return "请点选转给哪个站点"
+    return _reason_problem(reason, "转办")
+
+
+def decline_problem(reason: str) -> str:
+    """What is missing before a received case is sent back ("" when nothing is)."""
+    return _reason_problem(reason, "退回")
+
+
+def _reason_problem(reason: str, act: str) -> str:
+    if not reason.strip():
+        return f"{act}要写明原因：点选常用原因，或在框里写"
+    if len(reason) > REASON_MAX:
+        return f"{act}原因太长，请写在 {REASON_MAX} 字以内"
+    return ""
+
+
+def handover_refusal(answer: Mapping[str, Any], case_no: str, state: HallState | None,
+                     sites: Mapping[str, str] | None = None) -> str:
+    """A refused accept, decline or hand-over in the helper's words, naming the case and, from the mirror, what
+    became of it meanwhile (another person here accepted it: who), so nobody taps again in vain."""
+    if answer.get("ok"):
+        return ""
+    sites = sites or {}
+    k = state.cases.get(case_no) if state is not None else None
+    code = str(answer.get("code"))
+    if code in ("bad_state", "unknown_case", "not_here") and k is not None:
+        if k.status == "in_progress" and k.handler:
+            return f"{case_no} 已由 {k.handler} 接收办理，请联系 {k.handler}"
+        if k.status == "declined":
+            return f"{case_no} 已退回 {site_words(k.origin_site or '', sites)}"
+        if k.status == "handed_over":
+            return f"{case_no} 已转办，在 {site_words(k.out_to or '', sites)} 办理"
+        return f"{case_no} 现在{CASE_STATUS.get(k.status, k.status)}，这一步办不了"
+    if code == "bad_handover":
+        return f"{case_no} 不能转给本站，请点选其他站点"
+    return f"{case_no}：{refusal_words(answer, state)}"
+
+
 # ---------------------------------------------------------------------- 督办: the supervisor's list
 
 
@@ -318,7 +465,7 @@ class DutyItem:
     """One line of the 督办 view: an overdue or due-soon case, a bad rating's follow-up, a complaint, with what is
     late in words. `who` is masked (applicant, complainant) or a ticket number."""
 
-    kind: str  # case_overdue | case_soon | followup | complaint
+    kind: str  # case_overdue | case_soon | handover_overdue | followup | complaint
     ref: str
     who: str
     what: str
@@ -327,9 +474,11 @@ class DutyItem:
     status: str
     owner: str
     overdue: bool
+    owner_site: str = ""  # a case handed over from another site: its owner is there, and only it moves him
 
 
-DUTY_WORDS = {"case_overdue": "逾期办件", "case_soon": "即将到期", "followup": "差评回访", "complaint": "投诉"}
+DUTY_WORDS = {"case_overdue": "逾期办件", "case_soon": "即将到期", "handover_overdue": "转办超时未接收",
+              "followup": "差评回访", "complaint": "投诉"}
 
 
 def _fix_late(kind: str, rec: Any, now_ts: float, tz: Any) -> tuple[str, bool]:
@@ -356,13 +505,20 @@ def supervision(state: HallState, now_ts: float, cal: WorkCalendar, tz: Any) -> 
             late += f"；环节{n} {st.department} {due_words(st.due_ts, tz)} 已过"
         if k.status == "supplement":
             late += "；补正中"
+        if k.status == "handed_over":
+            late += f"；已转办至 {k.out_to}"
         out.append(DutyItem("case_overdue", k.number, mask_name(k.applicant), k.item_name, late, k.due_ts,
-                            k.status, k.owner, True))
+                            k.status, k.owner, True, k.owner_site))
+    for k in inbox_overdue(state, now_ts):
+        out.append(DutyItem("handover_overdue", k.number, mask_name(k.applicant), k.item_name,
+                            f"{k.origin_site} 转来，应于 {due_words(k.accept_by_ts, tz)} 前接收，尚未接收",
+                            k.accept_by_ts, k.status, k.owner, True, k.owner_site))
     soon = soon_until(now_ts, cal, tz)
-    for k in sorted((k for k in state.cases.values() if k.status in ("accepted", "in_progress")
+    for k in sorted((k for k in state.cases.values() if k.status in ("accepted", "in_progress", "handed_over")
                      and now_ts <= k.due_ts <= soon), key=lambda k: k.due_ts):
         out.append(DutyItem("case_soon", k.number, mask_name(k.applicant), k.item_name,
-                            f"{due_words(k.due_ts, tz)} 前办结（即将到期）", k.due_ts, k.status, k.owner, False))
+                            f"{due_words(k.due_ts, tz)} 前办结（即将到期）", k.due_ts, k.status, k.owner, False,
+                            k.owner_site))
     fixes: list[DutyItem] = []
     for f in state.followups.values():
         if f.status == "closed":
@@ -388,6 +544,8 @@ def supervision(state: HallState, now_ts: float, cal: WorkCalendar, tz: Any) -> 
 def duty_actions(item: DutyItem) -> frozenset[str]:
     """The supervisor's acts on one line: a case's owner changed (with a reason); a follow-up or complaint
     assigned while nobody has it, rectified while someone does, closed (回访结果 / the reply) until it is."""
+    if item.kind == "handover_overdue" or item.owner_site:  # accepted by a person here; owned elsewhere
+        return frozenset()
     if item.kind.startswith("case"):
         return frozenset({"owner"})
     can = {"close"}
@@ -556,7 +714,22 @@ class GreeterNode:
         if self.state is None or self.helper is None:
             return []
         cal, tz = (self.cfg.calendar, self.cfg.hall.tz) if self.cfg is not None else (None, None)
-        return my_cases(self.state, self.helper, time.time() if now_ts is None else now_ts, cal, tz)
+        return my_cases(self.state, self.helper, time.time() if now_ts is None else now_ts, cal, tz, self.sites)
+
+    @property
+    def sites(self) -> dict[str, str]:
+        return site_names(self.cfg)
+
+    @property
+    def handover_targets(self) -> list[tuple[str, str]]:
+        return handover_targets(self.cfg)
+
+    def inbox(self, now_ts: float | None = None) -> list[InboxItem]:
+        """转办收件: for anyone signed in here (a station's one person takes everything that arrives)."""
+        if self.state is None or self.helper is None or not has_handovers(self.cfg):
+            return []
+        tz = self.cfg.hall.tz if self.cfg is not None else None
+        return inbox_list(self.state, time.time() if now_ts is None else now_ts, self.sites, tz)
 
     def duty_list(self, now_ts: float | None = None) -> list[DutyItem]:
         """The 督办 list, for a signed-in 服务督办员 only (the roster's duties, as the hall has them)."""
@@ -721,6 +894,27 @@ class GreeterNode:
     async def change_case_owner(self, case: str, owner: str, reason: str) -> dict[str, Any]:
         """首问负责 moved by a supervisor, with the reason on record."""
         return await self._send(c.ChangeCaseOwner, case=case, owner=owner, reason=reason)
+
+    # 转办: cases between the county's sites, each act in the signed-in person's name (the server fills `by`)
+
+    async def hand_over_case(self, case: str, to_site: str, reason: str) -> dict[str, Any]:
+        """A case worked here goes on to a site of `[county] up`; the form's gaps are said before anything is
+        sent, so a half-filled form never reaches the ledger."""
+        why = handover_problem(to_site, reason, self.handover_targets)
+        if why:
+            return {"ok": False, "op": "hand_over_case", "code": "invalid", "message": why}
+        return await self._send(c.HandOverCase, case=case, to_site=to_site, reason=reason.strip())
+
+    async def accept_handover(self, case: str) -> dict[str, Any]:
+        """接收办理: the signed-in person takes the case from the inbox and is its handler here."""
+        return await self._send(c.AcceptHandover, case=case)
+
+    async def decline_handover(self, case: str, reason: str) -> dict[str, Any]:
+        """退回: the case goes back to the site it came from, with the reason it is told."""
+        why = decline_problem(reason)
+        if why:
+            return {"ok": False, "op": "decline_handover", "code": "invalid", "message": why}
+        return await self._send(c.DeclineHandover, case=case, reason=reason.strip())
 
     # 上门办: a home visit booked from the tablet
 

@@ -7,8 +7,14 @@ when the case resumed) and includes written delays, so "on time" here is the eng
 once when the case was concluded. The counter-minutes figure elsewhere in the report is a different thing, and is
 labelled as such (限时内办完率, served within the promised wait).
 
+A case handed to another site (转办) counts in each site's own 台账 where it was concluded: at the site that
+concluded it and sent the result back (its status there is 已回传), and at the origin when the result came back
+(concluded with that site's decision, time and `on_time`, against the due date as moved there). A county-wide
+figure counts a case number once, at its origin (the site whose prefix it bears).
+
 Cases are rebuilt from the ledger by the domain's own appliers (only the case events), so the report and the
-hall agree on every case by construction. Pure functions take the rebuilt cases; `read_cases` is the only I/O.
+hall agree on every case by construction. Pure functions take the rebuilt cases; `CaseBook` is fed the case
+events by the report's one pass over the ledger.
 """
 
 from __future__ import annotations
@@ -19,15 +25,15 @@ from datetime import date, datetime
 from typing import Any
 from zoneinfo import ZoneInfo
 
-import orjson
-
+from hall_bus.clock import EventTimes
 from hall_bus.config import WorkCalendar
-from hall_bus.domain import casework
+from hall_bus.domain import casework, handover
 from hall_bus.domain.registry import APPLIERS
 from hall_bus.domain.state import CaseRecord, HallState
 from hall_bus.reports.summary import period_of
 
-CASE_EVENTS = tuple(sorted(k for k, fn in APPLIERS.items() if fn.__module__ == casework.__name__))
+# The events that make a case: casework's and 转办's (a case received from another site, a result come back).
+CASE_EVENTS = tuple(sorted(k for k, fn in APPLIERS.items() if fn.__module__ in (casework.__name__, handover.__name__)))
 DIMENSIONS = ("service", "item", "window", "owner", "kind", "period")
 
 
@@ -94,16 +100,66 @@ def case_figures(cases: Iterable[CaseRecord], tz: ZoneInfo, first: date, last: d
     return fig
 
 
-def read_cases(snap: Any) -> list[CaseRecord]:
-    """Every case in the ledger as the hall holds it, rebuilt by the domain's appliers from the case events."""
-    st = HallState()
-    for _seq, kind, at, data in snap.rows(0, snap.last_seq, CASE_EVENTS):
-        d = orjson.loads(data)
-        APPLIERS[kind](st, datetime.fromisoformat(at).timestamp(), d)
-        case = st.cases.get(d.get("case", ""))
-        if case is not None and case.log:  # the report needs no case's history: a year's logs held >300 MB
-            case.log.clear()
-    return list(st.cases.values())
+# What the report never reads of a case and no applier reads back (each is only ever set, appended to or
+# replaced): emptied after every event. Mostly the applicant's and the collector's personal data, which the report
+# has no business holding; `log`, the case's history, was >300 MB for a year on its own.
+UNREAD = ("log", "tickets", "consultations", "notices", "missing", "id_number", "phone", "reason", "collector",
+          "collector_id", "tracking", "link", "handed_by")
+# Texts most cases repeat (the item, its name, the owner, the decision): held once, not once per case.
+SHARED = ("item", "item_name", "service", "kind", "owner", "decision", "delivery", "rating")
+
+
+class CaseBook:
+    """Every case in the ledger as the hall holds it, rebuilt by the domain's appliers from the case events, less
+    what the report never reads (`UNREAD`): a year is 80,000 cases, 145 MB whole, 82 MB so.
+
+    It reads no ledger itself: `handlers()` go to the visits' reader (`CaseReader(everywhere=...)`), which reads
+    the case events of the whole ledger in its own pass, so a year is read once, not once for the visits and
+    again for the cases."""
+
+    def __init__(self) -> None:
+        self.state = HallState()
+        self._texts: dict[str, str] = {}
+        self._times = EventTimes()
+
+    def handlers(self) -> dict[str, Callable[[int, str, dict[str, Any]], None]]:
+        return {kind: self._applier(APPLIERS[kind]) for kind in CASE_EVENTS}
+
+    def _applier(self, apply: Callable[[HallState, float, dict[str, Any]], None]) -> Callable[..., None]:
+        st = self.state
+        cases = st.cases
+        ts = self._times.ts
+
+        def applied(seq: int, at: str, d: dict[str, Any]) -> None:
+            apply(st, ts(at), d)
+            case = cases.get(d.get("case", ""))
+            if case is not None:
+                self._slim(case)
+
+        return applied
+
+    def _slim(self, k: CaseRecord) -> None:
+        """`UNREAD` emptied and `SHARED` made one copy each; written out, not looped over by name, as it runs
+        after each of a year's 400,000 case events (a loop of setattr cost 11% of the pass, this 4%)."""
+        k.log.clear()
+        k.tickets.clear()
+        k.consultations.clear()
+        k.notices.clear()
+        k.missing.clear()
+        k.id_number = k.phone = k.reason = k.collector = k.collector_id = k.tracking = k.link = ""
+        k.handed_by = None
+        share = self._texts.setdefault
+        k.item, k.item_name = share(k.item, k.item), share(k.item_name, k.item_name)
+        k.service, k.kind, k.owner = share(k.service, k.service), share(k.kind, k.kind), share(k.owner, k.owner)
+        if k.decision is not None:
+            k.decision = share(k.decision, k.decision)
+        if k.delivery is not None:
+            k.delivery = share(k.delivery, k.delivery)
+        if k.rating is not None:
+            k.rating = share(k.rating, k.rating)
+
+    def cases(self) -> list[CaseRecord]:
+        return list(self.state.cases.values())
 
 
 # ---------------------------------------------------------------------- rows both outputs share

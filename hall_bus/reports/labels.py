@@ -84,5 +84,6 @@ class Labels:
             c.day, c.number, c.service, self.group(c.group), "、".join(c.helpers), "；".join(c.handovers), window,
             c.issued, c.claimed, c.called, c.finished,
             None if c.wait_s is None else round(c.wait_s / 60, 1), self.outcome(c),
-            "、".join(self.text(m, c.names) for m in c.materials), on_time, c.rating, c.followup, self.remark(c),
+            "、".join([self.text(m, c.names) for m in c.materials]) if c.materials else "", on_time, c.rating,
+            c.followup, self.remark(c),
         ]

@@ -91,8 +91,28 @@ class SheetStream:
             f'<row r="1" spans="1:{len(columns)}">{header}</row>'.encode())
 
     def add(self, values: list[Any]) -> None:
+        """One row. A year is 600,000 of them, so the texts are written as they are and looked at once, all
+        together, for a character to escape; only a row that has one (rare: a visitor's "<" or a control
+        character) is written again, cell by cell, escaped."""
         self.rows += 1
-        r = self.rows
+        r = str(self.rows)
+        cells: list[str] = []
+        texts: list[str] = []
+        for col, v in zip(self.cols, values, strict=True):
+            if v is None or v == "":
+                continue
+            if isinstance(v, str):
+                texts.append(v)
+                cells.append(f'<c r="{col}{r}" t="inlineStr"><is><t>{v}</t></is></c>')
+            else:
+                cells.append(f'<c r="{col}{r}"><v>{v}</v></c>')
+        if _SPECIAL.search("".join(texts)):
+            cells = self._escaped(r, values)
+        self._buf.append(f'<row r="{r}">{"".join(cells)}</row>')
+        if len(self._buf) >= 2000:
+            self._flush()
+
+    def _escaped(self, r: str, values: list[Any]) -> list[str]:
         cells = []
         for col, v in zip(self.cols, values, strict=True):
             if v is None or v == "":
@@ -101,9 +121,7 @@ class SheetStream:
                 cells.append(f'<c r="{col}{r}" t="inlineStr"><is><t>{_escape(v)}</t></is></c>')
             else:
                 cells.append(f'<c r="{col}{r}"><v>{v}</v></c>')
-        self._buf.append(f'<row r="{r}">{"".join(cells)}</row>')
-        if len(self._buf) >= 2000:
-            self._flush()
+        return cells
 
     def _flush(self) -> None:
         self.out.write("".join(self._buf).encode())

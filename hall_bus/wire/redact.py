@@ -27,9 +27,13 @@ STATE_FIELDS = {"consultations": {"name": mask_name, "contact": mask_phone}, "de
 _CASE_PERSON = {"applicant": mask_name, "id_number": mask_id_number, "phone": mask_phone, "collector": mask_name,
                 "collector_id": mask_id_number}
 EVENT_FIELDS |= {"case_accepted": _CASE_PERSON, "case_delivered": _CASE_PERSON}
+# 转办 (domain/handover.py): a hand-over carries the applicant to the receiving site; on the bus, as 受理's does
+EVENT_FIELDS |= {kind: _CASE_PERSON for kind in (
+    "case_handed_over", "handover_received", "handover_accepted", "handover_declined", "handover_overdue",
+    "case_result_returned", "handover_result_received", "handover_decline_received")}
 STATE_FIELDS |= {"cases": _CASE_PERSON}
 FREE_TEXT = frozenset({"question", "answer", "note", "reason", "comment", "text", "notice", "problem", "department",
-                       "materials", "items", "free_items", "missing", "done", "reply"})
+                       "materials", "items", "free_items", "missing", "done", "reply", "handover_note"})
 SECRET = frozenset({"pin_hash", "card"})  # staff credentials: the server's alone
 STATE_FREE_TEXT = {"consultations": FREE_TEXT, "delegations": FREE_TEXT, "followups": FREE_TEXT,
                    "cases": FREE_TEXT, "complaints": FREE_TEXT}
@@ -74,8 +78,7 @@ def public_event(ev: dict[str, Any], state: HallState | None = None) -> dict[str
     if not fields and SECRET.isdisjoint(data) and not any(data.get(k) for k in FREE_TEXT):
         return ev  # a call, a finish without words: nothing personal to mask (the common case, kept cheap)
     names = case_names(state)
-    own = [data.get(k) for k in ("name", "principal", "applicant", "collector")]
-    own = [data.get(k) for k in ("name", "principal", "complainant")]
+    own = [data.get(k) for k in ("name", "principal", "applicant", "collector", "complainant")]
     if any(isinstance(n, str) and n.strip() for n in own):
         names = names | {n.strip() for n in own if isinstance(n, str) and n.strip()}
     return {**ev, "data": _masked(data, fields, FREE_TEXT, names)}

@@ -48,6 +48,10 @@ COMMANDS_DOMAIN = "hall-commands"  # ZAP domains: the event socket admits only n
 EVENTS_DOMAIN = "hall-events"
 
 
+DUPLICATE_SWITCHES = 4  # connections changing this often within DUPLICATE_WINDOW: two programs, one node id
+DUPLICATE_WINDOW = 15.0
+
+
 @dataclass
 class Session:
     node: str
@@ -59,6 +63,8 @@ class Session:
     messages: int = 0
     gone: bool = False
     last_act: float = 0.0  # time.monotonic() of its last command: a tablet left alone signs its person out
+    switches: deque[float] = field(default_factory=lambda: deque(maxlen=DUPLICATE_SWITCHES))
+    duplicate_since: float | None = None  # two programs answering as this node (one key copied to two machines)
 
 
 @dataclass
@@ -254,6 +260,11 @@ class HallServer:
         await self._publish(answer)
         return answer
 
+    async def submit_own(self, command: Any) -> dict[str, Any] | None:
+        """A command from inside the server's process (the county link, the county demo): the same path as the
+        hall's own housekeeping — through the core into the ledger, its events published."""
+        return await self._housekeeping(command)
+
     async def _publish(self, answer: dict[str, Any]) -> None:
         for ev in answer.get("events", []):
             await self.pub.send_multipart([p.TOPIC_EVENT, p.dumps(public_event(ev, self.core.state))])
@@ -378,10 +389,27 @@ class HallServer:
             if s.gone:
                 log.info("node %s is back", node)
                 s.since = now
+            else:
+                self._switched(s, now)
             s.identity, s.gone = identity, False
+        elif s.duplicate_since is not None and s.switches and now - s.switches[-1] > DUPLICATE_WINDOW:
+            s.duplicate_since = None  # one of the two has stopped
+            log.info("node %s: one program again", node)
         s.last_seen = now
         s.messages += 1
         return s
+
+    @staticmethod
+    def _switched(s: Session, now: float) -> None:
+        """A live node whose messages come from a new connection: a restart does it once; two programs using the
+        same node's key (a kiosk's files copied to a second machine) do it again and again, each taking the other's
+        answers. Said once, loudly, and shown in `hallctl status` until it stops."""
+        s.switches.append(now)
+        if (s.duplicate_since is None and len(s.switches) == DUPLICATE_SWITCHES
+                and now - s.switches[0] <= DUPLICATE_WINDOW):
+            s.duplicate_since = now
+            log.warning("node %s is connected from two places at once (two programs with its key?); each will "
+                        "miss answers meant for the other", s.node)
 
     async def _handle_batch(self, batch: list[list[zmq.Frame]]) -> None:
         commands: list[Any] = []
@@ -613,6 +641,12 @@ class HallServer:
         if fault is not None:
             out.append({"part": "ledger", "problem": fault.problem, "since": fault.since,
                         "effect": "commands are refused (storage_unavailable) until it takes writes again"})
+        for sess in self.sessions.values():
+            if sess.duplicate_since is not None:
+                out.append({"part": "node", "problem": f"{sess.node} is connected from two places at once",
+                            "since": sess.duplicate_since,
+                            "effect": "two programs use that node's key; stop one (or give it its own node id "
+                                      "and key: hallctl keys add)"})
         keys_fault = self.keys.fault if self.keys is not None else None
         if keys_fault is not None:
             out.append({"part": "keys", "problem": keys_fault[0], "since": keys_fault[1],

@@ -4,7 +4,10 @@ what happened (what the panel showed, what the ledger holds, screenshots, the me
 One scenario per process: Kivy's window is a process-wide singleton, so each GUI test gets a fresh one. The
 `tablet` (1280×800) and `big` (1920×1200) scenarios walk every screen a clerk meets and the visitor's rating prompt
 (the 办件 screens included: 受理 → 补正 → 恢复 → 办结 → 出件 → 归档), and on each switch the panel between normal,
-large text and high contrast live, measuring each from its pixels.
+large text and high contrast live, measuring each from its pixels. The `steps*` scenarios (1280×720, 1280×800,
+1920×1200) do the same for 延期 and a 重大事项's 环节: a delay with its new due date, a tracker picked from the
+roster by name, a step finished with its second tap, and a delay asked after the due date (the hall's clock moved
+past it) refused in words.
 The hall server runs on fixed ports so `pause` can take it away and bring it back.
 Usage: python -m tests.gui.counter_panel_driver SCENARIO OUT_DIR
 """
@@ -25,10 +28,32 @@ os.environ.setdefault("SDL_VIDEODRIVER", "offscreen")
 from kiosk.boot import prepare
 
 ROOT = Path(__file__).resolve().parents[2]
-SIZES = {"case": (1280, 720), "pad": (1280, 720), "pause": (1280, 720), "tablet": (1280, 800), "big": (1920, 1200)}
+SIZES = {"case": (1280, 720), "pad": (1280, 720), "pause": (1280, 720), "tablet": (1280, 800), "big": (1920, 1200),
+         "steps": (1280, 720), "steps-tablet": (1280, 800), "steps-big": (1920, 1200)}
 SCENARIOS = tuple(SIZES)
 MODES = ("normal", "large", "contrast")
 TOUR = ("tablet", "big")
+STEPS = ("steps", "steps-tablet", "steps-big")
+MAJOR = "XK-379901-FGJ-002"  # 企业投资项目核准（联合审批）: three departments' steps, window 5
+# 环节跟踪员 on the roster besides the test roster's people (none of whom tracks steps); 王芳 is a helper, not one
+TRACKERS = (("zq04", "赵强", ["clerk", "tracker"]), ("ly-1", "刘洋", ["tracker"]), ("gz-2", "孙丽", ["tracker"]))
+
+
+class Skippable:
+    """The system clock, moved ahead on demand: a case's due date passes without waiting days for it. The hall's
+    clock and the panel's are moved apart (`ahead`, `panel_ahead`): a panel a moment behind the hall offers a 延期
+    the hall then refuses."""
+
+    def __init__(self, tz: Any) -> None:
+        self.tz, self.ahead, self.panel_ahead = tz, 0.0, 0.0
+
+    def now(self) -> Any:
+        from datetime import datetime, timedelta
+
+        return datetime.now(self.tz) + timedelta(seconds=self.ahead)
+
+    def panel(self) -> float:
+        return time.time() + self.panel_ahead
 
 
 RULES: dict[str, Any] = {}
@@ -38,10 +63,10 @@ class Server:
     """The hall server on fixed ports and one ledger: stopped and started again, it is a restart as the panel sees
     it (same endpoints, same state)."""
 
-    def __init__(self, cfg: Any, tmp: Path, keys: Any) -> None:
+    def __init__(self, cfg: Any, tmp: Path, keys: Any, clock: Any = None) -> None:
         from tests.bus_helpers import free_port
 
-        self.cfg, self.tmp, self.keys = cfg, tmp, keys
+        self.cfg, self.tmp, self.keys, self.clock = cfg, tmp, keys, clock
         self.endpoints = (f"tcp://127.0.0.1:{free_port()}", f"tcp://127.0.0.1:{free_port()}")
         self.halt = asyncio.Event()
         self.task: asyncio.Task[None] | None = None
@@ -52,7 +77,8 @@ class Server:
         deadline = time.monotonic() + 15
         while True:
             server = HallServer(self.cfg, self.tmp / "data", keys_dir=self.keys.dir,
-                                command_endpoint=self.endpoints[0], event_endpoint=self.endpoints[1])
+                                command_endpoint=self.endpoints[0], event_endpoint=self.endpoints[1],
+                                clock=self.clock)
             self.halt = asyncio.Event()
             self.task = asyncio.create_task(server.run(self.halt))
             ready = asyncio.create_task(server.ready.wait())
@@ -79,7 +105,9 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
     from kivy.tests.common import UnitTestTouch
     from kivy.uix.screenmanager import ScreenManager
 
+    from hall_bus.clock import NeverBackwards
     from hall_bus.config import load_config
+    from hall_bus.domain.commands import AddStaff
     from hall_bus.nodes.counter_panel import CounterPanelNode
     from hall_bus.wire.client import HallClient
     from kiosk.counter_panel import OFFLINE, CounterPanelApp, watch_connection
@@ -94,7 +122,8 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
     cfg = load_config(ROOT / "config" / "hall.example.toml")
     result: dict[str, Any] = {"scenario": scenario, "shots": [], "font": font, "texts": [], "audits": {}}
     keys = make_keys(tmp / "keys", NODES)
-    server = Server(cfg, tmp, keys)
+    skip = Skippable(cfg.hall.tz)
+    server = Server(cfg, tmp, keys, NeverBackwards(skip) if scenario in STEPS else None)
     hall = Hall(await server.start(), keys, cfg, [])
     try:
         # Measuring a screen holds this one loop (server and panel alike) for seconds: the panel's client waits that
@@ -104,7 +133,7 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                             credentials=keys.node_credentials("counter-5"), heartbeat_seconds=0.2,
                             server_timeout_seconds=silent, config=cfg)
         hall.clients.append(client)
-        node = CounterPanelNode(client, cfg, "counter-5")
+        node = CounterPanelNode(client, cfg, "counter-5", clock=skip.panel)
         client.on_event, client.on_resync = node.on_event, node.on_resync
         app = CounterPanelApp(node, hall_name=cfg.hall.name, on_start_tasks=[watch_connection(client, every=0.1)])
 
@@ -210,6 +239,11 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                 admin = await hall.started("admin", subscribe=False)
                 for command in roster_commands():
                     assert (await admin.send(command))["ok"]
+                if scenario in STEPS:
+                    pin = roster_commands()[0].pin_hash
+                    for staff, name, duties in TRACKERS:
+                        answer = await admin.send(AddStaff(staff=staff, name=name, duties=duties, pin_hash=pin))
+                        assert answer["ok"], answer
                 await sign_in()
                 if scenario == "case":
                     await case()
@@ -217,6 +251,8 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                     await pad()
                 elif scenario in TOUR:
                     await tour()
+                elif scenario in STEPS:
+                    await steps_tour()
                 else:
                     await pause()
                     await hall_away_and_back()
@@ -521,6 +557,138 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                               "log": [entry["what"] for entry in k.log]}
             flow["notices"] = [(n["case"], n["items"], n["print_at"]) for n in ledger("notice_issued")
                                if n.get("case")]
+            flow["texts"] = texts()
+
+        def case_events(kind: str) -> list[dict[str, Any]]:
+            return [d for d in ledger(kind) if d.get("case") == app.case_no]
+
+        async def steps_tour() -> None:
+            """A 重大事项 accepted for a 投资项目 visitor; 延期 with its new due date, the 环节 list, a tracker picked
+            by name, step 1 finished by its second tap, and a delay asked after the due date refused in words;
+            each new screen measured in every mode."""
+            from datetime import datetime
+
+            from kiosk.counter_panel import CONFIRM_AFTER
+
+            flow: dict[str, Any] = result.setdefault("steps_flow", {})
+            await issue(("投资项目", "normal"))
+            await until(lambda: len(app.next_up) == 1, "the queue preview")
+            await press(ids()["call_next"])
+            await until(lambda: app.v_number != "" and not app.busy, "the called visitor")
+            await press(ids()["start"])
+            await until(lambda: app.v_status == "办理中" and not app.busy, "service started")
+            await press(ids()["accept_case"])
+            await until(lambda: app.screen == "accept", "the 受理 screen")
+            await frame()
+            item = next(b for b in ids()["items"].children if b.code == MAJOR)
+            item.parent.parent.scroll_to(item, animate=False)
+            await frame()
+            await press(item)
+            await until(lambda: app.item_code == MAJOR, "the 重大事项 picked")
+            typed(ids()["applicant"], "张秀英")
+            await frame()
+            await press(ids()["confirm"])
+            await until(lambda: app.screen == "case" and app.case_no != "" and not app.busy, "the accepted case")
+            flow["case"], flow["head"], flow["info"] = app.case_no, app.case_head, app.case_info
+            flow["offered"] = list(app.case_actions)
+            await survey("case-major")
+
+            # 延期: three working days, a common reason with a few words more, the new due date shown first
+            await press(ids()["a_delay"])
+            await until(lambda: app.screen == "delay", "the 延期 screen")
+            await frame()
+            flow["confirm_before"] = not ids()["confirm"].disabled
+            flow["preview_before"] = app.delay_preview
+            flow["days"] = [b.days for b in reversed(ids()["days"].children)]
+            await press(next(b for b in ids()["days"].children if b.days == 3))
+            await until(lambda: app.delay_days == 3, "three days picked")
+            await press(ids()["r0"])
+            await until(lambda: app.delay_reason == app.delay_reasons[0], "a common reason picked")
+            flow["confirm_without_more"] = not ids()["confirm"].disabled
+            ids()["reason"].insert_text("：用地红线复核")
+            await until(lambda: app.delay_reason.endswith("用地红线复核"), "the reason written on")
+            flow["reason_button_still_ticked"] = ids()["r0"].selected
+            flow["preview"] = ids()["preview"].text
+            await survey("delay")
+            await press(ids()["confirm"])
+            await until(lambda: app.screen == "case" and not app.busy, "the case after its delay")
+            flow["delays"] = [(d["days"], d["reason"]) for d in case_events("case_delayed")]
+            k = hall.server.core.state.cases[app.case_no]
+            flow["due_after"] = f"{datetime.fromtimestamp(k.due_ts, cfg.hall.tz):%Y-%m-%d %H:%M}"
+            flow["head_after"], flow["info_after"], flow["message_after"] = app.case_head, app.case_info, app.message
+
+            # 环节: the list, a tracker picked by name, step 1 finished by its second tap
+            await press(ids()["a_steps"])
+            await until(lambda: app.screen == "steps", "the 环节 screen")
+            await frame()
+            cards = list(reversed(ids()["steps"].children))
+            flow["steps"] = [c.words for c in cards]
+            flow["finish_offered"] = [not c.ids.finish.disabled for c in cards]
+            await survey("steps")
+            await press(cards[0].ids.assign)
+            await until(lambda: app.screen == "tracker", "the tracker picker")
+            await frame()
+            buttons = list(reversed(ids()["trackers"].children))
+            flow["tracker_names"] = [b.label for b in buttons]
+            flow["step_title"] = app.step_title
+            await press(next(b for b in buttons if b.label == "赵强"))
+            await until(lambda: app.tracker_pick == "zq04", "赵强 picked")
+            await survey("tracker")
+            await press(ids()["confirm"])
+            await until(lambda: app.screen == "steps" and not app.busy, "back on the 环节 screen")
+            await until(lambda: "赵强" in ids()["steps"].children[-1].words, "the tracker shown")
+            flow["assigned"] = [(d["step"], d["tracker"]) for d in case_events("case_step_assigned")]
+            flow["assign_message"] = app.message
+            finish = ids()["steps"].children[-1].ids.finish
+            await press(finish)
+            tap(finish)  # a double tap: too soon to confirm anything
+            await frame()
+            flow["after_double_tap"] = (len(case_events("case_step_finished")), app.message)
+            armed = time.monotonic()
+            await until(lambda: time.monotonic() - armed > CONFIRM_AFTER + 0.1, "the confirmation pause")
+            await press(finish)
+            await until(lambda: len(case_events("case_step_finished")) == 1 and not app.busy, "step 1 finished")
+            await until(lambda: "已办结" in ids()["steps"].children[-1].words, "step 1 shown done")
+            cards = list(reversed(ids()["steps"].children))
+            flow["steps_after"] = [c.words for c in cards]
+            flow["finish_after"] = [not c.ids.finish.disabled for c in cards]
+            flow["finish_message"] = app.message
+            await survey("steps-done")
+
+            # a delay asked after the due date: the panel still offered it, the hall (its clock past the due date)
+            # refuses, and the panel says why
+            await press(ids()["back"])
+            await until(lambda: app.screen == "case", "back on the case")
+            await press(ids()["a_delay"])
+            await until(lambda: app.screen == "delay", "the 延期 screen again")
+            await frame()
+            flow["form_cleared"] = (app.delay_days, app.delay_reason, ids()["reason"].text)
+            await press(next(b for b in ids()["days"].children if b.days == 1))
+            await press(ids()["r2"])
+            await until(lambda: app.delay_days == 1 and app.delay_reason != "", "a second delay filled in")
+            skip.ahead = k.due_ts - time.time() + 60
+            await press(ids()["confirm"])
+            await until(lambda: not app.busy and app.message.startswith("未成功"), "the refusal")
+            flow["refusal"], flow["screen_after_refusal"] = app.message, app.screen
+            flow["delays_after_refusal"] = len(case_events("case_delayed"))
+            await survey("delay-refused")
+
+            # the panel's clock past the due date too: 延期 is no longer offered, and the case says why; the steps
+            # past their own due dates say 已超期
+            skip.panel_ahead = skip.ahead
+            await press(ids()["back"])
+            await until(lambda: app.screen == "case" and "delay" not in app.case_actions, "the case, late")
+            await frame()
+            flow["late_head"], flow["late_info"] = app.case_head, app.case_info
+            flow["late_delay_disabled"] = ids()["a_delay"].disabled
+            await survey("case-late")
+            await press(ids()["a_steps"])
+            await until(lambda: app.screen == "steps", "the 环节 screen, late")
+            await frame()
+            cards = list(reversed(ids()["steps"].children))
+            flow["late_steps"] = [(c.words, c.late) for c in cards]
+            await survey("steps-late")
+            await frame()  # the switch back to normal laid out before the app stops: no redraw left for after it
             flow["texts"] = texts()
 
         driver = asyncio.get_running_loop().create_task(drive())

@@ -71,8 +71,8 @@ async def switchable_hall(cfg: Any, tmp: Path, nodes: list[str], ports: tuple[in
 async def main(scenario: str, out: Path) -> dict[str, Any]:
     tmp = Path(tempfile.mkdtemp(prefix="greeter-gui-"))
     size = (1280, 800)
-    if scenario.startswith("screens_"):
-        w, h = scenario.removeprefix("screens_").split("x")
+    if scenario.startswith(("screens_", "handover_")):
+        w, h = scenario.partition("_")[2].split("x")
         size = (int(w), int(h))
     font = prepare(home=tmp / "kivy", fullscreen=False, size=size)
 
@@ -89,9 +89,14 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
     from tests.bus_helpers import NODES, ROSTER_PIN, free_port, roster_commands
     from tests.gui.kiosk_driver import missing
     from tests.gui.measure import Rules, audit, grab, save
+    from tests.handover_helpers import county_keys, village
 
     cfg = load_config(ROOT / "config" / "hall.example.toml")
     screens_run = scenario.startswith("screens_")
+    handover_run = scenario.startswith("handover_")
+    if handover_run:  # a village station of the county: [county] up = the town, then the county centre
+        cfg = village(cfg, free_port())
+        county_keys(tmp / "keys")
     if screens_run:  # requests escalate after a second, so the list shows an escalated one on top
         cfg = cfg.model_copy(update={"hall": cfg.hall.model_copy(update={"help_escalate_minutes": 0.02})})
     result: dict[str, Any] = {"scenario": scenario, "shots": [], "font": font, "missing_glyphs": [],
@@ -218,6 +223,8 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                     await notice()
                 elif scenario == "cases":
                     await cases()
+                elif handover_run:
+                    await handover()
                 result["message"] = app.message
             except Exception as exc:  # reported to the test, which fails with it
                 import traceback
@@ -298,6 +305,11 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                     await until(lambda: any(r["kind"] == "case" for r in app.case_rows), "my cases")
                     tap(next(r for r in ids.cases.children if r.kind == "case").ids.pick)
                     await frame()
+                    # a hall without [county]: no 转办 anywhere (no tab, no button)
+                    inbox_tab = app.root.ids.tab_inbox
+                    result["no_county"] = {"case_buttons": [b.text for b in ids.case_buttons.children],
+                                           "inbox_tab_shown": inbox_tab.parent is not None,
+                                           "tabs_shown": len(app.root.ids.tabs.children[-1].children)}
                 if tab == "home":
                     tap(toggle(ids.services, "人社"))
                     tap(toggle(ids.times, "09:00"))
@@ -645,6 +657,119 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             result["home"] = {"ok": booked["ok"], "group": t.group, "day": day,
                               "appointment": datetime.fromtimestamp(t.appointment_ts, cfg.hall.tz).isoformat(),
                               "age": t.age, "message": app.message, "form_left": [ids.day.text, ids.birth.text]}
+            result["texts"] = texts()
+
+        async def handover() -> None:
+            """转办 at a village station, tapped as its 代办员 does: three cases arrive from other sites as the county
+            link brings them (one already past the time to accept it); one is accepted, one sent back with a
+            reason; a case of the station's own is handed on to the town from 我的事项. Every screen of it is
+            measured in every mode."""
+            from datetime import datetime, timedelta
+
+            from hall_bus.domain.commands import parse_command
+            from tests.handover_helpers import arriving
+
+            now = datetime.now(cfg.hall.tz).replace(microsecond=0)
+            day = now.strftime("%Y%m%d")
+            town, other, later = f"PAT01-{day}-0007", f"PAT01V02-{day}-0003", f"PAT01-{day}-0009"
+            for number, site, by, reason in ((town, "PAT01", now + timedelta(hours=6), "请村里入户核查后出件"),
+                                             (other, "PAT01V02", now - timedelta(hours=1), "申请人户籍在东关村"),
+                                             (later, "PAT01", now + timedelta(hours=8), "请村里入户核查后出件")):
+                answer = await hall.server.submit_own(parse_command(arriving(number, site, by, reason=reason,
+                                                                             applicant="张秀英")))
+                assert answer is not None and answer["ok"], answer
+            ids = await open_tab("inbox")
+            await until(lambda: len(app.inbox_rows) == 3 and app.inbox_rows[0]["late"], "three in the inbox, "
+                        "the late one first")
+            await frame()
+            result["inbox_rows"] = [dict(r) for r in app.inbox_rows]
+            result["inbox_tab"] = app.root.ids.tab_inbox.text
+
+            def inbox_row(number: str) -> Any:
+                return next(r for r in ids.arrivals.children if r.case_id == number)
+
+            tap(inbox_row(other).ids.pick)
+            await until(lambda: app.selected_inbox.get("case_id") == other, "the late one picked")
+            tap(toggle(ids.decline_reasons, "不属于本级办理事项"))
+            await frame()
+            result["inbox_detail"] = ids.detail.text
+            await audited("inbox")
+            # accepted: it is this person's case here from now on
+            tap(inbox_row(town).ids.pick)
+            await until(lambda: app.selected_inbox.get("case_id") == town, "the town's case picked")
+            result["decline_pick_after_switch"] = app.decline_pick  # a reason for one case never goes with another
+            before = len(app.answers)
+            tap(ids.accept)
+            accepted = await answered(before)
+            ledger = hall.server.core.ledger
+            took = next(e["data"] for e in ledger.events() if e["type"] == "handover_accepted")
+            result["accepted"] = {"ok": accepted["ok"], "message": app.message, "handler": took["handler"],
+                                  "by": took["by"], "case": took["case"],
+                                  "inbox": [r["case_id"] for r in app.inbox_rows]}
+            # sent back: not without a reason; with one, tapped and written
+            tap(inbox_row(other).ids.pick)
+            await until(lambda: app.selected_inbox.get("case_id") == other, "the late one picked again")
+            before = len(app.answers)
+            tap(ids.decline)
+            await frame()
+            result["decline_without_reason"] = {"message": app.message, "sent": len(app.answers) > before}
+            tap(toggle(ids.decline_reasons, "不属于本级办理事项"))
+            type_into(ids.decline_words, "请转河口镇")
+            await reveal(ids.decline)
+            before = len(app.answers)
+            tap(ids.decline)
+            declined = await answered(before)
+            back = next(e["data"] for e in ledger.events() if e["type"] == "handover_declined")
+            result["declined"] = {"ok": declined["ok"], "message": app.message, "reason": back["reason"],
+                                  "by": back["by"], "to_site": back["to_site"], "words_left": ids.decline_words.text,
+                                  "pick_left": app.decline_pick, "inbox": [r["case_id"] for r in app.inbox_rows]}
+            shot("inbox-after")
+            # a case of the station's own, handed on to the town from 我的事项
+            page = PageShot("f" * 64, "delegations/handover-1.jpg", tmp / "none.jpg")
+            did = (await node.record_delegation("孙玉兰", ["不动产"], [page]))["result"]["delegation_id"]
+            own = (await node.accept_delegation(did, "QR-379901-BDC-001"))["result"]["case"]
+            assert (await node.start_case(own))["ok"]
+            ids = await open_tab("mine")
+            await until(lambda: any(r["case_id"] == own for r in app.case_rows), "the station's own case")
+            tap(next(r for r in ids.cases.children if r.case_id == own).ids.pick)
+            await until(lambda: any(b.text.startswith("转办") and not b.disabled for b in ids.case_buttons.children),
+                        "the 转办 button")
+            await frame()
+            await audited("mine")
+            tap(button(ids.case_buttons, "转办（转给上级站点）"))
+            await until(lambda: app.handover_open and ids.handover_sites.parent is not None, "the 转办 form")
+            await frame()
+            result["form"] = {"sites": [b.text for b in reversed(ids.handover_sites.children)],
+                              "reasons": [b.text for b in reversed(ids.handover_reasons.children)],
+                              "buttons_hidden": ids.case_buttons.parent is None}
+            before = len(app.answers)
+            tap(ids.handover_confirm)
+            await frame()
+            result["handover_without_site"] = {"message": app.message, "sent": len(app.answers) > before}
+            tap(toggle(ids.handover_sites, "PAT01"))
+            await frame()
+            tap(ids.handover_confirm)
+            await frame()
+            result["handover_without_reason"] = {"message": app.message, "sent": len(app.answers) > before}
+            tap(toggle(ids.handover_reasons, "需镇级审核"))
+            type_into(ids.handover_words, "申请人常住镇上")
+            await frame()
+            await audited("handover")
+            await reveal(ids.handover_confirm)
+            tap(ids.handover_confirm)
+            handed = await answered(before)
+            await until(lambda: not app.handover_open, "the form closed")
+            sent = next(e["data"] for e in ledger.events() if e["type"] == "case_handed_over")
+            await until(lambda: any(r["case_id"] == own and "已转办" in r["what"] for r in app.case_rows),
+                        "the row saying where the case is")
+            await frame()
+            shot("mine-after")
+            result["handed"] = {"ok": handed["ok"], "message": app.message, "case": sent["case"], "own": own,
+                                "to_site": sent["to_site"], "reason": sent["reason"], "by": sent["by"],
+                                "words_left": ids.handover_words.text, "site_left": app.handover_site,
+                                "pick_left": app.handover_pick, "buttons_back": ids.case_buttons.parent is not None,
+                                "row": next(dict(r) for r in app.case_rows if r["case_id"] == own),
+                                "accepted_row": next(dict(r) for r in app.case_rows if r["case_id"] == town)}
             result["texts"] = texts()
 
         async def notice() -> None:

@@ -143,3 +143,72 @@ def test_a_case_from_acceptance_through_supplement_to_pickup_and_archive(scenari
     assert "已归档" in r["after_archive"]
     run_texts = run(scenario)["texts"]
     assert not any(secret in t for t in run_texts for secret in ("秀英", "196611", "1234567"))
+
+
+STEPS_SIZES = [("steps", (1280, 720)), ("steps-tablet", (1280, 800)), ("steps-big", (1920, 1200))]
+
+
+@pytest.mark.parametrize("scenario,size", STEPS_SIZES)
+def test_the_delay_and_step_screens_measure_right_in_every_mode(scenario: str, size: tuple[int, int]) -> None:
+    """延期, 环节 and the tracker picker (and the case of a 重大事项, on time and late), each in normal, large-text
+    and high-contrast mode switched live, measured from the pixels at the panel's three sizes."""
+    r = run(scenario)
+    screens = ("case-major", "delay", "steps", "tracker", "steps-done", "delay-refused", "case-late", "steps-late")
+    assert set(r["audits"]) == {f"{s}/{m}" for s in screens for m in ("normal", "large", "contrast")}
+    for key, report in r["audits"].items():
+        assert report["failures"] == [], (key, report["failures"])
+        assert tuple(report["size"]) == size and report["texts"] > 3 and report["targets"] >= 1
+        if key.endswith("/large"):
+            assert report["smallest_text_dp"] >= 30 and report["smallest_target_px"] >= 60
+        if key.endswith("/contrast"):
+            assert report["lowest_text_contrast"] >= 7
+    assert r["missing_glyphs"] == []
+    assert all((ARTEFACTS / shot).stat().st_size > 10_000 for shot in r["shots"])
+
+
+@pytest.mark.parametrize("scenario", [s for s, _ in STEPS_SIZES])
+def test_a_delay_a_tracker_picked_by_name_a_step_finished_and_a_late_delay_refused(scenario: str) -> None:
+    """A 重大事项 at the window: 延期 three working days with a common reason written on, the new due date shown
+    before it is sent and the one the hall records; the 环节 list; 赵强 picked by name as step 1's tracker; step 1
+    finished by a deliberate second tap (a double tap finishes nothing); then, the hall's clock past the due date,
+    a delay the panel still offered is refused in words, and once the panel's clock is past it too the case and
+    its late steps say 已超期."""
+    f = run(scenario)["steps_flow"]
+    case = f["case"]
+    assert f["offered"] == ["supplement", "conclude", "delay", "steps"] and "重大事项" in f["head"]
+    assert "环节：第 1/3 环节 县发展和改革局·项目核准（未指派跟踪员）" in f["info"]
+
+    # 延期: days 1–10, a reason required, the new due date shown first, and it is the one recorded
+    assert f["days"] == list(range(1, 11)) and not f["confirm_before"] and f["confirm_without_more"]
+    assert f["reason_button_still_ticked"]  # the common reason stays ticked while the clerk writes on after it
+    old = f["preview_before"].removeprefix("现承诺办结：").removesuffix(" 前")
+    assert old[5:] in f["head"]
+    assert f["preview"] == f"延期 3 个工作日：{old} → {f['due_after']} 前" and f["due_after"] > old
+    assert f["delays"] == [[3, "需现场核查：用地红线复核"]]
+    assert f["head_after"].endswith(f"{f['due_after'][5:]} 前") and "延期：已延期 3 个工作日" in f["info_after"]
+    assert f["message_after"] == f"办件 {case} 已延期，承诺办结改为 {f['due_after']} 前"
+
+    # 环节: each step's department, name, due date, tracker and state; only the step under way may be finished
+    assert [s.split("\n")[0] for s in f["steps"]] == ["环节1 · 县发展和改革局 · 项目核准",
+                                                      "环节2 · 县自然资源局 · 用地预审与选址意见",
+                                                      "环节3 · 市生态环境局平安分局 · 环境影响评价审批"]
+    assert all("截止：" in s and "跟踪员：未指派" in s for s in f["steps"])
+    assert f["finish_offered"] == [True, False, False]
+    # the picker: the roster's 环节跟踪员 by name (not the clerk 李娜, not the helper 王芳; no staff ids)
+    assert f["tracker_names"] == ["赵强", "刘洋", "孙丽"] and f["step_title"].startswith("环节1 · 县发展和改革局")
+    assert f["assigned"] == [[1, "zq04"]] and f["assign_message"] == f"办件 {case} 环节1 已指派跟踪员 赵强"
+    assert f["after_double_tap"] == [0, "再点一次「环节办结」确认：环节1 将记为办结，不能撤销"]
+    assert "跟踪员：赵强" in f["steps_after"][0] and "✓ 已办结" in f["steps_after"][0]
+    assert "（按时）" in f["steps_after"][0] and "办理中" in f["steps_after"][1]
+    assert f["finish_after"] == [False, True, False]
+    assert f["finish_message"] == f"办件 {case} 环节1 已办结，下一环节开始"
+
+    # past the due date: the form came back empty, the hall refused in words, nothing recorded
+    assert f["form_cleared"] == [0, "", ""]
+    assert f["refusal"] == "未成功：已过承诺办结时间，不能再延期（延期须在到期前申请）"
+    assert f["screen_after_refusal"] == "delay" and f["delays_after_refusal"] == 1
+    assert "已超期" in f["late_head"] and f["late_delay_disabled"]
+    assert "不能再延期（延期须在到期前申请）" in f["late_info"]
+    assert [late for _, late in f["late_steps"]] == [False, True, True]
+    assert all("截止：已超期 · " in words for words, _ in f["late_steps"][1:])
+    assert not any("秀英" in t for t in f["texts"])  # the applicant is shown masked on every screen

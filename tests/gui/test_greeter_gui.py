@@ -36,9 +36,10 @@ SCREENS = ("signin", "help", "walkin", "consult", "notice", "deleg", "mine", "ho
 MODES = ("normal", "large", "contrast")
 
 
-def check_screens(r: dict[str, Any], extra: tuple[str, ...] = ()) -> None:
-    """Every screen in every mode measured from its pixels with nothing failing, and its picture kept."""
-    assert sorted(r["audits"]) == sorted(f"{m}/{s}" for s in (*SCREENS, *extra) for m in MODES)
+def check_audits(r: dict[str, Any], screens: tuple[str, ...]) -> None:
+    """Each screen in every mode measured from its pixels with nothing failing (nothing clipped or off-screen,
+    text and targets big enough, contrast enough), and its picture kept."""
+    assert sorted(r["audits"]) == sorted(f"{m}/{s}" for s in screens for m in MODES)
     failures = {key: a["failures"] for key, a in r["audits"].items() if a["failures"]}
     assert failures == {}
     for key, a in r["audits"].items():
@@ -49,6 +50,14 @@ def check_screens(r: dict[str, Any], extra: tuple[str, ...] = ()) -> None:
         assert a["lowest_text_contrast"] >= (7 if mode == "contrast" else 4.5), key
         assert a["lowest_edge_contrast"] >= 3, key
     assert all((ARTEFACTS / shot).stat().st_size > 10_000 for shot in r["shots"])
+
+
+def check_screens(r: dict[str, Any], extra: tuple[str, ...] = ()) -> None:
+    """Every screen in every mode within the rules, and what a busy morning shows on them."""
+    check_audits(r, (*SCREENS, *extra))
+    # a hall without [county] has no hand-overs: no 转办收件 tab, no 转办 button
+    assert r["no_county"]["inbox_tab_shown"] is False and r["no_county"]["tabs_shown"] == 8
+    assert r["no_county"]["case_buttons"] and not any("转办" in b for b in r["no_county"]["case_buttons"])
     # the tablet opens on sign-in, its tabs shut; a wrong PIN is said in words; the right one opens them
     assert r["tabs_disabled_before_sign_in"] and r["wrong_pin_words"] == "工号或密码不对，请再输一次"
     assert r["signed_in_as"] == "王芳"
@@ -169,3 +178,54 @@ def test_cases_complaints_and_a_home_visit_tapped_on_the_tablet() -> None:
     assert home["appointment"].startswith(f"{home['day'][:4]}-{home['day'][4:6]}-{home['day'][6:]}T09:00")
     assert home["age"] is not None and home["message"].startswith("已预约上门办")
     assert not any("玉兰" in t or "大海" in t for t in r["texts"])  # names masked on every list
+
+
+def check_handover(r: dict[str, Any]) -> None:
+    """转办 at a village station: the inbox, an accept, a decline, a hand-over from 我的事项, each named and sent
+    as the signed-in person, and the screens within the rules in every mode."""
+    check_audits(r, ("inbox", "mine", "handover"))
+    inbox = r["inbox_rows"]  # the one past its time to accept on top, in words as well as colour
+    assert [row["late"] for row in inbox] == ["超时未接收", "", ""] and inbox[0]["mark"] == "▲ 超时未接收"
+    assert inbox[0]["from_words"] == "PAT01V02" and inbox[1]["from_words"] == "城关镇便民服务中心"  # name if known
+    assert all(row["who"] == "张**" and row["item_name"] == "最低生活保障申请" for row in inbox)
+    assert all(row["accept_by"].startswith("应于 ") and row["accept_by"].endswith(" 前接收") for row in inbox)
+    assert r["inbox_tab"] == "转办收件 3"
+    assert "由 PAT01V02 转来" in r["inbox_detail"] and "转办原因：申请人户籍在东关村" in r["inbox_detail"]
+    assert "▲ 超时未接收：应于" in r["inbox_detail"]
+    assert r["decline_pick_after_switch"] == ""  # a reason picked for one case is not left for the next
+    accepted = r["accepted"]
+    assert accepted["ok"] and accepted["handler"] == accepted["by"] == "王芳"
+    assert accepted["message"].startswith(f"已接收 {accepted['case']}（最低生活保障申请），由您办理")
+    assert accepted["case"] not in accepted["inbox"] and len(accepted["inbox"]) == 2
+    assert r["decline_without_reason"]["sent"] is False
+    assert r["decline_without_reason"]["message"].endswith("退回要写明原因：点选常用原因，或在框里写")
+    declined = r["declined"]
+    assert declined["ok"] and declined["reason"] == "不属于本级办理事项：请转河口镇" and declined["by"] == "王芳"
+    assert declined["to_site"] == "PAT01V02" and declined["message"].startswith("已退回 PAT01V02-")
+    assert declined["words_left"] == "" and declined["pick_left"] == "" and len(declined["inbox"]) == 1
+    form = r["form"]  # the sites of [county] up by name, nearest first; the case's own buttons folded away
+    assert form == {"sites": ["城关镇便民服务中心", "平安县政务服务中心"], "reasons": ["需镇级审核", "需县级审批",
+                    "本站无权办理"], "buttons_hidden": True}
+    assert r["handover_without_site"]["sent"] is False and r["handover_without_site"]["message"].endswith(
+        "请点选转给哪个站点")
+    assert r["handover_without_reason"]["sent"] is False and "转办要写明原因" in r["handover_without_reason"]["message"]
+    handed = r["handed"]
+    assert handed["ok"] and handed["case"] == handed["own"] and handed["to_site"] == "PAT01"
+    assert handed["reason"] == "需镇级审核：申请人常住镇上" and handed["by"] == "王芳"
+    assert handed["message"].startswith(f"{handed['own']} 已转办至 城关镇便民服务中心")
+    assert [handed["words_left"], handed["site_left"], handed["pick_left"]] == ["", "", ""] and handed["buttons_back"]
+    assert "已转办 · 在 城关镇便民服务中心 办理" in handed["row"]["what"] and handed["row"]["who"] == "孙**"
+    assert "城关镇便民服务中心 转来" in handed["accepted_row"]["what"]
+    assert not any("秀英" in t or "玉兰" in t for t in r["texts"])  # names masked on every list
+
+
+def test_handover_at_a_village_station_on_a_1280x800_tablet() -> None:
+    r = run("handover_1280x800")
+    check_handover(r)
+    assert {tuple(a["size"]) for a in r["audits"].values()} == {(1280, 800)}
+
+
+def test_handover_at_a_village_station_on_a_1920x1200_tablet() -> None:
+    r = run("handover_1920x1200")
+    check_handover(r)
+    assert {tuple(a["size"]) for a in r["audits"].values()} == {(1920, 1200)}
