@@ -18,14 +18,17 @@ What is measured, each in a fresh process (its peak RSS is its own), against the
 - ours: `store_batch` per batch, as the hub calls it (contiguity check, the site's role under row-level
   security, the hand-over bookkeeping, the site's mark moved);
 - the wire: a real CountyHub in its own process and real CountyLinks reading real ledgers, over ZeroMQ with
-  CURVE on 127.0.0.1 — one site alone (what a batch's round trip adds to store_batch) and every site at once;
+  CURVE on 127.0.0.1 — one site alone (what a batch's round trip adds to store_batch, in turns with the same
+  batches without the wire), every site at once, and then the quiet county: every link level and polling every
+  2 s (the link's default), which is what the hub does all day;
 - catch-up: the county hall after days offline (the hub holding its whole year), the link bringing it level;
 - the county report for the year, when `hall_bus.county.report.build_county_report` exists (branch
   countyreport); until then the step is named and skipped.
 
 The throwaway PostgreSQL cluster is started by the script, durable as in production (fsync, synchronous_commit
 and full_page_writes on; the rest PostgreSQL's defaults), and stopped at the end, also when a step fails.
-Each figure is printed with the machine's load average: other processes share this machine.
+Each figure is printed with the machine's load average, and the disk's flush time is measured before and after:
+other processes share this machine and its disk, and every batch waits for one flush at its commit.
 """
 
 from __future__ import annotations
@@ -233,7 +236,9 @@ def make_year(tmp: Path, sites: list[SiteSpec], templates: dict[str, list[list[R
         fill.close()
     schedule_path.write_text(json.dumps(schedule))
 
-    # The county hall's days offline after the year: its ledger goes on, the hub holds the year.
+    # The county hall's days offline after the year: its ledger goes on, the hub holds the year. The ledger file
+    # holds only those days (their sequence numbers go on from the year's): the link reads a range of sequence
+    # numbers, which the year before them would not make slower.
     hall = sites[0]
     catchup_path, catchup_ledger = tmp / "catchup.copy", tmp / "catchup-ledger"
     fill = _LedgerFill(catchup_ledger, empty)
