@@ -37,6 +37,7 @@ import argparse
 import asyncio
 import contextlib
 import json
+import logging
 import os
 import shutil
 import sqlite3
@@ -499,6 +500,7 @@ class Hub:
 class WireRun:
     seconds: float  # until the hub held every event of every ledger
     round_trips_ms: list[float]  # each batch with events, from the link's send to its answer
+    late: int  # requests the hub did not answer within the link's answer_seconds (the link then reconnects)
     idle: dict[str, float] | None  # the hub's work while every link was level and polling
 
 
@@ -524,14 +526,18 @@ def ship_over_wire(hub: Hub, keys: Path, ledgers: dict[str, Path], batch: int, i
         return {"ok": True}
 
     round_trips: list[float] = []
+    late = 0
 
     def timed(link: CountyLink) -> CountyLink:
         ask = link._ask
 
         async def asked(ctx: Any, ship: Any) -> Any:  # the link's one request and its answer
+            nonlocal late
             t = time.perf_counter()
             answer = await ask(ctx, ship)
-            if ship.events:
+            if answer is None:
+                late += 1
+            elif ship.events:
                 round_trips.append((time.perf_counter() - t) * 1e3)
             return answer
 
@@ -567,15 +573,19 @@ def ship_over_wire(hub: Hub, keys: Path, ledgers: dict[str, Path], batch: int, i
                 idle = {"seconds": wall, "answers": after["answers"] - before["answers"],
                         "busy_s": after["busy_s"] - before["busy_s"], "cpu_s": after["cpu_s"] - before["cpu_s"],
                         "events": after["events"] - before["events"]}
-            return WireRun(seconds, round_trips, idle)
+            return WireRun(seconds, round_trips, late, idle)
         finally:
             for task in tasks:
                 task.cancel()
             await asyncio.gather(*tasks, return_exceptions=True)
 
+    quiet = logging.getLogger("county.link")
+    level = quiet.level
+    quiet.setLevel(logging.ERROR)  # "no answer from the hub" is counted (WireRun.late), not printed per link
     try:
         return asyncio.run(run())
     finally:
+        quiet.setLevel(level)
         for ledger in opened.values():
             ledger.close()
 
@@ -785,6 +795,8 @@ def step_wire(run: Run) -> None:
           f"store_batch + {poll:.1f} ms the hub's delivery poll; the wire's own {trip - store - poll:+.1f} ms "
           f"(link, JSON, CURVE, ZeroMQ, the hub's parse)   {load()}")
 
+    from hall_bus.config import CountyLinkSettings
+
     run.fresh_db("wire_all")
     hub = run.hub("wire_all")
     total = sum(year.wire_events.values())
@@ -793,9 +805,12 @@ def step_wire(run: Run) -> None:
     said = hub.stop()
     if said["events"] != total:
         raise BenchmarkFailed(f"wire, every site: the hub stored {said['events']} of {total}")
+    trips = sorted(wire.round_trips_ms)
     print(f"wire, every site at once ({len(run.sites)} links, their first {args.wire_days} days), {total:,} events: "
-          f"{per_s(total, wire.seconds, 'wire, every site'):,.0f} events/s, {wire.seconds:.1f} s; "
-          f"hub peak RSS {said['peak_rss_mb']:.0f} MB   {load()}")
+          f"{per_s(total, wire.seconds, 'wire, every site'):,.0f} events/s, {wire.seconds:.1f} s; a batch's round "
+          f"trip median {statistics.median(trips):,.0f} ms, max {trips[-1]:,.0f} ms (the hub takes one at a time); "
+          f"{wire.late} requests not answered within the link's {CountyLinkSettings().answer_seconds:.0f} s, sent "
+          f"again; hub peak RSS {said['peak_rss_mb']:.0f} MB   {load()}")
     if wire.idle is not None:
         idle = wire.idle
         polls = per_s(idle["answers"], idle["seconds"], "idle polls")
