@@ -24,7 +24,8 @@ BENCH = ROOT / "benchmarks"
 EXPECTED: dict[str, list[str]] = {
     "bench_county.py": ["events:", "floor, COPY in the hub's batches", "ours, store_batch per batch",
                         "floor, COPY in transactions of", "ratio ours / floor:", "wire, the county hall alone",
-                        "wire, every site at once", "quiet county,", "catch-up, the county hall after"],
+                        "wire, every site at once", "quiet county,", "catch-up, the county hall after",
+                        "bare read of the report's tables", "county report, XLSX + PDF"],
     "bench_core.py": ["engine, in memory:", "issue     with", "call_next with", "durable via ledger",
                       "full replay of", "bare read + decode, as replay reads", "bare read + decode, fetchmany",
                       "bare read + decode, cursor iterated, data as text",
