@@ -40,6 +40,7 @@ bench: $(STAMP)
 	@$(BIN)/python benchmarks/bench_devices.py $(BENCH_FLAGS)
 	@$(BIN)/python benchmarks/bench_hall_devices.py $(BENCH_FLAGS)
 	@$(BIN)/python benchmarks/bench_report.py $(BENCH_FLAGS)
+	@$(BIN)/python benchmarks/bench_county.py $(BENCH_FLAGS)
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache .hypothesis

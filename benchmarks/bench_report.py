@@ -16,64 +16,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import re
 import sqlite3
 import subprocess
 import sys
 import tempfile
 import time
-from collections.abc import Callable
-from datetime import date, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 
 import orjson
 from _common import BenchmarkFailed, figure, parse_args, peak_rss_mb
+from _hall_weeks import CONFIG, FIRST, ROOT, copier, day_opened, template_days
 
-from hall_bus.clock import ManualClock
 from hall_bus.config import load_config
-from hall_bus.domain.engine import QueueEngine
-from hall_bus.sim.daysim import DayPlan, engine_submitter, run_day
 from hall_bus.store.ledger import EVENT_VERSION, Ledger
-
-ROOT = Path(__file__).resolve().parent.parent
-CONFIG = ROOT / "config" / "hall.example.toml"
-FIRST = date(2026, 1, 5)
-
-
-BLOCK = 7  # a week: 承诺件 accepted on Monday are concluded later that week, as in the hall
-DATE = re.compile(r"2026-\d\d-\d\d|2026\d{4}")  # ISO and compact dates (in ticket ids and case numbers)
-RECORD_ID = re.compile(r'"(FU|N|D|CP|C)-')  # per-hall serials: numbered again in each copied block
-
-
-def template_days(visitors: int, days: int) -> list[list[tuple[str, str, str]]]:
-    """(type, at, data-json) of each of up to BLOCK simulated hall days from FIRST, without their day_opened:
-    visits and the cases accepted at them, carried on over the days after (办结, 补正, 出件, 归档), complaints and
-    tablet records — through the real engine, one state for the block."""
-    cfg = load_config(CONFIG)
-    clock = ManualClock(datetime.combine(FIRST, datetime.min.time(), cfg.hall.tz), cfg.hall.tz)
-    engine = QueueEngine(cfg, clock)
-    out = []
-    for k in range(min(BLOCK, days)):
-        sink: list[dict] = []
-        run_day(cfg, DayPlan(day=FIRST + timedelta(days=k), seed=11 + k, visitors=visitors, helpers=12),
-                submit=engine_submitter(engine, sink), clock=clock, state=lambda: engine.state)
-        out.append([(e["type"], e["at"], orjson.dumps(e["data"]).decode()) for e in sink if e["type"] != "day_opened"])
-    return out
-
-
-def _shifter(days: int) -> Callable[[str], str]:
-    """Moves every date in a text on by `days` (a cache: the template holds a few dozen distinct dates)."""
-    seen: dict[str, str] = {}
-
-    def moved(m: re.Match[str]) -> str:
-        text = m.group(0)
-        if text not in seen:
-            dashed = "-" in text
-            d = date.fromisoformat(text if dashed else f"{text[:4]}-{text[4:6]}-{text[6:]}") + timedelta(days=days)
-            seen[text] = d.isoformat() if dashed else d.strftime("%Y%m%d")
-        return seen[text]
-
-    return lambda text: DATE.sub(moved, text)
 
 
 def fill(data: Path, days: int, visitors: int) -> tuple[int, int, int, float]:
@@ -87,25 +43,20 @@ def fill(data: Path, days: int, visitors: int) -> tuple[int, int, int, float]:
     db.execute("PRAGMA synchronous=OFF")  # the fill is set-up, not what is measured
     seq = tickets = cases = 0
     for b in range((days + len(block) - 1) // len(block)):
-        shift = _shifter(b * len(block))
-        def renumber(m: re.Match[str], tag: str = f"-{b:03d}") -> str:
-            return f'"{m.group(1)}{tag}'
-
+        shift_at, shift_data = copier(b * len(block), f"-{b:03d}")
         for j, day_events in enumerate(block):
             k = b * len(block) + j
             if k >= days:
                 break
             day = FIRST + timedelta(days=k)
-            d = day.isoformat()
-            previous = None if k == 0 else (day - timedelta(days=1)).isoformat()
-            rows = [(seq + 1, EVENT_VERSION, "day_opened", f"{d}T08:30:00.000+08:00", None,
-                     orjson.dumps({"day": d, "previous": previous, "expired": []}).decode())]
+            kind, at, text = day_opened(day, None if k == 0 else day - timedelta(days=1))
             seq += 1
+            rows = [(seq, EVENT_VERSION, kind, at, None, text)]
             for kind, at, text in day_events:
                 seq += 1
                 tickets += kind == "ticket_issued"
                 cases += kind == "case_accepted"
-                rows.append((seq, EVENT_VERSION, kind, shift(at), None, RECORD_ID.sub(renumber, shift(text))))
+                rows.append((seq, EVENT_VERSION, kind, shift_at(at), None, shift_data(text)))
             db.execute("BEGIN")
             db.executemany("INSERT INTO events VALUES (?, ?, ?, ?, ?, ?)", rows)
             db.execute("COMMIT")

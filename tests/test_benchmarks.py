@@ -22,6 +22,10 @@ BENCH = ROOT / "benchmarks"
 
 # script -> lines its figures are printed on (each must be there, with a number)
 EXPECTED: dict[str, list[str]] = {
+    "bench_county.py": ["events:", "floor, COPY in the hub's batches", "ours, store_batch per batch",
+                        "floor, COPY in transactions of", "ratio ours / floor:", "wire, the county hall alone",
+                        "wire, every site at once", "quiet county,", "catch-up, the county hall after",
+                        "bare read of the report's tables", "county report, XLSX + PDF"],
     "bench_core.py": ["engine, in memory:", "issue     with", "call_next with", "durable via ledger",
                       "full replay of", "bare read + decode, as replay reads", "bare read + decode, fetchmany",
                       "bare read + decode, cursor iterated, data as text",
@@ -55,7 +59,11 @@ def test_every_benchmark_script_is_run_here() -> None:
     assert {p.name for p in BENCH.glob("bench_*.py")} == set(EXPECTED)
 
 
-@pytest.mark.parametrize("script", sorted(EXPECTED))
+USES_POSTGRES = {"bench_county.py"}  # starts its own PostgreSQL cluster: the `pg` marker, like the tests that do
+
+
+@pytest.mark.parametrize("script", [pytest.param(s, marks=pytest.mark.pg) if s in USES_POSTGRES else s
+                                    for s in sorted(EXPECTED)])
 def test_benchmark_runs_at_tiny_size_and_prints_its_figures(script: str) -> None:
     if script == "bench_kiosk.py" and importlib.util.find_spec("kivy") is None:
         pytest.skip("Kivy (the gui extra) is not installed")

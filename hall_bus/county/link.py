@@ -114,9 +114,13 @@ class CountyLink:
         answer to this batch cannot be taken for the answer to the next)."""
         if self._sock is None:
             self._sock = self._open(ctx)
+        # asyncio.timeout, not wait_for: on Python 3.11 wait_for returns the answer instead of the cancellation
+        # when both arrive together, and a hall server stopping would wait for ever for a link that carried on.
         try:
-            await asyncio.wait_for(self._sock.send(hp.dumps(ship)), self.settings.answer_seconds)
-            frame = await asyncio.wait_for(self._sock.recv(), self.settings.answer_seconds)
+            async with asyncio.timeout(self.settings.answer_seconds):
+                await self._sock.send(hp.dumps(ship))
+            async with asyncio.timeout(self.settings.answer_seconds):
+                frame = await self._sock.recv()
         except (TimeoutError, zmq.ZMQError):
             self._close()
             return None
@@ -143,7 +147,8 @@ class CountyLink:
                 if not busy:
                     self.wake.clear()
                     with contextlib.suppress(TimeoutError):
-                        await asyncio.wait_for(self.wake.wait(), self.settings.poll_seconds)
+                        async with asyncio.timeout(self.settings.poll_seconds):  # not wait_for: see _ask
+                            await self.wake.wait()
         finally:
             self._close()
 
