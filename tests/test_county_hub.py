@@ -256,3 +256,18 @@ def test_site_init_writes_a_station_that_checks_and_is_admitted(tmp_path: Path, 
     with pytest.raises(UserError, match="exists already"):
         init_site(county, COUNTY_FILE, "PAT01V01", tmp_path / "station", hub_keys=tmp_path / "hub-keys",
                   template=ROOT / "config" / "hall.example.toml")
+
+
+def test_a_quiet_poll_writes_nothing_until_something_moves_or_a_while_has_passed(county: County,
+                                                                                  tmp_path: Path) -> None:
+    """A county of 316 sites polls 158 times a second all day; each write is a flush the hub waits for."""
+    from hall_bus.county import hub as hub_module
+
+    hub = CountyHub(county, "host=127.0.0.1", tmp_path / "keys", dashboard=False)
+    assert hub._must_touch("PA", 0, 0, 10)  # first call: written
+    assert not hub._must_touch("PA", 0, 0, 10)  # the same again at once: a read only
+    assert hub._must_touch("PA", 0, 3, 10)  # a delivery acknowledged: written
+    assert hub._must_touch("PA", 0, 3, 11)  # the site's own ledger moved (its backlog): written
+    assert hub._must_touch("PA", 5, 3, 11)  # events stored: written
+    hub._touched["PA"] -= hub_module.TOUCH_SECONDS  # a while later, nothing moved: seen again, written
+    assert hub._must_touch("PA", 0, 3, 11)

@@ -24,6 +24,7 @@ from psycopg import sql
 
 from hall_bus.county.projections import project
 from hall_bus.county.schema import site_role
+from hall_bus.domain.handover import outgoing as handover_outgoing
 
 # Event types whose data the hub reads (the rest it stores as they are, without parsing them).
 HANDOVER_COLUMNS = {
@@ -64,14 +65,8 @@ class Shipped:
     data: str  # the event's JSON exactly as the site's ledger holds it
 
 
-def _outgoing_default(event_type: str, data: dict[str, Any]) -> tuple[str, dict[str, Any]] | None:
-    from hall_bus.domain.handover import outgoing
-
-    return outgoing(event_type, data)
-
-
 def store_batch(conn: psycopg.Connection, site: str, events: Sequence[Shipped], *, accept_hours: float,
-                levels: dict[str, str], outgoing: Outgoing = _outgoing_default) -> Stored:
+                levels: dict[str, str], outgoing: Outgoing = handover_outgoing) -> Stored:
     """Write what continues the site's sequence; the caller has authenticated `site` from its key."""
     # In a pipeline: the transaction's BEGIN goes with the SELECT, and everything after the checks with the
     # COMMIT, so a batch is two round trips to the server, not one per statement (a dozen with the report's
@@ -174,10 +169,15 @@ def _travel(cur: psycopg.Cursor, site: str, fresh: Sequence[Shipped], accept_hou
     return addressees
 
 
-def pending_deliveries(conn: psycopg.Connection, site: str, acked: int, site_seq: int, limit: int = 100
-                       ) -> list[tuple[int, dict[str, Any]]]:
-    """What waits for `site` beyond what it has said it applied. The ack and the site's own last sequence are
-    stored so the dashboard shows what is waiting at both ends."""
+def pending_deliveries(conn: psycopg.Connection, site: str, acked: int, site_seq: int, limit: int = 100, *,
+                       touch: bool = True) -> list[tuple[int, dict[str, Any]]]:
+    """What waits for `site` beyond what it has said it applied. With `touch`, the ack, the site's own last
+    sequence and when it was seen are stored, so the dashboard shows what is waiting at both ends; without it
+    (a quiet poll that changes none of them but the time) it is a read, with no flush to wait for."""
+    if not touch:
+        return [(int(i), p) for i, p in conn.execute(
+            "SELECT id, payload FROM county.deliveries WHERE to_site = %s AND id > %s ORDER BY id LIMIT %s",
+            (site, acked, limit)).fetchall()]
     with conn.transaction(), conn.cursor() as cur:
         cur.execute("UPDATE county.sites SET inbox_acked = greatest(inbox_acked, %s), "
                     "site_seq = greatest(site_seq, %s), last_seen = now() WHERE code = %s", (acked, site_seq, site))

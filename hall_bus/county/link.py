@@ -30,6 +30,7 @@ import zmq.asyncio
 
 from hall_bus.config import CountyLinkSettings
 from hall_bus.county import protocol as hp
+from hall_bus.domain.handover import delivery_command
 from hall_bus.wire.keys import KeyStore
 
 log = logging.getLogger("county.link")
@@ -51,16 +52,10 @@ class LinkStatus:
     problem: str = ""
 
 
-def _delivery_command(payload: dict[str, Any], actor: str) -> dict[str, Any]:
-    from hall_bus.domain.handover import delivery_command
-
-    return delivery_command(payload, actor)
-
-
 class CountyLink:
     def __init__(self, settings: CountyLinkSettings, site: str, keys_dir: Path | str, data_dir: Path | str, *,
                  read_events: ReadEvents, last_seq: Callable[[], int], apply: Apply, actor: str = "county-link",
-                 to_command: Callable[[dict[str, Any], str], dict[str, Any]] = _delivery_command) -> None:
+                 to_command: Callable[[dict[str, Any], str], dict[str, Any]] = delivery_command) -> None:
         self.settings = settings
         self.site = site
         self.keys = KeyStore(Path(keys_dir) / "county")
