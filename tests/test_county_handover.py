@@ -11,6 +11,7 @@ from pathlib import Path
 import psycopg
 
 from hall_bus.county.dashboard import make_app
+from hall_bus.domain import commands as c
 from hall_bus.sim.county_demo import APPLICANT, ITEM, ROUTE, CountyRig, _wait, story
 
 from .conftest import ROOT
@@ -100,9 +101,9 @@ def test_a_hand_over_made_while_the_link_is_cut_and_the_receiver_killed_arrives_
             town = await rig.start_site("PAT01")
             await _wait(rig.level, "both sites level")
             await rig.stop_hub()  # the county's link is down
-            r = await village.do("accept_case", item=ITEM, by=village.person, counter=1, **APPLICANT)
+            r = await village.do(c.AcceptCase(item=ITEM, by=village.person, counter=1, **APPLICANT))
             number = r["case"]
-            await village.do("hand_over_case", case=number, to_site="PAT01", reason="转镇审核", by=village.person)
+            await village.do(c.HandOverCase(case=number, to_site="PAT01", reason="转镇审核", by=village.person))
             await _wait(lambda: not village.server.link.status()["connected"], "the village noticing the hub gone")
             await rig.stop_site("PAT01")  # and the receiving town is killed before anything reached it
             await rig.start_hub()  # the hub comes back: the village's hand-over reaches the county first
@@ -118,7 +119,7 @@ def test_a_hand_over_made_while_the_link_is_cut_and_the_receiver_killed_arrives_
             await _wait(lambda: town.server.link.inbox_ack > 0, "the redelivery taken")
             received = [e for e in town.server.core.ledger.events() if e["type"] == "handover_received"]
             assert len(received) == 1
-            await town.do("accept_handover", case=number, by=town.person)
+            await town.do(c.AcceptHandover(case=number, by=town.person))
             await _wait(rig.level, "the acceptance at the county")
         finally:
             await rig.close()
@@ -139,8 +140,9 @@ def test_a_hand_over_nobody_accepts_in_time_escalates_once_at_the_hub(tmp_path: 
             hub = await rig.start_hub()
             rig.set_up_sites()
             village = await rig.start_site("PAT01V01")
-            r = await village.do("accept_case", item=ITEM, by=village.person, counter=1, **APPLICANT)
-            await village.do("hand_over_case", case=r["case"], to_site="PAT01", reason="转镇审核", by=village.person)
+            r = await village.do(c.AcceptCase(item=ITEM, by=village.person, counter=1, **APPLICANT))
+            await village.do(c.HandOverCase(case=r["case"], to_site="PAT01", reason="转镇审核",
+                                             by=village.person))
             await _wait(lambda: hub.stats.escalations == 1, "the late hand-over escalated", timeout=20)
             await _wait(lambda: village.server.link.status()["backlog"] == 0, "one more round")
             return hub.stats.escalations

@@ -24,7 +24,7 @@ from hall_bus.county.hub import CountyHub
 from hall_bus.county.pgcluster import Cluster, create_database, start_cluster, stop_cluster
 from hall_bus.county.sites import County, load_county
 from hall_bus.county.station import PIN_FILE, init_site
-from hall_bus.domain.commands import parse_command
+from hall_bus.domain import commands as c
 from hall_bus.errors import UserError
 from hall_bus.wire.server import HallServer
 
@@ -42,12 +42,12 @@ class Site:
     task: asyncio.Task[None]
     person: str  # the person signed in here, who acts in the story
 
-    async def do(self, op: str, **kw: Any) -> dict[str, Any]:
+    async def do(self, command: c.Cmd) -> dict[str, Any]:
         """One command at this site, through its own core and ledger, as its tablet would send it."""
-        answer = await self.server.submit_own(parse_command({"op": op, "actor": "admin", **kw}))
+        answer = await self.server.submit_own(command.model_copy(update={"actor": "admin"}))
         if answer is None or not answer.get("ok"):
             why = "the ledger takes no writes" if answer is None else f"{answer.get('code')}: {answer.get('message')}"
-            raise UserError(f"county demo: {op} at {self.code} was refused ({why})")
+            raise UserError(f"county demo: {command.op} at {self.code} was refused ({why})")
         return answer["result"]
 
 
@@ -72,8 +72,7 @@ async def _start_site(code: str, folder: Path, county: County, hub_port: int) ->
                   if m.id in pins)
     pin = pins[person]
     node = next(n.id for n in cfg.nodes if n.role == "counter")
-    answer = await server.submit_own(parse_command({"op": "sign_in", "staff": person, "pin": pin, "node": node,
-                                                    "actor": "admin"}))
+    answer = await server.submit_own(c.SignIn(staff=person, pin=pin, node=node, actor="admin"))
     if answer is None or not answer.get("ok"):
         raise UserError(f"county demo: {person} could not sign in at {code}: {answer}")
     return Site(code, site.name, server, stop, task, person)
@@ -103,25 +102,26 @@ async def story(sites: dict[str, Site], say: Callable[[str], None], pace: float 
         if pace:
             await asyncio.sleep(pace)
 
-    r = await village.do("accept_case", item=ITEM, by=village.person, counter=1, **APPLICANT)
+    r = await village.do(c.AcceptCase(item=ITEM, by=village.person, counter=1, **APPLICANT))
     number = r["case"]
     await step(f"村收件  {village.name}: {number} 最低生活保障申请 accepted by {village.person}, due {r['due'][:10]}")
-    await village.do("hand_over_case", case=number, to_site=town.code, reason="村级收件，转镇审核", by=village.person)
+    await village.do(c.HandOverCase(case=number, to_site=town.code, reason="村级收件，转镇审核",
+                                   by=village.person))
     await _wait(lambda: _status(town, number) == "inbox", f"{number} reaching {town.name}'s inbox")
     await step(f"转办    {village.name} → {town.name}: in the town's inbox")
-    await town.do("accept_handover", case=number, by=town.person)
-    await town.do("hand_over_case", case=number, to_site=centre.code, reason="镇级审核通过，报县民政局审批",
-                  by=town.person)
+    await town.do(c.AcceptHandover(case=number, by=town.person))
+    await town.do(c.HandOverCase(case=number, to_site=centre.code, reason="镇级审核通过，报县民政局审批",
+                                 by=town.person))
     await step(f"镇审核  {town.name}: accepted and reviewed by {town.person}, sent on to the county")
     await _wait(lambda: _status(centre, number) == "inbox", f"{number} reaching the county's inbox")
-    await centre.do("accept_handover", case=number, by=centre.person)
-    await centre.do("conclude_case", case=number, decision="approved", by=centre.person)
+    await centre.do(c.AcceptHandover(case=number, by=centre.person))
+    await centre.do(c.ConcludeCase(case=number, decision="approved", by=centre.person))
     await step(f"县办理  {centre.name}: approved by {centre.person}; the result goes back down")
     await _wait(lambda: _status(village, number) == "concluded", f"the result of {number} reaching the village")
     k = village.server.core.state.cases[number]
     await step(f"办结    {village.name}: result back ({'on time' if k.on_time else 'late'}); ready for pickup")
-    await village.do("deliver_case", case=number, how="window", collector=APPLICANT["applicant"],
-                     collector_id=APPLICANT["id_number"], id_checked=True, by=village.person)
+    await village.do(c.DeliverCase(case=number, how="window", collector=APPLICANT["applicant"],
+                                   collector_id=APPLICANT["id_number"], id_checked=True, by=village.person))
     await step(f"出件    {village.name}: collected by the applicant at the village, ID card checked")
     return str(number)
 
