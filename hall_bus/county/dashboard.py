@@ -37,7 +37,7 @@ from starlette.responses import HTMLResponse, JSONResponse, Response
 from starlette.routing import Route
 
 from hall_bus.county.board import LEVEL_NAMES, LEVELS, Board, SiteRow, read_board, stamp
-from hall_bus.county.progress import read_progress_async
+from hall_bus.county.progress import read_progress
 from hall_bus.errors import UserError
 
 if TYPE_CHECKING:
@@ -222,7 +222,7 @@ def make_app(dsn: str, *, county_name: str, timezone: str = "Asia/Shanghai", sil
         """The receipt's QR leads here (the case number is all it holds): where the case is, wherever that is."""
         number = request.path_params["number"]
         try:
-            found = await reader.run(read_progress_async, number, tz)
+            found = await reader.run(read_progress, number, tz)
         except DatabaseDown as exc:
             return HTMLResponse(render("down.html", problem=str(exc), asof=stamp(clock()).astimezone(tz)),
                                 status_code=503, headers=NO_STORE)

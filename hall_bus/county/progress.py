@@ -27,6 +27,8 @@ STEP_WORDS = {
     "case_result_returned": "办理结果送回", "handover_result_received": "办理结果到达受理地",
     "case_result_ready": "可以领取", "case_delivered": "已出件", "case_archived": "已归档",
 }
+STEPS_SQL = ("SELECT site, type, at, item_name, to_site, decision, due, how FROM county.case_steps_view "
+             "WHERE case_no = %s ORDER BY at, site, seq")
 DECISION_WORDS = {"approved": "准予", "refused": "不予"}
 DELIVERY_WORDS = {"window": "窗口领取", "ems": "邮寄", "elicence": "电子证照"}
 
@@ -81,22 +83,12 @@ def _state(last: str, where_name: str) -> str:
     return f"在 {where_name} 办理中"
 
 
-def read_progress(conn: psycopg.Connection[Any], number: str, tz: ZoneInfo) -> Progress | None:
+async def read_progress(conn: psycopg.AsyncConnection[Any], number: str, tz: ZoneInfo) -> Progress | None:
     """None for a number the county has never seen (or one that is not a case number at all)."""
     if not CASE_NUMBER.match(number):
         return None
-    names = dict(conn.execute("SELECT code, name FROM county.sites").fetchall())
-    rows = conn.execute("SELECT site, type, at, item_name, to_site, decision, due, how FROM county.case_steps_view "
-                        "WHERE case_no = %s ORDER BY at, site, seq", (number,)).fetchall()
-    return progress_of(number, rows, names, tz)
-
-
-async def read_progress_async(conn: psycopg.AsyncConnection[Any], number: str, tz: ZoneInfo) -> Progress | None:
-    if not CASE_NUMBER.match(number):
-        return None
     names = dict(await (await conn.execute("SELECT code, name FROM county.sites")).fetchall())
-    cur = await conn.execute("SELECT site, type, at, item_name, to_site, decision, due, how FROM "
-                             "county.case_steps_view WHERE case_no = %s ORDER BY at, site, seq", (number,))
+    cur = await conn.execute(STEPS_SQL, (number,))
     return progress_of(number, await cur.fetchall(), names, tz)
 
 
