@@ -160,7 +160,7 @@ class Rig:
     async def tick(self, n: int = 1) -> None:
         assert self.server is not None
         for _ in range(n):
-            await self.server._housekeeping(Tick())
+            await self.server.submit_own(Tick())
 
     def level(self) -> bool:
         assert self.server is not None

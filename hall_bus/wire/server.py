@@ -156,7 +156,7 @@ class HallServer:
                     in ledger.raw_events(after, min(ledger.last_seq, after + limit))]
 
         async def apply(command: dict[str, Any]) -> dict[str, Any] | None:
-            return await self._housekeeping(parse_command(command))
+            return await self.submit_own(parse_command(command))
 
         return CountyLink(settings, self.cfg.hall.site_code, keys_dir, data_dir, read_events=read,
                           last_seq=lambda: self.core.state.seq, apply=apply)
@@ -248,22 +248,18 @@ class HallServer:
         tick would change something, send one through the core like any command, and publish its events."""
         if self.core.storage_fault is not None or not self.core.engine.work_due():
             return
-        await self._housekeeping(Tick())
+        await self.submit_own(Tick())
 
-    async def _housekeeping(self, command: Any) -> dict[str, Any] | None:
-        """A command of the hall's own (no node sent it): run through the core like any, its events published.
-        None when the ledger takes no writes just now (said in the log and in `hallctl status`)."""
+    async def submit_own(self, command: Any) -> dict[str, Any] | None:
+        """A command no node sent — the hall's own housekeeping (a tick, an idle sign-out), a delivery the county
+        link brings, the county demo's story: run through the core like any, its events published. None when the
+        ledger takes no writes just now (said in the log and in `hallctl status`); the caller tries again later."""
         try:
             answer = self.core.submit(command)
         except StorageUnavailable:
-            return None  # the next heartbeat (or the county link's next round) tries again
+            return None
         await self._publish(answer)
         return answer
-
-    async def submit_own(self, command: Any) -> dict[str, Any] | None:
-        """A command from inside the server's process (the county link, the county demo): the same path as the
-        hall's own housekeeping — through the core into the ledger, its events published."""
-        return await self._housekeeping(command)
 
     async def _publish(self, answer: dict[str, Any]) -> None:
         for ev in answer.get("events", []):
@@ -283,7 +279,7 @@ class HallServer:
             if now - last > limit:
                 log.info("signing out %s on %s: idle for %.0f min", self.core.state.on_duty[node], node,
                          (now - last) / 60)
-                await self._housekeeping(SignOut(node=node, reason="idle"))
+                await self.submit_own(SignOut(node=node, reason="idle"))
 
     async def _check_keys(self) -> None:
         """Cut off every node whose key was revoked or replaced since we last looked: on both sockets.
