@@ -26,6 +26,7 @@ import zmq.asyncio
 from zmq.auth.asyncio import AsyncioAuthenticator
 
 from hall_bus.county import protocol as hp
+from hall_bus.county.dashboard import serve_dashboard
 from hall_bus.county.ingest import BatchRefused, Stored, escalate_late, pending_deliveries, store_batch
 from hall_bus.county.schema import migrate
 from hall_bus.errors import UserError
@@ -182,11 +183,7 @@ class CountyHub:
 
     async def _start_dashboard(self) -> Any:
         """The county dashboard, served by the hub on [hub] dashboard, its socket already bound (so the URL has
-        the real port, and a port in use is a UserError here); absent if its module is not there."""
-        try:
-            from hall_bus.county.dashboard import serve_dashboard
-        except ImportError:
-            return None
+        the real port, and a port in use is a UserError here)."""
         server, url = await serve_dashboard(self)
         self.dashboard_url = url
         log.info("county dashboard: %s", url)
