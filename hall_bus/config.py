@@ -26,7 +26,7 @@ from hall_bus.toml_locate import line_for, locate_keys
 
 GroupCode = Literal["normal", "guide", "accompany", "delegate", "wheelchair_push", "home_visit"]
 GROUP_CODES: tuple[str, ...] = ("normal", "guide", "accompany", "delegate", "wheelchair_push", "home_visit")
-Role = Literal["kiosk", "greeter", "counter", "board", "display", "admin"]
+Role = Literal["kiosk", "greeter", "counter", "board", "display", "web", "admin"]
 
 
 class _Strict(BaseModel):
@@ -266,6 +266,43 @@ class WorkCalendar(_Strict):
     complaint_days: int = Field(default=5, ge=1, le=60)  # 投诉: reply within this many working days
 
 
+class BookingSettings(_Strict):
+    """`[booking]`: how 预约 slots are cut and shared (domain/slots.py), and the rules a booking must meet.
+
+    A slot's capacity comes from the windows serving the item's service: each window serves `slot_minutes /
+    avg_minutes` visitors a slot, and `share` of that is offered to bookings (the rest stays for walk-ins, who
+    are most of a county hall's visitors). `group_share` keeps part of every slot for assistance groups until
+    `release_hours` before it starts, so the old and disabled are not crowded out by whoever books fastest."""
+
+    slot_minutes: int = Field(default=30, ge=10, le=240)
+    share: float = Field(default=0.5, gt=0, le=1, allow_inf_nan=False)
+    group_share: dict[GroupCode, Annotated[float, Field(ge=0, le=1)]] = Field(
+        default_factory=lambda: {"accompany": 0.2, "wheelchair_push": 0.1})
+    release_hours: float = Field(default=24, ge=0, le=24 * 30)
+    buffer_minutes: int = Field(default=15, ge=0, le=120)  # a session's last minutes are not booked: overruns
+    lead_minutes: int = Field(default=60, ge=0, le=7 * 24 * 60)  # the nearest slot offered is this far ahead
+    horizon_days: int = Field(default=14, ge=1, le=90)
+    hold_minutes: float = Field(default=10, gt=0, le=120)  # a slot held while the visitor confirms
+    per_person_daily: int = Field(default=2, ge=1, le=20)
+    no_show_limit: int = Field(default=3, ge=1, le=50)  # this many missed in `no_show_days` stops booking
+    no_show_days: int = Field(default=90, ge=1, le=3650)
+    home_visit_minutes: int = Field(default=60, ge=15, le=480)
+    home_visits_per_day: int = Field(default=6, ge=0, le=100)
+    # Needs for which the seeds send two helpers (a bed-bound visitor is lifted, a dispute is witnessed)
+    two_helper_needs: list[str] = Field(default_factory=lambda: ["卧床", "轮椅", "需要见证"])
+    reminder_at: time = time(18, 0)  # the day before, SMS reminders go out from this hour
+    phone_url: str = Field(default="", description="the phone page's public address; printed in QR codes")
+    hotline: str = Field(default="", description="the hall's booking phone number, said where booking fails")
+
+    @model_validator(mode="after")
+    def _shares(self) -> BookingSettings:
+        if sum(self.group_share.values()) >= 1:
+            raise ValueError("group_share adds up to 1 or more: nothing would be left for other visitors")
+        if self.phone_url and not re.match(r"^https?://[^\s/]+", self.phone_url):
+            raise ValueError(f"phone_url {self.phone_url!r} is not an http(s) address")
+        return self
+
+
 class HallConfig(_Strict):
     hall: HallInfo
     bus: BusSettings = BusSettings()
@@ -277,6 +314,7 @@ class HallConfig(_Strict):
     groups: dict[GroupCode, GroupRule]
     nodes: list[Node] = Field(default_factory=list)
     county: CountyLinkSettings | None = None
+    booking: BookingSettings = BookingSettings()
     # Loaded from `hall.catalogue` by load_config (not written in the hall file): None where a hall has none.
     catalogue: Catalogue | None = Field(default=None, exclude=True)
 

@@ -2,6 +2,7 @@
 so `registry.apply_event` works for a node that never builds an engine."""
 
 from hall_bus.domain import (
+    booking,
     calls,
     cases,
     casework,
@@ -17,5 +18,5 @@ from hall_bus.domain import (
     timekeeping,
 )
 
-__all__ = ["calls", "cases", "casework", "complaints", "counters", "faults", "feedback", "handover", "helpers",
+__all__ = ["booking", "calls", "cases", "casework", "complaints", "counters", "faults", "feedback", "handover", "helpers",
            "printing", "staff", "tickets", "timekeeping"]

@@ -468,12 +468,18 @@ def archive_case(e: QueueEngine, cmd: c.ArchiveCase, now: datetime) -> dict[str,
 
 @handles("rate_case")
 def rate_case(e: QueueEngine, cmd: c.RateCase, now: datetime) -> dict[str, Any]:
+    if cmd.phone_tail is not None and (e.state.cases.get(cmd.case) is None
+                                       or not e.state.cases[cmd.case].phone.endswith(cmd.phone_tail)):
+        raise CommandRejected("unknown_case", f"no case {cmd.case} with that phone number")
+    if cmd.channel == "phone" and cmd.phone_tail is None:
+        raise CommandRejected("phone_needed", "a rating from the phone page comes with the phone's last four digits")
     case = _case(e, cmd.case, "concluded", "delivered", "archived")
     if case.rating is not None:
         raise CommandRejected("already_rated", f"{case.number} was already rated {case.rating} (一事一评)")
     level = cmd.level_name
     fid = f"FU-{e.state.followup_count + 1:06d}" if level in c.FOLLOW_UP_LEVELS else None
-    e.emit("case_rated", now, case=case.number, level=level, comment=cmd.comment, followup_id=fid, by=cmd.by)
+    e.emit("case_rated", now, case=case.number, level=level, comment=cmd.comment, followup_id=fid, by=cmd.by,
+           channel=cmd.channel)
     result: dict[str, Any] = {"case": case.number, "level": level}
     if fid is not None:
         e.emit("followup_opened", now, followup_id=fid, ticket=case.number, number=case.number, level=level,

@@ -101,6 +101,7 @@ class Issue(_Cmd):
     group: GroupCode | None = None  # None: suggest from the visitor facts below
     appointment_at: datetime | None = None
     appointment_ref: Annotated[str, Field(min_length=1, max_length=64)] | None = None  # one ticket per booking
+    appointment_sig: Annotated[str, Field(pattern=r"^[0-9a-f]{16}$")] | None = None  # the code's signature
     birth_date: BirthDate | None = None
     first_visit: Flag = False
     cannot_read: Flag = False
@@ -746,9 +747,13 @@ class ArchiveCase(_CaseCmd):
 
 
 class RateCase(_CaseCmd):
-    """一事一评 of the case (GB/T 39734), once; a bad one opens a follow-up."""
+    """一事一评 of the case (GB/T 39734), once; a bad one opens a follow-up. From the phone page (role web,
+    channel "phone") the visitor proves the case is theirs with the last four digits of its phone."""
 
+    roles = frozenset({"counter", "greeter", "web"})
     op: Literal["rate_case"] = "rate_case"
+    channel: Literal["hall", "phone", "home"] = "hall"
+    phone_tail: Annotated[str, Field(pattern=r"^[0-9]{4}$")] | None = None
     level: RatingName | Annotated[int, Field(ge=1, le=5, strict=True)]
     comment: Annotated[str, Field(max_length=500)] = ""
 
@@ -877,6 +882,114 @@ class ReceiveDecline(_Delivery):
 HANDOVER_MODELS = (HandOverCase, AcceptHandover, DeclineHandover, ReceiveHandover, ReceiveResult, ReceiveDecline)
 
 
+# ---------------------------------------------------------------------- 预约 and 上门办 (booking.py)
+
+BookingCode = Annotated[str, Field(pattern=r"^[0-9A-Za-z]{2,12}-[0-9]{8}-[0-9]{3,5}$")]  # PA-20261204-007
+MobilePhone = Annotated[str, Field(pattern=r"^1[3-9][0-9]{9}$")]  # reminders go by SMS: a mobile number
+PhoneTail = Annotated[str, Field(pattern=r"^[0-9]{4}$")]
+Channel = Literal["phone", "hotline", "tablet", "hall"]
+Need = Annotated[str, Field(min_length=1, max_length=20)]
+
+
+class _BookingCmd(_Cmd):
+    """An act on one booking, which it names (`code`). From the phone page (role web) the visitor proves it is
+    theirs with the last four digits of the phone it was booked with (`phone_tail`); a helper's tablet acts
+    for the visitor with a person signed in."""
+
+    roles = frozenset({"greeter", "web"})
+    acts_on = "code"
+    person_field = "by"
+    code: BookingCode
+    phone_tail: PhoneTail | None = None
+    by: HelperId | None = None
+
+
+class HoldBooking(_Cmd):
+    """预约, first step: a place in a slot is held for `hold_minutes` while the visitor checks and confirms.
+    The channel says who booked (the server writes "phone" for the phone page, whatever it sends)."""
+
+    roles = frozenset({"greeter", "web"})
+    person_field = "by"
+    op: Literal["hold_booking"] = "hold_booking"
+    item: ItemCode
+    start: AwareTime
+    group: GroupCode = "normal"
+    channel: Channel = "hotline"
+    phone: MobilePhone
+    name: Name
+    address: Annotated[str, Field(max_length=200)] = ""  # 上门办 only
+    needs: Annotated[list[Need], Field(max_length=10)] = Field(default_factory=list)
+    by: HelperId | None = None
+
+
+class ConfirmBooking(_BookingCmd):
+    op: Literal["confirm_booking"] = "confirm_booking"
+
+
+class CancelBooking(_BookingCmd):
+    op: Literal["cancel_booking"] = "cancel_booking"
+    reason: Annotated[str, Field(max_length=200)] = ""
+
+
+class RescheduleBooking(_BookingCmd):
+    """改约: the booking moves to another slot in one step; the old place is freed only if the new one is had."""
+
+    op: Literal["reschedule_booking"] = "reschedule_booking"
+    start: AwareTime
+
+
+class AssignHomeVisit(_BookingCmd):
+    """上门办: the helpers who go (two where the visitor's needs call for it) and the time on the road."""
+
+    roles = frozenset({"greeter"})
+    needs_person = True
+    op: Literal["assign_home_visit"] = "assign_home_visit"
+    helpers: Annotated[list[HelperId], Field(min_length=1, max_length=3)]
+    travel_minutes: Annotated[int, Field(ge=0, le=600)]
+
+
+class _VisitAct(_BookingCmd):
+    """An act at the visitor's home, often with no network: `done_at` is when it happened, the tablet's
+    clock; the ledger records both that and when it arrived."""
+
+    roles = frozenset({"greeter"})
+    needs_person = True
+    done_at: AwareTime
+
+
+class ArriveHomeVisit(_VisitAct):
+    op: Literal["arrive_home_visit"] = "arrive_home_visit"
+
+
+class FinishHomeVisit(_VisitAct):
+    op: Literal["finish_home_visit"] = "finish_home_visit"
+    outcome: Literal["done", "materials_missing", "not_home", "refused"]
+    note: Annotated[str, Field(max_length=500)] = ""
+    rating: RatingName | Annotated[int, Field(ge=1, le=5, strict=True)] | None = None
+    comment: Annotated[str, Field(max_length=500)] = ""
+
+    @property
+    def level_name(self) -> str | None:
+        if self.rating is None:
+            return None
+        return RATING_LEVELS[5 - self.rating] if isinstance(self.rating, int) else self.rating
+
+
+class RecordReminder(_Cmd):
+    """The hall server's own record of an SMS reminder sent (or failed) for a booking."""
+
+    roles = frozenset()
+    op: Literal["record_reminder"] = "record_reminder"
+    code: BookingCode
+    ok: Flag
+    message_id: Annotated[str, Field(max_length=80)] = ""
+    error: Annotated[str, Field(max_length=200)] = ""
+
+
+BOOKING_MODELS = (HoldBooking, ConfirmBooking, CancelBooking, RescheduleBooking, AssignHomeVisit, ArriveHomeVisit,
+                  FinishHomeVisit, RecordReminder)
+
+
 CASE_MODELS = (AcceptCase, AcceptDelegation, ContinueCase, AttachToCase, StartCase, AssignStep, FinishStep,
                RequestSupplement, ResumeCase, DelayCase, ChangeCaseOwner, ConcludeCase, DeliverCase, ArchiveCase,
                RateCase)
@@ -890,7 +1003,9 @@ Command = Annotated[
     | AcceptCase | AcceptDelegation | ContinueCase | AttachToCase | StartCase | AssignStep | FinishStep
     | RequestSupplement | ResumeCase | DelayCase | ChangeCaseOwner | ConcludeCase | DeliverCase | ArchiveCase
     | RateCase | HandOverCase | AcceptHandover | DeclineHandover | ReceiveHandover | ReceiveResult | ReceiveDecline
-    | RectifyFollowUp | RegisterComplaint | AssignComplaint | RectifyComplaint | ReplyComplaint,
+    | RectifyFollowUp | RegisterComplaint | AssignComplaint | RectifyComplaint | ReplyComplaint
+    | HoldBooking | ConfirmBooking | CancelBooking | RescheduleBooking | AssignHomeVisit | ArriveHomeVisit
+    | FinishHomeVisit | RecordReminder,
     Field(discriminator="op"),
 ]
 _ADAPTER: TypeAdapter[Any] = TypeAdapter(Command)

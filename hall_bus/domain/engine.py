@@ -17,7 +17,7 @@ from typing import Any
 
 from hall_bus.clock import Clock, hall_day
 from hall_bus.config import HallConfig
-from hall_bus.domain import calling, cases, casework, handover, helpers, printing, tickets
+from hall_bus.domain import booking, calling, cases, casework, handover, helpers, printing, tickets
 from hall_bus.domain import complaints as complaint_register
 from hall_bus.domain import state as s
 from hall_bus.domain.registry import APPLIERS, HANDLERS, Event
@@ -28,8 +28,10 @@ __all__ = ["CommandRejected", "Event", "QueueEngine"]
 
 
 class QueueEngine:
-    def __init__(self, config: HallConfig, clock: Clock, state: HallState | None = None) -> None:
+    def __init__(self, config: HallConfig, clock: Clock, state: HallState | None = None, *,
+                 booking_key: bytes | None = None) -> None:
         self.cfg = config
+        self.booking_key = booking_key  # signs the codes of bookings confirmed here (the kiosk's QR)
         self.clock = clock
         self.tz = config.hall.tz
         self.state = state or HallState()
@@ -53,6 +55,7 @@ class QueueEngine:
         handover.mark_overdue(self, now)  # 转办 not accepted in time, once each
         printing.expire_due(self, now)
         complaint_register.mark_overdue(self, now)
+        booking.mark_due(self, now)  # holds run out, bookings missed
         self._actor = getattr(command, "actor", None)
         try:
             result = HANDLERS[command.op](self, command, now)
@@ -82,7 +85,7 @@ class QueueEngine:
         return (self.state.day is not None and day > self.state.day) or bool(helpers.due_for_escalation(self, now)) \
             or bool(cases.overdue_due(self, now)) or bool(printing.expiry_due(self, now)) \
             or bool(casework.overdue_due(self, now)) or bool(complaint_register.overdue_due(self, now)) \
-            or bool(handover.overdue_due(self, now))
+            or bool(handover.overdue_due(self, now)) or any(booking.due(self, now))
 
     def estimate(self, ticket_id: str) -> tuple[int, int]:
         """(people ahead, estimated wait in minutes) for a waiting ticket; what the ticket and kiosk show."""

@@ -281,6 +281,53 @@ class CaseRecord:
     stack: list[dict[str, Any]] = field(default_factory=list)
 
 
+# A booking's statuses (booking.py). Held, booked and checked in take a place in their slot.
+HELD = "held"
+BOOKED = "booked"
+CHECKED_IN = "checked_in"  # a ticket was issued for it at the kiosk, or the helper is at the visitor's home
+BOOKING_DONE = "done"  # a home visit finished at the visitor's home
+BOOKING_CANCELLED = "cancelled"
+BOOKING_EXPIRED = "expired"  # a hold never confirmed
+BOOKING_NO_SHOW = "no_show"
+TAKES_PLACE = frozenset({HELD, BOOKED, CHECKED_IN, BOOKING_DONE})
+
+
+@dataclass(slots=True)
+class Booking:
+    """预约: a visitor's place in a slot (or a 上门办 visit at home), from the hold to the visit."""
+
+    code: str
+    item: str  # catalogue item code
+    item_name: str
+    service: str
+    group: str
+    slot: str  # slots.slot_key, or the home-visit day key
+    start_ts: float
+    end_ts: float
+    session: str
+    session_kind: str
+    status: str
+    channel: str  # phone (the citizen's phone page), hotline (a helper for a caller), tablet, hall
+    phone: str
+    name: str
+    held_ts: float
+    hold_until_ts: float
+    by: str | None = None  # the staff member who booked it for the visitor, if any
+    qr: str = ""  # the signed code the kiosk reads (nodes/appointment.py)
+    address: str = ""  # 上门办 only
+    needs: list[str] = field(default_factory=list)
+    helpers: list[str] = field(default_factory=list)
+    travel_minutes: int = 0
+    ticket: str | None = None
+    case: str | None = None
+    reminded: bool = False
+    reschedules: int = 0
+    arrived_ts: float | None = None
+    finished_ts: float | None = None
+    rating: str | None = None
+    note: str = ""
+
+
 @dataclass
 class HallState:
     day: str | None = None
@@ -306,6 +353,8 @@ class HallState:
     case_serial: int = 0
     complaints: dict[str, Complaint] = field(default_factory=dict)  # complaints.py
     complaint_count: int = 0
+    bookings: dict[str, Booking] = field(default_factory=dict)  # booking.py, by code
+    booking_serial: dict[str, int] = field(default_factory=dict)  # booked day (YYYYMMDD) -> last serial
     seq: int = 0  # ledger sequence number of the last event applied
     index: QueueIndex = field(default_factory=QueueIndex, repr=False, compare=False)
     # Open help requests not yet escalated: walk-ins in request order (so a check stops at the first not yet
@@ -321,6 +370,11 @@ class HallState:
     # Cases the overdue timer watches (CASE_WATCHED), and received cases not yet accepted nor marked overdue.
     case_running: dict[str, None] = field(default_factory=dict, repr=False, compare=False)
     case_inbox: dict[str, None] = field(default_factory=dict, repr=False, compare=False)
+    # Bookings taking a place, by slot key and group; codes by phone; holds not yet confirmed or expired.
+    slot_taken: dict[str, dict[str, int]] = field(default_factory=dict, repr=False, compare=False)
+    bookings_of: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
+    holds: dict[str, None] = field(default_factory=dict, repr=False, compare=False)
+    booked_open: dict[str, None] = field(default_factory=dict, repr=False, compare=False)  # BOOKED, not yet here
 
     def enqueue(self, t: Ticket) -> None:
         """Into the queue (or re-placed after its calling facts changed)."""
@@ -351,6 +405,26 @@ class HallState:
         self.case_inbox = {k.number: None for k in self.cases.values()
                            if k.status == "inbox" and not k.handover_overdue}
         self.case_next_due = None
+        self.slot_taken, self.bookings_of, self.holds, self.booked_open = {}, {}, {}, {}
+        for b in self.bookings.values():
+            self.index_booking(b)
+
+    def index_booking(self, b: Booking) -> None:
+        """A booking as the derived views know it: its place in its slot, its phone, a hold to expire."""
+        self.bookings_of.setdefault(b.phone, []).append(b.code)
+        if b.status in TAKES_PLACE:
+            taken = self.slot_taken.setdefault(b.slot, {})
+            taken[b.group] = taken.get(b.group, 0) + 1
+        if b.status == HELD:
+            self.holds[b.code] = None
+        elif b.status == BOOKED:
+            self.booked_open[b.code] = None
+
+    def release_place(self, b: Booking) -> None:
+        taken = self.slot_taken.get(b.slot, {})
+        if taken.get(b.group, 0) > 0:
+            taken[b.group] -= 1
+        self.holds.pop(b.code, None)
 
     def watch_help(self, h: HelpRequest) -> None:
         booked = self.tickets[h.ticket].appointment_ts is not None
@@ -401,6 +475,8 @@ class HallState:
             "case_serial": self.case_serial,
             "complaints": {k: asdict(v) for k, v in self.complaints.items()},
             "complaint_count": self.complaint_count,
+            "bookings": {k: asdict(v) for k, v in self.bookings.items()},
+            "booking_serial": dict(self.booking_serial),
             "seq": self.seq,
         }
 
@@ -434,6 +510,8 @@ class HallState:
             case_serial=data.get("case_serial", 0),
             complaints={k: Complaint(**v) for k, v in data.get("complaints", {}).items()},
             complaint_count=data.get("complaint_count", len(data.get("complaints", {}))),
+            bookings={k: Booking(**v) for k, v in data.get("bookings", {}).items()},
+            booking_serial=dict(data.get("booking_serial", {})),
             seq=data["seq"],
         )
         state.rebuild_derived()

@@ -11,6 +11,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any
 
 from hall_bus.clock import hall_day
+from hall_bus.domain import booking
 from hall_bus.domain import commands as c
 from hall_bus.domain import state as s
 from hall_bus.domain.groups import age_on, suggest_group
@@ -65,8 +66,10 @@ def issue(e: QueueEngine, cmd: c.Issue, now: datetime) -> dict[str, Any]:
     if cmd.appointment_ref is not None:
         if cmd.appointment_at is None:
             raise CommandRejected("appointment_needed", "appointment_ref comes with appointment_at")
-        used = next((t for t in e.state.tickets.values() if t.appointment_ref == cmd.appointment_ref
-                     and t.day == e.state.day), None)
+        booked = booking.check_in_problem(e, cmd)
+        used = None if booked is not None else next((t for t in e.state.tickets.values()
+                                                     if t.appointment_ref == cmd.appointment_ref
+                                                     and t.day == e.state.day), None)
         if used is not None:  # the same code shown twice, at this kiosk or another: one booking, one ticket
             raise CommandRejected("appointment_used", f"booking {cmd.appointment_ref} already has ticket "
                                   f"{used.number}")
@@ -85,6 +88,8 @@ def issue(e: QueueEngine, cmd: c.Issue, now: datetime) -> dict[str, Any]:
         appointment_at=cmd.appointment_at.isoformat() if cmd.appointment_at else None,
         appointment_ref=cmd.appointment_ref, age=age, node=cmd.node,
     )
+    if cmd.appointment_ref is not None and cmd.appointment_ref in st.bookings:
+        e.emit("booking_checked_in", now, code=cmd.appointment_ref, ticket=ticket_id, number=number)
     ahead, minutes = e.estimate(ticket_id)
     issued["data"]["ahead"] = ahead
     issued["data"]["wait_min"] = minutes

@@ -5,6 +5,11 @@ a booking database, so the code itself carries the booking, in one line a person
 
     HALLAPPT/1;ref=YY20261202-0012;hall=平安县政务服务中心;service=医保;at=2026-12-02T10:00+08:00;group=accompany
 
+A booking made in this hall (domain/booking.py: the phone page, a helper's tablet) ends with `;sig=` and 16 hex
+digits, an HMAC-SHA256 of everything before it under the hall's booking key (`booking.key` beside the ledger):
+the server checks it when the ticket is asked for, so a code typed up from a neighbour's slip with another time
+or group is refused. A code of an outside booking system has no signature and is taken on its fields as before.
+
 `ref` is the booking system's reference: it goes into the ticket (`appointment_ref`), and the hall refuses a
 second ticket for the same booking on the same day, however many kiosks the code is shown to. `hall` (optional
 for booking systems that serve one hall) names the hall; `service` is a service name of this hall; `at` the booked
@@ -17,6 +22,8 @@ code is logged: a phone held to the camera may show a payment code or an e-ID.
 
 from __future__ import annotations
 
+import hashlib
+import hmac
 from dataclasses import dataclass
 from datetime import datetime
 
@@ -34,6 +41,16 @@ class Appointment:
     service: str
     at: datetime
     group: str = "normal"
+    sig: str = ""  # the hall's signature, for a booking made here
+
+
+def signature(text: str, key: bytes) -> str:
+    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()[:16]
+
+
+def sign(text: str, key: bytes) -> str:
+    """The code with its signature: what the phone page shows as a QR and the slip prints."""
+    return f"{text};sig={signature(text, key)}"
 
 
 class AppointmentRefused(ValueError):
@@ -69,7 +86,7 @@ def parse(text: str, cfg: HallConfig, now: datetime) -> Appointment:
         if not sep or key in fields:
             raise AppointmentRefused("unreadable", "a field without a value, or given twice")
         fields[key.strip()] = value.strip()
-    unknown = set(fields) - {"ref", "hall", "service", "at", "group"}
+    unknown = set(fields) - {"ref", "hall", "service", "at", "group", "sig"}
     if unknown:
         raise AppointmentRefused("unreadable", f"unknown fields {sorted(unknown)}")
     if not fields.get("ref"):
@@ -94,4 +111,7 @@ def parse(text: str, cfg: HallConfig, now: datetime) -> Appointment:
     late = (now - at).total_seconds() / 60
     if late > cfg.hall.appointment_late_minutes:
         raise AppointmentRefused("late", f"{late:.0f} min after the booked time")
-    return Appointment(fields["ref"], service, at, group)
+    sig = fields.get("sig", "")
+    if sig and (len(sig) != 16 or any(ch not in "0123456789abcdef" for ch in sig)):
+        raise AppointmentRefused("unreadable", "a signature that is not 16 hex digits")
+    return Appointment(fields["ref"], service, at, group, sig)

@@ -511,7 +511,10 @@ class KioskFlow:
         """What the issue command carries besides service and group: the booked time of an appointment."""
         if self.appointment is None:
             return {}
-        return {"appointment_at": self.appointment.at.isoformat(), "appointment_ref": self.appointment.ref}
+        facts = {"appointment_at": self.appointment.at.isoformat(), "appointment_ref": self.appointment.ref}
+        if self.appointment.sig:
+            facts["appointment_sig"] = self.appointment.sig
+        return facts
 
     def choose_service(self, service: str, now: float) -> None:
         self.touch(now)

@@ -494,6 +494,11 @@ class HallServer:
                 return {"request_id": rid, "ok": False, "op": cmd.op, "code": code, "message": why}
             if model.person_field is not None:
                 update[model.person_field] = person
+        if session.role == "web":  # the citizen's phone page: no staff behind it, whatever the body says
+            if "channel" in model.model_fields:
+                update["channel"] = "phone"
+            if model.person_field is not None:
+                update[model.person_field] = None
         update["actor"] = person or session.node  # every event names who did it: the person, else the node
         cmd = cmd.model_copy(update=update)
         ticket_counter = None
