@@ -303,11 +303,54 @@ class BookingSettings(_Strict):
         return self
 
 
+ExtendedKind = Literal["lunch", "evening", "weekend", "early"]
+EXTENDED_KINDS: tuple[str, ...] = ("lunch", "evening", "weekend", "early")
+WEEKDAY_NAMES = ("周一 Monday", "周二 Tuesday", "周三 Wednesday", "周四 Thursday", "周五 Friday", "周六 Saturday",
+                 "周日 Sunday")
+
+
+class RegularSession(_Strict):
+    """One of the hall's ordinary sessions (上午, 下午) on the ISO weekdays it is held. Times are the hall's local
+    wall clock; a session ends before midnight (cross_check says so), since a hall day never spans one."""
+
+    name: str = Field(min_length=1)
+    days: list[int] = Field(default_factory=lambda: [1, 2, 3, 4, 5])  # ISO weekdays; 1..7 checked in cross_check
+    start: time
+    end: time
+
+
+class ExtendedSession(RegularSession):
+    """延时服务/错时服务: opening beyond the regular hours (午间延时, 晚间延时, 周末错时, 早间错时). Its `kind` is what
+    the report counts by; `on_holidays` keeps it on a public holiday, when the regular sessions are closed."""
+
+    kind: ExtendedKind
+    days: list[int] = Field(min_length=1)
+    on_holidays: bool = False
+
+
+def _default_regular() -> list[RegularSession]:
+    return [RegularSession(name="上午", start=time(9, 0), end=time(12, 0)),
+            RegularSession(name="下午", start=time(13, 30), end=time(17, 0))]
+
+
+class OpeningHours(_Strict):
+    """`[hours]`: when the hall is open (办公时间) and its extended sessions (延时/错时服务). Which days are holidays
+    and which weekend days are worked in exchange (调休上班) is `[calendar]`'s word, not this section's: one
+    calendar, so deadlines and opening hours never disagree. A swapped workday is kept as the weekday
+    `swapped_workday_as` (Monday unless told), its regular and extended sessions alike, so it is the ordinary
+    working day the public was told it would be and never a weekend session doubled with regular ones."""
+
+    regular: list[RegularSession] = Field(default_factory=_default_regular)
+    extended: list[ExtendedSession] = Field(default_factory=list)
+    swapped_workday_as: int = 1  # ISO weekday; 1..7 checked in cross_check
+
+
 class HallConfig(_Strict):
     hall: HallInfo
     bus: BusSettings = BusSettings()
     age: AgeRules = AgeRules()
     calendar: WorkCalendar = WorkCalendar()
+    hours: OpeningHours = OpeningHours()
     services: list[Service] = Field(min_length=1)
     zones: list[Zone] = Field(min_length=1)
     counters: list[Counter] = Field(min_length=1)
@@ -380,6 +423,7 @@ def cross_check(cfg: HallConfig) -> list[tuple[tuple[str | int, ...], str]]:
 
     problems += _share_problems(cfg)
     problems += _bus_problems(cfg.bus)
+    problems += _hours_problems(cfg.hours)
 
     counters = {c.number for c in cfg.counters}
     for idx, node in enumerate(cfg.nodes):
@@ -406,6 +450,56 @@ def cross_check(cfg: HallConfig) -> list[tuple[tuple[str | int, ...], str]]:
 
         tables = [{"name": d.name, "type": d.type, **(d.model_extra or {})} for d in node.devices]
         problems += [(("nodes", idx, "devices", didx), msg) for didx, msg in line_problems(tables)]
+    return problems
+
+
+def _hm(t: time) -> str:
+    return t.strftime("%H:%M") if not t.second else t.strftime("%H:%M:%S")
+
+
+def _hours_problems(hours: OpeningHours) -> list[tuple[tuple[str | int, ...], str]]:
+    """[hours] checked whole: a weekday outside 1..7, a session ending before it starts, two sessions of one day
+    overlapping (both named, with the day), two extended sessions of one name. An overlap would make a ticket's
+    session a matter of list order, and the report would count it under whichever came first; the name of an
+    extended session is written into every ticket issued in it, so two of one name could not be told apart."""
+    problems: list[tuple[tuple[str | int, ...], str]] = []
+    if not 1 <= hours.swapped_workday_as <= 7:
+        problems.append((("hours", "swapped_workday_as"), f"weekday {hours.swapped_workday_as} does not exist; "
+                         "ISO weekdays are 1 (Monday) to 7 (Sunday)"))
+    sessions: list[tuple[tuple[str | int, ...], RegularSession]] = [
+        *((("hours", "regular", i), s) for i, s in enumerate(hours.regular)),
+        *((("hours", "extended", i), s) for i, s in enumerate(hours.extended))]
+    usable = []
+    for path, session in sessions:
+        bad_days = [d for d in session.days if not 1 <= d <= 7]
+        for d in bad_days:
+            problems.append(((*path, "days"), f"weekday {d} in {session.name!r} does not exist; ISO weekdays are 1 "
+                             "(Monday) to 7 (Sunday)"))
+        if session.end <= session.start:
+            problems.append(((*path, "end"), f"{session.name!r} ends at {_hm(session.end)}, not after it starts "
+                             f"({_hm(session.start)}); a session starts and ends on one day"))
+        elif not bad_days:
+            usable.append((path, session))
+    names = Tally(s.name for s in hours.extended)
+    for i, s in enumerate(hours.extended):
+        if names[s.name] > 1:
+            problems.append((("hours", "extended", i, "name"), f"duplicate extended session name {s.name!r}; "
+                             "tickets and cases record it, so each needs a name of its own"))
+    overlaps: dict[tuple[tuple[str | int, ...], tuple[str | int, ...]], list[int]] = {}  # one line a pair
+    for day in range(1, 8):
+        on_day = sorted(((p, s) for p, s in usable if day in s.days), key=lambda ps: (ps[1].start, ps[1].end))
+        latest: tuple[tuple[str | int, ...], RegularSession] | None = None  # of those before, the one ending last
+        for path, b in on_day:
+            if latest is not None and b.start < latest[1].end:
+                overlaps.setdefault((path, latest[0]), []).append(day)
+            if latest is None or b.end > latest[1].end:
+                latest = (path, b)
+    by_path = dict(sessions)
+    for (path, other), days in overlaps.items():
+        a, b = by_path[other], by_path[path]
+        problems.append(((*path, "start"), f"{b.name!r} ({_hm(b.start)}–{_hm(b.end)}) overlaps {a.name!r} "
+                         f"({_hm(a.start)}–{_hm(a.end)}) on {', '.join(WEEKDAY_NAMES[d - 1] for d in days)}; "
+                         "sessions of one day must not overlap"))
     return problems
 
 
@@ -529,7 +623,8 @@ def hint(value: str, known: Any) -> str:
 
 def _all_field_names() -> set[str]:
     names: set[str] = set()
-    for model in (HallInfo, BusSettings, AgeRules, Service, Zone, Counter, GroupRule, Device, Node, HallConfig):
+    for model in (HallInfo, BusSettings, AgeRules, Service, Zone, Counter, GroupRule, Device, Node, HallConfig,
+                  WorkCalendar, OpeningHours, ExtendedSession):
         names.update(model.model_fields)
     return names
 

@@ -12,6 +12,7 @@ from hall_bus.domain import calling
 from hall_bus.domain import commands as c
 from hall_bus.domain import state as s
 from hall_bus.domain.counters import ready_to_call, sign_in
+from hall_bus.domain.hours import event_fields
 from hall_bus.domain.registry import applies, handles
 from hall_bus.domain.rejected import CommandRejected
 from hall_bus.domain.state import HallState, Ticket
@@ -21,8 +22,10 @@ if TYPE_CHECKING:
 
 
 def emit_called(e: QueueEngine, t: Ticket, number: int, now: datetime) -> dict[str, Any]:
+    """A call in an extended session (延时/错时服务) says which, so a visitor who took a ticket before 12:00 and
+    was served in the 午间延时 counts for it: the hall stayed open for them."""
     e.emit("ticket_called", now, ticket=t.id, number=t.number, counter=number, service=t.service,
-           group=t.group, label=e.label(t.group), seated=t.seated)
+           group=t.group, label=e.label(t.group), seated=t.seated, **event_fields(e.cfg, now))
     return {"ticket": t.id, "number": t.number, "counter": number, "service": t.service, "group": t.group,
             "label": e.label(t.group)}
 
@@ -138,6 +141,8 @@ def ticket_called(st: HallState, ts: float, d: dict[str, Any]) -> None:
     if t.called_ts is None:
         t.called_ts = ts
     t.last_called_ts = ts
+    if "session" in d:  # called in an extended session: served in it, whatever the hour it was issued
+        t.session, t.session_kind = d["session"], d["session_kind"]
     counter = st.counter(d["counter"])
     counter.current = t.id
     counter.status = "open"

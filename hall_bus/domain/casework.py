@@ -34,6 +34,7 @@ from zoneinfo import ZoneInfo
 from hall_bus.config import WorkCalendar
 from hall_bus.domain import commands as c
 from hall_bus.domain.cases import followup_due, notice_text
+from hall_bus.domain.hours import event_fields
 from hall_bus.domain.printing import check_kiosk, queue_slip
 from hall_bus.domain.registry import applies, handles
 from hall_bus.domain.rejected import CommandRejected
@@ -235,7 +236,7 @@ def _open(e: QueueEngine, now: datetime, item: Item, *, applicant: str, id_numbe
     e.emit("case_accepted", now, case=number, item=item.code, item_name=item.name, service=item.service,
            case_kind=item.kind, applicant=applicant, id_number=id_number, phone=phone, owner=owner, counter=counter,
            ticket=ticket, delegation_id=delegation, consultation_id=consultation, due=due.isoformat(), steps=steps,
-           by=by)
+           by=by, **event_fields(e.cfg, now))
     case = e.state.cases[number]
     result = {"case": number, "kind": item.kind, "due": due.isoformat(), "owner": owner,
               "receipt": receipt_lines(case, e.cfg.hall.name, e.tz), "qr": receipt_qr(case)}
@@ -545,7 +546,8 @@ def case_accepted(st: HallState, ts: float, d: dict[str, Any]) -> None:
         applicant=d["applicant"], id_number=d["id_number"], phone=d["phone"], owner=d["owner"],
         counter=d["counter"], accepted_ts=ts, due_ts=_ts(d["due"]), tickets=[d["ticket"]] if d["ticket"] else [],
         delegation=d["delegation_id"], consultations=[d["consultation_id"]] if d["consultation_id"] else [],
-        steps=[CaseStep(s["department"], s["name"], s["working_days"], _ts(s["due"])) for s in d["steps"]])
+        steps=[CaseStep(s["department"], s["name"], s["working_days"], _ts(s["due"])) for s in d["steps"]],
+        session=d.get("session"), session_kind=d.get("session_kind"))
     day, serial = number.rsplit("-", 2)[1:]
     st.case_day, st.case_serial = day, int(serial)
     _log(st, ts, "case_accepted", d)

@@ -56,6 +56,10 @@ class Ticket:
     counter_queue: bool = True  # from ticket_issued: does it queue at a counter at all (not a home visit)?
     priority: int = 0  # from the group at issue: higher is called earlier among queued tickets
     routes: list[str] = field(default_factory=list)  # where it may be called ("dept", an assistance zone id)
+    # 延时/错时服务: the extended session it was served in (issued in, or called in, the call's if both), from
+    # ticket_issued / ticket_called; None for the regular hours. A default, so older snapshots load unchanged.
+    session: str | None = None
+    session_kind: str | None = None
 
 
 @dataclass(slots=True)
@@ -279,6 +283,9 @@ class CaseRecord:
     # The case came back down its chain while this site waited for its result (县 handing it back to 镇): this
     # site's own hand-over waits underneath, its fields (handover.FRAME_FIELDS) kept here, innermost last.
     stack: list[dict[str, Any]] = field(default_factory=list)
+    # 延时/错时服务: the extended session it was accepted in (case_accepted), None in the regular hours.
+    session: str | None = None
+    session_kind: str | None = None
 
 
 # A booking's statuses (booking.py). Held, booked and checked in take a place in their slot.

@@ -1,8 +1,8 @@
 """A ticket's life outside the counter: the hall day, issuing a ticket, and the end of a case.
 
 Issuing decides once (from the configuration) the facts replay needs: group rules, zone, green channel, whether
-the ticket queues at a counter. They travel in `ticket_issued`, so the ticket behaves the same after a restart
-under a changed configuration.
+the ticket queues at a counter, the extended session (延时/错时服务) it was issued in. They travel in
+`ticket_issued`, so the ticket behaves the same after a restart under a changed configuration.
 """
 
 from __future__ import annotations
@@ -15,6 +15,7 @@ from hall_bus.domain import booking
 from hall_bus.domain import commands as c
 from hall_bus.domain import state as s
 from hall_bus.domain.groups import age_on, suggest_group
+from hall_bus.domain.hours import event_fields
 from hall_bus.domain.queue_index import DEPT
 from hall_bus.domain.registry import applies, handles
 from hall_bus.domain.rejected import CommandRejected
@@ -86,7 +87,7 @@ def issue(e: QueueEngine, cmd: c.Issue, now: datetime) -> dict[str, Any]:
         green=rule.green_channel, seated=rule.seated_wait, helper_required=rule.helper_required,
         counter_queue=rule.counter_queue, priority=rule.priority, routes=routes,
         appointment_at=cmd.appointment_at.isoformat() if cmd.appointment_at else None,
-        appointment_ref=cmd.appointment_ref, age=age, node=cmd.node,
+        appointment_ref=cmd.appointment_ref, age=age, node=cmd.node, **event_fields(e.cfg, now),
     )
     if cmd.appointment_ref is not None and cmd.appointment_ref in st.bookings:
         e.emit("booking_checked_in", now, code=cmd.appointment_ref, ticket=ticket_id, number=number)
@@ -212,6 +213,7 @@ def ticket_issued(st: HallState, ts: float, d: dict[str, Any]) -> None:
         appointment_ts=datetime.fromisoformat(appt).timestamp() if appt else None,
         appointment_ref=d.get("appointment_ref"), age=d["age"],
         counter_queue=d["counter_queue"], priority=d.get("priority", 0), routes=list(d.get("routes", [])),
+        session=d.get("session"), session_kind=d.get("session_kind"),
     )
     st.tickets[t.id] = t
     st.numbers[d["prefix"]] = d["n"]
