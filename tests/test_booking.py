@@ -13,6 +13,7 @@ from hall_bus.domain.booking import open_slots
 from hall_bus.domain.engine import QueueEngine
 from hall_bus.domain.registry import apply_event
 from hall_bus.domain.rejected import CommandRejected
+from hall_bus.domain.staff import hash_pin
 from hall_bus.domain.state import HallState
 from hall_bus.nodes.appointment import parse
 
@@ -157,8 +158,9 @@ def test_times_that_are_not_slots_too_soon_or_too_far(booked_hall: Hall) -> None
 
 def test_a_home_visit_with_two_helpers_done_offline_and_rated(booked_hall: Hall) -> None:
     hall = booked_hall
+    pin = hash_pin("1234")
     for who in ("h1", "h2", "h3"):
-        hall("add_staff", staff=who, name=f"帮办员{who}", duties=["helper"], pin="1234")
+        hall("add_staff", staff=who, name=f"帮办员{who}", duties=["helper"], pin_hash=pin)
     at = datetime(2026, 11, 24, 9, 0, tzinfo=TZ)
     assert refused(hall, "hold_booking", item=HOME, start=at.isoformat(), phone="13812345678", name="张秀英",
                    group="home_visit", channel="hotline") == "address_needed"

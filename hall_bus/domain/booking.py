@@ -72,7 +72,8 @@ def left(cfg: HallConfig, st: HallState, slot: sl.Slot, group: str, now: datetim
     return sl.places_left(cap, sl.reserves(cfg, cap), taken, group, sl.is_released(cfg, slot.start, now))
 
 
-def open_slots(cfg: HallConfig, st: HallState, item: Item, group: str, day: date, now: datetime) -> list[tuple[sl.Slot, int]]:
+def open_slots(cfg: HallConfig, st: HallState, item: Item, group: str, day: date,
+               now: datetime) -> list[tuple[sl.Slot, int]]:
     """(slot, places left) for every slot of the day a visitor could still book now."""
     return [(slot, left(cfg, st, slot, group, now)) for slot in day_slots(cfg, item, group, day)
             if not sl.too_soon(cfg, slot.start, now) and not sl.beyond_horizon(cfg, slot.start, now)]
