@@ -36,6 +36,7 @@ RULE = colors.HexColor("#9BA9C0")
 ALERT = colors.HexColor("#C62828")
 ALERT_BG = colors.HexColor("#FFF4E5")
 ALERT_EDGE = colors.HexColor("#EF6C00")
+BOX_SIZE = 17  # points: the font draws □ small, a box to tick needs more
 BOX = "□"  # U+25A1: the hall's CJK font has it; U+2610 ☐ would print as a blank
 
 
@@ -55,6 +56,12 @@ def _clean(text: str, row: RouteRow) -> str:
     return mask_names(mask_text(text), [row.stop.visitor_name])
 
 
+def _day_span(day: RouteDay) -> str:
+    if day.leave_at is None or day.back_at is None:
+        return f"{len(day.rows)} 户"
+    return f"{len(day.rows)} 户 · {hhmm(day.leave_at)} 出发 · 约 {hhmm(day.back_at)} 回到大厅"
+
+
 def _styles(font: str) -> dict[str, ParagraphStyle]:
     base = ParagraphStyle("body", fontName=font, fontSize=10.5, leading=14, wordWrap="CJK")
     return {
@@ -68,6 +75,7 @@ def _styles(font: str) -> dict[str, ParagraphStyle]:
         "address": ParagraphStyle("address", parent=base, fontSize=15, leading=20),
         "needs": ParagraphStyle("needs", parent=base, textColor=ALERT),
         "alert": ParagraphStyle("alert", parent=base, fontSize=10, leading=14, textColor=ALERT),
+        "check": ParagraphStyle("check", parent=base, leading=BOX_SIZE),
         "sign": ParagraphStyle("sign", parent=base, fontSize=11, leading=15),
     }
 
@@ -88,6 +96,17 @@ def _road_words(row: RouteRow, day: RouteDay) -> str:
     return words
 
 
+def _checklist(items: list[str], st: dict[str, ParagraphStyle], columns: int = 3) -> Table:
+    """Boxes in columns, so they line up for ticking off at the door; a long list wraps into more rows."""
+    cells = [Paragraph(f'<sub rise="2" size="{BOX_SIZE}">{BOX}</sub> {escape(item)}', st["check"]) for item in items]
+    cells += [""] * (-len(cells) % columns)
+    grid = [cells[i:i + columns] for i in range(0, len(cells), columns)]
+    table = Table(grid, colWidths=[(WIDTH - LABEL_W - 12) / columns] * columns)
+    table.setStyle(TableStyle([("LEFTPADDING", (0, 0), (-1, -1), 0), ("TOPPADDING", (0, 0), (-1, -1), 0),
+                               ("BOTTOMPADDING", (0, 0), (-1, -1), 1), ("VALIGN", (0, 0), (-1, -1), "TOP")]))
+    return table
+
+
 def _block(row: RouteRow, day: RouteDay, st: dict[str, ParagraphStyle]) -> KeepTogether:
     s = row.stop
 
@@ -96,8 +115,7 @@ def _block(row: RouteRow, day: RouteDay, st: dict[str, ParagraphStyle]) -> KeepT
 
     address = s.address if not s.village or s.village in s.address else f"{s.address}（{s.village}）"
     item = s.item_name if not s.service or s.service in s.item_name else f"{s.item_name}（{s.service}）"
-    materials = "　".join(f"{BOX} {_clean(m, row)}" for m in s.materials) if s.materials else "无"
-    sign = "到达时间 ________　　离开时间 ________　　群众签字 ______________"
+    sign = "到达时间 __________　　　离开时间 __________　　　群众签字 ________________________"
     rows: list[list[Any]] = [
         [Paragraph(f"第 {row.number} 户　<font size=10>{escape(s.code)}</font>", st["head"]), ""],
         [Paragraph(escape(_time_line(row)), st["time"]), ""],
@@ -107,8 +125,9 @@ def _block(row: RouteRow, day: RouteDay, st: dict[str, ParagraphStyle]) -> KeepT
         [p("群众", "label"), p(visitor_words(row) or "-")],
         [p("需要", "label"), p("、".join(_clean(n, row) for n in s.needs), "needs") if s.needs else p("无")],
         [p("同行", "label"), p("、".join(row.companions) if row.companions else "无（独自上门）")],
-        [p("带上", "label"), p(materials)],
+        [p("带上", "label"), _checklist([_clean(m, row) for m in s.materials], st) if s.materials else p("无")],
     ]
+    boxes = len(rows) - 1  # its label moved down to the line of the boxes, which are taller than the text
     if s.note:
         rows.append([p("备注", "label"), p(_clean(s.note, row))])
     rows += [[p("注意", "label"), p("▲ " + w, "alert")] for w in row.warnings]
@@ -128,6 +147,8 @@ def _block(row: RouteRow, day: RouteDay, st: dict[str, ParagraphStyle]) -> KeepT
         ("TOPPADDING", (0, last), (-1, last), 7),  # room to write by hand
         ("BOTTOMPADDING", (0, last), (-1, last), 6),
     ]))
+    if s.materials:
+        table.setStyle(TableStyle([("TOPPADDING", (0, boxes), (0, boxes), 2 + BOX_SIZE - 11)]))
     return KeepTogether([table, Spacer(1, 4 * mm)])
 
 
@@ -137,7 +158,7 @@ def _totals(day: RouteDay, st: dict[str, ParagraphStyle]) -> KeepTogether:
              f"（含回大厅 {back} 分钟）。"]
     if day.leave_at is not None and day.back_at is not None:
         words.append(f"{hhmm(day.leave_at)} 从{day.hall_name}出发，约 {hhmm(day.back_at)} 回到大厅。")
-    cells: list[list[Any]] = [[Paragraph(escape(" ".join(words)), st["body"])]]
+    cells: list[list[Any]] = [[Paragraph(escape("".join(words)), st["body"])]]
     if day.warnings:
         cells.append([Paragraph(f"时间冲突 {len(day.warnings)} 处，出发前请与群众或带班负责人调整：", st["alert"])])
         cells += [[Paragraph(escape("▲ " + w), st["alert"])] for w in day.warnings]
@@ -175,13 +196,13 @@ def write_route_sheet(day: RouteDay, path: Path) -> None:
         [Paragraph("大厅", st["label"]), Paragraph(escape(day.hall_name), st["body"]),
          Paragraph("日期", st["label"]), Paragraph(day_words(day.day), st["body"])],
         [Paragraph("帮办员", st["label"]), Paragraph(escape(day.helper), st["body"]),
-         Paragraph("户数", st["label"]), Paragraph(f"{len(day.rows)} 户", st["body"])],
+         Paragraph("户数", st["label"]), Paragraph(escape(_day_span(day)), st["body"])],
     ], colWidths=[LABEL_W, WIDTH / 2 - LABEL_W, LABEL_W, WIDTH / 2 - LABEL_W])
     head.setStyle(TableStyle([("GRID", (0, 0), (-1, -1), 0.4, RULE), ("BACKGROUND", (0, 0), (0, -1), HEAD_BG),
                               ("BACKGROUND", (2, 0), (2, -1), HEAD_BG), ("VALIGN", (0, 0), (-1, -1), "MIDDLE")]))
     story: list[Any] = [Paragraph("上门服务路线单", st["title"]), head, Spacer(1, 2 * mm)]
     if day.warnings:  # said before the first block too: a clash has to be fixed before leaving, not found at the end
-        story.append(Paragraph(f"▲ 今天有 {len(day.warnings)} 处时间冲突，见各户“注意”和末尾合计。", st["alert"]))
+        story.append(Paragraph(f"▲ 当天有 {len(day.warnings)} 处时间冲突，见各户“注意”和末尾合计。", st["alert"]))
     story.append(Spacer(1, 3 * mm))
     if not day.rows:
         story.append(Paragraph("这一天没有安排上门服务。", st["body"]))
