@@ -145,6 +145,15 @@ EXAMPLES = {
     "receive_result": {**HANDOVER, "decision": "approved", "concluded_at": "2026-11-23T12:00:00+08:00",
                        "due": "2026-11-23T17:30:00+08:00"},
     "receive_decline": {**HANDOVER, "reason": "不属于县级事权"},
+    # 预约 and 上门办 (booking.py)
+    "hold_booking": {"item": "QR-379901-MZJ-011", "start": "2026-11-24T10:00:00+08:00", "phone": "13812345678",
+                     "name": "张秀英"},
+    **{op: {"code": "PA-20261124-001"} for op in ("confirm_booking", "cancel_booking")},
+    "reschedule_booking": {"code": "PA-20261124-001", "start": "2026-11-24T10:30:00+08:00"},
+    "assign_home_visit": {"code": "PA-20261124-001", "helpers": ["h1"], "travel_minutes": 20},
+    "arrive_home_visit": {"code": "PA-20261124-001", "done_at": "2026-11-24T10:00:00+08:00"},
+    "finish_home_visit": {"code": "PA-20261124-001", "done_at": "2026-11-24T10:00:00+08:00", "outcome": "done"},
+    "record_reminder": {"code": "PA-20261124-001", "ok": True},
 }
 
 
@@ -153,7 +162,7 @@ def test_authorize_follows_the_model_roles(op: str) -> None:
     cmd = parse_command({"op": op, **EXAMPLES.get(op, {"counter": 5})})
     model = MODEL_FOR[op]
     assert authorize("admin", None, cmd) is None
-    for role in ("kiosk", "greeter", "counter", "board", "display"):
+    for role in ("kiosk", "greeter", "counter", "board", "display", "web"):
         why = authorize(role, 5, cmd, ticket_counter=5)
         assert (why is None) == (role in model.roles), f"{role} sending {op}: {why}"
     if model.own_window and hasattr(cmd, "counter"):

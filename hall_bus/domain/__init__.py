@@ -18,5 +18,6 @@ from hall_bus.domain import (
     timekeeping,
 )
 
-__all__ = ["booking", "calls", "cases", "casework", "complaints", "counters", "faults", "feedback", "handover", "helpers",
+__all__ = ["booking", "calls", "cases",
+           "casework", "complaints", "counters", "faults", "feedback", "handover", "helpers",
            "printing", "staff", "tickets", "timekeeping"]

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from devices.privacy import mask_free_text, mask_id_number, mask_name, mask_phone
+from devices.privacy import mask_address, mask_free_text, mask_id_number, mask_name, mask_phone
 
 if TYPE_CHECKING:
     from hall_bus.domain.state import HallState
@@ -32,11 +32,16 @@ EVENT_FIELDS |= {kind: _CASE_PERSON for kind in (
     "case_handed_over", "handover_received", "handover_accepted", "handover_declined", "handover_overdue",
     "case_result_returned", "handover_result_received", "handover_decline_received")}
 STATE_FIELDS |= {"cases": _CASE_PERSON}
+# 预约 (domain/booking.py): the phone page checks the last four digits against the mask, which keeps them; the
+# helper going to the house reads the whole address on the route sheet, printed from the ledger
+_BOOKER = {"phone": mask_phone, "name": mask_name, "address": mask_address}
+EVENT_FIELDS |= {"booking_held": _BOOKER}
+STATE_FIELDS |= {"bookings": _BOOKER}
 FREE_TEXT = frozenset({"question", "answer", "note", "reason", "comment", "text", "notice", "problem", "department",
                        "materials", "items", "free_items", "missing", "done", "reply", "handover_note"})
 SECRET = frozenset({"pin_hash", "card"})  # staff credentials: the server's alone
 STATE_FREE_TEXT = {"consultations": FREE_TEXT, "delegations": FREE_TEXT, "followups": FREE_TEXT,
-                   "cases": FREE_TEXT, "complaints": FREE_TEXT}
+                   "cases": FREE_TEXT, "complaints": FREE_TEXT, "bookings": FREE_TEXT}
 
 def case_names(state: HallState | None) -> frozenset[str]:
     """Every visitor name the hall holds today: any of them may turn up in any free text."""
