@@ -29,6 +29,7 @@ class Ticket:
     wait_min: int
     name: str | None = None
     window_hint: str | None = None  # e.g. 请到帮办代办专区等候
+    link: str | None = None  # the QR's content when the hall has a phone page (web/links.py); else the id
 
 
 @dataclass(frozen=True)
@@ -73,7 +74,7 @@ def layout(t: Ticket) -> list[Op]:
         ops.append(Line(f"姓名：{mask_name(t.name)}"))
     ops += [
         Line(f"取号时间 {t.issued_at:%Y-%m-%d %H:%M}"),
-        QR(t.ticket_id),
+        QR(t.link or t.ticket_id),
         Line("扫码查看排队进度"),
         Rule(),
         Line(PRIVACY_NOTE),

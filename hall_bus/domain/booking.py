@@ -25,7 +25,7 @@ from hall_bus.domain.registry import applies, handles
 from hall_bus.domain.rejected import CommandRejected
 from hall_bus.domain.staff import check_person
 from hall_bus.domain.state import Booking, HallState
-from hall_bus.nodes.appointment import encode, sign
+from hall_bus.nodes.appointment import encode, sign, signature
 
 if TYPE_CHECKING:
     from hall_bus.catalogue.model import Item
@@ -138,6 +138,12 @@ def _qr(e: QueueEngine, b: Booking, start: datetime) -> str:
     text = encode(b.service, start.astimezone(e.tz), ref=b.code, group=b.group if b.group != sl.HOME_VISIT
                   else "normal", hall=e.cfg.hall.name)
     return sign(text, e.booking_key) if e.booking_key else text
+
+
+def ticket_token(e: QueueEngine, ticket_id: str) -> str:
+    """What the ticket's QR adds to its id so the phone page answers only the person holding the paper: ids
+    are a day and a counter, guessable; the token is not. Empty without a key (a scenario, a test engine)."""
+    return signature(ticket_id, e.booking_key)[:10] if e.booking_key else ""
 
 
 def _slot_facts(e: QueueEngine, slot: sl.Slot) -> dict[str, Any]:

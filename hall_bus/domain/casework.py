@@ -107,9 +107,10 @@ def _mask_id(number: str) -> str:
     return number[:4] + "*" * (len(number) - 8) + number[-4:] if len(number) > 8 else "*" * len(number)
 
 
-def receipt_qr(case: CaseRecord) -> str:
-    """What the receipt's QR code holds: the case number, all a progress lookup needs and nothing personal."""
-    return case.number
+def receipt_qr(case: CaseRecord, phone_url: str = "") -> str:
+    """What the receipt's QR code holds: the case number, all a progress lookup needs and nothing personal; as
+    a link to the phone page's progress when the hall has one (web/links.py's form, kept in step by a test)."""
+    return f"{phone_url.rstrip('/')}/c/{case.number}" if phone_url else case.number
 
 
 def receipt_lines(case: CaseRecord, hall: str, tz: ZoneInfo) -> list[str]:
@@ -131,12 +132,12 @@ QR_CAPTION = "扫码查询办理进度"
 BRING = "请携带申请人身份证原件；代领的，另带委托书和代领人身份证"
 
 
-def receipt_slip(case: CaseRecord, tz: ZoneInfo) -> dict[str, Any]:
+def receipt_slip(case: CaseRecord, tz: ZoneInfo, phone_url: str = "") -> dict[str, Any]:
     """The 受理回执 as a print job carries it: the receipt's words (applicant masked) and its QR payload. The
     hall's name and the title are the kiosk's layout; the caption goes under the QR code."""
     lines = receipt_lines(case, "", tz)[1:]
     return {"case": case.number, "title": "受理回执", "lines": [x for x in lines if x != QR_CAPTION],
-            "qr": receipt_qr(case), "caption": QR_CAPTION,
+            "qr": receipt_qr(case, phone_url), "caption": QR_CAPTION,
             "due": datetime.fromtimestamp(case.due_ts, tz).isoformat()}
 
 
@@ -151,9 +152,9 @@ def result_lines(case: CaseRecord, tz: ZoneInfo, concluded: datetime) -> list[st
     return lines
 
 
-def result_slip(case: CaseRecord, tz: ZoneInfo, concluded: datetime) -> dict[str, Any]:
+def result_slip(case: CaseRecord, tz: ZoneInfo, concluded: datetime, phone_url: str = "") -> dict[str, Any]:
     return {"case": case.number, "title": "领取通知", "lines": result_lines(case, tz, concluded),
-            "qr": receipt_qr(case), "caption": QR_CAPTION}
+            "qr": receipt_qr(case, phone_url), "caption": QR_CAPTION}
 
 
 def result_text(case: CaseRecord) -> str:
@@ -239,10 +240,11 @@ def _open(e: QueueEngine, now: datetime, item: Item, *, applicant: str, id_numbe
            by=by, **event_fields(e.cfg, now))
     case = e.state.cases[number]
     result = {"case": number, "kind": item.kind, "due": due.isoformat(), "owner": owner,
-              "receipt": receipt_lines(case, e.cfg.hall.name, e.tz), "qr": receipt_qr(case)}
+              "receipt": receipt_lines(case, e.cfg.hall.name, e.tz),
+              "qr": receipt_qr(case, e.cfg.booking.phone_url)}
     if print_at is not None:  # the receipt is owed until that kiosk says it printed it or could not
         result["print_job"] = f"{number}-R"
-        queue_slip(e, result["print_job"], print_at, receipt_slip(case, e.tz), now, paper="receipt")
+        queue_slip(e, result["print_job"], print_at, receipt_slip(case, e.tz, e.cfg.booking.phone_url), now, paper="receipt")
     return result
 
 
@@ -444,7 +446,7 @@ def conclude_case(e: QueueEngine, cmd: c.ConcludeCase, now: datetime) -> dict[st
     e.emit("case_result_ready", now, case=case.number, counter=case.counter, text=result_text(case), by=cmd.by)
     if cmd.print_at is not None:  # the 领取通知 on paper, at the window's kiosk
         result["print_job"] = f"{case.number}-G"
-        queue_slip(e, result["print_job"], cmd.print_at, result_slip(case, e.tz, now), now, paper="result")
+        queue_slip(e, result["print_job"], cmd.print_at, result_slip(case, e.tz, now, e.cfg.booking.phone_url), now, paper="result")
     return result
 
 

@@ -60,6 +60,7 @@ class Ticket:
     # ticket_issued / ticket_called; None for the regular hours. A default, so older snapshots load unchanged.
     session: str | None = None
     session_kind: str | None = None
+    token: str = ""  # the ticket QR's proof for the phone page (booking.ticket_token)
 
 
 @dataclass(slots=True)

@@ -88,6 +88,7 @@ def issue(e: QueueEngine, cmd: c.Issue, now: datetime) -> dict[str, Any]:
         counter_queue=rule.counter_queue, priority=rule.priority, routes=routes,
         appointment_at=cmd.appointment_at.isoformat() if cmd.appointment_at else None,
         appointment_ref=cmd.appointment_ref, age=age, node=cmd.node, **event_fields(e.cfg, now),
+        **({"token": token} if (token := booking.ticket_token(e, ticket_id)) else {}),
     )
     if cmd.appointment_ref is not None and cmd.appointment_ref in st.bookings:
         e.emit("booking_checked_in", now, code=cmd.appointment_ref, ticket=ticket_id, number=number)
@@ -95,7 +96,8 @@ def issue(e: QueueEngine, cmd: c.Issue, now: datetime) -> dict[str, Any]:
     issued["data"]["ahead"] = ahead
     issued["data"]["wait_min"] = minutes
     result: dict[str, Any] = {"ticket": ticket_id, "number": number, "service": service.name,
-                              "group": group, "label": rule.label, "ahead": ahead, "wait_min": minutes}
+                              "group": group, "label": rule.label, "ahead": ahead, "wait_min": minutes,
+                              "token": token}
     if rule.helper_required:
         help_id = f"H-{ticket_id}"
         e.emit("help_requested", now, help_id=help_id, ticket=ticket_id, number=number, group=group,
@@ -213,7 +215,7 @@ def ticket_issued(st: HallState, ts: float, d: dict[str, Any]) -> None:
         appointment_ts=datetime.fromisoformat(appt).timestamp() if appt else None,
         appointment_ref=d.get("appointment_ref"), age=d["age"],
         counter_queue=d["counter_queue"], priority=d.get("priority", 0), routes=list(d.get("routes", [])),
-        session=d.get("session"), session_kind=d.get("session_kind"),
+        session=d.get("session"), session_kind=d.get("session_kind"), token=d.get("token", ""),
     )
     st.tickets[t.id] = t
     st.numbers[d["prefix"]] = d["n"]

@@ -23,6 +23,7 @@ from devices.idcard.card import CardData
 from devices.idcard.reader import IdCardReader
 from devices.printer.driver import PrinterNotReady, TicketPrinter
 from devices.printer.ticket import QR, Line, Ticket, layout
+from hall_bus.web.links import ticket_link
 from hall_bus.config import HallConfig
 from hall_bus.domain import commands as c
 from hall_bus.domain.commands import PrintResult
@@ -245,7 +246,8 @@ class KioskAgent:
         return Ticket(hall=self.cfg.hall.name, number=result["number"], service=result["service"],
                       group_label=result["label"], ticket_id=result["ticket"],
                       issued_at=datetime.now(self.cfg.hall.tz), ahead=result["ahead"], wait_min=result["wait_min"],
-                      name=card.name if card else None, window_hint=hint)
+                      name=card.name if card else None, window_hint=hint,
+                      link=ticket_link(self.cfg, result["ticket"], result.get("token", "")))
 
 
 def screen_lines(ticket: Ticket) -> list[str]:

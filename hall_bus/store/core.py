@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import gc
 import logging
+import os
+import secrets
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -43,10 +45,23 @@ class StorageFault:
     since: float
 
 
+def booking_key(data_dir: Path) -> bytes:
+    """The hall's key for booking codes and ticket links, beside the ledger it vouches for: made once (0600),
+    so a code signed before a restart still reads after it."""
+    path = data_dir / "booking.key"
+    if not path.exists():
+        data_dir.mkdir(parents=True, exist_ok=True)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        with os.fdopen(fd, "wb") as fh:
+            fh.write(secrets.token_bytes(32))
+    return path.read_bytes()
+
+
 class HallCore:
     def __init__(self, config: HallConfig, data_dir: Path | str, clock: Clock) -> None:
         self.cfg = config
         self.ledger = Ledger(data_dir, hall_name=config.hall.name)
+        self.booking_key = booking_key(Path(data_dir))
         self._answers: dict[str, Answer] = {}  # recent answers; the ledger holds all of them
         self.storage_fault: StorageFault | None = None
         self._stale = False  # a failed write could not be undone in memory: rebuild before the next command
@@ -81,7 +96,7 @@ class HallCore:
                 state = None
                 continue
             break
-        engine = QueueEngine(self.cfg, self.clock, state)
+        engine = QueueEngine(self.cfg, self.clock, state, booking_key=self.booking_key)
         self._replayed_from = engine.state.seq
         replay(engine, self.ledger, after=engine.state.seq)
         return engine
