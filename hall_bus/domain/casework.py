@@ -244,7 +244,8 @@ def _open(e: QueueEngine, now: datetime, item: Item, *, applicant: str, id_numbe
               "qr": receipt_qr(case, e.cfg.booking.phone_url)}
     if print_at is not None:  # the receipt is owed until that kiosk says it printed it or could not
         result["print_job"] = f"{number}-R"
-        queue_slip(e, result["print_job"], print_at, receipt_slip(case, e.tz, e.cfg.booking.phone_url), now, paper="receipt")
+        queue_slip(e, result["print_job"], print_at, receipt_slip(case, e.tz, e.cfg.booking.phone_url), now,
+                   paper="receipt")
     return result
 
 
@@ -446,7 +447,8 @@ def conclude_case(e: QueueEngine, cmd: c.ConcludeCase, now: datetime) -> dict[st
     e.emit("case_result_ready", now, case=case.number, counter=case.counter, text=result_text(case), by=cmd.by)
     if cmd.print_at is not None:  # the 领取通知 on paper, at the window's kiosk
         result["print_job"] = f"{case.number}-G"
-        queue_slip(e, result["print_job"], cmd.print_at, result_slip(case, e.tz, now, e.cfg.booking.phone_url), now, paper="result")
+        slip = result_slip(case, e.tz, now, e.cfg.booking.phone_url)
+        queue_slip(e, result["print_job"], cmd.print_at, slip, now, paper="result")
     return result
 
 

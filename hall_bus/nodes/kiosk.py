@@ -23,11 +23,11 @@ from devices.idcard.card import CardData
 from devices.idcard.reader import IdCardReader
 from devices.printer.driver import PrinterNotReady, TicketPrinter
 from devices.printer.ticket import QR, Line, Ticket, layout
-from hall_bus.web.links import ticket_link
 from hall_bus.config import HallConfig
 from hall_bus.domain import commands as c
 from hall_bus.domain.commands import PrintResult
 from hall_bus.nodes.device_status import StatusReporter
+from hall_bus.web.links import ticket_link
 from hall_bus.wire.client import BusError, BusTimeout, HallClient
 
 log = logging.getLogger(__name__)
