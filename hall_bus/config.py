@@ -22,6 +22,7 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, ValidationErr
 
 from hall_bus.catalogue.model import Catalogue
 from hall_bus.errors import ConfigError
+from hall_bus.sms.settings import SmsSettings
 from hall_bus.toml_locate import line_for, locate_keys
 
 GroupCode = Literal["normal", "guide", "accompany", "delegate", "wheelchair_push", "home_visit"]
@@ -290,7 +291,6 @@ class BookingSettings(_Strict):
     home_visits_per_day: int = Field(default=6, ge=0, le=100)
     # Needs for which the seeds send two helpers (a bed-bound visitor is lifted, a dispute is witnessed)
     two_helper_needs: list[str] = Field(default_factory=lambda: ["卧床", "轮椅", "需要见证"])
-    reminder_at: time = time(18, 0)  # the day before, SMS reminders go out from this hour
     phone_url: str = Field(default="", description="the phone page's public address; printed in QR codes")
     hotline: str = Field(default="", description="the hall's booking phone number, said where booking fails")
 
@@ -358,6 +358,7 @@ class HallConfig(_Strict):
     nodes: list[Node] = Field(default_factory=list)
     county: CountyLinkSettings | None = None
     booking: BookingSettings = BookingSettings()
+    sms: SmsSettings | None = None  # the SMS gateway for booking reminders (hall_bus/sms); none: no reminders
     # Loaded from `hall.catalogue` by load_config (not written in the hall file): None where a hall has none.
     catalogue: Catalogue | None = Field(default=None, exclude=True)
 

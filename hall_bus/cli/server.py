@@ -4,18 +4,21 @@ from __future__ import annotations
 
 import argparse
 import asyncio
+from pathlib import Path
 
 from hall_bus.cli.common import add_common, setup_logging, stop_on_signals
 from hall_bus.config import load_config
 
 
 def _server(args: argparse.Namespace) -> int:
+    from hall_bus.sms.settings import make_gateway
     from hall_bus.wire.server import HallServer
 
     cfg = load_config(args.config)
     setup_logging(args.verbose, cfg.hall.tz)
+    sms = make_gateway(cfg.sms, base=Path(args.config).parent) if cfg.sms is not None else None
     server = HallServer(cfg, args.data, keys_dir=args.keys, command_endpoint=args.commands,
-                        event_endpoint=args.events, curve=False if args.insecure else None)
+                        event_endpoint=args.events, curve=False if args.insecure else None, sms=sms)
 
     async def main() -> None:
         stop = asyncio.Event()

@@ -463,5 +463,4 @@ def booking_rated(st: HallState, ts: float, d: dict[str, Any]) -> None:
 
 @applies("booking_reminded")
 def booking_reminded(st: HallState, ts: float, d: dict[str, Any]) -> None:
-    if d["ok"]:
-        st.bookings[d["code"]].reminded = True
+    st.bookings[d["code"]].reminded = True  # sent, or given up: either way not sent again

@@ -981,7 +981,7 @@ class RecordReminder(_Cmd):
     roles = frozenset()
     op: Literal["record_reminder"] = "record_reminder"
     code: BookingCode
-    ok: Flag
+    ok: Flag  # False: given up (the provider refuses the number); a failure worth retrying is not recorded
     message_id: Annotated[str, Field(max_length=80)] = ""
     error: Annotated[str, Field(max_length=200)] = ""
 

@@ -33,12 +33,15 @@ from hall_bus.config import HallConfig
 from hall_bus.county.link import CountyLink
 from hall_bus.domain.commands import DUTY_NAMES, CommandInvalid, SignOut, Tick, parse_command
 from hall_bus.errors import UserError
+from hall_bus.sms.gateway import SmsGateway
+from hall_bus.sms.settings import make_gateway
 from hall_bus.stats import percentile
 from hall_bus.store.core import HallCore
 from hall_bus.store.ledger import StorageUnavailable
 from hall_bus.wire import protocol as p
 from hall_bus.wire.keys import KeyStore
 from hall_bus.wire.redact import case_names, public_event, public_state
+from hall_bus.wire.reminding import run_reminders
 
 log = logging.getLogger("hall.server")
 MAX_BATCH = 256
@@ -113,7 +116,7 @@ class _NodeAuthenticator(AsyncioAuthenticator):
 class HallServer:
     def __init__(self, config: HallConfig, data_dir: Path | str, *, keys_dir: Path | str | None = None,
                  command_endpoint: str | None = None, event_endpoint: str | None = None,
-                 clock: Clock | None = None, curve: bool | None = None) -> None:
+                 clock: Clock | None = None, curve: bool | None = None, sms: SmsGateway | None = None) -> None:
         self.cfg = config
         bus = config.bus
         default_cmd = f"tcp://{bus.bind}:{bus.command_port}"
@@ -143,6 +146,8 @@ class HallServer:
         self._pub_unbound = False
         self._bind_lock = asyncio.Lock()
         self.link = self._county_link(keys_dir or Path(data_dir) / "keys", data_dir)
+        # Booking reminders by SMS: the gateway given (a test's simulator), else the one `[sms]` names
+        self.sms = sms if sms is not None else make_gateway(config.sms) if config.sms is not None else None
 
     def _county_link(self, keys_dir: Path | str, data_dir: Path | str) -> CountyLink | None:
         """With a `[county]` section the hall ships its ledger to the county hub and takes hand-overs from it."""
@@ -212,6 +217,9 @@ class HallServer:
         tasks = [asyncio.create_task(self._serve()), asyncio.create_task(self._heartbeat())]
         if self.link is not None:
             tasks.append(asyncio.create_task(self.link.run()))
+        if self.sms is not None and self.cfg.sms is not None:
+            tasks.append(asyncio.create_task(run_reminders(self.cfg, lambda: self.core.state, self.core.clock,
+                                                           self.sms, self.submit_own)))
         try:
             await stop.wait()
         finally:
