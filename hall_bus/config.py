@@ -304,7 +304,6 @@ class BookingSettings(_Strict):
 
 
 ExtendedKind = Literal["lunch", "evening", "weekend", "early"]
-EXTENDED_KINDS: tuple[str, ...] = ("lunch", "evening", "weekend", "early")
 WEEKDAY_NAMES = ("周一 Monday", "周二 Tuesday", "周三 Wednesday", "周四 Thursday", "周五 Friday", "周六 Saturday",
                  "周日 Sunday")
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import date, datetime
+from pathlib import Path
 from typing import Any
 
 import pytest
@@ -274,3 +275,54 @@ def test_a_case_accepted_at_lunch_carries_its_session(cfg: HallConfig, clock: An
     later = hall("accept_case", item=item, applicant="李四", counter=10, by="clerk-1")["case"]
     event = [e for e in hall.events if e["type"] == "case_accepted"][-1]
     assert "session" not in event["data"] and hall.state.cases[later].session is None
+
+
+# ---------------------------------------------------------------------- the 台账 counts them
+
+
+def test_the_report_counts_tickets_served_and_cases_accepted_per_extended_kind(
+        cfg: HallConfig, clock: Any, tmp_path: Path) -> None:
+    """A Monday with two tickets served at lunch (one taken before 12:00, called after), one served in the
+    morning and one case accepted at lunch; the supervisor's 概览 and the PDF say so, per kind."""
+    from openpyxl import load_workbook
+
+    from hall_bus.reports import ReportRequest, build_report
+    from hall_bus.store.ledger import Entry, Ledger
+
+    assert cfg.catalogue is not None
+    hall = Hall(cfg, clock)
+
+    def serve(counter: int) -> None:
+        hall("call_next", counter=counter)
+        hall.wait(60)
+        hall("finish", counter=counter, outcome="done")
+
+    hall("issue", service="医保")  # 09:00
+    serve(10)  # in the morning: regular
+    hall.wait(2.9 * 3600)  # 11:54
+    hall("issue", service="医保")
+    hall.wait(10 * 60)  # 12:04: called in the lunch session
+    serve(10)
+    hall.wait(20 * 60)
+    hall("issue", service="医保")  # 12:25
+    serve(10)
+    hall("accept_case", item=cfg.catalogue.items[0].code, applicant="张秀英", counter=10, by="clerk-1")
+    hall.wait(30 * 60)
+    hall("issue", service="医保")  # 12:57: taken at lunch, never served: not counted as served
+    ledger = Ledger(tmp_path, hall_name=cfg.hall.name)
+    ledger.append([Entry(None, hall.events, {})])
+    ledger.close()
+
+    xlsx, pdf = tmp_path / "day.xlsx", tmp_path / "day.pdf"
+    day = date(2026, 11, 23)
+    result = build_report(ReportRequest(cfg, tmp_path, day, day, [xlsx, pdf]))
+    assert result.summary.extended_served == {"lunch": 2}
+    assert result.summary.total.served == 3
+    overview = {r[0].value: r[1].value for r in load_workbook(xlsx)["概览"].iter_rows(min_row=3) if r[0].value}
+    assert overview["延时/错时服务 午间延时 lunch (办结 / 受理办件)"] == "2 / 1"
+    assert overview["延时/错时服务 晚间延时 evening (办结 / 受理办件)"] == "0 / 0"  # offered, not used that day
+    assert overview["延时/错时服务 周末错时 weekend (办结 / 受理办件)"] == "0 / 0"
+    pdfium = pytest.importorskip("pypdfium2")
+    doc = pdfium.PdfDocument(pdf)
+    text = "".join(doc[i].get_textpage().get_text_range() for i in range(len(doc)))
+    assert re.search(r"午间延时（办结 / 受理办件）\s*2 / 1", text), text[:2000]

@@ -52,8 +52,28 @@ def _day_kind(cfg: HallConfig, day: date) -> tuple[int, bool]:
     return weekday, day in cal.holidays
 
 
+_CACHE_DAYS = 64
+_cache: dict[tuple[int, date], tuple[HallConfig, tuple[Session, ...]]] = {}
+
+
 def sessions_on(cfg: HallConfig, day: date) -> list[Session]:
-    """The sessions of one date (hall-local), sorted by start; empty when the hall is shut all day."""
+    """The sessions of one date (hall-local), sorted by start; empty when the hall is shut all day.
+
+    Remembered for the last few dates per config (a config is frozen, and the one cached is kept beside its
+    answer, so a new config at a reused id is never given another's): the engine asks on every ticket issued
+    and called, and the booking pages ask for the same days over and over."""
+    key = (id(cfg), day)
+    hit = _cache.get(key)
+    if hit is not None and hit[0] is cfg:
+        return list(hit[1])
+    found = _sessions_on(cfg, day)
+    if len(_cache) >= _CACHE_DAYS:
+        _cache.clear()
+    _cache[key] = (cfg, tuple(found))
+    return found
+
+
+def _sessions_on(cfg: HallConfig, day: date) -> list[Session]:
     weekday, holiday = _day_kind(cfg, day)
     tz = cfg.hall.tz
     found: list[Session] = []

@@ -94,6 +94,7 @@ class Case:
     notices: int = 0
     principal: str = ""  # 委托人 of a delegation signed for this ticket: personal data, masked on output
     names: list[str] = field(default_factory=list)  # visitors' names the ledger ties to it: masked in its texts
+    session_kind: str = ""  # 延时/错时服务: the kind of the extended session it was issued or called in
 
 
 @dataclass(slots=True)
@@ -477,7 +478,8 @@ class CaseReader:
                     horizon = min(booked, date.fromisoformat(day) + timedelta(days=BOOKING_HORIZON)).isoformat()
             pending[tid] = self.held[tid] = Case(
                 seq, tid, d["number"], day, d["service"], d["group"], hms, int(hms[:2]), appointment=bool(appt),
-                appointment_day=appt_day, horizon=horizon, home_visit=not d.get("counter_queue", True))
+                appointment_day=appt_day, horizon=horizon, home_visit=not d.get("counter_queue", True),
+                session_kind=d.get("session_kind", ""))
 
         def group_changed(seq: int, at: str, d: dict[str, Any]) -> None:
             if (c := pending.get(d["ticket"])) is not None:
@@ -518,6 +520,8 @@ class CaseReader:
                 c.called = self._hms(at)
             c.counter = d["counter"]
             c.status = "called"
+            if kind := d.get("session_kind"):  # called in an extended session: served in it (as the engine says)
+                c.session_kind = kind
 
         def no_show(seq: int, at: str, d: dict[str, Any]) -> None:
             if (c := pending.get(d["ticket"])) is not None:

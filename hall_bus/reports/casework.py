@@ -61,6 +61,7 @@ class CaseFigures:
     total: CaseTally = field(default_factory=CaseTally)
     by: dict[str, dict[str, CaseTally]] = field(default_factory=lambda: {d: {} for d in DIMENSIONS})
     accepted: int = 0  # accepted in the range
+    extended_accepted: dict[str, int] = field(default_factory=dict)  # of them, in an extended session, by kind
     overdue: list[CaseRecord] = field(default_factory=list)
     due_soon: list[CaseRecord] = field(default_factory=list)
     concluded_cases: list[CaseRecord] = field(default_factory=list)
@@ -88,6 +89,8 @@ def case_figures(cases: Iterable[CaseRecord], tz: ZoneInfo, first: date, last: d
     for k in cases:
         if lo <= _local_day(k.accepted_ts, tz) <= hi:
             fig.accepted += 1
+            if k.session_kind:
+                fig.extended_accepted[k.session_kind] = fig.extended_accepted.get(k.session_kind, 0) + 1
         st.cases[k.number] = k
         if k.concluded_ts is None or not lo <= _local_day(k.concluded_ts, tz) <= hi:
             continue
@@ -106,7 +109,8 @@ def case_figures(cases: Iterable[CaseRecord], tz: ZoneInfo, first: date, last: d
 UNREAD = ("log", "tickets", "consultations", "notices", "missing", "id_number", "phone", "reason", "collector",
           "collector_id", "tracking", "link", "handed_by")
 # Texts most cases repeat (the item, its name, the owner, the decision): held once, not once per case.
-SHARED = ("item", "item_name", "service", "kind", "owner", "decision", "delivery", "rating")
+SHARED = ("item", "item_name", "service", "kind", "owner", "decision", "delivery", "rating", "session",
+          "session_kind")
 
 
 class CaseBook:
@@ -157,6 +161,8 @@ class CaseBook:
             k.delivery = share(k.delivery, k.delivery)
         if k.rating is not None:
             k.rating = share(k.rating, k.rating)
+        if k.session is not None and k.session_kind is not None:
+            k.session, k.session_kind = share(k.session, k.session), share(k.session_kind, k.session_kind)
 
     def cases(self) -> list[CaseRecord]:
         return list(self.state.cases.values())

@@ -34,6 +34,7 @@ class Labels:
         self.group_labels = {code: rule.label for code, rule in cfg.groups.items()}
         self.group_order = list(cfg.groups)
         self.service_order = [s.name for s in cfg.services]
+        self.extended_kinds = [s.kind for s in cfg.hours.extended]  # 延时/错时服务 the hall has, in its order
 
     def group(self, code: str) -> str:
         return self.group_labels.get(code, code)

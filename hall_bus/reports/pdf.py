@@ -43,6 +43,7 @@ from hall_bus.reports.summary import (
     Summary,
     Tally,
     consultation_is_overdue,
+    extended_figures,
     followup_is_open,
     followup_is_overdue,
 )
@@ -59,6 +60,7 @@ HEAD_BG = colors.HexColor("#DDEBF7")
 PAGE_W, PAGE_H = A4
 MARGIN = 14 * mm
 WIDTH = PAGE_W - 2 * MARGIN
+EXTENDED_NOTE = "延时/错时服务：在延时或错时时段取号或叫号并办结的窗口服务，及在其间受理的办件。"
 
 
 def register_font() -> str:
@@ -321,6 +323,9 @@ def write_pdf(path: Path, summary: Summary, labels: Labels, followups: list[Foll
         ("咨询 / 逾期", f"{t.consultations} / {t.consultations_overdue}"),
         ("帮办升级", t.escalated), ("需关注案件", summary.attention_total),
     ]
+    extended = extended_figures(summary.extended_served, casework.extended_accepted if casework is not None else {},
+                                labels.extended_kinds)
+    pairs += [(f"{name}（办结 / 受理办件）", f"{served} / {cases}") for _, name, served, cases in extended]
     grid = []
     for i in range(0, len(pairs), 2):
         row: list[Any] = []
@@ -333,7 +338,8 @@ def write_pdf(path: Path, summary: Summary, labels: Labels, followups: list[Foll
     story += [kpi, Spacer(1, 1.5 * mm)]
     story.append(Paragraph("限时内办完：已作出结论（办结或不予受理）的窗口服务在承诺的服务时长内完成（取号至办完）；材料不全未作结论，不计入。它不是办件的按时办结率（见“办件”一节）。"
                            "满意率：非常满意、满意、基本满意占评价数之比；差评：不满意与非常不满意。"
-                           f"回访与咨询的状态截至 {head['回访与咨询状态截至 status as of']}。", st["small"]))
+                           f"回访与咨询的状态截至 {head['回访与咨询状态截至 status as of']}。"
+                           + (EXTENDED_NOTE if extended else ""), st["small"]))
 
     story.append(Paragraph("二、图表", st["h1"]))
     half = WIDTH / 2 - 2 * mm

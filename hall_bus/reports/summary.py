@@ -8,12 +8,13 @@ from __future__ import annotations
 
 import math
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
 from hall_bus.domain.commands import FOLLOW_UP_LEVELS, RATING_LEVELS
+from hall_bus.domain.hours import KIND_NAMES as HOURS_KIND_NAMES
 from hall_bus.reports.cases import Case, Consultation, FollowUp
 
 SATISFIED = frozenset({"非常满意", "满意", "基本满意"})  # 满意率 counts these three, as 好差评 does
@@ -134,6 +135,16 @@ def add_case(tallies: Sequence[Tally], c: Case) -> None:
             t.escalated += 1
 
 
+def extended_figures(served: Mapping[str, int], accepted: Mapping[str, int],
+                     configured: Sequence[str]) -> list[tuple[str, str, int, int]]:
+    """(kind, its name, tickets served, cases accepted) per kind of extended session (延时/错时服务): the kinds the
+    hall has now, with zeros (a supervisor asked to show the lunch service sees it was used, or not), then any
+    kind found only in the ledger (a session since removed from [hours] still counts for its days)."""
+    kinds = list(dict.fromkeys(configured))
+    kinds += sorted(k for k in {*served, *accepted} if k not in kinds)
+    return [(k, HOURS_KIND_NAMES.get(k, k), served.get(k, 0), accepted.get(k, 0)) for k in kinds]
+
+
 def period_of(day: str, by: str) -> str:
     """The --by bucket of a hall day: the day, its ISO week (the Monday's date) or its month."""
     if by == "day":
@@ -187,6 +198,7 @@ class Summary:
         self.attention_total = 0
         self.first_day: str | None = None
         self.last_day: str | None = None
+        self.extended_served: Counter[str] = Counter()  # 延时/错时服务: tickets served, by session kind
         self._periods: dict[str, str] = {}  # hall day → its period: a year has 300 days and 600,000 cases
 
     def _period(self, day: str) -> str:
@@ -210,6 +222,8 @@ class Summary:
         for ho in c.handovers:
             self.helper[ho.split("→", 1)[0]].handovers += 1
         self.arrivals_by_hour[c.hour] += 1
+        if c.session_kind and c.status == "finished":
+            self.extended_served[c.session_kind] += 1
         if self.first_day is None:
             self.first_day = c.day
         self.last_day = c.day

@@ -29,6 +29,7 @@ from hall_bus.reports.summary import (
     Summary,
     Tally,
     consultation_is_overdue,
+    extended_figures,
     followup_is_open,
     followup_is_overdue,
 )
@@ -245,6 +246,10 @@ def write_xlsx(path: Path, stream_archive: zipfile.ZipFile, case_rows: int, summ
         ("帮办认领 p50 / p90 (分钟)", f"{_m(t['claim_p50_min'])} / {_m(t['claim_p90_min'])}", None),
         ("帮办升级 escalated", t["escalated"], None),
     ]
+    accepted = casework.extended_accepted if casework is not None else {}
+    figures += [(f"延时/错时服务 {name} {kind} (办结 / 受理办件)", f"{served} / {cases}", None)
+                for kind, name, served, cases in extended_figures(summary.extended_served, accepted,
+                                                                  labels.extended_kinds)]
     overview.write_row(row, 0, ["指标 figure", "数值 value"], book.header)
     for label, value, fmt in figures:
         row += 1
