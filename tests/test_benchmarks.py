@@ -26,6 +26,8 @@ EXPECTED: dict[str, list[str]] = {
                         "floor, COPY in transactions of", "ratio ours / floor:", "wire, the county hall alone",
                         "wire, every site at once", "quiet county,", "catch-up, the county hall after",
                         "bare read of the report's tables", "county report, XLSX + PDF"],
+    "bench_booking.py": ["floor, bare SQLite hold + confirm, one writer:", "floor, bare SQLite hold + confirm, a "
+                         "connection each:", "ours, hold + confirm over the bus:", "ratio p99 ours / floor:"],
     "bench_core.py": ["engine, in memory:", "issue     with", "call_next with", "durable via ledger",
                       "full replay of", "bare read + decode, as replay reads", "bare read + decode, fetchmany",
                       "bare read + decode, cursor iterated, data as text",
