@@ -20,6 +20,7 @@ from hall_bus.config import HallConfig, Node
 from hall_bus.domain import commands as cmds
 from hall_bus.nodes.board import call_text
 from hall_bus.sim.daysim import WALK_S, plan_arrivals
+from hall_bus.sim.demo_bookings import book_ahead
 from hall_bus.sim.demo_devices import DemoDevices
 from hall_bus.sim.roster import DEMO_STAFF, seed_roster
 from hall_bus.stats import percentile
@@ -49,6 +50,9 @@ def pick_counters(cfg: HallConfig, k: int) -> list[int]:
     return sorted(chosen)
 
 
+WEB_NODE = "phone-web"  # the phone page's node, when the hall file names none
+
+
 class Demo:
     def __init__(self, cfg: HallConfig, *, speed: float, counters: int, visitors: int, seed: int) -> None:
         self.rng = random.Random(seed)
@@ -62,6 +66,9 @@ class Demo:
             from hall_bus.sim.demo_windows import KIOSK_NODE, PANEL_NODE
 
             extra.append(Node(id=PANEL_NODE, role="counter", counter=self.panel_window, print_at=KIOSK_NODE))
+        if not any(n.role == "web" for n in cfg.nodes):
+            extra.append(Node(id=WEB_NODE, role="web"))
+        self.web_node = next(n.id for n in [*cfg.nodes, *extra] if n.role == "web")
         self.cfg = cfg.model_copy(update={"nodes": [*cfg.nodes, *extra]})
         self.arrivals = [a for a in plan_arrivals(cfg, visitors, self.rng) if not cfg.groups[a[2]].appointment]
         self.events: list[dict[str, Any]] = []
@@ -136,7 +143,7 @@ async def run_demo(cfg: HallConfig, *, duration: float | None, speed: float, cou
     with tempfile.TemporaryDirectory(prefix="hall-demo-") as tmp:
         keys = KeyStore(Path(tmp) / "keys")
         keys.init()
-        nodes = {"kiosk-1": "kiosk", "greeter-1": "greeter", "board-1": "board",
+        nodes = {"kiosk-1": "kiosk", "greeter-1": "greeter", "board-1": "board", demo.web_node: "web",
                  **{f"counter-{n}": "counter" for n in demo.windows}}
         for node in nodes:
             keys.add(node)
@@ -170,6 +177,7 @@ async def run_demo(cfg: HallConfig, *, duration: float | None, speed: float, cou
         xm = DEMO_STAFF[0]
         await others["greeter-1"].send(cmds.SignIn(staff=xm.staff, pin=xm.pin))
         hall_devices.start_counter(others[keypad_node])
+        await book_ahead(cfg, others["greeter-1"], others[demo.web_node], demo.out)
         print(f"{cfg.hall.name} · 叫号屏 call board  (windows {', '.join(map(str, demo.windows))}; "
               f"1 real second = {speed:.0f} hall seconds; Ctrl-C to stop)", flush=True)
         shown = None
