@@ -21,7 +21,7 @@ import orjson
 import psycopg
 import pytest
 
-from devices.privacy import mask_id_number, mask_name, mask_phone
+from devices.privacy import mask_address, mask_id_number, mask_name, mask_phone
 from hall_bus.config import HallConfig
 from hall_bus.county.ingest import Shipped, escalate_late, store_batch
 from hall_bus.county.projections import TABLES, rebuild
@@ -377,13 +377,13 @@ def test_the_files_read_back_without_any_citizen_in_them(county_db: str, county:
 
 
 @pytest.mark.parametrize("value", ["张伟", "欧阳娜娜", " 李 ", "", "王", "司马光", "379901199001011234", "12345678",
-                                   "13912345678", "0371-6655443", "123456"])
+                                   "13912345678", "0371-6655443", "123456", "平安县城关镇建设路12号", "东关村"])
 def test_the_sql_masks_are_the_halls(pg_dsn: str, value: str) -> None:
     with psycopg.connect(pg_dsn) as conn:
         migrate(conn, [])
-        got = conn.execute("SELECT county.mask_name(%s), county.mask_id_number(%s), county.mask_phone(%s)",
-                           (value, value, value)).fetchone()
-    assert got == (mask_name(value), mask_id_number(value), mask_phone(value))
+        got = conn.execute("SELECT county.mask_name(%s), county.mask_id_number(%s), county.mask_phone(%s), "
+                           "county.mask_address(%s)", (value, value, value, value)).fetchone()
+    assert got == (mask_name(value), mask_id_number(value), mask_phone(value), mask_address(value))
 
 
 def test_a_reader_sees_citizens_masked_and_an_auditor_sees_them_whole(county_db: str, county: County) -> None:

@@ -16,7 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Callable
 
-from devices.privacy import mask_id_number, mask_name, mask_phone
+from devices.privacy import mask_address, mask_id_number, mask_name, mask_phone
 from hall_bus.wire.redact import EVENT_FIELDS, FREE_TEXT, SECRET
 
 MASKED_VIEWS = ("events_view", "cases_view", "complaints_view", "consultations_view", "delegations_view",
@@ -39,10 +39,14 @@ CREATE OR REPLACE FUNCTION county.mask_phone(n text) RETURNS text LANGUAGE sql I
     SELECT CASE WHEN length(t) < 7 THEN repeat('*', length(t))
                 ELSE left(t, 3) || repeat('*', length(t) - 7) || right(t, 4) END
     FROM (SELECT btrim(n, {_WS}) AS t) a $$;
+CREATE OR REPLACE FUNCTION county.mask_address(n text) RETURNS text LANGUAGE sql IMMUTABLE PARALLEL SAFE AS $$
+    SELECT CASE WHEN length(t) <= 6 THEN left(t, length(t) / 2) || '****' ELSE left(t, 6) || '****' END
+    FROM (SELECT btrim(n, {_WS}) AS t) a $$;
 """
 SQL_FUNCTIONS: dict[Callable[[str], str], str] = {mask_name: "county.mask_name",
                                                   mask_id_number: "county.mask_id_number",
-                                                  mask_phone: "county.mask_phone"}
+                                                  mask_phone: "county.mask_phone",
+                                                  mask_address: "county.mask_address"}
 
 
 def _masked_data() -> str:
