@@ -93,3 +93,17 @@ def test_the_facts_make_an_appointment_ticket_the_engine_calls_when_due(cfg, clo
     flow.issued({"ok": False, "code": "appointment_used", "message": "booking YY-1 already has ticket E001"},
                 printed=False, on_screen=[], note="", now=2)
     assert flow.notice == "appt_used" and flow.answer is None
+
+
+@pytest.mark.parametrize(("code", "notice"), [("appointment_used", "appt_used"), ("bad_signature", "appt_forged"),
+                                              ("booking_cancelled", "appt_cancelled"),
+                                              ("booking_no_show", "appt_cancelled")])
+def test_a_booking_the_hall_refuses_says_why_in_words(cfg, code: str, notice: str) -> None:  # type: ignore[no-untyped-def]
+    flow = KioskFlow(cfg)
+    flow.start_scan(0)
+    appt = parse(encode("医保", datetime(2026, 12, 2, 10, 0, tzinfo=TZ), ref="PA-20261202-001") + ";sig=" + "0" * 16,
+                 cfg, NOW)
+    assert appt.sig == "0" * 16 and flow.issue_facts()["appointment_sig"] == "0" * 16 if flow.appointment_read(
+        appt, 1) else False
+    flow.issued({"ok": False, "code": code, "message": "refused"}, printed=False, on_screen=[], note="", now=2)
+    assert flow.notice == notice and flow.answer is None

@@ -41,6 +41,11 @@ GUIDE_QUERY_MAX = 24  # letters: more is a key held down, not a word
 GUIDE_SAID = 5  # results read aloud after the count: the rest are on screen
 
 
+# The server's refusals of a booking's ticket, as the words the kiosk shows (kiosk_words)
+APPOINTMENT_NOTICES = {"appointment_used": "appt_used", "bad_signature": "appt_forged",
+                       "booking_cancelled": "appt_cancelled", "booking_no_show": "appt_cancelled",
+                       "booking_expired": "appt_cancelled", "wrong_service": "appt_unknown_service"}
+
 class Step(Enum):
     WELCOME = "welcome"
     SERVICE = "service"
@@ -667,8 +672,7 @@ class KioskFlow:
             self.answer = None
             self.on_screen = []
             self.message = answer.get("message", "")
-            self.notice = "appt_used" if answer.get("code") == "appointment_used" else "" if self.message \
-                else "offline"
+            self.notice = APPOINTMENT_NOTICES.get(answer.get("code", ""), "") or ("" if self.message else "offline")
 
     def connection(self, online: bool) -> None:
         """The bus connection changed. A ticket being issued stays on the issuing screen until its request is

@@ -81,6 +81,8 @@ TEXT = {
         "appt_other_hall": "这是其他大厅的预约码，请到预约的大厅办理，或返回直接取号",
         "appt_late": "您已错过预约时间，请返回直接取号",
         "appt_used": "这个预约已经取过号了，请留意叫号；如有疑问请找导服人员",
+        "appt_forged": "这个预约码核对不上，请找导服人员帮您查一下",
+        "appt_cancelled": "这个预约已经取消或失效了，请返回取号，或找导服人员",
         "guide": "办事指南",
         "guide_button": "办事指南：查材料、时限、地点",
         "guide_welcome": "想知道办事要带什么材料，请点「办事指南」",
@@ -167,6 +169,9 @@ TEXT = {
         "appt_other_hall": "This appointment is for another hall: please go there, or go back for a ticket",
         "appt_late": "The time of your appointment has passed: please go back for a ticket",
         "appt_used": "This appointment already has a ticket: watch for the call, or ask a greeter",
+        "appt_forged": "This appointment code does not match the hall's booking: please ask a greeter",
+        "appt_cancelled": "This appointment was cancelled or has lapsed: please go back for a ticket, or ask a "
+                          "greeter",
         "guide": "Service guide",
         "guide_button": "Service guide: documents, time, place",
         "guide_welcome": "To see what to bring, tap “Service guide”",
