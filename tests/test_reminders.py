@@ -51,3 +51,24 @@ def test_one_reminder_the_evening_before_and_none_after_a_restart(cfg, tmp_path)
     assert asyncio.run(remind_once(cfg, again.state, clock, sms, submit)) == 0
     assert len(sms.sent) == 1
     again.close()
+
+
+def test_bookings_survive_a_snapshot_and_a_replay_with_their_places(cfg, tmp_path) -> None:  # type: ignore[no-untyped-def]
+    """A restarted server knows every booking and how full each slot is, from a snapshot or from the events."""
+    clock = ManualClock(datetime(2026, 11, 23, 9, 0, tzinfo=TZ), TZ)
+    core = HallCore(cfg, tmp_path, clock)
+    at = datetime(2026, 11, 24, 10, 0, tzinfo=TZ)
+    codes = [_book(core, f"1381234{n:04d}", at) for n in range(3)]
+    held = core.submit(c.HoldBooking(item=MARRIAGE, start=at.replace(hour=11), phone="13900000000", name="李四"))
+    core.submit(c.CancelBooking(code=codes[0]))
+    before = (dict(core.state.bookings), {k: dict(v) for k, v in core.state.slot_taken.items()},
+              dict(core.state.holds), dict(core.state.booked_open))
+    core.snapshot()
+    core.close()
+    reopened = HallCore(cfg, tmp_path, clock)
+    after = (dict(reopened.state.bookings), {k: dict(v) for k, v in reopened.state.slot_taken.items()},
+             dict(reopened.state.holds), dict(reopened.state.booked_open))
+    assert after == before and held["result"]["code"] in reopened.state.holds
+    again = reopened.submit(c.HoldBooking(item=MARRIAGE, start=at, phone="13700000000", name="王五"))
+    assert again["ok"]  # the cancelled place is free again after the restart
+    reopened.close()
