@@ -220,10 +220,6 @@ def write_xlsx(path: Path, stream_archive: zipfile.ZipFile, case_rows: int, summ
     casework_ws = wb.add_worksheet("办件") if casework is not None else None  # 办件: 按时办结率, overdue
     # a stand-in like the case sheet's: the concluded cases are streamed into its part (a year holds ~80,000)
     concluded_ws = wb.add_worksheet(CONCLUDED_SHEET) if casework is not None else None
-    booking_ws = visit_ws = None
-    if bookings is not None:  # 预约台账 is streamed too (a stand-in here); 上门服务台账 is a few rows a day
-        booking_ws = wb.add_worksheet(bookings_xlsx.BOOKING_SHEET)
-        visit_ws = wb.add_worksheet(bookings_xlsx.VISIT_SHEET)
     overview.activate()
 
     # the overview: the headline figures a supervisor quotes
@@ -312,7 +308,9 @@ def write_xlsx(path: Path, stream_archive: zipfile.ZipFile, case_rows: int, summ
     if records is not None:
         records_xlsx.followup_columns(book, sheets["回访"], followups, records)
         records_xlsx.write_sheets(book, records, as_of)
-    if booking_ws is not None and visit_ws is not None:
+    if bookings is not None:  # the last two sheets: 预约台账 streamed (a stand-in here), 上门服务台账 a few a day
+        booking_ws = wb.add_worksheet(bookings_xlsx.BOOKING_SHEET)
+        visit_ws = wb.add_worksheet(bookings_xlsx.VISIT_SHEET)
         part = f"xl/worksheets/sheet{booking_ws.index + 1}.xml"
         streamed.add(part)
         columns = bookings_xlsx.BOOKING_COLUMNS
