@@ -30,6 +30,7 @@ def _pad(text: str, width: int) -> str:
 
 def _list(args: argparse.Namespace) -> int:
     from hall_bus.cli.report import check_admin, parse_day
+    from hall_bus.domain import state as s
     from hall_bus.reports.booking_ledger import read_bookings
     from hall_bus.reports.bookings import BOOKING_CHANNELS, session_words, status_words
     from hall_bus.reports.labels import Labels
@@ -51,13 +52,13 @@ def _list(args: argparse.Namespace) -> int:
         status = status_words(b)
         if b.ticket:
             status += f" {b.ticket}"
-        if b.home_visit and b.confirmed and b.status not in ("cancelled", "expired"):
+        if b.home_visit and b.confirmed and b.status not in (s.BOOKING_CANCELLED, s.BOOKING_EXPIRED):
             status += " " + ("、".join(found.name_of(h) for h in b.helpers) if b.helpers else "未派人")
         cells = (when, b.code, item, BOOKING_CHANNELS.get(b.channel, b.channel), status, labels.name(b.name))
         print("".join(_pad(v, w) for v, (_, w) in zip(cells, COLUMNS, strict=True)) + labels.phone(b.phone))
-    counts = {name: sum(status_words(b).startswith(name) for b in found.rows) for name in ("已预约", "待确认")}
-    print(f"{len(found.rows)} bookings on {day}: {counts['已预约']} confirmed and not yet here, "
-          f"{counts['待确认']} only held")
+    waiting = sum(b.status == s.BOOKED for b in found.rows)
+    held = sum(b.status == s.HELD for b in found.rows)
+    print(f"{len(found.rows)} bookings on {day}: {waiting} confirmed and not yet here, {held} only held")
     return 0
 
 
