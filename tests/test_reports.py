@@ -240,7 +240,7 @@ def test_xlsx_has_every_case_sheets_and_native_charts(week: dict[str, Any], repo
     openpyxl = pytest.importorskip("openpyxl")
     wb = openpyxl.load_workbook(report["xlsx"])
     assert wb.sheetnames == ["概览", "台账", "按事项", "按分组", "按窗口", "按帮办员", "按期间", "回访", "咨询", "图表",
-                             "一次性告知", "代办协议", "投诉", "投诉统计"]
+                             "一次性告知", "代办协议", "投诉", "投诉统计", "预约台账", "上门服务台账"]
     ws = wb["台账"]
     header = [c.value for c in ws[1]]
     assert header[:3] == ["日期", "号码", "事项"] and "转交" in header and "缺少材料" in header

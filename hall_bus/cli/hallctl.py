@@ -15,7 +15,7 @@ from hall_bus.errors import UserError
 
 Handler = Callable[[argparse.Namespace], int]
 COMMAND_GROUPS = ("config", "simulate", "server", "keys", "staff", "complaints", "run", "status", "clock", "ledger",
-                  "demo", "device", "report", "guide", "county", "hub", "site")
+                  "demo", "device", "report", "bookings", "homevisit", "guide", "county", "hub", "site")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -62,8 +62,10 @@ def run_report(args: argparse.Namespace) -> int:
         print(f"{out}: {result.cases} cases, {first} to {last}")
     if result.cases == 0:
         print(f"no cases in the ledger from {first} to {last}; the report is empty", file=sys.stderr)
-    print(f"on time {t.on_time}/{t.concluded}, rated {t.rated}, follow-ups open {t.followups_open}; "
-          f"{result.events_read:,} events read in {result.seconds:.1f} s", file=sys.stderr)
+    booked = result.extra["bookings"].figures
+    print(f"on time {t.on_time}/{t.concluded}, rated {t.rated}, follow-ups open {t.followups_open}, bookings "
+          f"{booked.total_made} (no-shows {booked.no_show}); {result.events_read:,} events read in "
+          f"{result.seconds:.1f} s", file=sys.stderr)
     return 0
 
 

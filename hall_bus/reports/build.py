@@ -21,7 +21,8 @@ from typing import Any
 
 from hall_bus.config import HallConfig
 from hall_bus.errors import UserError
-from hall_bus.reports.cases import DAMAGE, CaseReader, LedgerSnapshot, damaged
+from hall_bus.reports.bookings import BookingBook, BookingReport, booking_figures
+from hall_bus.reports.cases import DAMAGE, CaseReader, LedgerSnapshot, _both, damaged
 from hall_bus.reports.casework import CaseBook, case_figures
 from hall_bus.reports.labels import Labels
 from hall_bus.reports.summary import Summary, auto_by
@@ -143,7 +144,11 @@ def _build(req: ReportRequest) -> ReportResult:
         labels = Labels(req.cfg, masked=req.masked)
         summary = Summary(by, req.first, req.last)
         book = CaseBook()  # the 办件, fed by the visits' own pass: the ledger is read once
-        reader = CaseReader(snap, hall.tz, hall.day_rollover, req.first, req.last, everywhere=book.handlers())
+        everywhere = book.handlers()
+        bookings = BookingBook(hall.tz, hall.day_rollover, req.first.isoformat(), req.last.isoformat())
+        for kind, handler in bookings.handlers().items():  # 预约, and case_rated's channel beside the 办件's own
+            everywhere[kind] = _both(everywhere[kind], handler) if kind in everywhere else handler
+        reader = CaseReader(snap, hall.tz, hall.day_rollover, req.first, req.last, everywhere=everywhere)
         snap.check_whole(reader.first_seq - 1)  # every event the report reads is there and of a known type
         xlsx_out = next((o for o in req.outs if o.suffix.lower() == ".xlsx"), None)
         archive = stream = None
@@ -163,6 +168,9 @@ def _build(req: ReportRequest) -> ReportResult:
         cases = book.cases()
         if cases:
             casework = case_figures(cases, hall.tz, req.first, req.last, by, as_of, req.cfg.calendar, reader.who)
+        booking_rows = bookings.rows()
+        booked = BookingReport(booking_rows, booking_figures(booking_rows, summary.total.ratings,
+                                                             bookings.case_ratings), reader.who)
         days = (req.last - req.first).days + 1
         head = {
             "title": f"{hall.name} 帮办代办台账 {req.first} 至 {req.last}",
@@ -185,19 +193,19 @@ def _build(req: ReportRequest) -> ReportResult:
 
             rows = stream.close()
             write_xlsx(xlsx_out, archive, rows, summary, labels, followups, consultations, head, as_of,
-                       casework=casework, records=reader.records)
+                       casework=casework, records=reader.records, bookings=booked)
         for out in req.outs:
             if out.suffix.lower() == ".pdf":
                 from hall_bus.reports.pdf import write_pdf
 
                 temps.append(_temp_for(out))
                 write_pdf(temps[-1], summary, labels, followups, consultations, head, as_of, casework=casework,
-                          records=reader.records)
+                          records=reader.records, bookings=booked)
         for out in req.outs:
             os.replace(_temp_for(out), out)
         temps.clear()
         return ReportResult(reader.cases, reader.events_read, time.perf_counter() - started, req.outs, summary,
-                            extra={"casework": casework})
+                            extra={"casework": casework, "bookings": booked})
     except OSError as exc:
         raise UserError(f"cannot write the report: {exc.strerror or exc}") from None
     except sqlite3.Error as exc:  # a damaged ledger, a disk error while reading: one line, the ledger untouched

@@ -10,7 +10,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import Any
 
-from devices.privacy import mask_free_text, mask_name, mask_phone
+from devices.privacy import mask_address, mask_free_text, mask_name, mask_phone
 from hall_bus.config import HallConfig
 from hall_bus.reports.cases import Case
 
@@ -48,6 +48,10 @@ class Labels:
 
     def phone(self, value: str) -> str:
         return mask_phone(value) if self.masked and value else value
+
+    def address(self, value: str) -> str:
+        """A home visit's address: the county kept, the street and house hidden, as the bus carries it."""
+        return mask_address(value) if self.masked and value else value
 
     def text(self, value: str, names: Iterable[str] = ()) -> str:
         """Free text (a question, a comment, a reason, a note): ID and phone numbers, the record's own visitors'

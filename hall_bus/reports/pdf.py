@@ -289,7 +289,7 @@ def _nice_max(values: list[float]) -> float:
 
 def write_pdf(path: Path, summary: Summary, labels: Labels, followups: list[FollowUp],
               consultations: list[Consultation], head: dict[str, str], as_of: datetime,
-              casework: Any = None, records: Any = None) -> None:
+              casework: Any = None, records: Any = None, bookings: Any = None) -> None:
     register_font()
     st = _styles()
     title = head["title"]
@@ -340,6 +340,8 @@ def write_pdf(path: Path, summary: Summary, labels: Labels, followups: list[Foll
                            "满意率：非常满意、满意、基本满意占评价数之比；差评：不满意与非常不满意。"
                            f"回访与咨询的状态截至 {head['回访与咨询状态截至 status as of']}。"
                            + (EXTENDED_NOTE if extended else ""), st["small"]))
+    if bookings is not None:  # 预约 and 上门服务 (reports/bookings.py): part of the overall picture
+        story += bookings_section(bookings.figures, st)
 
     story.append(Paragraph("二、图表", st["h1"]))
     half = WIDTH / 2 - 2 * mm
@@ -504,3 +506,38 @@ def records_section(records: Any, labels: Labels, st: dict[str, ParagraphStyle])
         out.append(_grid(d_rows, [20 * mm, 22 * mm, 20 * mm, 18 * mm, WIDTH - 118 * mm, 12 * mm, 26 * mm],
                          align_from=99))
     return out
+
+
+# ---------------------------------------------------------------------- 预约 and 上门服务 (bookings.py)
+
+
+def bookings_section(f: Any, st: dict[str, ParagraphStyle]) -> list[Any]:
+    """The XLSX overview's 预约 figures and ratings by channel, as two small tables under 总体情况: a supervisor
+    signing the paper sees the no-shows and how each channel rates the hall beside the window figures."""
+    from hall_bus.reports.bookings import summary_pairs
+
+    def shown(value: Any, fmt: str) -> Any:
+        if fmt == "pct":
+            return _pct(value)
+        if fmt == "num":
+            return _m(value)
+        return value
+
+    pairs = [(label, shown(v, fmt)) for label, _, v, fmt in summary_pairs(f)]
+    grid = []
+    for i in range(0, len(pairs), 2):
+        row: list[Any] = []
+        for label, value in pairs[i:i + 2]:
+            row += [label, value]
+        grid.append(row + [""] * (4 - len(row)))
+    table = _grid([["预约与上门服务", "数值", "", "数值"], *grid], [WIDTH * 0.3, WIDTH * 0.2] * 2, font_size=8.5,
+                  align_from=99)
+    table.setStyle(TableStyle([("ALIGN", (1, 1), (1, -1), "RIGHT"), ("ALIGN", (3, 1), (3, -1), "RIGHT")]))
+    rows: list[list[Any]] = [["评价渠道", "评价数", "满意率"]]
+    rows += [[r.name, r.rated, _pct(r.satisfaction_rate)] for r in f.ratings]
+    return [Paragraph("预约与上门服务", st["h2"]), table, Spacer(1, 1.5 * mm),
+            Paragraph("评价渠道", st["h2"]), _grid(rows, [WIDTH - 60 * mm, 30 * mm, 30 * mm]),
+            Paragraph("预约按预约日期计入本期。到场：到大厅取号，或帮办员上门见到群众；爽约：未按时取号，或上门不在家；"
+                      "爽约率：爽约占到场与爽约之和。评价渠道：评价器为窗口评价器（计本期的办事），手机为群众手机页，"
+                      "上门为上门服务时平板上的评价，窗口为办件在窗口的一事一评；满意率：非常满意、满意、基本满意占评价数之比。",
+                      st["small"])]

@@ -23,6 +23,13 @@ ATTENTION_LIMIT = 300  # cases listed one by one in the PDF; the XLSX has them a
 BY_CHOICES = ("day", "week", "month")
 
 
+def satisfaction_rate(ratings: Mapping[str, int]) -> float | None:
+    """满意率: 非常满意, 满意 and 基本满意 of all ratings, level → count; None when nothing was rated. One function
+    for every table that shows it (by service, by period, by rating channel), so they cannot disagree."""
+    rated = sum(ratings.values())
+    return sum(n for level, n in ratings.items() if level in SATISFIED) / rated if rated else None
+
+
 def hist_percentile(hist: Counter[int], q: float) -> float:
     """Nearest rank over a histogram; NaN when empty (as `hall_bus.stats.percentile`)."""
     n = sum(hist.values())
@@ -79,8 +86,7 @@ class Tally:
 
     @property
     def satisfaction_rate(self) -> float | None:
-        rated = self.rated
-        return sum(n for level, n in self.ratings.items() if level in SATISFIED) / rated if rated else None
+        return satisfaction_rate(self.ratings)
 
     @property
     def bad_ratings(self) -> int:

@@ -20,7 +20,7 @@ import xlsxwriter
 from xlsxwriter.utility import xl_col_to_name
 
 from hall_bus.domain.commands import RATING_LEVELS
-from hall_bus.reports import records_xlsx
+from hall_bus.reports import bookings_xlsx, records_xlsx
 from hall_bus.reports.cases import Consultation, FollowUp
 from hall_bus.reports.casework import CONCLUDED_COLUMNS
 from hall_bus.reports.labels import CASE_COLUMNS, Labels
@@ -205,10 +205,11 @@ def column_of(title: str, extra: tuple[tuple[str, str, str], ...] = ()) -> int:
 
 def write_xlsx(path: Path, stream_archive: zipfile.ZipFile, case_rows: int, summary: Summary, labels: Labels,
                followups: list[FollowUp], consultations: list[Consultation], head: dict[str, str],
-               as_of: datetime, casework: Any = None, records: RecordBook | None = None) -> None:
+               as_of: datetime, casework: Any = None, records: RecordBook | None = None,
+               bookings: Any = None) -> None:
     """Adds every part but the case sheet (already in `stream_archive`) and closes the archive. `casework`: the
     办件 figures (reports/casework.py), a sheet of their own; `records`: notices, delegations and complaints,
-    with or without a ticket (reports/records.py)."""
+    with or without a ticket (reports/records.py); `bookings`: 预约 and 上门服务 (reports/bookings.py)."""
     buf = io.BytesIO()
     book = _Book(buf, labels)
     wb = book.wb
@@ -262,6 +263,8 @@ def write_xlsx(path: Path, stream_archive: zipfile.ZipFile, case_rows: int, summ
             overview.write_number(row, 1, value, fmt)
     if records is not None:  # notices, delegations, complaints: records_xlsx.py
         row = records_xlsx.overview_rows(book, overview, row, records, consultations, as_of)
+    if bookings is not None:
+        row = bookings_xlsx.overview_rows(book, overview, row, bookings.figures)
     overview.set_column(0, 0, 30)
     overview.set_column(1, 1, 36)
 
@@ -305,6 +308,23 @@ def write_xlsx(path: Path, stream_archive: zipfile.ZipFile, case_rows: int, summ
     if records is not None:
         records_xlsx.followup_columns(book, sheets["回访"], followups, records)
         records_xlsx.write_sheets(book, records, as_of)
+    if bookings is not None:  # the last two sheets: 预约台账 streamed (a stand-in here), 上门服务台账 a few a day
+        booking_ws = wb.add_worksheet(bookings_xlsx.BOOKING_SHEET)
+        visit_ws = wb.add_worksheet(bookings_xlsx.VISIT_SHEET)
+        part = f"xl/worksheets/sheet{booking_ws.index + 1}.xml"
+        streamed.add(part)
+        columns = bookings_xlsx.BOOKING_COLUMNS
+        booking_ws.autofilter(0, 0, len(bookings.rows), len(columns) - 1)  # the defined name, as for 台账
+        sheet = SheetStream(stream_archive, part, columns)
+        for b in bookings.rows:
+            sheet.add(bookings_xlsx.booking_line(b, labels))
+        sheet.close()
+        visit_ws.write_row(0, 0, [c[0] for c in bookings_xlsx.VISIT_COLUMNS], book.header)
+        for i, b in enumerate(bookings.visits, 1):
+            visit_ws.write_row(i, 0, _safe_row(bookings_xlsx.visit_line(b, labels, bookings.who)))
+        for col, (_, width) in enumerate(bookings_xlsx.VISIT_COLUMNS):
+            visit_ws.set_column(col, col, width)
+        visit_ws.freeze_panes(1, 1)
     wb.close()
     if book.header.xf_index != HEADER_XF:  # the streamed header row names this style by number
         raise RuntimeError(f"header style is {book.header.xf_index}, the case sheet assumed {HEADER_XF}")
