@@ -109,9 +109,10 @@ class PhonePage:
 
     # ------------------------------------------------------------------ rendering
 
-    def html(self, name: str, status: int = 200, headers: dict[str, str] | None = None, **context: Any) -> Response:
+    def html(self, template: str, status: int = 200, headers: dict[str, str] | None = None,
+             **context: Any) -> Response:
         context.setdefault("stale", False)
-        page = self.env.get_template(name).render(hall_name=self.cfg.hall.name, hotline=self.hotline,
+        page = self.env.get_template(template).render(hall_name=self.cfg.hall.name, hotline=self.hotline,
                                                   site_code=self.cfg.hall.site_code, **context)
         return HTMLResponse(page, status_code=status, headers={**NO_STORE, **(headers or {})})
 

@@ -37,11 +37,16 @@ class WebNode:
 
     async def serve(self) -> None:
         log.info("phone page at %s", self.url)
-        await self.server.serve()
+        self._serving = True
+        try:
+            await self.server.serve()
+        finally:
+            self.sock.close()  # only once uvicorn is done with it: closed under it, its selector fails
 
     def close(self) -> None:
         self.server.should_exit = True
-        self.sock.close()
+        if not getattr(self, "_serving", False):
+            self.sock.close()
 
 
 def _bind(address: str, port: int) -> Any:
