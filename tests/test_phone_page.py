@@ -26,6 +26,7 @@ from typing import Any
 import pytest
 from PIL import Image
 from pyzbar import pyzbar
+from selenium.common.exceptions import StaleElementReferenceException
 from selenium.webdriver.common.by import By
 from selenium.webdriver.remote.webdriver import WebDriver
 from selenium.webdriver.support.ui import WebDriverWait
@@ -237,7 +238,7 @@ def click(driver: WebDriver, css: str) -> None:
 
 
 def shown(driver: WebDriver, words: str) -> None:
-    WebDriverWait(driver, WAIT, poll_frequency=0.05).until(
+    WebDriverWait(driver, WAIT, poll_frequency=0.05, ignored_exceptions=(StaleElementReferenceException,)).until(
         lambda d: words in d.find_element(By.TAG_NAME, "body").text, f"the page never said {words!r}")
 
 

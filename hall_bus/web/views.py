@@ -108,13 +108,18 @@ class DayChoice:
 
 
 def day_choices(cfg: HallConfig, st: HallState, item: Item, group: str, now: datetime) -> list[DayChoice]:
+    """The days a booking may be made for, today first; a shut day is listed as 休息 (so a visitor counting
+    days does not wonder where Sunday went), a day with no slot left to book today is left out."""
     out = []
-    for day in slots.bookable_days(cfg, now):
+    days = slots.bookable_days(cfg, now)
+    near = {days[0]: "今天 ", days[0].fromordinal(days[0].toordinal() + 1): "明天 "}
+    for day in days:
+        label = near.get(day, "") + day_words(day)
         if not hours.sessions_on(cfg, day):
-            out.append(DayChoice(day, day_words(day), 0, True, False))
+            out.append(DayChoice(day, label, 0, True, False))
             continue
         open_ = bk.open_slots(cfg, st, item, group, day, now)
-        out.append(DayChoice(day, day_words(day), sum(n for _, n in open_), False, bool(open_)))
+        out.append(DayChoice(day, label, sum(n for _, n in open_), False, bool(open_)))
     return [d for d in out if d.closed or d.bookable]
 
 
