@@ -46,6 +46,7 @@ def bind(address: str, *, what: str = "hub: dashboard", taken: str = DASHBOARD_T
     try:
         sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
         sock.bind((host, int(port_text)))
+        sock.listen(128)  # listening now: a second page on the same port fails here, not when uvicorn starts
     except OSError as exc:
         sock.close()
         owner, _, page = what.partition(": ")
