@@ -491,7 +491,7 @@ class PhonePage:
     # ------------------------------------------------------------------ errors
 
     async def offline(self, request: Request, exc: Exception) -> Response:
-        return self.words_page(503, "暂时连不上", w.offline(self.hotline), [("返回首页", "/")],
+        return self.words_page(503, "暂时连不上", w.offline(self.hotline), [],
                                headers={"Retry-After": "30"})
 
     async def refused(self, request: Request, exc: Exception) -> Response:
