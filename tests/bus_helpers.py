@@ -56,6 +56,7 @@ class Hall:
     keys: KeyStore
     cfg: HallConfig
     clients: list[HallClient]
+    stop: asyncio.Event | None = None  # set it to stop the server in the middle of a test (the hall goes down)
 
     def client(self, node: str, **kw: Any) -> HallClient:
         c = HallClient(node, self.server.command_endpoint, self.server.event_endpoint,
@@ -108,7 +109,7 @@ async def running_hall(cfg: HallConfig, tmp: Path, nodes: Iterable[str] | None =
     stop = asyncio.Event()
     task = asyncio.create_task(server.run(stop))
     await asyncio.wait_for(server.ready.wait(), 10)
-    hall = Hall(server, keys, cfg, [])
+    hall = Hall(server, keys, cfg, [], stop)
     try:
         yield hall
     finally:

@@ -43,6 +43,8 @@ EXPECTED: dict[str, list[str]] = {
                               "ratio press→board p99 / bare call_next p99"],
     "bench_kiosk.py": ["cold start, bare Kivy window:", "cold start, kiosk first screen:",
                        "last tap → ticket cut at printer:", "display soak"],
+    "bench_phone_page.py": ["first paint, home (/)", "first paint, book times", "first paint, queue (/t/…)",
+                            "ratio page / bare FCP"],
     "bench_report.py": ["bare read, fetched + JSON decoded:", "report, xlsx + pdf", "report, pdf only",
                         "report, xlsx only"],
 }

@@ -17,6 +17,7 @@ from hall_bus.domain.casework import due_soon, overdue_cases, receipt_lines, wor
 from hall_bus.domain.rejected import CommandRejected
 from hall_bus.domain.state import HallState
 from hall_bus.reports.casework import case_figures
+from hall_bus.web.links import case_link
 
 from .conftest import TZ, Hall
 
@@ -244,7 +245,7 @@ def test_the_receipt_masks_the_applicant_and_carries_the_case_number(hall: Hall)
     go(hall, at(11, 23, 10))
     r = accept(hall, MAJOR)
     text = "\n".join(r["receipt"])
-    assert r["case"] in text and r["qr"] == f"http://127.0.0.1:8088/c/{r['case']}" and "2026-12-02 17:30" in text
+    assert r["case"] in text and r["qr"] == case_link(hall.cfg, r["case"]) and "2026-12-02 17:30" in text
     assert "张秀英" not in text and ID not in text and "张**" in text and "3703**********0018" in text
     assert receipt_lines(hall.state.cases[r["case"]], "平安县政务服务中心", TZ) == r["receipt"]
 

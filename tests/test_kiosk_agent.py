@@ -16,6 +16,7 @@ from devices.printer.simulator import PrinterSimulator
 from devices.registry import open_device
 from hall_bus.domain import commands as c
 from hall_bus.nodes.kiosk import KioskAgent
+from hall_bus.web.links import case_link
 
 from .bus_helpers import running_hall, until
 from .conftest import ROOT
@@ -225,8 +226,8 @@ def test_a_cases_receipt_and_result_notice_come_out_with_their_own_layout(cfg, c
     assert "受理回执" in text and f"办件编号：{r['case']}" in text and "申请人：张**" in text
     assert "承诺办结：2026-11-30 17:30 前" in text and "证件号码：3703**********0021" in text
     assert "张秀英" not in text and "370322195203150021" not in text
-    # the printer's own QR code: the phone page's progress link for the case number, nothing personal
-    assert receipt.qr_native == [f"{cfg.booking.phone_url}/c/{r['case']}"]
+    # the printer's own QR code: the case's progress link (the case number), nothing personal
+    assert receipt.qr_native == [case_link(cfg, r["case"])] and receipt.qr_native[0].endswith("/c/" + r["case"])
     assert agent.slips == [(r["print_job"], True, "")]
     assert [m.ok for m in mirror.sent if isinstance(m, c.PrintResult)] == [True]
 

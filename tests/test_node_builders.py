@@ -15,7 +15,7 @@ from hall_bus.cli.hallctl import build_parser
 from hall_bus.cli.run import ROLES, node_options
 from hall_bus.cli.run_window import GROUP, find_window
 from hall_bus.errors import UserError
-from hall_bus.nodes.builders import build_display, build_kiosk, node_of
+from hall_bus.nodes.builders import build_display, build_kiosk, build_web, node_of
 from hall_bus.nodes.node_devices import kiosk_prompts
 from hall_bus.nodes.options import NodeOptions
 from tests.bus_helpers import make_keys
@@ -23,7 +23,7 @@ from tests.conftest import EXAMPLE
 
 
 def test_every_role_is_one_line_of_the_table() -> None:
-    assert set(ROLES) == {"counter", "board", "kiosk", "display", "greeter", "counter-panel"}
+    assert set(ROLES) == {"counter", "board", "kiosk", "display", "greeter", "counter-panel", "web"}
     assert ROLES["counter-panel"].config_role == "counter"
 
 
@@ -93,3 +93,24 @@ def test_the_windows_are_registered_entry_points() -> None:
 def test_a_window_with_no_entry_point_is_one_line() -> None:
     with pytest.raises(UserError, match=r"no window is registered for 'teller'.*pip install -e"):
         find_window("teller")
+
+
+def test_the_web_node_binds_its_port_and_a_taken_one_is_one_line(cfg, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]
+    make_keys(tmp_path, ["phone-web"])
+    args = build_parser().parse_args(["run", "web", "--config", str(EXAMPLE), "--node", "phone-web", "--port", "0"])
+    opts = dataclasses.replace(node_options(args), keys=str(tmp_path))
+    assert (opts.port, opts.bind) == (0, "127.0.0.1")
+
+    async def build() -> None:
+        web = build_web(cfg, opts)
+        try:
+            assert web.agent.url.startswith("http://127.0.0.1:") and web.client.cfg is cfg
+            taken = int(web.agent.url.rstrip("/").rsplit(":", 1)[1])
+            with pytest.raises(UserError, match=f"cannot serve the phone page on 127.0.0.1:{taken}.*--port"):
+                build_web(cfg, dataclasses.replace(opts, port=taken))
+        finally:
+            await web.close()
+
+    asyncio.run(build())
+    with pytest.raises(UserError, match="node kiosk-1 is a kiosk, not a web"):
+        build_web(cfg, dataclasses.replace(opts, node="kiosk-1"))

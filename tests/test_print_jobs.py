@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from hall_bus.domain.engine import CommandRejected
+from hall_bus.web.links import case_link
 
 from .conftest import Hall
 
@@ -57,7 +58,7 @@ def test_accepting_at_a_window_with_a_kiosk_queues_its_receipt_there_masked(hall
     job = hall.state.print_jobs[r["print_job"]]
     assert (job.kind, job.kiosk, job.status) == ("receipt", "kiosk-2", "pending")
     slip = job.slip
-    assert slip["case"] == r["case"] and slip["qr"].endswith("/c/" + r["case"]) and slip["title"] == "受理回执"
+    assert slip["case"] == r["case"] and slip["qr"] == case_link(hall.cfg, r["case"]) and slip["title"] == "受理回执"
     text = "\n".join(slip["lines"])
     assert f"办件编号：{r['case']}" in text and "申请人：张**" in text and "2026-11-30 17:30" in text
     assert APPLICANT not in repr(slip) and ID not in repr(slip)  # the slip is on the bus and in the state

@@ -12,6 +12,7 @@ from hall_bus.cli.common import add_common, setup_logging
 from hall_bus.cli.run_board import run_board_node
 from hall_bus.cli.run_counters import run_counter_node
 from hall_bus.cli.run_kiosk import run_kiosk_node
+from hall_bus.cli.run_web import run_web_node
 from hall_bus.cli.run_window import add_window_options, window
 from hall_bus.config import HallConfig, load_config
 from hall_bus.nodes.builders import node_of
@@ -49,6 +50,12 @@ def _kiosk_options(p: argparse.ArgumentParser) -> None:
     add_window_options(p)
 
 
+def _web_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--port", type=int, default=8088, help="the phone page's port (default 8088)")
+    p.add_argument("--bind", default="127.0.0.1", help="the address to listen on (default 127.0.0.1: the hall's "
+                   "reverse proxy, on this machine, terminates HTTPS and forwards here)")
+
+
 def _greeter_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--data", default="data", help="where delegation pages are kept (beside the ledger)")
     p.add_argument("--camera", help="camera index or an image file for delegation pages")
@@ -75,6 +82,7 @@ ROLES: dict[str, Role] = {
                     "notices, delegations", _greeter_options),
     "counter-panel": Role("counter", window("counter-panel"), "a window's software call buttons and its rating "
                           "prompt", add_window_options),
+    "web": Role("web", run_web_node, "the citizen's phone page (预约, queue, case progress, rating)", _web_options),
 }
 
 

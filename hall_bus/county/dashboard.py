@@ -22,7 +22,6 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import socket
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import UTC, date, datetime
 from typing import TYPE_CHECKING, Any
@@ -38,7 +37,7 @@ from starlette.routing import Route
 
 from hall_bus.county.board import LEVEL_NAMES, LEVELS, Board, SiteRow, read_board, stamp
 from hall_bus.county.progress import read_progress
-from hall_bus.errors import UserError
+from hall_bus.http_serve import PageServer, bind, url_of
 
 if TYPE_CHECKING:
     from hall_bus.county.hub import CountyHub
@@ -259,47 +258,7 @@ def make_app(dsn: str, *, county_name: str, timezone: str = "Asia/Shanghai", sil
 # ---------------------------------------------------------------------- served by the hub
 
 
-class DashboardServer(uvicorn.Server):
-    """uvicorn on a socket bound before it starts, so the caller knows the real port (port 0 in tests) and a
-    port in use is one clear error at the hub's start. The hub owns SIGINT and SIGTERM: uvicorn's own handlers
-    would take Ctrl-C from it, so they are not installed."""
-
-    def __init__(self, config: uvicorn.Config, sock: socket.socket) -> None:
-        super().__init__(config)
-        self.sock = sock
-
-    @contextlib.contextmanager
-    def capture_signals(self) -> Any:
-        yield
-
-    async def serve(self, sockets: list[socket.socket] | None = None) -> None:
-        await super().serve(sockets=sockets or [self.sock])
-
-
-def bind(address: str) -> socket.socket:
-    """A listening TCP socket on "IP:PORT" ("[::1]:8090" for IPv6); UserError with words when it cannot be."""
-    host, sep, port_text = address.rpartition(":")
-    host = host.strip("[]")
-    if not sep or not host or not port_text.isdigit():
-        raise UserError(f"hub: dashboard address {address!r} is not IP:PORT (e.g. 127.0.0.1:8090)")
-    family = socket.AF_INET6 if ":" in host else socket.AF_INET
-    sock = socket.socket(family, socket.SOCK_STREAM)
-    try:
-        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-        sock.bind((host, int(port_text)))
-    except OSError as exc:
-        sock.close()
-        raise UserError(f"hub: cannot serve the dashboard on {address}: {exc.strerror or exc}; is another hub "
-                        "running? (change [hub] dashboard in the county file)") from None
-    return sock
-
-
-def url_of(sock: socket.socket) -> str:
-    host, port = sock.getsockname()[:2]
-    shown = f"[{host}]" if ":" in host else host
-    if host in ("0.0.0.0", "::"):
-        shown = "127.0.0.1" if host == "0.0.0.0" else "[::1]"
-    return f"http://{shown}:{port}/"
+DashboardServer = PageServer  # the name the hub's tests know it by
 
 
 async def serve_dashboard(hub: CountyHub) -> tuple[uvicorn.Server, str]:
@@ -314,4 +273,4 @@ async def serve_dashboard(hub: CountyHub) -> tuple[uvicorn.Server, str]:
     # log_config=None: uvicorn's loggers go to the hub's logging as it is set up, not to a config of uvicorn's.
     config = uvicorn.Config(app, log_config=None, log_level="warning", access_log=False, lifespan="on",
                             server_header=False, timeout_graceful_shutdown=2, ws="none")
-    return DashboardServer(config, sock), url_of(sock)
+    return PageServer(config, sock), url_of(sock)

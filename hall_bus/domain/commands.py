@@ -584,7 +584,8 @@ class SignOut(_Cmd):
 
 # ---------------------------------------------------------------------- 办件: the case beyond the visit (casework.py)
 
-CaseNo = Annotated[str, Field(pattern=r"^[0-9A-Za-z]{2,12}-[0-9]{8}-[0-9]{4,6}$")]  # HALL-20261203-0007
+CASE_NUMBER = r"^[0-9A-Za-z]{2,12}-[0-9]{8}-[0-9]{4,6}$"  # HALL-20261203-0007 (the receipt's QR, the phone page)
+CaseNo = Annotated[str, Field(pattern=CASE_NUMBER)]
 ItemCode = Annotated[str, Field(pattern=r"^[0-9A-Za-z-]{4,40}$")]
 IdNumber = Annotated[str, Field(pattern=r"^[0-9]{17}[0-9Xx]$")]  # 居民身份证号码
 Phone = Annotated[str, Field(pattern=r"^[0-9+\-]{5,20}$")]

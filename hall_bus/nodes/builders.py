@@ -164,3 +164,14 @@ def build_counter_panel(cfg: HallConfig, opts: NodeOptions) -> Built:
     agent = CounterPanelNode(client, cfg, opts.node)
     client.on_event, client.on_resync = agent.on_event, agent.on_resync
     return Built(client, agent)
+
+
+def build_web(cfg: HallConfig, opts: NodeOptions) -> Built:
+    """The citizen's phone page (`agent`: WebNode, mirrored: the page reads bookings, tickets and cases from
+    the hall state, masked by the bus). Its port is bound here, so a port in use stops the node at once."""
+    from hall_bus.web.node import WebNode
+
+    node_of(cfg, opts.node, "web")
+    client = client_for(cfg, opts, mirror=True)
+    agent = WebNode(cfg, client, bind=opts.bind, port=opts.port)
+    return Built(client, agent, stop_agent=agent.close)

@@ -29,3 +29,5 @@ class NodeOptions:
     px_per_mm: float | None = None  # the screen's pixels per millimetre (default: the node's in the config)
     idle: float | None = None  # seconds before an idle kiosk goes back to welcome (default: the node's)
     verbose: bool = False
+    port: int = 8088  # web: the phone page's port
+    bind: str = "127.0.0.1"  # web: the address it listens on (the reverse proxy's side; 0.0.0.0 for the LAN)

@@ -301,8 +301,15 @@ class HallClient:
         return await self._ask("command", {"request_id": rid, "command": cmd}, timeout=timeout, retries=retries)
 
     async def send(self, command: Cmd, *, timeout: float = 1.0, retries: int = 10) -> dict[str, Any]:
-        """Send a command built from its model (`client.send(Finish(counter=5, ticket="E002"))`)."""
-        return await self.request(command.wire(), timeout=timeout, retries=retries)
+        """Send a command built from its model (`client.send(Finish(counter=5, ticket="E002"))`).
+
+        A command carrying its own `request_id` keeps it: a web form posted twice (a double tap, a reload of the
+        POST) sends the id it was rendered with, and the server answers the second from its ledger instead of
+        holding a second place."""
+        body = command.wire()
+        if command.request_id is not None:
+            body["request_id"] = command.request_id
+        return await self.request(body, timeout=timeout, retries=retries)
 
     async def status(self, timeout: float = 2.0) -> dict[str, Any]:
         return await self._ask("status", {}, timeout=timeout, retries=2)
