@@ -20,12 +20,12 @@ from typing import TYPE_CHECKING, Any
 from hall_bus.domain import commands as c
 from hall_bus.domain import slots as sl
 from hall_bus.domain import state as s
+from hall_bus.domain.appointment_code import encode, sign, signature
 from hall_bus.domain.cases import followup_due
 from hall_bus.domain.registry import applies, handles
 from hall_bus.domain.rejected import CommandRejected
 from hall_bus.domain.staff import check_person
 from hall_bus.domain.state import Booking, HallState
-from hall_bus.nodes.appointment import encode, sign, signature
 
 if TYPE_CHECKING:
     from hall_bus.catalogue.model import Item

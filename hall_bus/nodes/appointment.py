@@ -22,15 +22,15 @@ code is logged: a phone held to the camera may show a payment code or an e-ID.
 
 from __future__ import annotations
 
-import hashlib
-import hmac
 from dataclasses import dataclass
 from datetime import datetime
 
 from hall_bus.clock import hall_day
 from hall_bus.config import HallConfig
+from hall_bus.domain.appointment_code import PREFIX, encode, sign, signature
 
-PREFIX = "HALLAPPT/1"
+__all__ = ["PREFIX", "Appointment", "AppointmentRefused", "encode", "parse", "sign", "signature"]
+
 # Groups a booking may carry into the queue: a home visit is served at home, not called at a window.
 QUEUED_GROUPS_EXCLUDED = frozenset({"home_visit"})
 
@@ -44,15 +44,6 @@ class Appointment:
     sig: str = ""  # the hall's signature, for a booking made here
 
 
-def signature(text: str, key: bytes) -> str:
-    return hmac.new(key, text.encode(), hashlib.sha256).hexdigest()[:16]
-
-
-def sign(text: str, key: bytes) -> str:
-    """The code with its signature: what the phone page shows as a QR and the slip prints."""
-    return f"{text};sig={signature(text, key)}"
-
-
 class AppointmentRefused(ValueError):
     """Why the code cannot give a ticket: `code` for the screen's words, `detail` for the log."""
 
@@ -60,19 +51,6 @@ class AppointmentRefused(ValueError):
         super().__init__(f"{code}: {detail}")
         self.code = code
         self.detail = detail
-
-
-def encode(service: str, at: datetime, *, ref: str, group: str = "normal", hall: str = "") -> str:
-    """The text of an appointment code (for tests, the demo and a booking system's integrator)."""
-    if at.tzinfo is None:
-        raise ValueError("the appointment time needs a UTC offset")
-    if not ref:
-        raise ValueError("an appointment code needs the booking's reference")
-    parts = [PREFIX, f"ref={ref}", *([f"hall={hall}"] if hall else []), f"service={service}",
-             f"at={at.isoformat(timespec='minutes')}"]
-    if group != "normal":
-        parts.append(f"group={group}")
-    return ";".join(parts)
 
 
 def parse(text: str, cfg: HallConfig, now: datetime) -> Appointment:

@@ -36,11 +36,11 @@ from urllib.parse import quote, urlsplit
 
 from devices.privacy import mask_phone, mask_text
 from hall_bus.sms.gateway import SmsResult, phone_problem
+from hall_bus.sms.settings import DEFAULT_ENDPOINT
 from hall_bus.sms.templates import params_problem
 
 log = logging.getLogger("hall.sms")
 
-DEFAULT_ENDPOINT = "https://dysmsapi.aliyuncs.com/"
 API_VERSION = "2017-05-25"
 _MAX_BODY = 64 * 1024
 
