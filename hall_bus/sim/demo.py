@@ -20,7 +20,7 @@ from hall_bus.config import HallConfig, Node
 from hall_bus.domain import commands as cmds
 from hall_bus.nodes.board import call_text
 from hall_bus.sim.daysim import WALK_S, plan_arrivals
-from hall_bus.sim.demo_bookings import book_ahead
+from hall_bus.sim.demo_bookings import book_ahead, start_phone_page
 from hall_bus.sim.demo_devices import DemoDevices
 from hall_bus.sim.roster import DEMO_STAFF, seed_roster
 from hall_bus.stats import percentile
@@ -170,14 +170,16 @@ async def run_demo(cfg: HallConfig, *, duration: float | None, speed: float, cou
         board.on_event = on_event
         board.on_resync = board_agent.on_resync
         keypad_node = f"counter-{demo.windows[0]}"  # mirrors the hall: its keypad shows what the hall says
-        others = {node: client(node, subscribe=False) for node in nodes if node not in ("board-1", keypad_node)}
-        others[keypad_node] = client(keypad_node, config=cfg)
+        mirrored = (keypad_node, demo.web_node)  # the keypad and the phone page show what the hall says
+        others = {node: client(node, subscribe=False) for node in nodes if node not in ("board-1", *mirrored)}
+        others.update({node: client(node, config=cfg) for node in mirrored})
         for each in [board, *others.values()]:
             await each.start()
         xm = DEMO_STAFF[0]
         await others["greeter-1"].send(cmds.SignIn(staff=xm.staff, pin=xm.pin))
         hall_devices.start_counter(others[keypad_node])
-        await book_ahead(cfg, others["greeter-1"], others[demo.web_node], demo.out)
+        codes = await book_ahead(cfg, others["greeter-1"], others[demo.web_node], demo.out)
+        page = start_phone_page(cfg, others[demo.web_node], codes, demo.out)
         print(f"{cfg.hall.name} · 叫号屏 call board  (windows {', '.join(map(str, demo.windows))}; "
               f"1 real second = {speed:.0f} hall seconds; Ctrl-C to stop)", flush=True)
         shown = None
@@ -211,6 +213,8 @@ async def run_demo(cfg: HallConfig, *, duration: float | None, speed: float, cou
             await asyncio.gather(*tasks, kiosk, done, stopper, return_exceptions=True)
             if shown is not None:  # the window processes never outlive the demo
                 shown.stop()
+            if page is not None:
+                await page.close()
             await hall_devices.close()
         print(f"demo over after {time.monotonic() - start:.0f} s: {demo.summary()}", flush=True)
         for each in [board, *others.values()]:

@@ -6,15 +6,21 @@ and phone page see ordinary bookings.
 
 from __future__ import annotations
 
+import asyncio
 from datetime import date, datetime, timedelta
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
+from urllib.parse import urlsplit
 
 from devices.privacy import mask_address, mask_name, mask_phone
 from hall_bus.config import HallConfig
 from hall_bus.domain import commands as c
 from hall_bus.domain.booking import open_slots
 from hall_bus.domain.state import HallState
+from hall_bus.errors import UserError
 from hall_bus.wire.client import HallClient
+
+if TYPE_CHECKING:
+    from hall_bus.web.node import WebNode
 
 # (item, group, channel, name, phone, address, needs): the book the demo fills
 BOOK: tuple[tuple[str, str, str, str, str, str, tuple[str, ...]], ...] = (
@@ -72,3 +78,34 @@ async def book_ahead(cfg: HallConfig, greeter: HallClient, web: HallClient, out:
                      "25 min road")
         print(line, file=out, flush=True)
     return codes
+
+
+class PhonePage:
+    """The demo's phone page, served on the port `[booking] phone_url` names (the tickets' QR codes point there)."""
+
+    def __init__(self, node: WebNode) -> None:
+        self.node = node
+        self.task = asyncio.create_task(node.serve())
+
+    async def close(self) -> None:
+        self.node.close()
+        await asyncio.gather(self.task, return_exceptions=True)
+
+
+def start_phone_page(cfg: HallConfig, client: HallClient, codes: list[str], out: TextIO) -> PhonePage | None:
+    """Serve the phone page and print its address and each booking's own page (the last four digits of the
+    phone open it). A taken port is said in one line; the demo goes on without the page."""
+    from hall_bus.web.node import WebNode
+
+    url = urlsplit(cfg.booking.phone_url or "http://127.0.0.1:8088")
+    try:
+        node = WebNode(cfg, client, bind="127.0.0.1", port=url.port or 8088)
+    except UserError as exc:
+        print(f"手机页 phone page not started: {exc}", file=out, flush=True)
+        return None
+    base = node.url.rstrip("/")
+    print(f"手机页 phone page: {base}/  (the tickets' QR codes open their queue position there)", file=out,
+          flush=True)
+    for code in codes:
+        print(f"  {base}/b/{code}", file=out, flush=True)
+    return PhonePage(node)
