@@ -16,7 +16,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import queue
-import signal
 import sqlite3
 import subprocess
 import sys
@@ -26,7 +25,7 @@ import time
 from datetime import datetime, timedelta
 from pathlib import Path
 
-from _common import BenchmarkFailed, figures, parse_args
+from _common import BenchmarkFailed, figures, parse_args, stop
 from bench_bus import EXAMPLE, ROOT, free_port
 
 from hall_bus.config import load_config
@@ -246,12 +245,7 @@ def main() -> None:
             times, refused = asyncio.run(ours(cfg_path, keys.dir, args.clients, args.per_client, open_))
             wall = time.monotonic() - t0
         finally:
-            if server.poll() is None:
-                server.send_signal(signal.SIGTERM)
-                try:
-                    server.wait(timeout=30)
-                except subprocess.TimeoutExpired:
-                    server.kill()
+            stop(server)
         check_ledger(tmp / "data", len(times))
     ours_t = figures(times, "bookings")
     ms = 1000

@@ -16,7 +16,6 @@ import asyncio
 import json
 import os
 import random
-import signal
 import socket
 import sqlite3
 import subprocess
@@ -29,7 +28,7 @@ from typing import Any
 
 import zmq
 import zmq.auth
-from _common import BenchmarkFailed, figure, figures, parse_args
+from _common import BenchmarkFailed, figure, figures, parse_args, stop
 from zmq.auth.thread import ThreadAuthenticator
 
 from hall_bus.config import load_config
@@ -304,14 +303,8 @@ def main() -> None:
                 raise BenchmarkFailed("load process failed")
             b = asyncio.run(board(cfg_path, keys.dir, args.seconds, load_proc))
             server_rss = figure(vm_hwm_mb(server.pid), "server peak RSS")
-        finally:  # a failed run leaves no server or load process behind (they would hold ports and files)
-            for proc in (load_proc, server):
-                if proc is not None and proc.poll() is None:
-                    proc.send_signal(signal.SIGTERM)
-                    try:
-                        proc.wait(timeout=30)
-                    except subprocess.TimeoutExpired:
-                        proc.kill()
+        finally:
+            stop(load_proc, server)
         data = json.loads(out.read_text())
         ledger = Ledger(tmp / "data")
         ledger_events = list(ledger.events())

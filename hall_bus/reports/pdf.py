@@ -96,6 +96,17 @@ def _m(v: float | None) -> str:
     return "-" if v is None else f"{v:.1f}"
 
 
+def _two_a_row(pairs: list[tuple[str, Any]]) -> list[list[Any]]:
+    """(label, value) pairs laid two to a row, as the summary's figure grids are."""
+    grid = []
+    for i in range(0, len(pairs), 2):
+        row: list[Any] = []
+        for label, value in pairs[i:i + 2]:
+            row += [label, value]
+        grid.append(row + [""] * (4 - len(row)))
+    return grid
+
+
 def _grid(data: list[list[Any]], widths: list[float], *, font_size: float = 7.5, align_from: int = 1) -> Table:
     table = Table(data, colWidths=widths, repeatRows=1)
     table.setStyle(TableStyle([
@@ -326,13 +337,7 @@ def write_pdf(path: Path, summary: Summary, labels: Labels, followups: list[Foll
     extended = extended_figures(summary.extended_served, casework.extended_accepted if casework is not None else {},
                                 labels.extended_kinds)
     pairs += [(f"{name}（办结 / 受理办件）", f"{served} / {cases}") for _, name, served, cases in extended]
-    grid = []
-    for i in range(0, len(pairs), 2):
-        row: list[Any] = []
-        for label, value in pairs[i:i + 2]:
-            row += [label, value]
-        grid.append(row + [""] * (4 - len(row)))
-    kpi = _grid([["指标", "数值", "指标", "数值"], *grid], [WIDTH * 0.3, WIDTH * 0.2] * 2, font_size=8.5,
+    kpi = _grid([["指标", "数值", "指标", "数值"], *_two_a_row(pairs)], [WIDTH * 0.3, WIDTH * 0.2] * 2, font_size=8.5,
                 align_from=99)
     kpi.setStyle(TableStyle([("ALIGN", (1, 1), (1, -1), "RIGHT"), ("ALIGN", (3, 1), (3, -1), "RIGHT")]))
     story += [kpi, Spacer(1, 1.5 * mm)]
@@ -524,14 +529,8 @@ def bookings_section(f: Any, st: dict[str, ParagraphStyle]) -> list[Any]:
         return value
 
     pairs = [(label, shown(v, fmt)) for label, _, v, fmt in summary_pairs(f)]
-    grid = []
-    for i in range(0, len(pairs), 2):
-        row: list[Any] = []
-        for label, value in pairs[i:i + 2]:
-            row += [label, value]
-        grid.append(row + [""] * (4 - len(row)))
-    table = _grid([["预约与上门服务", "数值", "", "数值"], *grid], [WIDTH * 0.3, WIDTH * 0.2] * 2, font_size=8.5,
-                  align_from=99)
+    table = _grid([["预约与上门服务", "数值", "", "数值"], *_two_a_row(pairs)], [WIDTH * 0.3, WIDTH * 0.2] * 2,
+                  font_size=8.5, align_from=99)
     table.setStyle(TableStyle([("ALIGN", (1, 1), (1, -1), "RIGHT"), ("ALIGN", (3, 1), (3, -1), "RIGHT")]))
     rows: list[list[Any]] = [["评价渠道", "评价数", "满意率"]]
     rows += [[r.name, r.rated, _pct(r.satisfaction_rate)] for r in f.ratings]
