@@ -301,8 +301,13 @@ class HallClient:
         return await self._ask("command", {"request_id": rid, "command": cmd}, timeout=timeout, retries=retries)
 
     async def send(self, command: Cmd, *, timeout: float = 1.0, retries: int = 10) -> dict[str, Any]:
-        """Send a command built from its model (`client.send(Finish(counter=5, ticket="E002"))`)."""
-        return await self.request(command.wire(), timeout=timeout, retries=retries)
+        """Send a command built from its model (`client.send(Finish(counter=5, ticket="E002"))`). A request id set
+        on the model is kept (an outbox resending an act uses the id it was recorded with, so the server answers a
+        resend with its first answer); without one, each send is a new request."""
+        body = command.wire()
+        if command.request_id:
+            body["request_id"] = command.request_id
+        return await self.request(body, timeout=timeout, retries=retries)
 
     async def status(self, timeout: float = 2.0) -> dict[str, Any]:
         return await self._ask("status", {}, timeout=timeout, retries=2)
