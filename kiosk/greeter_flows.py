@@ -161,7 +161,7 @@ class BookingFlow(EventDispatcher):
             start = datetime.fromisoformat(r["start"]).astimezone(self.app.cfg.hall.tz)
             self.helpers_needed = int(r.get("helpers_needed", 1))
             self.needs_words = "、".join(gb.needs_two(self.app.cfg, self.needs))
-            self.done_words = (f"{gb.day_words(start.date())} {start:%H:%M}「{self.item_name}」已预约。"
+            self.done_words = (f"已预约：{gb.day_words(start.date())} {start:%H:%M}\n「{self.item_name}」\n"
                                + ("请告诉来电人：预约号也会用短信发到手机上。" if not self.home else
                                   "请告诉来电人：帮办员会按时上门，出发前会打电话。"))
             self.step = "done"

@@ -63,12 +63,12 @@ def test_times_show_places_left_and_a_full_one_says_so(booked_hall: Hall) -> Non
     assert date(2026, 11, 24) in days and date(2026, 11, 29) not in days  # a Sunday: shut, not offered
     rows = gb.slot_rows(hall.cfg, hall.state, MARRIAGE, TUESDAY_10.date(), now)
     ten = next(r for r in rows if r.start == TUESDAY_10)
-    assert ten.left == 3 and ten.words == "10:00–10:30 余 3"
+    assert ten.left == 3 and ten.words == "10:00–10:30\n余 3"
     for n in range(3):
         book(hall, MARRIAGE, TUESDAY_10, f"1381234{n:04d}")
     ten = next(r for r in gb.slot_rows(hall.cfg, hall.state, MARRIAGE, TUESDAY_10.date(), now)
                if r.start == TUESDAY_10)
-    assert ten.left == 0 and ten.words == "10:00–10:30 约满"
+    assert ten.left == 0 and ten.words == "10:00–10:30\n约满"
     home = gb.slot_rows(hall.cfg, hall.state, HOME, TUESDAY_10.date(), now, group="home_visit")
     assert home and home[0].words.endswith(f"余 {hall.cfg.booking.home_visits_per_day}")
 

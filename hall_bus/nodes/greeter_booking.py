@@ -137,7 +137,8 @@ def slot_rows(cfg: HallConfig, state: HallState, item_code: str, day: date, now:
     rows = []
     for slot, left in bk.open_slots(cfg, state, item, group, day, now):
         a, b = slot.start.astimezone(tz), slot.end.astimezone(tz)
-        words = f"{a:%H:%M}–{b:%H:%M} " + (f"余 {left}" if left else "约满")
+        # two lines, so a narrow button never breaks "余 3" from its number
+        words = f"{a:%H:%M}–{b:%H:%M}\n" + (f"余 {left}" if left else "约满")
         if slot.session_kind != "regular":
             words += f"（{slot.session}）"
         rows.append(SlotRow(slot.start, slot.end, left, words, slot.session))
