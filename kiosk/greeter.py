@@ -470,13 +470,25 @@ class GreeterTabletApp(App):
                     b.state = "down" if b.level == self.rating else "normal"
             self.bind(rating=faces)
         elif kind == "outbox":
+            texts: list[Any] = []  # kept, never dropped (see _flow_box)
+            buttons: list[Any] = []
+
             def lines(*_: Any) -> None:
                 box.clear_widgets()
-                for rid, words, refused in self.outbox_rows:
-                    box.add_widget(_made(Factory.GText(), text=("▲ " if refused else "") + words, bold=refused))
+                refused_rows = [r for r in self.outbox_rows if r[2]]
+                while len(texts) < len(self.outbox_rows):
+                    texts.append(Factory.GText())
+                while len(buttons) < len(refused_rows):
+                    b = _made(Factory.GButton(), text="知道了（已报告办公室）")
+                    b.bind(on_release=lambda btn: self.dismiss_outbox(btn.rid))
+                    buttons.append(b)
+                spare = iter(buttons)
+                for label, (rid, words, refused) in zip(texts, self.outbox_rows, strict=False):
+                    label.text, label.bold = ("▲ " if refused else "") + words, refused
+                    box.add_widget(label)
                     if refused:
-                        b = _made(Factory.GButton(), text="知道了（已报告办公室）", value=rid)
-                        b.bind(on_release=lambda btn: self.dismiss_outbox(btn.value))
+                        b = next(spare)
+                        b.rid = rid
                         box.add_widget(b)
             self.bind(outbox_rows=lines)
         elif kind == "channel":
@@ -538,11 +550,18 @@ class GreeterTabletApp(App):
             for b in box.children:
                 b.state = "down" if chosen(b.value) else "normal"
 
+        pool: list[Any] = []  # every button ever made here stays referenced: a dropped one, still bound to the
+        # app's palette, would be collected and break the next mode switch (and Kivy leaks what it drops anyway)
+
         def build(*_: Any) -> None:
-            box.clear_widgets()
-            for value, words in values():
-                b = _made(Factory.GToggle(), text=words, value=value)
+            wanted = values()
+            while len(pool) < len(wanted):
+                b = Factory.GToggle()
                 b.bind(on_release=lambda btn: (pick(btn.value), show()))
+                pool.append(b)
+            box.clear_widgets()
+            for b, (value, words) in zip(pool, wanted, strict=False):
+                b.value, b.text = value, words
                 box.add_widget(b)
             show()
 
