@@ -34,6 +34,7 @@ from kivy.uix.scrollview import ScrollView
 from hall_bus.config import HallConfig
 from hall_bus.domain.commands import CHANNEL_NAMES, SUBJECT_NAMES
 from hall_bus.domain.rectification import STATUS_NAMES as FIX_STATUS
+from hall_bus.nodes import greeter_booking as gb
 from hall_bus.nodes.greeter import (
     DECLINE_REASONS,
     DUTY_WORDS,
@@ -60,12 +61,15 @@ from hall_bus.nodes.greeter import (
     unowned_followups,
     unprinted_slips,
 )
+from kiosk.greeter_flows import BookingFlow
 from kiosk.theme import NORMAL, Theme
 
 log = logging.getLogger("kiosk.greeter")
 KV = Path(__file__).with_name("greeter.kv")
 TABS = (("help", "求助"), ("walkin", "登记取号"), ("consult", "咨询登记"), ("notice", "一次性告知"),
-        ("deleg", "委托代办"), ("mine", "我的事项"), ("inbox", "转办收件"), ("home", "上门办"), ("duty", "督办"))
+        ("deleg", "委托代办"), ("mine", "我的事项"), ("inbox", "转办收件"), ("phone", "电话预约"), ("home", "上门办"),
+        ("visits", "我的上门"), ("duty", "督办"))
+BOOKING_TABS = {"phone": False, "home": True}  # one booking form (screen "book"), in two kinds
 # What each button on the 我的事项 and 督办 panels says, and what it needs written first (None: nothing).
 CASE_BUTTONS = {"answer": ("答复", "请写上答复"), "refer": ("转交部门", "请写上转交的部门"),
                 "complete": ("代办办结", None), "cancel": ("撤销委托", "撤销要写明原因"),
@@ -81,8 +85,6 @@ KIND_BUTTONS = {"consultation": ("answer", "refer"), "delegation": ("accept", "c
 DUTY_BUTTONS = {"assign": ("分派给上面的工号", None), "rectify": ("写整改情况", "请写上整改情况"),
                 "close": ("核实办结 / 答复群众", "请写上核实结果或给群众的答复"),
                 "owner": ("改首问负责人（写工号和原因）", "改首问负责人要在上面写明原因")}
-HOME_TIMES = ("09:00", "10:00", "11:00", "14:30", "15:30", "16:30")
-HOME_NEEDS = (("limited_mobility", "行动不便"), ("cannot_read", "不识字"))
 
 
 class GreeterTabletApp(App):
@@ -127,10 +129,14 @@ class GreeterTabletApp(App):
     duty_buttons = ListProperty([])
     complaint_channel = StringProperty("window")
     complaint_subject = StringProperty("window")
-    home_service = StringProperty("")
-    home_time = StringProperty("")
-    home_needs = ListProperty([])
-    home_result = StringProperty("")
+    booking = ObjectProperty(None, rebind=True)  # the 电话预约 / 上门办 form (kiosk/greeter_flows.py)
+    visit_rows = ListProperty([])  # 我的上门: the signed-in helper's visits today, in time order
+    outbox_rows = ListProperty([])  # [[request id, words, refused]]: acts on the tablet not yet in the hall
+    outbox_count = NumericProperty(0)  # of them, still to send
+    finishing = DictProperty({})  # the visit whose 办结 form is open
+    outcome = StringProperty("")
+    rating = NumericProperty(0)  # 5 非常满意 … 1 非常不满意; 0: not given
+    visits_title = StringProperty("")
     services = ListProperty([])
     groups = ListProperty([])  # [(code, label)] a helper may pick at the hall
     walk_service = StringProperty("")
@@ -178,6 +184,9 @@ class GreeterTabletApp(App):
         self._stopped = False
         self._redraw_soon = Clock.create_trigger(lambda _dt: self.refresh())
         self.title = f"帮办员平板 · {node.node}"
+        self.booking = BookingFlow(self)
+        self.visit_day: Any = None  # 我的上门 shows this day (None: today, in the hall's time zone)
+        self._outbox_seen: tuple[int, int] = (0, 0)
 
     # ------------------------------------------------------------------ Kivy life cycle
 
@@ -195,9 +204,16 @@ class GreeterTabletApp(App):
         self.bind(help_rows=lambda *_: self._sync_rows("help", "helps", "HelpRow", self.help_rows),
                   case_rows=lambda *_: self._sync_rows("mine", "cases", "CaseRow", self.case_rows),
                   duty_rows=lambda *_: self._sync_rows("duty", "duties", "DutyRow", self.duty_rows),
-                  inbox_rows=lambda *_: self._sync_rows("inbox", "arrivals", "InboxRow", self.inbox_rows))
+                  inbox_rows=lambda *_: self._sync_rows("inbox", "arrivals", "InboxRow", self.inbox_rows),
+                  visit_rows=lambda *_: self._sync_rows("visits", "visit_list", "VisitRow", self.visit_rows))
+        self._spawn(self.node.keep_sending())  # the outbox: acts done at a visitor's home, sent when the hall is near
         self.refresh()
         return root
+
+    def _spawn(self, job: Awaitable[Any]) -> None:
+        task = asyncio.get_event_loop().create_task(job)  # type: ignore[arg-type]
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
 
     # ------------------------------------------------------------------ modes
 
@@ -251,6 +267,11 @@ class GreeterTabletApp(App):
 
     def _watch(self) -> None:
         online = self._connected()
+        box = self.node.outbox
+        seen = (len(box.pending), len(box.refused))
+        if seen != self._outbox_seen:  # an act sent or refused: no hall event says so if it was refused
+            self._outbox_seen = seen
+            self._redraw()
         if online != self.online:
             self.online = online
             self._redraw()
@@ -311,7 +332,7 @@ class GreeterTabletApp(App):
         self.supervisor = self.node.has_duty("supervisor")
         if self.root is not None:  # nobody signed in: only the sign-in screen; signed in: the tabs
             screens = self.root.ids.screens
-            wanted = self.tab if self.signed_in else "signin"
+            wanted = self._screen_of(self.tab) if self.signed_in else "signin"
             if screens.current != wanted:
                 screens.current = wanted
         rows: list[dict[str, Any]] = []
@@ -358,6 +379,8 @@ class GreeterTabletApp(App):
         self.unprinted = ([[job, kiosk, status, problem_words(why)] for job, kiosk, status, why in
                            unprinted_slips(self.node.state)] if self.node.state is not None else [])
         self.alerts = hall_alerts(self.node.state, now, self.cfg)
+        self.booking.refresh()
+        self._visits()
         self.redraws += 1
 
     # ------------------------------------------------------------------ pickers the .kv asks for
@@ -432,12 +455,42 @@ class GreeterTabletApp(App):
                 for badge, alert in zip(reversed(box.children), self.alerts, strict=True):
                     badge.text = alert.words
             self.bind(alerts=alerts)
-        elif kind == "home_service":
-            toggles(services, lambda v: setattr(self, "home_service", v), "home_service")
-        elif kind == "home_time":
-            toggles([(t, t) for t in HOME_TIMES], lambda v: setattr(self, "home_time", v), "home_time")
-        elif kind == "home_needs":
-            toggles(list(HOME_NEEDS), self.toggle_need, None)
+        elif kind in FLOW_BOXES:
+            self._flow_box(box, kind)
+        elif kind == "outcomes":
+            picks(list(gb.OUTCOMES), "outcome")
+        elif kind == "faces":
+            for level, _face, words in gb.RATING_FACES:
+                b = _made(Factory.FaceButton(), text=words, level=level)
+                b.bind(on_release=lambda btn: setattr(self, "rating", 0 if self.rating == btn.level else btn.level))
+                box.add_widget(b)
+
+            def faces(*_: Any) -> None:
+                for b in box.children:
+                    b.state = "down" if b.level == self.rating else "normal"
+            self.bind(rating=faces)
+        elif kind == "outbox":
+            texts: list[Any] = []  # kept, never dropped (see _flow_box)
+            buttons: list[Any] = []
+
+            def lines(*_: Any) -> None:
+                box.clear_widgets()
+                refused_rows = [r for r in self.outbox_rows if r[2]]
+                while len(texts) < len(self.outbox_rows):
+                    texts.append(Factory.GText())
+                while len(buttons) < len(refused_rows):
+                    b = _made(Factory.GButton(), text="知道了（已报告办公室）")
+                    b.bind(on_release=lambda btn: self.dismiss_outbox(btn.rid))
+                    buttons.append(b)
+                spare = iter(buttons)
+                for label, (rid, words, refused) in zip(texts, self.outbox_rows, strict=False):
+                    label.text, label.bold = ("▲ " if refused else "") + words, refused
+                    box.add_widget(label)
+                    if refused:
+                        b = next(spare)
+                        b.rid = rid
+                        box.add_widget(b)
+            self.bind(outbox_rows=lines)
         elif kind == "channel":
             toggles(list(CHANNEL_NAMES.items()), lambda v: setattr(self, "complaint_channel", v), "channel")
             next(b for b in box.children if b.value == "window").state = "down"
@@ -474,15 +527,66 @@ class GreeterTabletApp(App):
                     box.add_widget(b)
             self.bind(followups=rows)
 
+    def _flow_box(self, box: Any, kind: str) -> None:
+        """The booking form's choice boxes: rebuilt when what they offer changes (items found, a day's times),
+        their state following what is chosen."""
+        from kivy.factory import Factory
+
+        f = self.booking
+        spec: dict[str, tuple[str | None, Callable[[], list[tuple[str, str]]], Callable[[str], None],
+                              Callable[[str], bool]]] = {
+            "flow_items": ("items", lambda: list(f.items), f.pick_item, lambda v: v == f.item),
+            "flow_days": ("days", lambda: list(f.days), f.pick_day, lambda v: v == f.day),
+            "flow_times": ("slots", lambda: [(iso, words) for iso, words, _ in f.slots], f.pick_time,
+                           lambda v: v == f.start),
+            "flow_needs": (None, lambda: [(n, n) for n in gb.HOME_NEEDS], f.toggle_need, lambda v: v in f.needs),
+            "flow_helpers": ("helper_list", lambda: list(f.helper_list), f.toggle_helper, lambda v: v in f.helpers),
+            "flow_travel": (None, lambda: [(str(m), f"{m} 分钟") for m in gb.TRAVEL_CHOICES], f.pick_travel,
+                            lambda v: v == str(int(f.travel))),
+        }
+        source, values, pick, chosen = spec[kind]
+
+        def show(*_: Any) -> None:
+            for b in box.children:
+                b.state = "down" if chosen(b.value) else "normal"
+
+        pool: list[Any] = []  # every button ever made here stays referenced: a dropped one, still bound to the
+        # app's palette, would be collected and break the next mode switch (and Kivy leaks what it drops anyway)
+
+        def build(*_: Any) -> None:
+            wanted = values()
+            while len(pool) < len(wanted):
+                b = Factory.GToggle()
+                b.bind(on_release=lambda btn: (pick(btn.value), show()))
+                pool.append(b)
+            box.clear_widgets()
+            for b, (value, words) in zip(pool, wanted, strict=False):
+                b.value, b.text = value, words
+                box.add_widget(b)
+            show()
+
+        if source is not None:
+            f.bind(**{source: build})
+        f.bind(item=show, day=show, start=show, needs=show, helpers=show, travel=show)
+        build()
+
     # ------------------------------------------------------------------ taps (from the .kv)
 
     def show(self, tab: str) -> None:
         self.tab = tab
         self.message = ""
 
+    @staticmethod
+    def _screen_of(tab: str) -> str:
+        return "book" if tab in BOOKING_TABS else tab
+
     def on_tab(self, _app: Any, tab: str) -> None:
+        if tab in BOOKING_TABS:
+            self.booking.set_kind(BOOKING_TABS[tab])
+            if self.root is not None:
+                self.root.ids.screens.get_screen("book").ids.query.text = ""
         if self.root is not None and self.signed_in:
-            self.root.ids.screens.current = tab
+            self.root.ids.screens.current = self._screen_of(tab)
 
     # signing in: the hall records every act in the signed-in person's name
 
@@ -992,44 +1096,72 @@ class GreeterTabletApp(App):
         self._run(self.node.register_complaint(self.complaint_channel, self.complaint_subject, subject, text,
                                                complainant=who_in.text.strip(), phone=phone_in.text.strip()), done)
 
-    # 上门办
+    # 我的上门: the day's visits, 到达 and 办结 recorded on the tablet first (kiosk/greeter_flows.py books them)
 
-    def toggle_need(self, need: str) -> None:
-        self.home_needs = [n for n in self.home_needs if n != need] if need in self.home_needs \
-            else [*self.home_needs, need]
+    def _visits(self) -> None:
+        self.visit_rows = [{"code": v.code, "when": v.when, "item_name": v.item_name, "who": v.who,
+                            "address": v.address, "needs": "、".join(v.needs), "status_words": v.status_words,
+                            "done": "  ".join(x for x in (v.arrived, v.finished) if x), "waiting": v.waiting,
+                            "can_arrive": v.can_arrive, "can_finish": v.can_finish,
+                            "picked": v.code == self.finishing.get("code")}
+                           for v in self.node.my_home_visits(self.visit_day)]
+        if self.finishing:
+            row = next((r for r in self.visit_rows if r["code"] == self.finishing["code"]), None)
+            self.finishing = row if row is not None and row["can_finish"] else {}
+        n = len(self.visit_rows)
+        day = "今天" if self.visit_day is None else gb.day_words(self.visit_day)
+        self.visits_title = f"{day}的上门办 {n} 件（按时间）" if n else f"{day}没有派给您的上门办"
+        self.outbox_rows = [list(x) for x in self.node.outbox_lines()]
+        self.outbox_count = len(self.node.outbox.pending)
 
-    def book_home_visit(self, date_in: Any, birth_in: Any) -> None:
-        """A home visit at the day and time picked; the birth date and the day typed are emptied once booked."""
-        from datetime import datetime
+    def arrive(self, code: str) -> None:
+        def done(a: dict[str, Any]) -> None:
+            at = a.get("result", {}).get("done_at", "")[11:16]
+            self._said(a, f"已记录到达 {code}（{at}），有网时自动上传")
 
-        day, birth = date_in.text.strip().replace("-", ""), birth_in.text.strip()
-        if not self.home_service or not self.home_time:
-            self.message = "请选择事项和上门时间"
+        self._run(self.node.arrive_home_visit(code), done)
+
+    def start_finish(self, code: str) -> None:
+        """The 办结 form for this visit, empty: an outcome and a rating given for one visit never go with the
+        next one's."""
+        self.finishing = next((r for r in self.visit_rows if r["code"] == code), {})
+        self.outcome, self.rating = "done", 0
+        if self.root is not None:
+            ids = self.root.ids.screens.get_screen("visits").ids
+            ids.note.text = ids.comment.text = ""
+        self.message = f"办结 {code}：点选结果，请群众点一个表情评价，再点「确认办结」"
+        self._redraw()
+
+    def finish_visit(self, note_in: Any, comment_in: Any) -> None:
+        row = self.finishing
+        if not row:
             return
-        try:
-            when = datetime.strptime(f"{day} {self.home_time}", "%Y%m%d %H:%M").replace(tzinfo=self.cfg.hall.tz)
-        except ValueError:
-            self.message = "上门日期请写成 20261124 这样的八位数字"
+        if not self.outcome:
+            self.message = "请点选办理结果"
             return
-        ref = f"HV-{self.node.node}-{day}-{self.home_time.replace(':', '')}-{self.home_service}"[:64]
+        code, rating = row["code"], self.rating or None
 
         def done(a: dict[str, Any]) -> None:
-            r = a.get("result", {})
-            self.home_result = self._said(a, f"已预约上门办 {r.get('number')}：{self.home_service}，"
-                                             f"{due_words(when.timestamp(), self.cfg.hall.tz)}；到时请帮办员认领上门")
+            at = a.get("result", {}).get("done_at", "")[11:16]
+            self._said(a, f"已记录办结 {code}（{at}）" + ("，评价已记下" if rating else "") + "，有网时自动上传")
             if a.get("ok"):
-                date_in.text = birth_in.text = ""
-                self.home_needs = []
+                note_in.text = comment_in.text = ""
+                self.finishing, self.outcome, self.rating = {}, "", 0
 
-        self._run(self.node.book_home_visit(self.home_service, when, ref=ref, birth_date=birth or None,
-                                            limited_mobility="limited_mobility" in self.home_needs,
-                                            cannot_read="cannot_read" in self.home_needs), done)
+        self._run(self.node.finish_home_visit(code, self.outcome, note=note_in.text, rating=rating,
+                                              comment=comment_in.text), done)
+
+    def dismiss_outbox(self, request_id: str) -> None:
+        """A refusal read: it leaves the list (the helper has told the office or written it down)."""
+        self.node.dismiss_outbox(request_id)
+        self._redraw()
 
     def take_followup(self, followup_id: str) -> None:
         self._run(self.node.assign_followup(followup_id), lambda a: self._said(a, "回访已由您负责"))
 
 
 # The pick-one-or-none boxes of the 转办 forms: what they offer, and the app property holding the pick.
+FLOW_BOXES = frozenset({"flow_items", "flow_days", "flow_times", "flow_needs", "flow_helpers", "flow_travel"})
 PICKS: dict[str, Callable[[GreeterTabletApp], tuple[list[tuple[str, str]], str]]] = {
     "handover_sites": lambda app: (app.node.handover_targets, "handover_site"),
     "handover_reasons": lambda app: ([(r, r) for r in HANDOVER_REASONS], "handover_pick"),

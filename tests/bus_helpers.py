@@ -138,3 +138,36 @@ def start_server_process(config: Path, data: Path, keys: Path, cmd_port: int, ev
          str(keys), "--commands", f"tcp://127.0.0.1:{cmd_port}", "--events", f"tcp://127.0.0.1:{ev_port}"],
         cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
     return proc
+
+
+@contextlib.asynccontextmanager
+async def switchable_hall(cfg: HallConfig, tmp: Path, nodes: Iterable[str],
+                          ports: tuple[int, int]) -> AsyncIterator[tuple[Hall, Callable[[], Any], Callable[[], Any]]]:
+    """running_hall, plus taking the server away and bringing it back on the same ports and ledger: (hall, halt,
+    start). A client must not know it is the same process."""
+    keys = make_keys(tmp / "keys", nodes)
+    running: dict[str, Any] = {}
+
+    async def start() -> HallServer:
+        server = HallServer(cfg, tmp / "data", keys_dir=keys.dir, command_endpoint=f"tcp://127.0.0.1:{ports[0]}",
+                            event_endpoint=f"tcp://127.0.0.1:{ports[1]}")
+        stop = asyncio.Event()
+        task = asyncio.create_task(server.run(stop))
+        await asyncio.wait_for(server.ready.wait(), 10)
+        running.update(stop=stop, task=task)
+        if "hall" in running:
+            running["hall"].server = server
+        return server
+
+    async def halt() -> None:
+        running["stop"].set()
+        await asyncio.wait_for(running["task"], 10)
+
+    hall = running["hall"] = Hall(await start(), keys, cfg, [])
+    try:
+        yield hall, halt, start
+    finally:
+        for c in hall.clients:
+            await c.close()
+        if not running["task"].done():
+            await halt()

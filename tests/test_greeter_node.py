@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from datetime import datetime, timedelta
 from pathlib import Path
 
 import cv2
@@ -332,17 +331,18 @@ def test_cases_complaints_and_home_visits_over_the_bus(cfg, tmp_path: Path) -> N
             assert state.complaints[cid].status == "closed" and state.complaints[cid].closed_by == "王芳"
             await until(lambda: not any(i.ref == cid for i in g1.duty_list()))
 
-            # 上门办 booked from the tablet: a home_visit ticket at the appointment, its helper request waiting
-            when = datetime.now(TZ).replace(microsecond=0) + timedelta(days=1)
-            booked = await g1.book_home_visit("人社", when, ref="HV-test-1", birth_date="19380505",
-                                              limited_mobility=True)
-            assert booked["ok"], booked
-            t = state.tickets[booked["result"]["ticket"]]
-            assert t.group == "home_visit" and t.appointment_ts == when.timestamp() and not t.counter_queue
-            assert any(h.ticket == t.id and h.status == "open" for h in state.helps.values())
-            again = await g1.book_home_visit("人社", when, ref="HV-test-1")
-            assert again["code"] == "appointment_used"  # a retried tap is the same booking, never a second
-            past = await g1.book_home_visit("人社", when - timedelta(days=2), ref="HV-test-2")
-            assert not past["ok"] and "已经过了" in past["message"]
+            # 上门办 booked from the tablet for a caller: a booking (address, needs) the helpers are sent to, not a
+            # ticket in a queue (tests/test_greeter_booking.py goes on to the visit itself)
+            home = "GF-379901-MZJ-001"
+            day = g1.booking_days(home, group="home_visit")[1]
+            start = g1.open_slots(home, day, group="home_visit")[0].start
+            held = await g1.hold_home_visit(home, start, "孙玉兰", "13812345678", "平安县城关镇建设路12号", ["卧床"])
+            assert held["ok"], held
+            booked = await g1.confirm_booking(held["result"]["code"])
+            assert booked["ok"] and booked["result"]["helpers_needed"] == 2
+            b = hall.server.core.state.bookings[booked["result"]["code"]]
+            assert (b.group, b.channel, b.by, b.address) == ("home_visit", "hotline", "王芳", "平安县城关镇建设路12号")
+            no_address = await g1.hold_home_visit(home, start, "孙玉兰", "13812345679", " ")
+            assert not no_address["ok"] and no_address["message"] == "上门办要写上门地址"
 
     asyncio.run(asyncio.wait_for(scenario(), 60))

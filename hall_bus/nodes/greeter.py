@@ -9,10 +9,13 @@ tablet is carried around the floor. Only the form being filled in shows a full n
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
+import logging
 import math
 import re
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import date, datetime
@@ -20,6 +23,7 @@ from pathlib import Path
 from typing import Any, Protocol
 
 from devices.privacy import mask_name
+from hall_bus.catalogue.search import GuideIndex
 from hall_bus.config import HallConfig, WorkCalendar
 from hall_bus.domain import commands as c
 from hall_bus.domain.casework import STATUS_NAMES as CASE_STATUS
@@ -27,7 +31,11 @@ from hall_bus.domain.casework import overdue_cases
 from hall_bus.domain.handover import inbox_cases, inbox_overdue
 from hall_bus.domain.state import CaseRecord, HallState
 from hall_bus.domain.workdays import add_working_days
+from hall_bus.nodes import greeter_booking as gb
+from hall_bus.nodes.outbox import OUTBOX_FILE, FlushResult, Outbox
 from hall_bus.wire.client import HallClient
+
+log = logging.getLogger("hall_bus.greeter")
 
 GREEN_CHANNEL = "wheelchair_push"  # 推着办: the green channel, called at the next free window for the service
 HOME_VISIT = "home_visit"  # 上门办: an appointment served at the visitor's place, no counter queue
@@ -676,6 +684,10 @@ class GreeterNode:
         self.camera = camera
         self.origins: dict[str, str] = {}
         self._pages = 0
+        self._guide: GuideIndex | None = None
+        self.outbox = Outbox(self.data_dir / OUTBOX_FILE)  # acts done at a visitor's home, until the hall has them
+        self._kick = asyncio.Event()
+        self._flushing = asyncio.Lock()
 
     @classmethod
     def for_config(cls, client: HallClient, cfg: HallConfig, node_id: str, **kw: Any) -> GreeterNode:
@@ -916,18 +928,167 @@ class GreeterNode:
             return {"ok": False, "op": "decline_handover", "code": "invalid", "message": why}
         return await self._send(c.DeclineHandover, case=case, reason=reason.strip())
 
-    # 上门办: a home visit booked from the tablet
+    # 预约 for a caller on the phone (热线/电话预约), and 上门办: booked, helpers sent, done at the visitor's home
 
-    async def book_home_visit(self, service: str, when: datetime, *, ref: str, birth_date: date | str | None = None,
-                              limited_mobility: bool = False, cannot_read: bool = False) -> dict[str, Any]:
-        """A 上门办 appointment as the engine keeps one: a ticket of the home_visit group at `when` (its help
-        request turns urgent then), the visitor's age band and needs as the Issue flags. `ref` makes a retried
-        tap the same booking, never a second one. The engine has no field for a name or an address: those stay
-        with the helper (issue 20 builds full home visits)."""
-        if when.tzinfo is None:
-            return {"ok": False, "op": "issue", "code": "invalid", "message": "上门时间要带时区"}
-        if when.timestamp() < time.time():
-            return {"ok": False, "op": "issue", "code": "invalid", "message": "上门时间已经过了，请选以后的时间"}
-        return await self._send(c.Issue, service=service, group=HOME_VISIT, appointment_at=when,
-                                appointment_ref=ref, birth_date=birth_date,  # type: ignore[arg-type]
-                                limited_mobility=limited_mobility, cannot_read=cannot_read)
+    @property
+    def guide(self) -> GuideIndex | None:
+        """The catalogue's search, built on first use (pinyin tables for every item take a moment)."""
+        if self._guide is None and self.cfg is not None and self.cfg.catalogue is not None:
+            self._guide = GuideIndex(self.cfg.catalogue)
+        return self._guide
+
+    def bookable_items(self, query: str = "", *, home_visit: bool = False) -> list[gb.ItemChoice]:
+        if self.cfg is None:
+            return []
+        return gb.bookable_items(self.cfg, self.guide, query, home_visit=home_visit)
+
+    def booking_days(self, item: str = "", *, group: str = "normal", now: datetime | None = None) -> list[date]:
+        """The days a caller may be offered: the hall open, and (for an item) a time of it to book that day — a
+        Saturday's extended hours take no home visits, so a 上门办 is not offered a Saturday."""
+        if self.cfg is None:
+            return []
+        now = now or datetime.now(self.cfg.hall.tz)
+        days = gb.booking_days(self.cfg, now)
+        if not item:
+            return days
+        return [d for d in days if self.open_slots(item, d, group=group, now=now)]
+
+    def open_slots(self, item: str, day: date, *, group: str = "normal",
+                   now: datetime | None = None) -> list[gb.SlotRow]:
+        """The day's times with 余 N, from the mirror, by the engine's own slot functions."""
+        if self.cfg is None or self.state is None:
+            return []
+        return gb.slot_rows(self.cfg, self.state, item, day, now or datetime.now(self.cfg.hall.tz), group)
+
+    async def hold_booking(self, item: str, start: datetime, name: str, phone: str, *, group: str = "normal",
+                           address: str = "", needs: list[str] | None = None) -> dict[str, Any]:
+        """The place held while the helper reads it back to the caller; booked for the caller (channel hotline),
+        in the signed-in person's name. A form with gaps is refused here, in words, before anything is sent."""
+        why = gb.form_problem(name, phone, address, home_visit=group == HOME_VISIT)
+        if why:
+            return {"ok": False, "op": "hold_booking", "code": "invalid", "message": why}
+        return await self._send(c.HoldBooking, item=item, start=start, group=group, channel="hotline",
+                                phone=phone.strip(), name=name.strip(), address=address.strip(),
+                                needs=list(needs or []))
+
+    async def hold_home_visit(self, item: str, start: datetime, name: str, phone: str, address: str,
+                              needs: list[str] | None = None) -> dict[str, Any]:
+        return await self.hold_booking(item, start, name, phone, group=HOME_VISIT, address=address, needs=needs)
+
+    async def confirm_booking(self, code: str) -> dict[str, Any]:
+        """After the read-back: the booking is made, its code read out to the caller (a second tap: the same)."""
+        return await self._send(c.ConfirmBooking, code=code)
+
+    async def cancel_booking(self, code: str, reason: str = "") -> dict[str, Any]:
+        return await self._send(c.CancelBooking, code=code, reason=reason.strip())
+
+    async def reschedule_booking(self, code: str, start: datetime) -> dict[str, Any]:
+        return await self._send(c.RescheduleBooking, code=code, start=start)
+
+    def helper_choices(self) -> list[tuple[str, str]]:
+        return gb.helper_choices(self.state)
+
+    def helpers_needed(self, code: str) -> int:
+        """Two when the visitor's needs call for it (`[booking] two_helper_needs`), else one."""
+        b = self.state.bookings.get(code) if self.state is not None else None
+        return 2 if b is not None and self.cfg is not None and gb.needs_two(self.cfg, b.needs) else 1
+
+    async def assign_home_visit(self, code: str, helpers: list[str], travel_minutes: int) -> dict[str, Any]:
+        """The helpers sent, and the time on the road each way; one helper for a visit that needs two is said
+        here, naming the need, so the helper on the phone can find a second before the hall refuses."""
+        chosen = list(dict.fromkeys(h for h in helpers if h))
+        if not chosen:
+            return {"ok": False, "op": "assign_home_visit", "code": "invalid", "message": "请点选上门的帮办员"}
+        if len(chosen) < self.helpers_needed(code):
+            b = self.state.bookings[code] if self.state is not None else None
+            need = "、".join(gb.needs_two(self.cfg, b.needs)) if b is not None and self.cfg is not None else ""
+            return {"ok": False, "op": "assign_home_visit", "code": "two_helpers_needed",
+                    "message": f"这位群众（{need}）要两名帮办员一起上门，请再选一位"}
+        return await self._send(c.AssignHomeVisit, code=code, helpers=chosen, travel_minutes=travel_minutes)
+
+    def my_home_visits(self, day: date | None = None) -> list[gb.VisitItem]:
+        """The signed-in helper's visits of the day (today by default) in time order, with what this tablet has
+        recorded and not yet sent shown as done."""
+        if self.state is None or self.helper is None or self.cfg is None:
+            return []
+        tz = self.cfg.hall.tz
+        waiting: dict[str, list[tuple[str, datetime]]] = {}
+        for act in self.outbox.pending:
+            waiting.setdefault(act.booking, []).append((act.op, act.done_at))
+        return gb.home_visits(self.state, self.helper, day or datetime.now(tz).date(), tz, waiting)
+
+    async def arrive_home_visit(self, code: str, *, done_at: datetime | None = None) -> dict[str, Any]:
+        """到达: written on the tablet first (it may be out of the network), sent when the hall is reachable."""
+        return self._record(c.ArriveHomeVisit, code=code, done_at=done_at)
+
+    async def finish_home_visit(self, code: str, outcome: str, *, note: str = "", rating: int | None = None,
+                                comment: str = "", done_at: datetime | None = None) -> dict[str, Any]:
+        """办结 with the visitor's rating (5 非常满意 … 1 非常不满意), recorded like 到达."""
+        return self._record(c.FinishHomeVisit, code=code, done_at=done_at, outcome=outcome, note=note.strip(),
+                            rating=rating, comment=comment.strip())
+
+    def _record(self, model: type[c.Cmd], **fields: Any) -> dict[str, Any]:
+        op = model.model_fields["op"].default
+        if self.helper is None:
+            return {"ok": False, "op": op, "code": "not_signed_in", "message": STAFF_REFUSALS["not_signed_in"]}
+        tz = self.cfg.hall.tz if self.cfg is not None else None
+        now = datetime.now(tz) if tz is not None else datetime.now().astimezone()
+        fields["done_at"] = fields.get("done_at") or now
+        try:
+            command = c.build(model, by=self.helper, request_id=uuid.uuid4().hex, **fields)
+        except c.CommandInvalid as exc:
+            return {"ok": False, "op": op, "code": "invalid", "message": str(exc)}
+        try:
+            act = self.outbox.record(command, now)
+        except OSError as exc:  # the tablet's own disk: said, never a crash; the helper writes it on paper
+            log.warning("outbox: could not record %s: %s", op, exc)
+            return {"ok": False, "op": op, "code": "outbox_failed",
+                    "message": f"没能记在平板上（{exc.strerror or exc}），请记在纸上，回大厅后补录"}
+        self._kick.set()
+        return {"ok": True, "op": op, "recorded": True,
+                "result": {"code": act.booking, "done_at": act.done_at.isoformat(), "request_id": act.request_id}}
+
+    def outbox_lines(self) -> list[tuple[str, str, bool]]:
+        """(request id, words, refused) of every act on the tablet not yet settled, in the order done: "办结
+        GF-20261124-001 09:48 待上传", or "未能上传：…" with the hall's reason."""
+        tz = self.cfg.hall.tz if self.cfg is not None else None
+        out = []
+        for a in self.outbox.acts:
+            when = f"{a.done_at.astimezone(tz):%m-%d %H:%M}"
+            if a.status == "refused":
+                why = gb.booking_words({"ok": False, "code": a.code, "message": a.message})
+                out.append((a.request_id, f"未能上传：{a.kind_words} {a.booking}（{when} 做的）：{why}", True))
+            else:
+                out.append((a.request_id, f"{a.kind_words} {a.booking} {when} 已记录，待上传", False))
+        return out
+
+    def dismiss_outbox(self, request_id: str) -> bool:
+        return self.outbox.dismiss(request_id)
+
+    async def flush_outbox(self) -> FlushResult:
+        """One round of sending what the tablet recorded, in order; nothing when the hall is out of reach."""
+        async with self._flushing:
+            if not self.outbox.pending or not self.client.connected.is_set():
+                return FlushResult(waiting="" if not self.outbox.pending else "离线")
+            result = await self.outbox.flush(lambda cmd: self.client.send(cmd, timeout=1.0, retries=2))
+            if result.sent or result.refused:
+                log.info("outbox: %d sent, %d refused, %d waiting", len(result.sent), len(result.refused),
+                         len(self.outbox.pending))
+            return result
+
+    async def keep_sending(self, every: float = 3.0) -> None:
+        """The outbox's loop for the tablet's life: a round after each act recorded, on reconnecting, and every
+        few seconds; a fault in a round is logged and the next round comes."""
+        was_connected = False
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._kick.wait(), every)
+            self._kick.clear()
+            connected = self.client.connected.is_set()
+            if connected and not was_connected:
+                log.info("outbox: connected, %d acts to send", len(self.outbox.pending))
+            was_connected = connected
+            try:
+                await self.flush_outbox()
+            except Exception:  # never the end of the loop: the acts are safe on disk
+                log.exception("outbox round failed")

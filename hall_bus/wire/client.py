@@ -304,8 +304,8 @@ class HallClient:
         """Send a command built from its model (`client.send(Finish(counter=5, ticket="E002"))`).
 
         A command carrying its own `request_id` keeps it: a web form posted twice (a double tap, a reload of the
-        POST) sends the id it was rendered with, and the server answers the second from its ledger instead of
-        holding a second place."""
+        POST) sends the id it was rendered with, and a tablet's outbox resends an act with the id it was recorded
+        with; the server answers the second from its ledger instead of acting twice."""
         body = command.wire()
         if command.request_id is not None:
             body["request_id"] = command.request_id

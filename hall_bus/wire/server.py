@@ -502,6 +502,13 @@ class HallServer:
                 return {"request_id": rid, "ok": False, "op": cmd.op, "code": code, "message": why}
             if model.person_field is not None:
                 update[model.person_field] = person
+        elif session.role == "greeter" and model.person_field is not None:
+            # 预约 the phone page sends too (so no person is needed for the model), from a tablet is still a
+            # person's act for a caller: booked in the name of whoever is signed in here, or refused
+            refusal = self._check_person(session, cmd, person)
+            if refusal is not None:
+                return {"request_id": rid, "ok": False, "op": cmd.op, "code": refusal[0], "message": refusal[1]}
+            update[model.person_field] = person
         if session.role == "web":  # the citizen's phone page: no staff behind it, whatever the body says
             if "channel" in model.model_fields:
                 update["channel"] = "phone"

@@ -30,6 +30,8 @@ ROOT = Path(__file__).resolve().parents[2]
 
 
 MODES = {"normal": (False, False), "large": (True, False), "contrast": (False, True)}
+MARRIAGE = "QR-379901-MZJ-011"  # 内地居民结婚登记: 可预约
+HOME = "GF-379901-MZJ-001"  # 最低生活保障申请: 可上门
 PAPER_OUT = "printer not ready: paper out — try: load a new paper roll"  # as devices/printer words it
 
 
@@ -173,7 +175,9 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
 
         async def open_tab(name: str) -> Any:
             tap(app.root.ids[f"tab_{name}"])
-            await until(lambda: app.root.ids.screens.current == name, f"tab {name}")
+            want = "book" if name in ("phone", "home") else name  # 电话预约 and 上门办: one form in two kinds
+            await until(lambda: app.root.ids.screens.current == want and app.booking.home == (name == "home")
+                        if want == "book" else app.root.ids.screens.current == want, f"tab {name}")
             await frame()
             return screen().ids
 
@@ -231,6 +235,7 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
 
                 result["error"] = f"{type(exc).__name__}: {exc} (the tablet said {app.message!r})\n" \
                                   f"{traceback.format_exc()[-1500:]}"
+                print(result["error"], file=sys.stderr)
             finally:
                 app.stop()
 
@@ -291,7 +296,7 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             await audited("help")
             await cases_and_duties(kiosk)
             result["heights"] = {}
-            for tab in ("walkin", "consult", "notice", "deleg", "mine", "home", "duty"):
+            for tab in ("walkin", "consult", "notice", "deleg", "mine", "phone", "home", "visits", "duty"):
                 ids = await open_tab(tab)
                 if tab == "notice":
                     tap(toggle(ids.services, "医保"))
@@ -309,11 +314,12 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                     inbox_tab = app.root.ids.tab_inbox
                     result["no_county"] = {"case_buttons": [b.text for b in ids.case_buttons.children],
                                            "inbox_tab_shown": inbox_tab.parent is not None,
-                                           "tabs_shown": len(app.root.ids.tabs.children[-1].children)}
-                if tab == "home":
-                    tap(toggle(ids.services, "人社"))
-                    tap(toggle(ids.times, "09:00"))
-                    await frame()
+                                           "tabs_shown": sum(len(row.children)
+                                                             for row in app.root.ids.tabs.children)}
+                if tab in ("phone", "home"):
+                    await fill_booking(ids, home=tab == "home")
+                if tab == "visits":
+                    await visits_to_show(ids)
                 if tab == "duty":
                     await until(lambda: len(app.duty_rows) >= 3, "the 督办 list")
                     tap(next(r for r in ids.duties.children if r.kind == "complaint").ids.pick)
@@ -333,6 +339,108 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             cancelled = await answered(before)
             result["cancel_ok"] = bool(cancelled.get("ok"))
             result["reason_after_cancel"] = screen().ids.reason.text
+
+        async def fill_booking(ids: Any, *, home: bool) -> Any:
+            """The booking form as a helper fills it for a caller: an item found by typing, the first day offered,
+            the first time with places, the caller's name and mobile (and for 上门办 the address and needs)."""
+            item = HOME if home else MARRIAGE
+            type_into(ids.query, "低保" if home else "结婚")
+            await until(lambda: any(b.value == item for b in ids["items"].children), "the item found")
+            await frame()
+            await reveal(toggle(ids["items"], item))
+            tap(toggle(ids["items"], item))
+            await until(lambda: bool(ids.days.children), "the days")
+            await frame()
+            day = app.booking.days[1][0]
+            await reveal(toggle(ids.days, day))
+            tap(toggle(ids.days, day))
+            await until(lambda: bool(ids.times.children), "the times")
+            await frame()
+            start = next(iso for iso, _words, left in app.booking.slots if left > 0)
+            await reveal(toggle(ids.times, start))
+            tap(toggle(ids.times, start))
+            await frame()
+            await until(lambda: app.booking.start == start, "the time picked")
+            type_into(ids.name, "孙玉兰" if home else "张秀英")
+            type_into(ids.phone, "13912345678" if home else "13812345678")
+            if home:
+                type_into(ids.address, "平安县城关镇建设路12号")
+                await reveal(toggle(ids.needs, "轮椅"))
+                tap(toggle(ids.needs, "轮椅"))
+            await frame()
+            return day
+
+        async def through_booking(ids: Any, *, home: bool) -> dict[str, Any]:
+            """From the filled form: 占位 → the read-back → 确认 → the code (→ for 上门办, two helpers sent)."""
+            day = await fill_booking(ids, home=home)
+            await reveal(ids.review)
+            before = len(app.answers)
+            tap(ids.review)
+            held = await answered(before)
+            await until(lambda: app.booking.step == "readback", "the read-back")
+            await frame()
+            got: dict[str, Any] = {"held": held["ok"], "readback": ids.readback.text, "day": day}
+            if home:
+                shot_to_docs("home-visit-readback")
+            await reveal(ids.confirm)
+            before = len(app.answers)
+            tap(ids.confirm)
+            confirmed = await answered(before)
+            await until(lambda: app.booking.step == "done", "the code")
+            await frame()
+            got.update(confirmed=confirmed["ok"], code=ids.code.text, form_left=[ids.name.text, ids.phone.text])
+            if home:
+                got["two_needed"] = ids.two_needed.text
+                await until(lambda: bool(ids.helpers.children), "the helpers")
+                await frame()
+                tap(toggle(ids.helpers, "王芳"))
+                tap(toggle(ids.travel, "20"))
+                await frame()
+                shot_to_docs("home-visit")
+                await reveal(ids.assign)
+                before = len(app.answers)
+                tap(ids.assign)
+                one = await answered(before)
+                got["one_helper"] = [one["ok"], app.message]
+                await reveal(ids.helpers)
+                tap(toggle(ids.helpers, "李强"))
+                await reveal(ids.assign)
+                before = len(app.answers)
+                tap(ids.assign)
+                got["assigned"] = (await answered(before))["ok"]
+                await frame()
+            else:
+                shot_to_docs("phone-booking")
+            return got
+
+        def shot_to_docs(name: str) -> None:
+            """The picture a person looks at in docs/screens (only from the 1280×800 run of the cases scenario)."""
+            docs = ROOT / "docs" / "screens"
+            docs.mkdir(parents=True, exist_ok=True)
+            app.root.export_to_png(str(docs / f"greeter-{name}.png"))
+            shot(name)
+
+        async def visits_to_show(ids: Any) -> None:
+            """我的上门 with a visit on it (booked, sent to 王芳) and one act waiting in the outbox."""
+            if not app.visit_rows:
+                day, _code = await booked_visit()
+                app.visit_day = day
+                app.refresh()
+                await until(lambda: bool(app.visit_rows), "my visits")
+                await frame()
+
+        async def booked_visit() -> tuple[Any, str]:
+            from datetime import date as date_
+
+            day = date_.fromisoformat(node.booking_days(HOME, group="home_visit")[1].isoformat())
+            start = node.open_slots(HOME, day, group="home_visit")[-1].start
+            held = await node.hold_home_visit(HOME, start, "孙玉兰", "13912345670", "平安县东关村3组12号")
+            code = held["result"]["code"]
+            assert (await node.confirm_booking(code))["ok"]
+            await until(lambda: code in node.state.bookings, "the visit mirrored")
+            assert (await node.assign_home_visit(code, ["王芳"], 30))["ok"]
+            await until(lambda: node.state.bookings[code].helpers == ["王芳"], "the visit assigned")
+            return day, code
 
         async def cases_and_duties(kiosk: Any) -> None:
             """What 我的事项 and 督办 hold on a working day: a delegation accepted as a 即办件 (due today), one
@@ -639,24 +747,61 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
                                    "subject": [q.subject_kind, q.subject], "owner": q.owner,
                                    "form_left": [ids.subject.text, ids.complainant.text, ids.text.text],
                                    "row": next(dict(r) for r in app.duty_rows if r["ref"] == cid)}
+            ids = await open_tab("phone")
+            result["phone"] = await through_booking(ids, home=False)
+            code = result["phone"]["code"]
+            b = hall.server.core.state.bookings[code]
+            result["phone"].update(channel=b.channel, by=b.by, name=b.name, status=b.status, group=b.group)
+            tap(ids.again)
+            await frame()
             ids = await open_tab("home")
-            from datetime import datetime, timedelta
+            result["home"] = await through_booking(ids, home=True)
+            code = result["home"]["code"]
+            b = hall.server.core.state.bookings[code]
+            result["home"].update(helpers=b.helpers, travel=b.travel_minutes, address=b.address, needs=b.needs,
+                                  by=b.by, channel=b.channel)
+            # 我的上门 that day: 到达 and 办结 with a rating, the hall server away meanwhile
+            from datetime import date as date_
 
-            day = (datetime.now(cfg.hall.tz) + timedelta(days=1)).strftime("%Y%m%d")
-            tap(toggle(ids.services, "人社"))
-            tap(toggle(ids.times, "09:00"))
-            tap(toggle(ids.needs, "limited_mobility"))
-            type_into(ids.day, day)
-            type_into(ids.birth, "19380505")
-            await reveal(ids.book)
+            app.visit_day = date_.fromisoformat(result["home"]["day"])
+            app.refresh()
+            ids = await open_tab("visits")
+            await until(lambda: any(r["code"] == code for r in app.visit_rows), "the visit on 我的上门")
+            await frame()
+            await stop_server()
+            await until(lambda: not app.online, "offline")
+            row = next(r for r in ids.visit_list.children if r.code == code)
             before = len(app.answers)
-            tap(ids.book)
-            booked = await answered(before)
-            shot("home")
-            t = hall.server.core.state.tickets[booked["result"]["ticket"]]
-            result["home"] = {"ok": booked["ok"], "group": t.group, "day": day,
-                              "appointment": datetime.fromtimestamp(t.appointment_ts, cfg.hall.tz).isoformat(),
-                              "age": t.age, "message": app.message, "form_left": [ids.day.text, ids.birth.text]}
+            tap(row.ids.arrive)
+            await answered(before)
+            await until(lambda: app.outbox_count == 1, "the arrival recorded")
+            await frame()
+            tap(row.ids.finish)
+            await frame()
+            assert toggle(ids.outcomes, "done").state == "down"  # 已办结 offered first; another is one tap
+            type_into(ids.note, "材料已收齐")
+            await reveal(ids.faces)
+            tap(next(b for b in ids.faces.children if b.level == 5))
+            await until(lambda: app.rating == 5, "the rating picked")
+            await frame()
+            shot_to_docs("my-visits-finishing")
+            await reveal(ids.finish)
+            before = len(app.answers)
+            tap(ids.finish)
+            finished = await answered(before)
+            await until(lambda: app.outbox_count == 2, "the finish recorded")
+            await frame()
+            shot_to_docs("my-visits")
+            result["visits"] = {"finished": finished["ok"], "count_words": ids.outbox_count.text,
+                                "row": next(dict(r) for r in app.visit_rows if r["code"] == code),
+                                "outbox": [list(x) for x in app.outbox_rows]}
+            await start_server()
+            await until(lambda: app.online, "online again", timeout=20)
+            await until(lambda: app.outbox_count == 0, "the outbox sent", timeout=20)
+            b = hall.server.core.state.bookings[code]
+            kinds = [e["type"] for e in hall.server.core.ledger.events() if e["data"].get("code") == code]
+            result["visits"].update(status=b.status, rating=b.rating, note=b.note, kinds=kinds,
+                                    after=ids.outbox_count.text)
             result["texts"] = texts()
 
         async def handover() -> None:

@@ -32,7 +32,7 @@ def run(scenario: str) -> dict[str, Any]:
     return result
 
 
-SCREENS = ("signin", "help", "walkin", "consult", "notice", "deleg", "mine", "home", "duty")
+SCREENS = ("signin", "help", "walkin", "consult", "notice", "deleg", "mine", "phone", "home", "visits", "duty")
 MODES = ("normal", "large", "contrast")
 
 
@@ -56,7 +56,7 @@ def check_screens(r: dict[str, Any], extra: tuple[str, ...] = ()) -> None:
     """Every screen in every mode within the rules, and what a busy morning shows on them."""
     check_audits(r, (*SCREENS, *extra))
     # a hall without [county] has no hand-overs: no 转办收件 tab, no 转办 button
-    assert r["no_county"]["inbox_tab_shown"] is False and r["no_county"]["tabs_shown"] == 8
+    assert r["no_county"]["inbox_tab_shown"] is False and r["no_county"]["tabs_shown"] == 10
     assert r["no_county"]["case_buttons"] and not any("转办" in b for b in r["no_county"]["case_buttons"])
     # the tablet opens on sign-in, its tabs shut; a wrong PIN is said in words; the right one opens them
     assert r["tabs_disabled_before_sign_in"] and r["wrong_pin_words"] == "工号或密码不对，请再输一次"
@@ -173,10 +173,29 @@ def test_cases_complaints_and_a_home_visit_tapped_on_the_tablet() -> None:
     assert complaint["subject"] == ["service", "不动产"] and complaint["owner"] == "李强"
     assert complaint["form_left"] == ["", "", ""] and complaint["row"]["who"] == "赵**"
     assert complaint["row"]["late"].startswith("李强 整改中")
+    # 电话预约: item, day, time, the caller; the read-back before anything is booked; the code to read out
+    phone = r["phone"]
+    assert phone["held"] and phone["confirmed"] and phone["code"].startswith("PA-")
+    assert phone["readback"].startswith("请向来电人复述：") and "手机 138 1234 5678" in phone["readback"]
+    assert (phone["channel"], phone["by"], phone["name"], phone["status"]) == ("hotline", "王芳", "张秀英", "booked")
+    assert phone["form_left"] == ["", ""]  # the next caller's form starts empty
+    # 上门办: address and needs; 轮椅 needs two helpers, said before the hall is asked; sent with the road time
     home = r["home"]
-    assert home["ok"] and home["group"] == "home_visit" and home["form_left"] == ["", ""]
-    assert home["appointment"].startswith(f"{home['day'][:4]}-{home['day'][4:6]}-{home['day'][6:]}T09:00")
-    assert home["age"] is not None and home["message"].startswith("已预约上门办")
+    assert home["confirmed"] and "上门地址：平安县城关镇建设路12号" in home["readback"]
+    assert "情况：轮椅" in home["readback"]
+    assert home["two_needed"].startswith("▲ 要两名帮办员") and home["one_helper"][0] is False
+    assert "要两名帮办员" in home["one_helper"][1]
+    assert home["assigned"] and home["helpers"] == ["王芳", "李强"] and home["travel"] == 20
+    assert (home["address"], home["needs"], home["by"], home["channel"]) == ("平安县城关镇建设路12号", ["轮椅"],
+                                                                          "王芳", "hotline")
+    # 我的上门, the hall server away: both acts kept on the tablet with their times, then sent once when it is back
+    visits = r["visits"]
+    assert visits["finished"] and visits["count_words"].startswith("已记录，待上传 2 条")
+    assert visits["row"]["waiting"] == "已记录，待上传" and visits["row"]["who"] == "孙**"
+    assert [line[1].split()[0] for line in visits["outbox"]] == ["到达", "办结"]
+    assert (visits["status"], visits["rating"], visits["note"]) == ("done", "非常满意", "材料已收齐")
+    assert visits["kinds"].count("home_visit_arrived") == 1 and visits["kinds"].count("home_visit_finished") == 1
+    assert visits["after"] == "没有待上传的记录"
     assert not any("玉兰" in t or "大海" in t for t in r["texts"])  # names masked on every list
 
 
