@@ -270,13 +270,14 @@ class WorkCalendar(_Strict):
 class BookingSettings(_Strict):
     """`[booking]`: how 预约 slots are cut and shared (domain/slots.py), and the rules a booking must meet.
 
-    A slot's capacity comes from the windows serving the item's service: each window serves `slot_minutes /
-    avg_minutes` visitors a slot, and `share` of that is offered to bookings (the rest stays for walk-ins, who
-    are most of a county hall's visitors). `group_share` keeps part of every slot for assistance groups until
-    `release_hours` before it starts, so the old and disabled are not crowded out by whoever books fastest."""
+    A slot's capacity comes from the windows serving the item's service: each window serves
+    `slot_minutes / avg_minutes` visitors a slot, and `capacity_share` of that is offered to bookings (the rest
+    stays for walk-ins, who are most of a county hall's visitors). `group_share` keeps part of every slot for
+    assistance groups until `release_hours` before it starts, so the old and disabled are not crowded out by
+    whoever books fastest."""
 
     slot_minutes: int = Field(default=30, ge=10, le=240)
-    share: float = Field(default=0.5, gt=0, le=1, allow_inf_nan=False)
+    capacity_share: float = Field(default=0.5, gt=0, le=1, allow_inf_nan=False)
     group_share: dict[GroupCode, Annotated[float, Field(ge=0, le=1)]] = Field(
         default_factory=lambda: {"accompany": 0.2, "wheelchair_push": 0.1})
     release_hours: float = Field(default=24, ge=0, le=24 * 30)

@@ -67,9 +67,10 @@ from kiosk.theme import NORMAL, Theme
 log = logging.getLogger("kiosk.greeter")
 KV = Path(__file__).with_name("greeter.kv")
 TABS = (("help", "求助"), ("walkin", "登记取号"), ("consult", "咨询登记"), ("notice", "一次性告知"),
-        ("deleg", "委托代办"), ("mine", "我的事项"), ("inbox", "转办收件"), ("phone", "电话预约"), ("home", "上门办"),
-        ("visits", "我的上门"), ("duty", "督办"))
-BOOKING_TABS = {"phone": False, "home": True}  # one booking form (screen "book"), in two kinds
+        ("deleg", "委托代办"), ("mine", "我的事项"), ("inbox", "转办收件"), ("phone", "预约"), ("visits", "我的上门"),
+        ("duty", "督办"))
+# One booking form (screen "book") in two kinds, under one tab (预约): 到大厅办 ("phone") or 上门办 ("home")
+BOOKING_TABS = {"phone": False, "home": True}
 # What each button on the 我的事项 and 督办 panels says, and what it needs written first (None: nothing).
 CASE_BUTTONS = {"answer": ("答复", "请写上答复"), "refer": ("转交部门", "请写上转交的部门"),
                 "complete": ("代办办结", None), "cancel": ("撤销委托", "撤销要写明原因"),

@@ -45,12 +45,13 @@ def serve_visitors(cfg: HallConfig, tmp_path: Path, printer: Any, services: list
 
 
 def on_screen_whole(out: KioskOutcome) -> None:
-    """The screen carries the ticket: the number, the service, and the QR code's text (the ticket id)."""
+    """The screen carries the ticket: the number, the service, and the QR code's text (the phone page's link for
+    the ticket, with its token)."""
     result = out.answer["result"]
     assert out.ok and not out.printed
     assert result["number"] in out.on_screen
     assert any(result["service"] in line for line in out.on_screen)
-    assert f"二维码 QR: {result['ticket']}" in out.on_screen
+    assert f"二维码 QR: http://127.0.0.1:8088/t/{result['ticket']}.{result['token']}" in out.on_screen
 
 
 def test_absent_usb_printer_gives_every_visitor_a_ticket_on_screen(cfg, tmp_path: Path) -> None:  # type: ignore[no-untyped-def]

@@ -95,15 +95,15 @@ def test_share_0_everywhere_is_refused_at_the_first_share(tmp_path: Path) -> Non
     text = re.sub(r"(?m)^share = .*$", "share = 0", EXAMPLE.read_text(encoding="utf-8"))
     path = hall_file(tmp_path, text)
     code, lines = config_check(path)
-    first_service = text[: text.index("share = 0")].count("\n") + 1
-    first_group = text[: text.index("share = 0", text.index("[groups.normal]"))].count("\n") + 1
+    first_service = text[: text.index("\nshare = 0") + 1].count("\n") + 1
+    first_group = text[: text.index("\nshare = 0", text.index("[groups.normal]")) + 1].count("\n") + 1
     assert code == 2 and lines == [
         f"{path}:{first_service}: services[0].share: every service has share = 0; give each service its part of "
         "the visitors (e.g. share = 10), or leave share out (1 each)",
         f"{path}:{first_group}: groups.normal.share: every group has share = 0; give groups.normal most of the "
         "visitors (e.g. share = 76), or leave share out of every group"]
     # one service or group with a share is enough
-    some = hall_file(tmp_path, text.replace("share = 0", "share = 3", 1).replace(
+    some = hall_file(tmp_path, text.replace("\nshare = 0", "\nshare = 3", 1).replace(
         "[groups.normal]\nlabel = \"普通\"\nshare = 0", "[groups.normal]\nlabel = \"普通\"\nshare = 1"), "some.toml")
     assert config_check(some)[0] == 0
 
@@ -304,7 +304,8 @@ def test_report_as_another_user_after_the_server_stopped() -> None:
         res = run(data)
         assert res.returncode == 0, res.stderr  # type: ignore[attr-defined]
         assert "1 cases" in res.stdout and (out / "r.xlsx").stat().st_uid == 65534  # type: ignore[attr-defined]
-        assert sorted(p.name for p in data.iterdir()) == ["ledger.lock", "ledger.sqlite3"]  # nothing written
+        # nothing written: the ledger, its lock and the booking key the simulating core made
+        assert sorted(p.name for p in data.iterdir()) == ["booking.key", "ledger.lock", "ledger.sqlite3"]
 
         # a server killed with events still in the -wal: read through its (read-only) -shm
         killed = base / "killed"

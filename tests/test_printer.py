@@ -147,3 +147,17 @@ def test_preview_is_a_picture_of_the_ticket(tmp_path: Path) -> None:
     assert img.width == 576 + 32 and img.height > 400
     found = [r.data.decode() for r in zbar_decode(img)]
     assert found == ["20261123-E007"]
+
+
+def test_the_simulator_reads_a_command_split_between_two_reads() -> None:
+    """A pty hands the simulator the ticket in pieces of any size: a cut (GS V) or an image header (GS v 0) split
+    right after its GS must still count, or the paper would run out a ticket late."""
+    t = Ticket(hall="平安县政务服务中心", number="E001", service="医保", group_label="普通", ticket_id="20261204-E001",
+               issued_at=datetime(2026, 12, 4, 9, 0), ahead=0, wait_min=0,
+               link="http://127.0.0.1:8088/t/20261204-E001.9042f4b052")
+    data = encode(layout(t), get_profile("generic-80"))
+    for split in (data.find(b"\x1dv0") + 1, data.rfind(b"\x1dV") + 1):
+        sim = PrinterSimulator(paper_out_after=1)
+        sim._feed(data[:split])
+        sim._feed(data[split:])
+        assert sim.cuts == 1 and not sim.state.paper_out

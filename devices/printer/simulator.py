@@ -110,6 +110,8 @@ class PrinterSimulator:
             i = self._scan
             while i < len(buf):
                 b = buf[i]
+                if b == 0x1D and i + 1 >= len(buf):
+                    break  # a GS whose command byte is still on the wire: a cut or an image split across reads
                 if b == 0x10:
                     if i + 2 >= len(buf):
                         break

@@ -1,7 +1,7 @@
 """Booking slots: how a day's opening hours are cut into slots and how many visitors each takes. Pure: no I/O.
 
 Capacity is derived, never typed in: from the windows that serve the item's service (each serves `slot_minutes /
-avg_minutes` visitors a slot) times `[booking] share`, so adding a window or a slower service changes what is
+avg_minutes` visitors a slot) times `[booking] capacity_share`, so adding a window or a slower service changes what is
 offered the next time anyone looks. Extended sessions (延时/错时, hours.py) are booked as their own slots and say
 so. Part of each slot is kept for assistance groups (`group_share`) until `release_hours` before it starts; a
 group's booking takes its own reserve first, then the common part, so one group filling its reserve never eats
@@ -54,7 +54,7 @@ def window_capacity(cfg: HallConfig, service: str) -> int:
     """Visitors one slot takes for bookings: every window serving the service, at its average service time."""
     svc = cfg.services_by_name[service]
     windows = sum(1 for c in cfg.counters if service in c.services)
-    return math.floor(windows * cfg.booking.slot_minutes / svc.avg_minutes * cfg.booking.share)
+    return math.floor(windows * cfg.booking.slot_minutes / svc.avg_minutes * cfg.booking.capacity_share)
 
 
 def cut(cfg: HallConfig, service: str, sessions: Iterable[SessionLike]) -> list[Slot]:

@@ -252,7 +252,7 @@ class KioskAgent:
 
 def screen_lines(ticket: Ticket) -> list[str]:
     """The ticket as the screen shows it when paper did not come out: every printed line, and the QR code's
-    text (the ticket id) so the visitor can still scan or note it."""
+    text (the phone page's link for the ticket, or its id) so the visitor can still scan or note it."""
     lines = []
     for op in layout(ticket):
         if isinstance(op, Line):

@@ -174,7 +174,10 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             return app.root.ids.screens.current_screen
 
         async def open_tab(name: str) -> Any:
-            tap(app.root.ids[f"tab_{name}"])
+            tap(app.root.ids["tab_phone" if name == "home" else f"tab_{name}"])
+            if name == "home":  # 预约, then its 上门办 kind
+                await until(lambda: app.root.ids.screens.current == "book", "tab 预约")
+                tap(screen().ids.kind_home)
             want = "book" if name in ("phone", "home") else name  # 电话预约 and 上门办: one form in two kinds
             await until(lambda: app.root.ids.screens.current == want and app.booking.home == (name == "home")
                         if want == "book" else app.root.ids.screens.current == want, f"tab {name}")
