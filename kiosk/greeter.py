@@ -585,7 +585,9 @@ class GreeterTabletApp(App):
         if tab in BOOKING_TABS:
             self.booking.set_kind(BOOKING_TABS[tab])
             if self.root is not None:
-                self.root.ids.screens.get_screen("book").ids.query.text = ""
+                book = self.root.ids.screens.get_screen("book").ids
+                book.query.text = ""
+                book.book_scroll.scroll_y = 1  # a fresh form starts at its top: the kind, then ① 事项
         if self.root is not None and self.signed_in:
             self.root.ids.screens.current = self._screen_of(tab)
 
