@@ -174,10 +174,13 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
             return app.root.ids.screens.current_screen
 
         async def open_tab(name: str) -> Any:
-            tap(app.root.ids["tab_phone" if name == "home" else f"tab_{name}"])
-            if name == "home":  # 预约, then its 上门办 kind
+            kinds = {"home": "kind_home", "visits": "kind_visits"}  # 预约's other kinds: tab, then the kind
+            tap(app.root.ids["tab_phone" if name in kinds else f"tab_{name}"])
+            if name in kinds:
                 await until(lambda: app.root.ids.screens.current == "book", "tab 预约")
-                tap(screen().ids.kind_home)
+                screen().ids.book_scroll.scroll_y = 1  # up to the kind switch, as a person scrolls to it
+                await frame()
+                tap(screen().ids.kinds.ids[kinds[name]])
             want = "book" if name in ("phone", "home") else name  # 电话预约 and 上门办: one form in two kinds
             await until(lambda: app.root.ids.screens.current == want and app.booking.home == (name == "home")
                         if want == "book" else app.root.ids.screens.current == want, f"tab {name}")
