@@ -97,6 +97,7 @@ class CitizenKioskApp(App):
         self._print_guide = print_guide
         self._printing: asyncio.Task[None] | None = None
         self._rows: dict[int, list[Any]] = {}  # the list rows of each container, reused (clear_widgets leaks)
+        self._kept: dict[tuple[int, str], Any] = {}  # service and group buttons by container, reused likewise
         self.hall_name = hall_name
         self._ppm = px_per_mm
         self._tasks_to_start = on_start_tasks or []
@@ -414,8 +415,11 @@ class CitizenKioskApp(App):
 
         grid.clear_widgets()
         for service in self.services:
-            button = Factory.ServiceButton(text=service)
-            button.bind(on_release=lambda _b, s=service: self.choose_service(s))
+            button = self._kept.get((id(grid), service))
+            if button is None:  # made once and reused: a dropped button's kv rules stay bound to app.theme and
+                # raise ReferenceError at the next mode switch once it is collected
+                button = self._kept[(id(grid), service)] = Factory.ServiceButton(text=service)
+                button.bind(on_release=lambda _b, s=service: self.choose_service(s))
             grid.add_widget(button)
 
     def fill_groups(self, box: Any) -> None:
@@ -427,10 +431,12 @@ class CitizenKioskApp(App):
             hint = self.group_hint(group)
             hint_dp = self.theme.body  # under the words, smaller than they are, and never under 18 (30) dp
             text = f"[b]{words}[/b]" + (f"\n[size={hint_dp:g}dp]{hint}[/size]" if hint else "")
-            button = Factory.ChoiceButton()
+            button = self._kept.get((id(box), group))
+            if button is None:  # reused, as fill_services's
+                button = self._kept[(id(box), group)] = Factory.ChoiceButton()
+                button.bind(on_release=lambda _b, g=group: self.choose_group(g))
             # kv-declared properties: not constructor kwargs
             button.text, button.group_code, button.icon = text, group, self.icon_for(group)
-            button.bind(on_release=lambda _b, g=group: self.choose_group(g))
             box.add_widget(button)
 
     def group_hint(self, group: str) -> str:

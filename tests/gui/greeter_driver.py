@@ -11,14 +11,12 @@ Usage: python -m tests.gui.greeter_driver SCENARIO OUT_DIR
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import hashlib
 import json
 import os
 import sys
 import tempfile
 import time
-from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -33,41 +31,6 @@ MODES = {"normal": (False, False), "large": (True, False), "contrast": (False, T
 MARRIAGE = "QR-379901-MZJ-011"  # 内地居民结婚登记: 可预约
 HOME = "GF-379901-MZJ-001"  # 最低生活保障申请: 可上门
 PAPER_OUT = "printer not ready: paper out — try: load a new paper roll"  # as devices/printer words it
-
-
-@contextlib.asynccontextmanager
-async def switchable_hall(cfg: Any, tmp: Path, nodes: list[str], ports: tuple[int, int]) -> AsyncIterator[Any]:
-    """tests.bus_helpers.running_hall, plus taking the server away and bringing it back on the same ports and
-    ledger (the tablet's client must not know it is the same process)."""
-    from hall_bus.wire.server import HallServer
-    from tests.bus_helpers import Hall, make_keys
-
-    keys = make_keys(tmp / "keys", nodes)
-    running: dict[str, Any] = {}
-
-    async def start() -> Any:
-        server = HallServer(cfg, tmp / "data", keys_dir=keys.dir, command_endpoint=f"tcp://127.0.0.1:{ports[0]}",
-                            event_endpoint=f"tcp://127.0.0.1:{ports[1]}")
-        stop = asyncio.Event()
-        task = asyncio.create_task(server.run(stop))
-        await asyncio.wait_for(server.ready.wait(), 10)
-        running.update(stop=stop, task=task)
-        if "hall" in running:
-            running["hall"].server = server
-        return server
-
-    async def halt() -> None:
-        running["stop"].set()
-        await asyncio.wait_for(running["task"], 10)
-
-    hall = running["hall"] = Hall(await start(), keys, cfg, [])
-    try:
-        yield hall, halt, start
-    finally:
-        for c in hall.clients:
-            await c.close()
-        if not running["task"].done():
-            await halt()
 
 
 async def main(scenario: str, out: Path) -> dict[str, Any]:
@@ -88,7 +51,7 @@ async def main(scenario: str, out: Path) -> dict[str, Any]:
     from hall_bus.domain.commands import DeviceStatus, PrintResult
     from hall_bus.nodes.greeter import GreeterNode, PageShot, help_list, refusal_words
     from kiosk.greeter import GreeterTabletApp
-    from tests.bus_helpers import NODES, ROSTER_PIN, free_port, roster_commands
+    from tests.bus_helpers import NODES, ROSTER_PIN, free_port, roster_commands, switchable_hall
     from tests.gui.kiosk_driver import missing
     from tests.gui.measure import Rules, audit, grab, save
     from tests.handover_helpers import county_keys, village
