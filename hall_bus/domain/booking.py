@@ -343,12 +343,20 @@ def check_in_problem(e: QueueEngine, cmd: c.Issue) -> Booking | None:
 
 
 def due(e: QueueEngine, now: datetime) -> tuple[list[str], list[str]]:
-    """(holds run out, bookings missed): cheap, from the derived views of held and booked codes."""
+    """(holds run out, bookings missed). Every command asks, so the earliest such time is kept and the held and
+    booked codes are looked at only once it has passed (as casework's overdue timer does)."""
     st, now_ts = e.state, now.timestamp()
     late = e.cfg.hall.appointment_late_minutes * 60
+    if st.booking_next_due is None:
+        st.booking_next_due = min([st.bookings[code].hold_until_ts for code in st.holds]
+                                  + [st.bookings[code].start_ts + late for code in st.booked_open
+                                     if st.bookings[code].group != sl.HOME_VISIT], default=float("inf"))
+    if now_ts <= st.booking_next_due:
+        return [], []
     expired = [code for code in st.holds if st.bookings[code].hold_until_ts < now_ts]
     missed = [code for code in st.booked_open
               if st.bookings[code].group != sl.HOME_VISIT and st.bookings[code].start_ts + late < now_ts]
+    st.booking_next_due = None  # recomputed once these are marked
     return expired, missed
 
 
@@ -390,6 +398,7 @@ def booking_confirmed(st: HallState, ts: float, d: dict[str, Any]) -> None:
     b.status, b.qr = s.BOOKED, d["qr"]
     st.holds.pop(b.code, None)
     st.booked_open[b.code] = None
+    st.booking_next_due = None
 
 
 def _free(st: HallState, b: Booking, status: str) -> None:
@@ -421,6 +430,7 @@ def booking_rescheduled(st: HallState, ts: float, d: dict[str, Any]) -> None:
     b.session, b.session_kind, b.qr = d["session"], d["session_kind"], d["qr"]
     b.reschedules += 1
     b.reminded = False
+    st.booking_next_due = None
     taken = st.slot_taken.setdefault(b.slot, {})
     taken[b.group] = taken.get(b.group, 0) + 1
 

@@ -383,6 +383,8 @@ class HallState:
     bookings_of: dict[str, list[str]] = field(default_factory=dict, repr=False, compare=False)
     holds: dict[str, None] = field(default_factory=dict, repr=False, compare=False)
     booked_open: dict[str, None] = field(default_factory=dict, repr=False, compare=False)  # BOOKED, not yet here
+    # The earliest time a hold runs out or a booking is missed; None: to be recomputed (booking.due)
+    booking_next_due: float | None = field(default=None, repr=False, compare=False)
 
     def enqueue(self, t: Ticket) -> None:
         """Into the queue (or re-placed after its calling facts changed)."""
@@ -414,11 +416,13 @@ class HallState:
                            if k.status == "inbox" and not k.handover_overdue}
         self.case_next_due = None
         self.slot_taken, self.bookings_of, self.holds, self.booked_open = {}, {}, {}, {}
+        self.booking_next_due = None
         for b in self.bookings.values():
             self.index_booking(b)
 
     def index_booking(self, b: Booking) -> None:
         """A booking as the derived views know it: its place in its slot, its phone, a hold to expire."""
+        self.booking_next_due = None
         self.bookings_of.setdefault(b.phone, []).append(b.code)
         if b.status in TAKES_PLACE:
             taken = self.slot_taken.setdefault(b.slot, {})
